@@ -1,0 +1,19 @@
+"""Metrics per topic and macro-F1, in the shape `newswatch evaluate --json` prints."""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.metrics import precision_recall_fscore_support
+
+from newswatch.models import TOPICS
+
+
+def metrics(Y_true: np.ndarray, Y_pred: np.ndarray) -> dict:
+    precision, recall, f1, support = precision_recall_fscore_support(
+        np.asarray(Y_true), np.asarray(Y_pred), average=None, labels=range(len(TOPICS)), zero_division=0)
+    topics = {
+        topic: {"precision": round(float(precision[i]), 4), "recall": round(float(recall[i]), 4),
+                "f1": round(float(f1[i]), 4), "support": int(support[i])}
+        for i, topic in enumerate(TOPICS)
+    }
+    return {"topics": topics, "macro_f1": round(float(np.mean(f1)), 4)}

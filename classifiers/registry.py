@@ -1,0 +1,132 @@
+"""Model versions on disk: skops files with JSON metadata, a CURRENT pointer, promote and rollback.
+
+Model files are loaded with skops, never pickle, and only when every type they contain is one we
+expect, so a tampered or foreign file is refused instead of executed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import skops.io as sio
+
+from newswatch.models import TOPICS, Item, Prediction
+
+from .explain import top_terms
+from .pipeline import TopicClassifier
+
+# skops already trusts numpy, scipy and scikit-learn's own types; ours is the one type a model file
+# may add to them. Anything else in a file (a function, a foreign class) gets it refused.
+TRUSTED_TYPES = frozenset({"classifiers.pipeline.TopicClassifier"})
+_VERSION = re.compile(r"^v(\d+)$")
+
+
+class ModelFileError(RuntimeError):
+    """A model file that cannot be trusted or read."""
+
+
+@dataclass
+class LoadedModel:
+    version: str
+    estimator: TopicClassifier
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    def predict_items(self, items: Sequence[Item], explain: int = 5) -> list[Prediction]:
+        """Scores and tags for a batch; the "why" terms are computed only for the tags."""
+        if not items:
+            return []
+        texts = [item.document for item in items]
+        scores = self.estimator.predict_proba(texts)
+        tagged = scores >= self.estimator.thresholds_
+        why: list[dict[str, tuple[str, ...]]] = [{} for _ in items]
+        for t, topic in enumerate(TOPICS):
+            rows = np.flatnonzero(tagged[:, t])
+            if explain and len(rows):
+                for row, terms in zip(rows, top_terms(self.estimator, [texts[r] for r in rows], t, explain)):
+                    why[row][topic] = terms
+        return [
+            Prediction(scores={topic: round(float(scores[i, t]), 4) for t, topic in enumerate(TOPICS)},
+                       tags=tuple(topic for t, topic in enumerate(TOPICS) if tagged[i, t]), why=why[i])
+            for i in range(len(items))
+        ]
+
+
+class Registry:
+    def __init__(self, root: Path):
+        self.root = Path(root)
+
+    def _model_path(self, version: str) -> Path:
+        return self.root / f"{version}.skops"
+
+    def _metadata_path(self, version: str) -> Path:
+        return self.root / f"{version}.json"
+
+    def versions(self) -> list[dict[str, Any]]:
+        """Metadata of every stored version, oldest first."""
+        found = []
+        for path in self.root.glob("v*.json"):
+            if _VERSION.match(path.stem):
+                found.append(json.loads(path.read_text(encoding="utf-8")))
+        return sorted(found, key=lambda meta: int(meta["version"][1:]))
+
+    def save(self, estimator: TopicClassifier, metadata: dict[str, Any]) -> str:
+        """Store a new version (not yet in service) and return its name."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        numbers = [int(m.group(1)) for p in self.root.glob("v*.skops") if (m := _VERSION.match(p.stem))]
+        number = max(numbers, default=0) + 1
+        while True:
+            version = f"v{number}"
+            try:
+                with open(self._model_path(version), "xb") as handle:  # exclusive: two trainers never share a name
+                    handle.write(sio.dumps(estimator))
+                break
+            except FileExistsError:
+                number += 1
+        _write_atomically(self._metadata_path(version), json.dumps({**metadata, "version": version}, indent=2))
+        return version
+
+    def load(self, version: str) -> LoadedModel:
+        path = self._model_path(version)
+        if not path.exists():
+            raise ModelFileError(f"model {version} not found in {self.root}")
+        try:
+            untrusted = set(sio.get_untrusted_types(file=path))
+        except Exception as exc:  # a truncated or foreign file fails inside skops' zip/JSON reader
+            raise ModelFileError(f"{path}: not a readable skops model file ({type(exc).__name__}: {exc})") from None
+        unexpected = untrusted - TRUSTED_TYPES
+        if unexpected:
+            raise ModelFileError(f"{path}: refused: it contains types newswatch does not trust: {sorted(unexpected)}")
+        try:
+            estimator = sio.load(path, trusted=sorted(untrusted))
+        except Exception as exc:
+            raise ModelFileError(f"{path}: could not be loaded ({type(exc).__name__}: {exc})") from None
+        if not isinstance(estimator, TopicClassifier):
+            raise ModelFileError(f"{path}: holds a {type(estimator).__name__}, not a TopicClassifier")
+        metadata_path = self._metadata_path(version)
+        metadata = json.loads(metadata_path.read_text(encoding="utf-8")) if metadata_path.exists() else {}
+        return LoadedModel(version, estimator, metadata)
+
+    def current_version(self) -> str | None:
+        pointer = self.root / "CURRENT"
+        return pointer.read_text(encoding="utf-8").strip() or None if pointer.exists() else None
+
+    def promote(self, version: str) -> None:
+        if not self._model_path(version).exists():
+            raise ModelFileError(f"model {version} not found in {self.root}")
+        _write_atomically(self.root / "CURRENT", version + "\n")
+
+    def current(self) -> LoadedModel | None:
+        version = self.current_version()
+        return self.load(version) if version else None
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    temporary = path.with_suffix(path.suffix + ".tmp")
+    temporary.write_text(text, encoding="utf-8")
+    os.replace(temporary, path)

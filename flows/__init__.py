@@ -1,0 +1,1 @@
+"""Prefect flows: thin wrappers that run the steps of newswatch's core as tasks."""

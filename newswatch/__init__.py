@@ -1,0 +1,1 @@
+"""newswatch: the plain-Python core of the monitoring pipeline (no Prefect in here)."""

@@ -1,0 +1,91 @@
+"""Labeled-item JSON Lines (the format of TOPICS.md) and the seed corpus shipped in ``seeds/``."""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+from pathlib import Path
+from typing import Any, Iterable, TextIO
+
+from .models import TOPICS, Item, LabeledItem
+from .normalize import clean_text, item_key
+
+
+class LabeledFileError(ValueError):
+    """A labeled-item file that cannot be read; the message names the file and the line."""
+
+
+def read_records(lines: Iterable[str], name: str, require_topics: bool) -> list[dict[str, Any]]:
+    """Every record of a JSONL stream, validated; any bad line fails the whole file."""
+    records = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise LabeledFileError(f"{name}:{number}: not valid JSON: {exc.msg}") from None
+        problem = _problem(record, require_topics)
+        if problem:
+            raise LabeledFileError(f"{name}:{number}: {problem}")
+        records.append(record)
+    return records
+
+
+def _problem(record: Any, require_topics: bool) -> str | None:
+    if not isinstance(record, dict):
+        return "expected a JSON object"
+    if not isinstance(record.get("title"), str) or not record["title"].strip():
+        return '"title" is required and must be a non-empty string'
+    for key in ("id", "summary", "text", "url", "published"):
+        if record.get(key) is not None and not isinstance(record[key], str):
+            return f'"{key}" must be a string'
+    if "topics" not in record:
+        return '"topics" is required (an empty list means about neither topic)' if require_topics else None
+    topics = record["topics"]
+    if not isinstance(topics, list) or not all(isinstance(t, str) for t in topics):
+        return '"topics" must be a list of topic names'
+    unknown = [t for t in topics if t not in TOPICS]
+    if unknown:
+        return f"unknown topic {unknown[0]!r} (known: {', '.join(TOPICS)})"
+    return None
+
+
+def item_from_record(record: dict[str, Any]) -> Item:
+    title = clean_text(record["title"])
+    summary = clean_text(record.get("summary"))
+    return Item(
+        key=record.get("id") or item_key(None, record.get("url"), title, summary),
+        title=title,
+        summary=summary,
+        text=clean_text(record.get("text")),
+        url=record.get("url"),
+    )
+
+
+def labeled_from_record(record: dict[str, Any]) -> LabeledItem:
+    return LabeledItem(item_from_record(record), tuple(record.get("topics", ())))
+
+
+def read_labeled_file(stream: TextIO, name: str) -> list[LabeledItem]:
+    return [labeled_from_record(r) for r in read_records(stream, name, require_topics=True)]
+
+
+def seeds_dir() -> Path:
+    return Path(str(resources.files("seeds")))
+
+
+def seed_corpus(directory: Path | None = None) -> list[LabeledItem]:
+    """The five seed articles (title on the first line) plus the short labeled examples."""
+    directory = directory or seeds_dir()
+    corpus = []
+    index = directory / "seeds.jsonl"
+    with index.open(encoding="utf-8") as stream:
+        for record in map(json.loads, filter(str.strip, stream)):
+            title, _, body = (directory / record["file"]).read_text(encoding="utf-8").partition("\n")
+            corpus.append(LabeledItem(Item(key=record["id"], title=title.strip(), text=clean_text(body)),
+                                      tuple(record["topics"])))
+    examples = directory / "examples.jsonl"
+    with examples.open(encoding="utf-8") as stream:
+        corpus.extend(read_labeled_file(stream, str(examples)))
+    return corpus

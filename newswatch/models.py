@@ -1,0 +1,91 @@
+"""Small frozen records passed between the steps of the data path."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Mapping, Protocol, Sequence
+
+TOPICS: tuple[str, ...] = ("russia_dprk", "alliance_drills")
+
+TOPIC_TITLES: Mapping[str, str] = {
+    "russia_dprk": "Russia–DPRK ties",
+    "alliance_drills": "alliance drills",
+}
+
+
+@dataclass(frozen=True)
+class Feed:
+    url: str
+    name: str
+    tags: tuple[str, ...] = ()
+    allow_private_addresses: bool = False
+
+
+@dataclass(frozen=True)
+class Validators:
+    """What the server told us last time, sent back so an unchanged feed costs a 304."""
+
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+@dataclass(frozen=True)
+class FetchResult:
+    feed_url: str
+    final_url: str | None = None
+    status: int | None = None
+    body: bytes = b""
+    headers: Mapping[str, str] = field(default_factory=dict)
+    validators: Validators = Validators()
+    error: str | None = None
+    elapsed: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    @property
+    def not_modified(self) -> bool:
+        return self.status == 304
+
+
+@dataclass(frozen=True)
+class Item:
+    """One article as the store and the classifier see it."""
+
+    key: str
+    title: str
+    summary: str = ""
+    text: str = ""
+    url: str | None = None
+    guid: str | None = None
+    published: datetime | None = None
+    feed_url: str | None = None
+    id: int | None = None
+
+    @property
+    def document(self) -> str:
+        """The text the classifier reads: full text when we have it, the summary otherwise."""
+        return f"{self.title}\n{self.text or self.summary}"
+
+
+@dataclass(frozen=True)
+class Prediction:
+    scores: Mapping[str, float]
+    tags: tuple[str, ...]
+    why: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class LabeledItem:
+    item: Item
+    topics: tuple[str, ...]
+
+
+class Classifier(Protocol):
+    """What the cycle needs of a model; classifiers.registry.LoadedModel is the real one."""
+
+    version: str
+
+    def predict_items(self, items: Sequence[Item]) -> list[Prediction]: ...

@@ -1,0 +1,97 @@
+"""Turn what a feed says into comparable values: canonical URLs, plain text, UTC dates, stable keys."""
+
+from __future__ import annotations
+
+import calendar
+import hashlib
+import html
+import re
+import time
+from datetime import datetime, timezone
+from html.parser import HTMLParser
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+TRACKING_PARAMETERS = frozenset({
+    "fbclid", "gclid", "dclid", "gbraid", "wbraid", "msclkid", "yclid", "mc_cid", "mc_eid", "igshid",
+    "_ga", "_gl", "ref_src", "ref_url", "cmpid", "ocid", "smid", "sr_share",
+})
+_WHITESPACE = re.compile(r"\s+")
+_BLOCK_TAGS = frozenset({"p", "br", "div", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote"})
+_SKIPPED_TAGS = frozenset({"script", "style", "noscript", "template"})
+
+
+def canonical_url(url: str | None) -> str | None:
+    """Scheme and host lowercased, default ports, fragments and tracking parameters dropped."""
+    if not url or not url.strip():
+        return None
+    parts = urlsplit(url.strip())
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        return url.strip()
+    scheme = parts.scheme.lower()
+    host = parts.hostname.lower()
+    if parts.port and (scheme, parts.port) not in (("http", 80), ("https", 443)):
+        host = f"{host}:{parts.port}"
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
+             if not k.lower().startswith("utm_") and k.lower() not in TRACKING_PARAMETERS]
+    return urlunsplit((scheme, host, parts.path or "/", urlencode(query), ""))
+
+
+class _TextExtractor(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.skipping = 0
+
+    def handle_starttag(self, tag: str, attrs: object) -> None:
+        if tag in _SKIPPED_TAGS:
+            self.skipping += 1
+        elif tag in _BLOCK_TAGS:
+            self.parts.append(" ")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _SKIPPED_TAGS and self.skipping:
+            self.skipping -= 1
+        elif tag in _BLOCK_TAGS:
+            self.parts.append(" ")
+
+    def handle_data(self, data: str) -> None:
+        if not self.skipping:
+            self.parts.append(data)
+
+
+def clean_text(value: str | None) -> str:
+    """Plain text from an HTML fragment: tags and scripts gone, entities decoded, whitespace folded."""
+    if not value:
+        return ""
+    if "<" in value:
+        extractor = _TextExtractor()
+        extractor.feed(value)
+        extractor.close()
+        value = "".join(extractor.parts)
+    else:
+        value = html.unescape(value)
+    return _WHITESPACE.sub(" ", value).strip()
+
+
+def utc_datetime(parsed: time.struct_time | None) -> datetime | None:
+    """feedparser's *_parsed values are UTC struct_times; None stays None."""
+    if parsed is None:
+        return None
+    try:
+        return datetime.fromtimestamp(calendar.timegm(parsed), tz=timezone.utc)
+    except (OverflowError, ValueError, OSError):
+        return None
+
+
+def item_key(guid: str | None, url: str | None, title: str, summary: str) -> str:
+    """Stable identity across fetches: the GUID, else the canonical URL, else a hash of the text.
+
+    GUIDs are only unique within a feed in theory, but in practice they are URLs or UUIDs; keying
+    them globally is what lets the same article from two feeds be stored once.
+    """
+    if guid and guid.strip():
+        return "guid:" + guid.strip()
+    if url:
+        return "url:" + url
+    digest = hashlib.sha256(f"{title}\n{summary}".encode("utf-8")).hexdigest()[:32]
+    return "text:" + digest

@@ -1,0 +1,51 @@
+"""parse(result) → items: feedparser on the fetched bytes, normalized on the way out."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import feedparser
+
+from .models import FetchResult, Item
+from .normalize import canonical_url, clean_text, item_key, utc_datetime
+
+
+class NotAFeed(ValueError):
+    """The body parsed to nothing that looks like a feed."""
+
+
+def parse(result: FetchResult) -> list[Item]:
+    """Items of a fetched feed. A bozo feed with entries is accepted (feeds are often slightly broken);
+    a body with no feed in it raises NotAFeed with feedparser's reason."""
+    parsed = feedparser.parse(result.body, response_headers={k.lower(): v for k, v in result.headers.items()})
+    if not parsed.entries:
+        if parsed.bozo and not parsed.feed:
+            raise NotAFeed(f"not a feed: {parsed.get('bozo_exception', 'unparseable body')}")
+        if not parsed.feed and not parsed.version:
+            raise NotAFeed("not a feed: no RSS or Atom elements found")
+    items = (_item(entry, result.feed_url) for entry in parsed.entries)
+    return [item for item in items if item is not None]
+
+
+def _item(entry: Any, feed_url: str) -> Item | None:
+    title = clean_text(entry.get("title"))
+    summary = clean_text(entry.get("summary") or _content(entry))
+    if not title and not summary:
+        return None
+    url = canonical_url(entry.get("link"))
+    guid = entry.get("id") or None
+    published = utc_datetime(entry.get("published_parsed") or entry.get("updated_parsed"))
+    return Item(
+        key=item_key(guid, url, title, summary),
+        title=title or summary[:120],
+        summary=summary,
+        url=url,
+        guid=guid,
+        published=published,
+        feed_url=feed_url,
+    )
+
+
+def _content(entry: Any) -> str:
+    contents = entry.get("content") or []
+    return contents[0].get("value", "") if contents else ""

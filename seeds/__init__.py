@@ -1,0 +1,1 @@
+"""The seed corpus, its labels, the labeled training examples and the default configuration (data)."""

@@ -1,0 +1,69 @@
+import pytest
+
+from newswatch.config import ConfigError, load_settings
+from newswatch.models import TOPICS
+
+
+def write(tmp_path, text):
+    path = tmp_path / "newswatch.toml"
+    path.write_text(text)
+    return path
+
+
+def test_defaults_ship_real_feeds(tmp_path):
+    settings = load_settings(env={"NEWSWATCH_HOME": str(tmp_path)})
+    assert len(settings.feeds) >= 10
+    assert all(f.url.startswith("https://") for f in settings.feeds)
+    assert settings.data_dir == tmp_path
+    assert settings.database_url == f"sqlite:///{tmp_path / 'newswatch.db'}"
+    assert set(settings.topics) == set(TOPICS)
+
+
+def test_full_config_with_secret_from_environment(tmp_path):
+    path = write(tmp_path, """
+        [[feeds]]
+        url = "https://example.org/rss"
+        name = "Example"
+        tags = ["korea"]
+
+        [topics.russia_dprk]
+        threshold = 0.7
+
+        [[channels]]
+        name = "mail"
+        url = "mailtos://analyst:${SMTP_PASSWORD}@mail.example.org"
+        topics = ["alliance_drills"]
+    """)
+    settings = load_settings(path, env={"SMTP_PASSWORD": "hunter2", "NEWSWATCH_HOME": str(tmp_path)})
+    assert settings.feeds[0].name == "Example" and settings.feeds[0].tags == ("korea",)
+    assert settings.topics["russia_dprk"].threshold == 0.7
+    assert settings.topics["alliance_drills"].threshold is None
+    assert settings.channels[0].url == "mailtos://analyst:hunter2@mail.example.org"
+    assert "hunter2" not in repr(settings.channels[0])
+
+
+@pytest.mark.parametrize("text, message", [
+    ('[[feeds]]\nname = "x"', "feeds[0].url: is required"),
+    ('[[feeds]]\nurl = "ftp://x"', "feeds[0].url: only http(s)"),
+    ('[[feeds]]\nurl = 5', "feeds[0].url: expected str, got int"),
+    ('[topics.weather]\nthreshold = 0.5', "topics.weather: unknown topic"),
+    ('[topics.russia_dprk]\nthreshold = 1.5', "topics.russia_dprk.threshold: must be between 0 and 1"),
+    ('[[channels]]\nurl = "json://x"\ntopics = ["sports"]', "channels[0].topics: unknown topic 'sports'"),
+    ('[[channels]]\nurl = "mailto://u:${NOPE}@h"', "channels[0].url: environment variable NOPE is not set"),
+    ('[fetch]\nread_timeout = -1', "fetch.read_timeout: must be positive"),
+    ('[digest]\ntimezone = "Mars/Olympus"', "digest.timezone: unknown time zone"),
+    ('feeds = 3', "feeds: expected [[feeds]] tables"),
+    ('colour = "red"', "colour: unknown key"),
+    ('[[feeds]\nurl=', "not valid TOML"),
+])
+def test_errors_name_the_file_and_the_key(tmp_path, text, message):
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path, env={})
+    assert str(caught.value).startswith(str(path))
+    assert message in str(caught.value)
+
+
+def test_missing_file_is_a_clear_error(tmp_path):
+    with pytest.raises(ConfigError, match="no such config file"):
+        load_settings(tmp_path / "absent.toml", env={})

@@ -1,0 +1,40 @@
+"""The Prefect `monitor` flow runs the same core as `newswatch run` (Prefect in its embedded mode)."""
+
+import shutil
+
+from newswatch.config import load_settings
+from newswatch.store import Store
+
+
+def test_monitor_flow_runs_a_cycle_and_a_second_run_adds_nothing(prefect_home, data_dir, seed_models, feed_server,
+                                                                  smtp_server, feeds_dir, tmp_path):
+    from flows.monitor import monitor
+
+    shutil.copytree(seed_models, data_dir / "models")
+    feed_server.add_file("korea.xml", (feeds_dir / "korea.xml").read_bytes())
+    feed_server.route("broken.xml", status=500, body="oops")
+    config = tmp_path / "newswatch.toml"
+    config.write_text(f"""
+        allow_private_addresses = true
+        [[feeds]]
+        url = "{feed_server.url('korea.xml')}"
+        name = "Peninsula Desk"
+        [[feeds]]
+        url = "{feed_server.url('broken.xml')}"
+        name = "Broken"
+        [[channels]]
+        name = "mail"
+        url = "{smtp_server.apprise_url()}"
+    """)
+
+    first = monitor(str(config))
+    assert (first["feeds_ok"], first["feeds_failed"], first["items_new"], first["alerts_sent"]) == (1, 1, 8, 1)
+    assert first["matches"]["russia_dprk"] >= 2 and first["matches"]["alliance_drills"] >= 2
+    second = monitor(str(config))
+    assert (second["items_new"], second["alerts_sent"]) == (0, 0)
+    assert len(smtp_server.wait_for(2, timeout=1)) == 1
+
+    store = Store.open(load_settings(config).database_url)
+    rows = {row.name: row for row in store.feed_rows()}
+    store.close()
+    assert rows["Broken"].last_error.startswith("HTTP 500") and rows["Broken"].consecutive_failures == 2

@@ -1,0 +1,77 @@
+from datetime import datetime, timezone
+
+import pytest
+
+from newswatch.models import Feed, Item, Prediction, Validators
+from newswatch.store import Store
+
+NOW = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)
+
+
+@pytest.fixture
+def store(tmp_path):
+    store = Store.open(f"sqlite:///{tmp_path / 'db' / 'newswatch.db'}")
+    yield store
+    store.close()
+
+
+def item(key, title="t", published=None):
+    return Item(key=key, title=title, summary="s", url=f"https://x.example/{key}", published=published)
+
+
+def test_insert_new_returns_only_new_items_and_stores_each_once(store):
+    feed_id = store.sync_feeds([Feed("https://a.example/rss", "A")])["https://a.example/rss"]
+    first = store.insert_new(feed_id, [item("k1"), item("k2"), item("k1")], NOW)
+    assert [i.key for i in first] == ["k1", "k2"] and all(i.id for i in first)
+    second = store.insert_new(feed_id, [item("k2"), item("k3")], NOW)
+    assert [i.key for i in second] == ["k3"]
+    assert [row.items_stored for row in store.feed_rows()] == [3]
+
+
+def test_dates_round_trip_as_utc(store):
+    feed_id = store.sync_feeds([Feed("https://a.example/rss", "A")])["https://a.example/rss"]
+    published = datetime(2024, 8, 19, 0, 30, tzinfo=timezone.utc)
+    [stored] = store.insert_new(feed_id, [item("k", published=published)], NOW)
+    [loaded] = store.items_by_id([stored.id])
+    assert loaded.published == published and loaded.feed_url == "https://a.example/rss"
+
+
+def test_feed_health_counts_failures_and_resets_on_success(store):
+    feed_id = store.sync_feeds([Feed("https://a.example/rss", "A")])["https://a.example/rss"]
+    store.record_failure(feed_id, "HTTP 500", NOW)
+    store.record_failure(feed_id, "timed out", NOW)
+    [row] = store.feed_rows()
+    assert (row.consecutive_failures, row.last_error) == (2, "timed out")
+    store.record_success(feed_id, Validators('"abc"', "Mon, 23 Nov 2026 10:00:00 GMT"), 0, NOW)
+    [row] = store.feed_rows()
+    assert (row.consecutive_failures, row.last_error, row.last_success_at) == (0, None, NOW)
+    assert store.validators(feed_id) == Validators('"abc"', "Mon, 23 Nov 2026 10:00:00 GMT")
+
+
+def test_sync_feeds_follows_renames_without_duplicating(store):
+    store.sync_feeds([Feed("https://a.example/rss", "A")])
+    ids = store.sync_feeds([Feed("https://a.example/rss", "Renamed"), Feed("https://b.example/rss", "B")])
+    assert len(ids) == 2 and [r.name for r in store.feed_rows()] == ["Renamed", "B"]
+
+
+def test_outbox_owes_a_message_once_until_sent(store):
+    for _ in range(2):
+        store.enqueue("mail", "digest-1", "subject", "text", "<p>html</p>", "md", NOW)
+    [entry] = store.owed("mail")
+    store.mark_failed(entry.id, "connection refused")
+    [entry] = store.owed("mail")
+    assert (entry.status, entry.attempts, entry.last_error) == ("failed", 1, "connection refused")
+    store.mark_sent(entry.id, NOW)
+    assert store.owed("mail") == []
+    store.enqueue("mail", "digest-1", "subject", "text", "<p>html</p>", "md", NOW)
+    assert store.owed("mail") == []
+
+
+def test_predictions_are_recorded_once_per_model_version(store):
+    feed_id = store.sync_feeds([Feed("https://a.example/rss", "A")])["https://a.example/rss"]
+    [stored] = store.insert_new(feed_id, [item("k")], NOW)
+    prediction = Prediction({"russia_dprk": 0.9, "alliance_drills": 0.1}, ("russia_dprk",), {"russia_dprk": ("kim",)})
+    store.save_predictions("v1", [(stored, prediction)], NOW)
+    store.save_predictions("v1", [(stored, prediction)], NOW)
+    with store.engine.connect() as conn:
+        assert conn.exec_driver_sql("select count(*) from predictions").scalar() == 1
