@@ -23,6 +23,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 import apprise
 from apprise.plugins.email import NotifyEmail, SecureMailMode
 
+from .alerts import quiet_until
 from .config import Channel
 from .store import OutboxEntry, Store, utcnow
 
@@ -41,7 +42,7 @@ class DeliveryReport:
     failed: int
     errors: tuple[str, ...]
     held: int = 0
-    """Owed, never tried, and not due yet: held for the end of quiet hours."""
+    """Owed from earlier and not due yet: held for the end of quiet hours or waiting out a backoff."""
 
 
 def secrets_in(url: str) -> list[str]:
@@ -91,7 +92,7 @@ def send_apprise(channel: Channel, entry: OutboxEntry) -> None:
         plugin.headers[IDEMPOTENCY_HEADER] = key
     if isinstance(getattr(plugin, "payload_extras", None), dict):
         plugin.payload_extras["idempotency_key"] = key
-    with apprise.LogCapture(level=logging.WARNING) as captured:
+    with apprise.LogCapture(level=logging.WARNING, fmt="%(message)s") as captured:
         accepted = plugin.notify(body=entry.body_markdown, title=entry.subject,
                                  body_format=apprise.NotifyFormat.MARKDOWN)
     if not accepted:
@@ -154,6 +155,8 @@ def deliver_owed(store: Store, channels: Sequence[Channel], send: Sender = send_
     errors: list[str] = []
     for channel in channels:
         for entry in store.due(channel.name, now(), now() - STALE_CLAIM):
+            if entry.kind == "immediate" and entry.status != "sending" and quiet_until(channel, now()):
+                continue  # a retry that came due inside quiet hours waits for their end too
             if not store.claim(entry, now()):
                 continue  # another process claimed it after we read it
             try:
@@ -168,5 +171,5 @@ def deliver_owed(store: Store, channels: Sequence[Channel], send: Sender = send_
             store.mark_sent(entry.id, now())
             sent += 1
     names = {channel.name for channel in channels}
-    held = sum(1 for entry in store.owed() if entry.status == "pending" and entry.channel in names)
-    return DeliveryReport(sent, failed, tuple(errors), held)
+    waiting = sum(1 for entry in store.owed() if entry.status in ("pending", "failed") and entry.channel in names)
+    return DeliveryReport(sent, failed, tuple(errors), held=waiting - failed)

@@ -318,3 +318,23 @@ def test_channel_config_errors_name_the_file_and_key(tmp_path, channel, message)
     with pytest.raises(ValueError) as error:
         load_settings(path, env={})
     assert str(error.value).startswith(f"{path}: {message}")
+
+
+def test_a_failed_immediate_alert_whose_retry_falls_in_quiet_hours_waits_for_their_end(tmp_path, home, webhook):
+    settings = configure(tmp_path, home, f"""
+        [[channels]]
+        name = "pager"
+        url = "{webhook.apprise_url()}"
+        mode = ["immediate"]
+        quiet_hours = "22:00-07:00"
+        timezone = "Asia/Seoul"
+    """)
+    evening = datetime(2026, 5, 3, 12, 59, tzinfo=timezone.utc)  # 21:59 in Seoul
+    store, matches = stored(settings, [("Treaty ratified", RUSSIA, "Yonhap", 1)], tagged_at=evening)
+    webhook.statuses = [500]
+    assert alert(store, settings, matches, clock=lambda: evening)[1].failed == 1
+    assert deliver_owed(store, settings.channels, now=lambda: evening + timedelta(minutes=5)).held == 1
+    morning = datetime(2026, 5, 3, 22, 0, tzinfo=timezone.utc)  # 07:00 in Seoul
+    assert deliver_owed(store, settings.channels, now=lambda: morning).sent == 1
+    assert len(webhook.wait_for(2)) == 2
+    store.close()
