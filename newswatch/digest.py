@@ -11,6 +11,7 @@ import hashlib
 import html
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from functools import cached_property
 from typing import Sequence
 from zoneinfo import ZoneInfo
 
@@ -37,15 +38,15 @@ class Story:
     topic: str
     copies: tuple[Match, ...]
 
-    @property
+    @cached_property
     def lead(self) -> Match:
         return max(self.copies, key=lambda m: m.prediction.scores.get(self.topic, 0.0))
 
-    @property
+    @cached_property
     def other_sources(self) -> int:
         return len({m.source for m in self.copies} - {self.lead.source})
 
-    @property
+    @cached_property
     def newest(self) -> datetime:
         return max((m.item.published or _OLDEST for m in self.copies), default=_OLDEST)
 
@@ -103,12 +104,13 @@ def build_digest(matches: Sequence[Match], topics: Sequence[str] = TOPICS, tz: s
     grouped = stories_by_topic(matches, topics, threshold)
     if not grouped:
         return None
-    render = _Renderer(ZoneInfo(tz), web_base_url)
+    zone = ZoneInfo(tz)
+    entries = {topic: [_Entry.of(story, zone, web_base_url) for story in stories] for topic, stories in grouped.items()}
     item_ids = tuple(sorted({m.item.id for stories in grouped.values() for s in stories for m in s.copies
                              if m.item.id is not None}))
     subject = subject_line(grouped, kind)
-    return Digest(subject=subject, text=render.text(grouped, subject), html=render.html(grouped, subject),
-                  markdown=render.markdown(grouped), item_ids=item_ids, kind=kind)
+    return Digest(subject=subject, text=_text(entries, subject), html=_html(entries, subject),
+                  markdown=_markdown(entries), item_ids=item_ids, kind=kind)
 
 
 def label_command(item: Item, topic: str, verdict: str = "yes|no") -> str:
@@ -120,104 +122,105 @@ def _snippet(item: Item) -> str:
     return body if len(body) <= SNIPPET_CHARS else body[:SNIPPET_CHARS].rsplit(" ", 1)[0] + "…"
 
 
-class _Renderer:
-    """The three renderings of one grouped digest, sharing the per-entry facts."""
+@dataclass(frozen=True)
+class _Entry:
+    """What one story's entry says, once, for the three renderings. Plain (unescaped) text."""
 
-    def __init__(self, zone: ZoneInfo, web_base_url: str | None):
-        self.zone = zone
-        self.web_base_url = web_base_url
+    title: str
+    url: str | None
+    byline: str
+    snippet: str
+    why: str
+    label: str
+    label_link: str | None
 
-    def when(self, item: Item) -> str:
-        return item.published.astimezone(self.zone).strftime("%Y-%m-%d %H:%M %Z") if item.published else "undated"
+    @classmethod
+    def of(cls, story: Story, zone: ZoneInfo, web_base_url: str | None) -> "_Entry":
+        item, topic = story.lead.item, story.topic
+        when = item.published.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z") if item.published else "undated"
+        n = story.other_sources
+        more = f" +{n} source{'s' if n > 1 else ''}" if n else ""
+        return cls(
+            title=item.title, url=item.url,
+            byline=f"{story.lead.source}{more} · {when} · score {story.lead.prediction.scores.get(topic, 0.0):.2f}",
+            snippet=_snippet(item), why=", ".join(story.lead.prediction.why.get(topic, ())),
+            label=label_command(item, topic),
+            label_link=f"{web_base_url}/items/{item.id}" if web_base_url and item.id is not None else None)
 
-    def byline(self, story: Story) -> str:
-        more = f" +{story.other_sources} source{'s' if story.other_sources > 1 else ''}" if story.other_sources else ""
-        return (f"{story.lead.source}{more} · {self.when(story.lead.item)} · "
-                f"score {story.lead.prediction.scores.get(story.topic, 0.0):.2f}")
 
-    @staticmethod
-    def why(story: Story) -> str:
-        return ", ".join(story.lead.prediction.why.get(story.topic, ()))
-
-    def label_link(self, item: Item) -> str | None:
-        return f"{self.web_base_url}/items/{item.id}" if self.web_base_url and item.id is not None else None
-
-    def text(self, grouped: dict[str, list[Story]], subject: str) -> str:
-        lines = [subject, ""]
-        for topic, stories in grouped.items():
-            heading = f"{TOPIC_TITLES[topic]} ({len(stories)})"
-            lines += [heading, "=" * len(heading), ""]
-            for story in stories:
-                item = story.lead.item
-                lines.append(f"* {item.title}")
-                lines.append(f"  {self.byline(story)}")
-                lines += [f"  {line}" for line in (item.url, _snippet(item)) if line]
-                if self.why(story):
-                    lines.append(f"  why: {self.why(story)}")
-                lines.append(f"  label: {label_command(item, topic)}")
-                if self.label_link(item):
-                    lines.append(f"  label online: {self.label_link(item)}")
-                lines.append("")
-        return "\n".join(lines).rstrip() + "\n"
-
-    def markdown(self, grouped: dict[str, list[Story]]) -> str:
-        """Compact, for chat and webhook channels."""
-
-        def md(value: str) -> str:
-            return value.replace("[", "\\[").replace("]", "\\]").replace("*", "\\*").replace("_", "\\_")
-
-        lines = []
-        for topic, stories in grouped.items():
-            lines.append(f"**{TOPIC_TITLES[topic]} ({len(stories)})**")
-            for story in stories:
-                item = story.lead.item
-                title = f"[{md(item.title)}](<{item.url}>)" if item.url else md(item.title)
-                lines.append(f"- {title} — {md(self.byline(story))}")
-                if _snippet(item):
-                    lines.append(f"  {md(_snippet(item))}")
-                why = f"why: {md(self.why(story))} · " if self.why(story) else ""
-                link = f" · [label]({self.label_link(item)})" if self.label_link(item) else ""
-                lines.append(f"  {why}`{label_command(item, topic)}`{link}")
+def _text(entries: dict[str, list[_Entry]], subject: str) -> str:
+    lines = [subject, ""]
+    for topic, topic_entries in entries.items():
+        heading = f"{TOPIC_TITLES[topic]} ({len(topic_entries)})"
+        lines += [heading, "=" * len(heading), ""]
+        for entry in topic_entries:
+            lines += [f"* {entry.title}", f"  {entry.byline}"]
+            lines += [f"  {line}" for line in (entry.url, entry.snippet) if line]
+            if entry.why:
+                lines.append(f"  why: {entry.why}")
+            lines.append(f"  label: {entry.label}")
+            if entry.label_link:
+                lines.append(f"  label online: {entry.label_link}")
             lines.append("")
-        return "\n".join(lines).rstrip() + "\n"
+    return "\n".join(lines).rstrip() + "\n"
 
-    def html(self, grouped: dict[str, list[Story]], subject: str) -> str:
-        e = html.escape
-        muted = "color:#5f6b7a;font-size:13px"
-        parts = ['<!doctype html><html><head><meta charset="utf-8">',
-                 f'<title>{e(subject)}</title></head>',
-                 '<body style="margin:0;background:#f3f5f8;font-family:Helvetica,Arial,sans-serif;color:#1d2733">',
-                 '<div style="max-width:720px;margin:0 auto;padding:24px">',
-                 '<div style="font-size:12px;letter-spacing:1px;text-transform:uppercase;color:#5f6b7a">newswatch</div>',
-                 f'<h1 style="font-size:22px;margin:4px 0 20px 0">{e(subject)}</h1>']
-        for topic, stories in grouped.items():
-            parts.append(f'<h2 style="font-size:17px;border-bottom:2px solid #2b4a6f;padding-bottom:4px;'
-                         f'margin:24px 0 12px 0">{e(TOPIC_TITLES[topic])} '
-                         f'<span style="color:#5f6b7a;font-weight:normal">({len(stories)})</span></h2>')
-            for story in stories:
-                parts += self.html_entry(story, topic)
-        parts += ['<p style="font-size:12px;color:#5f6b7a;margin-top:28px">Scores are the model\'s confidence; '
-                  '"why" lists the terms that pushed it. Run the label command (or follow the label link) '
-                  'to teach the model.</p>', "</div></body></html>"]
-        return "\n".join(parts) + "\n"
 
-    def html_entry(self, story: Story, topic: str) -> list[str]:
-        e = html.escape
-        item = story.lead.item
-        title = (f'<a href="{e(item.url)}" style="color:#0b4f8a;text-decoration:none">{e(item.title)}</a>'
-                 if item.url else e(item.title))
-        parts = ['<div style="background:#fff;border:1px solid #dde3ea;border-radius:6px;padding:12px 14px;'
-                 'margin:0 0 12px 0">',
-                 f'<div style="font-size:16px;font-weight:bold;line-height:1.3">{title}</div>',
-                 f'<div style="color:#5f6b7a;font-size:13px;margin-top:2px">{e(self.byline(story))}</div>']
-        if _snippet(item):
-            parts.append(f'<div style="font-size:14px;line-height:1.45;margin-top:6px">{e(_snippet(item))}</div>')
-        if self.why(story):
-            parts.append(f'<div style="font-size:12px;color:#3d4b5c;margin-top:6px"><b>why:</b> '
-                         f'{e(self.why(story))}</div>')
-        link = self.label_link(item)
-        action = f' · <a href="{e(link)}" style="color:#0b4f8a">label online</a>' if link else ""
-        parts.append(f'<div style="font-size:12px;color:#3d4b5c;margin-top:6px">label: <code style="background:'
-                     f'#eef1f5;padding:1px 4px;border-radius:3px">{e(label_command(item, topic))}</code>{action}</div>')
-        parts.append("</div>")
-        return parts
+def _md(value: str) -> str:
+    return value.replace("[", "\\[").replace("]", "\\]").replace("*", "\\*").replace("_", "\\_")
+
+
+def _markdown(entries: dict[str, list[_Entry]]) -> str:
+    """Compact, for chat and webhook channels."""
+    lines = []
+    for topic, topic_entries in entries.items():
+        lines.append(f"**{TOPIC_TITLES[topic]} ({len(topic_entries)})**")
+        for entry in topic_entries:
+            title = f"[{_md(entry.title)}](<{entry.url}>)" if entry.url else _md(entry.title)
+            lines.append(f"- {title} — {_md(entry.byline)}")
+            if entry.snippet:
+                lines.append(f"  {_md(entry.snippet)}")
+            why = f"why: {_md(entry.why)} · " if entry.why else ""
+            link = f" · [label]({entry.label_link})" if entry.label_link else ""
+            lines.append(f"  {why}`{entry.label}`{link}")
+        lines.append("")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _html(entries: dict[str, list[_Entry]], subject: str) -> str:
+    e = html.escape
+    parts = ['<!doctype html><html><head><meta charset="utf-8">',
+             f'<title>{e(subject)}</title></head>',
+             '<body style="margin:0;background:#f3f5f8;font-family:Helvetica,Arial,sans-serif;color:#1d2733">',
+             '<div style="max-width:720px;margin:0 auto;padding:24px">',
+             '<div style="font-size:12px;letter-spacing:1px;text-transform:uppercase;color:#5f6b7a">newswatch</div>',
+             f'<h1 style="font-size:22px;margin:4px 0 20px 0">{e(subject)}</h1>']
+    for topic, topic_entries in entries.items():
+        parts.append(f'<h2 style="font-size:17px;border-bottom:2px solid #2b4a6f;padding-bottom:4px;'
+                     f'margin:24px 0 12px 0">{e(TOPIC_TITLES[topic])} '
+                     f'<span style="color:#5f6b7a;font-weight:normal">({len(topic_entries)})</span></h2>')
+        parts += [_html_entry(entry) for entry in topic_entries]
+    parts += ['<p style="font-size:12px;color:#5f6b7a;margin-top:28px">Scores are the model\'s confidence; '
+              '"why" lists the terms that pushed it. Run the label command (or follow the label link) '
+              'to teach the model.</p>', "</div></body></html>"]
+    return "\n".join(parts) + "\n"
+
+
+def _html_entry(entry: _Entry) -> str:
+    """Every feed-provided string goes through html.escape, attribute values included."""
+    e = html.escape
+    small = "font-size:12px;color:#3d4b5c;margin-top:6px"
+    title = (f'<a href="{e(entry.url)}" style="color:#0b4f8a;text-decoration:none">{e(entry.title)}</a>'
+             if entry.url else e(entry.title))
+    parts = ['<div style="background:#fff;border:1px solid #dde3ea;border-radius:6px;padding:12px 14px;'
+             'margin:0 0 12px 0">',
+             f'<div style="font-size:16px;font-weight:bold;line-height:1.3">{title}</div>',
+             f'<div style="color:#5f6b7a;font-size:13px;margin-top:2px">{e(entry.byline)}</div>']
+    if entry.snippet:
+        parts.append(f'<div style="font-size:14px;line-height:1.45;margin-top:6px">{e(entry.snippet)}</div>')
+    if entry.why:
+        parts.append(f'<div style="{small}"><b>why:</b> {e(entry.why)}</div>')
+    link = f' · <a href="{e(entry.label_link)}" style="color:#0b4f8a">label online</a>' if entry.label_link else ""
+    parts.append(f'<div style="{small}">label: <code style="background:#eef1f5;padding:1px 4px;border-radius:3px">'
+                 f'{e(entry.label)}</code>{link}</div>')
+    parts.append("</div>")
+    return "\n".join(parts)

@@ -347,16 +347,19 @@ class Store:
                 status="failed", attempts=outbox.c.attempts + 1, last_error=error, next_attempt_at=retry_at))
 
     def tagged_between(self, since: datetime | None, until: datetime) -> list[TaggedItem]:
-        """Items with a prediction made in (since, until], the newest prediction of each (tagged or not:
-        a channel may set its own threshold)."""
+        """Items first scored in (since, until], each with its newest prediction up to ``until``, tagged or
+        not (a channel may set its own threshold). An item re-scored later by a new model is not new."""
+        first = (sa.select(predictions.c.item_id, sa.func.min(predictions.c.created_at).label("first_at"))
+                 .group_by(predictions.c.item_id).subquery())
         query = (sa.select(items, feeds.c.url.label("feed_url"), feeds.c.name.label("feed_name"),
                            predictions.c.scores, predictions.c.tags, predictions.c.why, predictions.c.created_at)
-                 .select_from(predictions.join(items, items.c.id == predictions.c.item_id)
+                 .select_from(predictions.join(first, first.c.item_id == predictions.c.item_id)
+                              .join(items, items.c.id == predictions.c.item_id)
                               .join(feeds, feeds.c.id == items.c.feed_id))
-                 .where(predictions.c.created_at <= until)
+                 .where(predictions.c.created_at <= until, first.c.first_at <= until)
                  .order_by(predictions.c.created_at))
         if since is not None:
-            query = query.where(predictions.c.created_at > since)
+            query = query.where(first.c.first_at > since)
         latest: dict[int, TaggedItem] = {}
         with self.engine.connect() as conn:
             for row in conn.execute(query):

@@ -63,6 +63,10 @@ def test_a_digest_and_its_watermark_are_written_together(store):
     assert [t.item.title for t in store.tagged_between(None, NOW)] == ["old"]
     [tagged] = store.tagged_between(NOW, NOW + timedelta(hours=1))
     assert (tagged.item.title, tagged.source, tagged.prediction.scores) == ("new", "A", {"russia_dprk": 0.2})
+    store.save_predictions("m2", [(old, Prediction({"russia_dprk": 0.95}, ("russia_dprk",)))], NOW + timedelta(hours=2))
+    assert [t.item.title for t in store.tagged_between(NOW + timedelta(hours=1), NOW + timedelta(hours=3))] == []
+    [rescored] = store.tagged_between(None, NOW + timedelta(hours=3))[:1]
+    assert rescored.item.title == "old" and rescored.prediction.scores == {"russia_dprk": 0.95}
 
     message = dict(dedupe_key="d1", subject="s", body_text="t", body_html="h", body_markdown="m")
     store.enqueue_digest("mail", message, NOW, NOW)
