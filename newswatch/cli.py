@@ -5,7 +5,9 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import re
 import sys
+from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
 
 import click
@@ -17,8 +19,11 @@ from classifiers.train import documents, indicator
 from . import app
 from .config import ConfigError, Settings, load_settings
 from .labeled import LabeledFileError, item_from_record, read_labeled_file, read_records
+from .alerts import digest_now
 from .models import TOPICS
+from .notify import deliver_owed, masked_url
 from .refresh import run_cycle
+from .store import utcnow
 
 USER_ERRORS = (ConfigError, LabeledFileError, ModelFileError, OSError)
 
@@ -97,3 +102,71 @@ def evaluate(settings: Settings, source: Any, as_json: bool) -> None:
 
 def _name(stream: Any) -> str:
     return "<stdin>" if stream.name == "<stdin>" else str(stream.name)
+
+
+@command(main, "digest")
+@click.option("--dry-run", is_flag=True, help="Print each channel's digest instead of sending it; change nothing.")
+@click.option("--since", "since_text", metavar="WHEN",
+              help="Start of the window: an ISO time (2026-05-01T07:00+09:00) or an age (90m, 24h, 7d). "
+                   "Default: each channel's last digest.")
+@click.option("--channel", "channel_names", multiple=True, metavar="NAME", help="Only this channel (repeatable).")
+def digest(settings: Settings, dry_run: bool, since_text: str | None, channel_names: tuple[str, ...]) -> None:
+    """Build the digest of every digest-mode channel now, whatever its schedule, and send it (or print it)."""
+    now = utcnow()
+    since = parse_since(since_text, now) if since_text else None
+    unknown = set(channel_names) - {c.name for c in settings.channels}
+    if unknown:
+        raise click.ClickException(f"no channel named {', '.join(sorted(unknown))} in {settings.source}")
+    store = app.open_store(settings)
+    try:
+        planned = digest_now(store, settings, now, since, channel_names, dry_run)
+        delivery = None if dry_run else deliver_owed(store, settings.channels)
+    finally:
+        store.close()
+    for one in planned:
+        window = f"{one.since:%Y-%m-%d %H:%M} UTC" if one.since else "the beginning"
+        if one.digest is None:
+            click.echo(f"== {one.channel.name}: nothing tagged since {window}")
+        elif dry_run:
+            click.echo(f"== {one.channel.name} (since {window}): {one.digest.subject}\n\n{one.digest.text}")
+        else:
+            click.echo(f"== {one.channel.name}: owed {one.digest.subject!r} (since {window})")
+    if delivery is not None:
+        click.echo(f"alerts: {delivery.sent} sent, {delivery.failed} failed, {delivery.held} held")
+        for error in delivery.errors:
+            click.echo(f"  alert failure: {error}")
+
+
+def parse_since(text: str, now: datetime) -> datetime:
+    age = re.fullmatch(r"(\d+)\s*([mhd])", text.strip())
+    if age:
+        unit = {"m": "minutes", "h": "hours", "d": "days"}[age.group(2)]
+        return now - timedelta(**{unit: int(age.group(1))})
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        raise click.BadParameter(f"expected an ISO time or an age like 24h, got {text!r}", param_hint="--since")
+    return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
+
+
+@command(main, "outbox")
+@click.option("--all", "show_all", is_flag=True, help="Include messages already sent.")
+def outbox(settings: Settings, show_all: bool) -> None:
+    """List owed deliveries (pending, sending, failed; --all adds sent) per channel, secrets masked."""
+    store = app.open_store(settings)
+    try:
+        entries = store.outbox_entries(None if show_all else ("pending", "sending", "failed"))
+    finally:
+        store.close()
+    channels = {c.name: c for c in settings.channels}
+    if not entries:
+        click.echo("outbox: nothing owed" if not show_all else "outbox: empty")
+    for entry in entries:
+        channel = channels.get(entry.channel)
+        where = masked_url(channel) if channel else "(no longer configured)"
+        timing = (f"sent {entry.sent_at:%Y-%m-%d %H:%M}Z" if entry.sent_at else
+                  f"next try {entry.next_attempt_at:%Y-%m-%d %H:%M}Z" if entry.next_attempt_at else "next run")
+        click.echo(f"#{entry.id} {entry.status:<8} {entry.kind:<9} {entry.channel} <{where}> "
+                   f"attempts {entry.attempts}, {timing}: {entry.subject}")
+        if entry.last_error and entry.status != "sent":
+            click.echo(f"    last error: {entry.last_error}")

@@ -12,6 +12,7 @@ import os
 import re
 import tomllib
 from dataclasses import dataclass, field
+from datetime import time
 from importlib import resources
 from pathlib import Path
 from typing import Any, Mapping
@@ -43,14 +44,41 @@ class TopicSettings:
     """Pinned alert threshold; None uses the threshold the model chose on validation data."""
 
 
+DELIVERY_MODES = ("immediate", "digest")
+SCHEDULES = ("cycle", "hourly", "daily", "weekly")
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+@dataclass(frozen=True)
+class DigestSchedule:
+    """When a channel's digest is due: every cycle, or once an hour/day/week at a wall-clock time."""
+
+    every: str = "cycle"
+    at: time = time(7, 0)
+    """For hourly only the minute counts."""
+    weekday: int = 0
+    """Monday is 0; weekly digests only."""
+
+
 @dataclass(frozen=True)
 class Channel:
     name: str
     url: str
     topics: tuple[str, ...] = TOPICS
+    modes: tuple[str, ...] = ("digest",)
+    threshold: float | None = None
+    """A topic score at or above this puts an item in this channel's digest; None follows the model's tags."""
+    immediate_threshold: float = 0.9
+    """A topic score at or above this sends the item at once (mode "immediate")."""
+    schedule: DigestSchedule = DigestSchedule()
+    quiet_hours: tuple[time, time] | None = None
+    """Immediate alerts inside [start, end) are held until the end; the range may wrap midnight."""
+    timezone: str = "UTC"
+    retry_seconds: float = 60.0
+    """First retry delay after a failed send; it doubles with every further failure."""
 
     def __repr__(self) -> str:  # the URL may carry a password or token
-        return f"Channel(name={self.name!r}, topics={self.topics!r})"
+        return f"Channel(name={self.name!r}, topics={self.topics!r}, modes={self.modes!r})"
 
 
 @dataclass(frozen=True)
@@ -69,6 +97,8 @@ class Settings:
     fetch: FetchSettings = FetchSettings()
     digest: DigestSettings = DigestSettings()
     source: Path | None = None
+    web_base_url: str | None = None
+    """``[web] base_url``: digests link each item to ``<base_url>/items/<id>`` for labeling."""
 
     @property
     def digests_dir(self) -> Path:
@@ -154,7 +184,7 @@ class _Reader:
         return tables
 
     def settings(self, raw: Mapping[str, Any]) -> Settings:
-        known = {"data_dir", "database_url", "allow_private_addresses", "feeds", "topics", "channels", "fetch", "digest"}
+        known = {"data_dir", "database_url", "allow_private_addresses", "feeds", "topics", "channels", "fetch", "digest", "web"}
         for key in raw:
             if key not in known:
                 raise self.fail(key, f"unknown key (known: {', '.join(sorted(known))})")
@@ -163,15 +193,17 @@ class _Reader:
         database_url = self.env.get("NEWSWATCH_DATABASE_URL") or self.get(
             raw, "database_url", "", str, f"sqlite:///{data_dir / 'newswatch.db'}")
         allow_private = self.get(raw, "allow_private_addresses", "", bool, False)
+        digest = self.digest(raw)
         return Settings(
             data_dir=data_dir,
             database_url=database_url,
             feeds=self.feeds(raw, allow_private),
             topics=self.topics(raw),
-            channels=self.channels(raw),
+            channels=self.channels(raw, digest.timezone),
             fetch=self.fetch(raw),
-            digest=self.digest(raw),
+            digest=digest,
             source=self.path,
+            web_base_url=self.web_base_url(raw),
         )
 
     def feeds(self, raw: Mapping[str, Any], allow_private: bool) -> tuple[Feed, ...]:
@@ -207,10 +239,15 @@ class _Reader:
             topics[name] = TopicSettings(name, threshold)
         return topics
 
-    def channels(self, raw: Mapping[str, Any]) -> tuple[Channel, ...]:
+    def channels(self, raw: Mapping[str, Any], default_timezone: str) -> tuple[Channel, ...]:
         channels: list[Channel] = []
+        known = {"name", "url", "topics", "mode", "threshold", "immediate_threshold", "schedule", "at", "weekday",
+                 "quiet_hours", "timezone", "retry_seconds"}
         for i, table in enumerate(self.tables(raw, "channels")):
             prefix = f"channels[{i}]."
+            for key in table:
+                if key not in known:
+                    raise self.fail(f"{prefix}{key}", f"unknown key (known: {', '.join(sorted(known))})")
             url = self.get(table, "url", prefix, str, required=True)
             if "://" not in url:
                 raise self.fail(f"{prefix}url", "expected an apprise URL such as mailto://… or json://…")
@@ -218,13 +255,83 @@ class _Reader:
             for topic in topics:
                 if topic not in TOPICS:
                     raise self.fail(f"{prefix}topics", f"unknown topic {topic!r} (known: {', '.join(TOPICS)})")
-            channels.append(Channel(name=self.get(table, "name", prefix, str, default=f"channel-{i + 1}"),
-                                    url=url, topics=topics))
+            modes = self.choices(table, "mode", prefix, DELIVERY_MODES, ("digest",))
+            retry_seconds = self.get(table, "retry_seconds", prefix, float, 60.0)
+            if retry_seconds < 0:
+                raise self.fail(f"{prefix}retry_seconds", f"must not be negative, got {retry_seconds}")
+            channels.append(Channel(
+                name=self.get(table, "name", prefix, str, default=f"channel-{i + 1}"), url=url, topics=topics,
+                modes=modes, threshold=self.probability(table, "threshold", prefix, None),
+                immediate_threshold=self.probability(table, "immediate_threshold", prefix, 0.9),
+                schedule=self.schedule(table, prefix), quiet_hours=self.quiet_hours(table, prefix),
+                timezone=self.timezone(table, "timezone", prefix, default_timezone), retry_seconds=retry_seconds))
         names = [c.name for c in channels]
         for name in names:
             if names.count(name) > 1:
                 raise self.fail("channels", f"channel name {name!r} is used twice")
         return tuple(channels)
+
+    def choices(self, table: Mapping[str, Any], key: str, prefix: str, allowed: tuple[str, ...],
+                default: tuple[str, ...]) -> tuple[str, ...]:
+        """A string or a list of strings, each one of ``allowed``."""
+        value = table.get(key, list(default))
+        values = self.string_list({key: [value] if isinstance(value, str) else value}, key, prefix, default)
+        for v in values:
+            if v not in allowed:
+                raise self.fail(f"{prefix}{key}", f"unknown value {v!r} (known: {', '.join(allowed)})")
+        if not values:
+            raise self.fail(f"{prefix}{key}", f"expected at least one of {', '.join(allowed)}")
+        return tuple(dict.fromkeys(values))
+
+    def probability(self, table: Mapping[str, Any], key: str, prefix: str, default: float | None) -> float | None:
+        value = self.get(table, key, prefix, float, default)
+        if value is not None and not 0.0 < value <= 1.0:
+            raise self.fail(f"{prefix}{key}", f"must be above 0 and at most 1, got {value}")
+        return value
+
+    def clock_time(self, key: str, value: str) -> time:
+        try:
+            return time.fromisoformat(value)
+        except ValueError:
+            raise self.fail(key, f"expected a time of day like \"07:30\", got {value!r}") from None
+
+    def timezone(self, table: Mapping[str, Any], key: str, prefix: str, default: str) -> str:
+        name = self.get(table, key, prefix, str, default)
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise self.fail(f"{prefix}{key}", f"unknown time zone {name!r}") from None
+        return name
+
+    def schedule(self, table: Mapping[str, Any], prefix: str) -> DigestSchedule:
+        every = self.get(table, "schedule", prefix, str, "cycle")
+        if every not in SCHEDULES:
+            raise self.fail(f"{prefix}schedule", f"unknown schedule {every!r} (known: {', '.join(SCHEDULES)})")
+        at = self.clock_time(f"{prefix}at", self.get(table, "at", prefix, str, "07:00"))
+        weekday = self.get(table, "weekday", prefix, str, "mon").lower()[:3]
+        if weekday not in WEEKDAYS:
+            raise self.fail(f"{prefix}weekday", f"unknown weekday {table.get('weekday')!r} (known: {', '.join(WEEKDAYS)})")
+        return DigestSchedule(every=every, at=at, weekday=WEEKDAYS.index(weekday))
+
+    def quiet_hours(self, table: Mapping[str, Any], prefix: str) -> tuple[time, time] | None:
+        value = self.get(table, "quiet_hours", prefix, str)
+        if value is None:
+            return None
+        start, sep, end = value.partition("-")
+        if not sep:
+            raise self.fail(f"{prefix}quiet_hours", f"expected \"HH:MM-HH:MM\", got {value!r}")
+        quiet = (self.clock_time(f"{prefix}quiet_hours", start.strip()),
+                 self.clock_time(f"{prefix}quiet_hours", end.strip()))
+        if quiet[0] == quiet[1]:
+            raise self.fail(f"{prefix}quiet_hours", "start and end are the same time")
+        return quiet
+
+    def web_base_url(self, raw: Mapping[str, Any]) -> str | None:
+        table = self.get(raw, "web", "", dict, {})
+        base_url = self.get(table, "base_url", "web.", str)
+        if base_url is not None and not base_url.lower().startswith(("http://", "https://")):
+            raise self.fail("web.base_url", f"expected an http(s) URL, got {base_url!r}")
+        return base_url.rstrip("/") if base_url else None
 
     def fetch(self, raw: Mapping[str, Any]) -> FetchSettings:
         table = self.get(raw, "fetch", "", dict, {})
@@ -241,9 +348,5 @@ class _Reader:
     def digest(self, raw: Mapping[str, Any]) -> DigestSettings:
         table = self.get(raw, "digest", "", dict, {})
         defaults = DigestSettings()
-        timezone = self.get(table, "timezone", "digest.", str, defaults.timezone)
-        try:
-            ZoneInfo(timezone)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise self.fail("digest.timezone", f"unknown time zone {timezone!r}") from None
+        timezone = self.timezone(table, "timezone", "digest.", defaults.timezone)
         return DigestSettings(cron=self.get(table, "cron", "digest.", str, defaults.cron), timezone=timezone)

@@ -1,4 +1,9 @@
-"""build_digest(matches) → Digest: the subject, plain text, HTML and Markdown of one alert digest. Pure."""
+"""build_digest(matches) → Digest: the subject, plain text, HTML and Markdown of one alert or digest. Pure.
+
+One entry per story: syndicated copies of one story (same ``story_id`` once items carry one; until then
+every item is its own story) collapse into the highest-scoring copy plus "+N sources". Every piece of
+feed-provided text is escaped in the HTML; the plain-text part is written here, not converted from HTML.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +11,17 @@ import hashlib
 import html
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from functools import cached_property
 from typing import Sequence
 from zoneinfo import ZoneInfo
 
 from .models import TOPIC_TITLES, TOPICS, Item, Prediction
 
-SNIPPET_CHARS = 240
+SNIPPET_CHARS = 200
+"""About two lines of a mail client's reading pane."""
+
+KINDS = ("digest", "immediate")
+_OLDEST = datetime.min.replace(tzinfo=timezone.utc)
 
 
 @dataclass(frozen=True)
@@ -22,125 +32,195 @@ class Match:
 
 
 @dataclass(frozen=True)
+class Story:
+    """The copies of one story that matched a topic; the lead is the one shown."""
+
+    topic: str
+    copies: tuple[Match, ...]
+
+    @cached_property
+    def lead(self) -> Match:
+        return max(self.copies, key=lambda m: m.prediction.scores.get(self.topic, 0.0))
+
+    @cached_property
+    def other_sources(self) -> int:
+        return len({m.source for m in self.copies} - {self.lead.source})
+
+    @cached_property
+    def newest(self) -> datetime:
+        return max((m.item.published or _OLDEST for m in self.copies), default=_OLDEST)
+
+
+@dataclass(frozen=True)
 class Digest:
     subject: str
     text: str
     html: str
     markdown: str
     item_ids: tuple[int, ...]
+    kind: str = "digest"
 
     @property
     def key(self) -> str:
-        """The same items make the same digest: the outbox uses this so nothing is owed twice."""
-        return hashlib.sha256(",".join(map(str, sorted(self.item_ids))).encode()).hexdigest()[:24]
+        """The same items make the same message: the outbox uses this so nothing is owed twice."""
+        ids = ",".join(map(str, sorted(self.item_ids)))
+        seed = ids if self.kind == "digest" else f"{self.kind}:{ids}"
+        return hashlib.sha256(seed.encode()).hexdigest()[:24]
 
 
-def by_topic(matches: Sequence[Match], topics: Sequence[str] = TOPICS) -> dict[str, list[Match]]:
-    """Matches per topic, newest first; an item tagged with both topics shows under both."""
-    oldest = datetime.min.replace(tzinfo=timezone.utc)
-    grouped = {}
+def story_id(item: Item) -> str:
+    """Items of one story share a story id (issue 6 adds it to Item); an item without one stands alone."""
+    shared = getattr(item, "story_id", None)
+    return str(shared) if shared else f"item:{item.id if item.id is not None else item.key}"
+
+
+def stories_by_topic(matches: Sequence[Match], topics: Sequence[str] = TOPICS,
+                     threshold: float | None = None) -> dict[str, list[Story]]:
+    """Stories per topic, newest first. A match counts for a topic when the model tagged it, or, given a
+    threshold, when its score reaches it. A story about both topics shows under both."""
+    grouped: dict[str, list[Story]] = {}
     for topic in topics:
-        tagged = [m for m in matches if topic in m.prediction.tags]
-        if tagged:
-            grouped[topic] = sorted(tagged, key=lambda m: m.item.published or oldest, reverse=True)
+        copies: dict[str, list[Match]] = {}
+        for m in matches:
+            counts = (topic in m.prediction.tags if threshold is None
+                      else m.prediction.scores.get(topic, 0.0) >= threshold)
+            if counts:
+                copies.setdefault(story_id(m.item), []).append(m)
+        if copies:
+            grouped[topic] = sorted((Story(topic, tuple(c)) for c in copies.values()),
+                                    key=lambda s: s.newest, reverse=True)
     return grouped
 
 
-def subject_line(grouped: dict[str, list[Match]]) -> str:
-    return "newswatch: " + ", ".join(f"{len(ms)} new: {TOPIC_TITLES[t]}" for t, ms in grouped.items())
+def subject_line(grouped: dict[str, list[Story]], kind: str = "digest") -> str:
+    counts = ", ".join(f"{len(stories)} new: {TOPIC_TITLES[t]}" for t, stories in grouped.items())
+    return f"Alert: {counts}" if kind == "immediate" else counts
 
 
-def build_digest(matches: Sequence[Match], topics: Sequence[str] = TOPICS, tz: str = "UTC") -> Digest | None:
-    """The digest of the matches for the given topics, or None when none of them is tagged with one."""
-    grouped = by_topic(matches, topics)
+def build_digest(matches: Sequence[Match], topics: Sequence[str] = TOPICS, tz: str = "UTC",
+                 threshold: float | None = None, web_base_url: str | None = None,
+                 kind: str = "digest") -> Digest | None:
+    """The message for the matches on the given topics, or None when none of them counts for one."""
+    grouped = stories_by_topic(matches, topics, threshold)
     if not grouped:
         return None
     zone = ZoneInfo(tz)
-    item_ids = tuple(sorted({m.item.id for ms in grouped.values() for m in ms if m.item.id is not None}))
-    return Digest(
-        subject=subject_line(grouped),
-        text=_text(grouped, zone),
-        html=_html(grouped, zone),
-        markdown=_markdown(grouped, zone),
-        item_ids=item_ids,
-    )
+    entries = {topic: [_Entry.of(story, zone, web_base_url) for story in stories] for topic, stories in grouped.items()}
+    item_ids = tuple(sorted({m.item.id for stories in grouped.values() for s in stories for m in s.copies
+                             if m.item.id is not None}))
+    subject = subject_line(grouped, kind)
+    return Digest(subject=subject, text=_text(entries, subject), html=_html(entries, subject),
+                  markdown=_markdown(entries), item_ids=item_ids, kind=kind)
 
 
-def _when(item: Item, zone: ZoneInfo) -> str:
-    return item.published.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z") if item.published else "undated"
+def label_command(item: Item, topic: str, verdict: str = "yes|no") -> str:
+    return f"newswatch label {item.id} {topic} {verdict}"
 
 
 def _snippet(item: Item) -> str:
-    body = item.summary or item.text
+    body = " ".join((item.summary or item.text).split())
     return body if len(body) <= SNIPPET_CHARS else body[:SNIPPET_CHARS].rsplit(" ", 1)[0] + "…"
 
 
-def _why(match: Match, topic: str) -> str:
-    return ", ".join(match.prediction.why.get(topic, ()))
+@dataclass(frozen=True)
+class _Entry:
+    """What one story's entry says, once, for the three renderings. Plain (unescaped) text."""
+
+    title: str
+    url: str | None
+    byline: str
+    snippet: str
+    why: str
+    label: str
+    label_link: str | None
+
+    @classmethod
+    def of(cls, story: Story, zone: ZoneInfo, web_base_url: str | None) -> "_Entry":
+        item, topic = story.lead.item, story.topic
+        when = item.published.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z") if item.published else "undated"
+        n = story.other_sources
+        more = f" +{n} source{'s' if n > 1 else ''}" if n else ""
+        return cls(
+            title=item.title, url=item.url,
+            byline=f"{story.lead.source}{more} · {when} · score {story.lead.prediction.scores.get(topic, 0.0):.2f}",
+            snippet=_snippet(item), why=", ".join(story.lead.prediction.why.get(topic, ())),
+            label=label_command(item, topic),
+            label_link=f"{web_base_url}/items/{item.id}" if web_base_url and item.id is not None else None)
 
 
-def label_command(item: Item, topic: str) -> str:
-    return f"newswatch label {item.id} {topic} no"
-
-
-def _text(grouped: dict[str, list[Match]], zone: ZoneInfo) -> str:
-    lines = []
-    for topic, matches in grouped.items():
-        lines += [f"{TOPIC_TITLES[topic]} ({len(matches)})", "=" * 40]
-        for m in matches:
-            lines.append(f"* {m.item.title}")
-            lines.append(f"  {m.source} · {_when(m.item, zone)} · score {m.prediction.scores[topic]:.2f}")
-            if m.item.url:
-                lines.append(f"  {m.item.url}")
-            if _snippet(m.item):
-                lines.append(f"  {_snippet(m.item)}")
-            if _why(m, topic):
-                lines.append(f"  why: {_why(m, topic)}")
-            lines.append(f"  wrong? {label_command(m.item, topic)}")
+def _text(entries: dict[str, list[_Entry]], subject: str) -> str:
+    lines = [subject, ""]
+    for topic, topic_entries in entries.items():
+        heading = f"{TOPIC_TITLES[topic]} ({len(topic_entries)})"
+        lines += [heading, "=" * len(heading), ""]
+        for entry in topic_entries:
+            lines += [f"* {entry.title}", f"  {entry.byline}"]
+            lines += [f"  {line}" for line in (entry.url, entry.snippet) if line]
+            if entry.why:
+                lines.append(f"  why: {entry.why}")
+            lines.append(f"  label: {entry.label}")
+            if entry.label_link:
+                lines.append(f"  label online: {entry.label_link}")
             lines.append("")
     return "\n".join(lines).rstrip() + "\n"
 
 
-def _markdown(grouped: dict[str, list[Match]], zone: ZoneInfo) -> str:
-    def md(value: str) -> str:
-        return value.replace("[", "\\[").replace("]", "\\]")
+def _md(value: str) -> str:
+    return value.replace("[", "\\[").replace("]", "\\]").replace("*", "\\*").replace("_", "\\_")
 
+
+def _markdown(entries: dict[str, list[_Entry]]) -> str:
+    """Compact, for chat and webhook channels."""
     lines = []
-    for topic, matches in grouped.items():
-        lines += [f"## {TOPIC_TITLES[topic]} ({len(matches)})", ""]
-        for m in matches:
-            title = f"[{md(m.item.title)}](<{m.item.url}>)" if m.item.url else md(m.item.title)
-            lines.append(f"- **{title}** — {md(m.source)}, {_when(m.item, zone)}, "
-                         f"score {m.prediction.scores[topic]:.2f}")
-            if _snippet(m.item):
-                lines.append(f"  {md(_snippet(m.item))}")
-            if _why(m, topic):
-                lines.append(f"  _why: {md(_why(m, topic))}_")
-            lines.append(f"  wrong? `{label_command(m.item, topic)}`")
+    for topic, topic_entries in entries.items():
+        lines.append(f"**{TOPIC_TITLES[topic]} ({len(topic_entries)})**")
+        for entry in topic_entries:
+            title = f"[{_md(entry.title)}](<{entry.url}>)" if entry.url else _md(entry.title)
+            lines.append(f"- {title} — {_md(entry.byline)}")
+            if entry.snippet:
+                lines.append(f"  {_md(entry.snippet)}")
+            why = f"why: {_md(entry.why)} · " if entry.why else ""
+            link = f" · [label]({entry.label_link})" if entry.label_link else ""
+            lines.append(f"  {why}`{entry.label}`{link}")
         lines.append("")
     return "\n".join(lines).rstrip() + "\n"
 
 
-def _html(grouped: dict[str, list[Match]], zone: ZoneInfo) -> str:
+def _html(entries: dict[str, list[_Entry]], subject: str) -> str:
     e = html.escape
-    parts = ['<!doctype html><html><head><meta charset="utf-8"><title>newswatch digest</title></head>',
-             '<body style="font-family:Helvetica,Arial,sans-serif;max-width:720px;margin:auto;color:#222">']
-    for topic, matches in grouped.items():
-        parts.append(f'<h2 style="border-bottom:2px solid #345;padding-bottom:4px">{e(TOPIC_TITLES[topic])} '
-                     f'<span style="color:#777;font-weight:normal">({len(matches)})</span></h2>')
-        for m in matches:
-            title = (f'<a href="{e(m.item.url)}" style="color:#0b4f8a">{e(m.item.title)}</a>'
-                     if m.item.url else e(m.item.title))
-            parts.append('<div style="margin:0 0 16px 0">')
-            parts.append(f'<div style="font-size:16px;font-weight:bold">{title}</div>')
-            parts.append(f'<div style="color:#666;font-size:13px">{e(m.source)} · {e(_when(m.item, zone))} · '
-                         f'score {m.prediction.scores[topic]:.2f}</div>')
-            if _snippet(m.item):
-                parts.append(f'<div style="font-size:14px;margin-top:4px">{e(_snippet(m.item))}</div>')
-            if _why(m, topic):
-                parts.append(f'<div style="font-size:12px;color:#555">why: {e(_why(m, topic))}</div>')
-            parts.append(f'<div style="font-size:12px;color:#555">wrong? '
-                         f'<code>{e(label_command(m.item, topic))}</code></div>')
-            parts.append("</div>")
-    parts.append("</body></html>")
+    parts = ['<!doctype html><html><head><meta charset="utf-8">',
+             f'<title>{e(subject)}</title></head>',
+             '<body style="margin:0;background:#f3f5f8;font-family:Helvetica,Arial,sans-serif;color:#1d2733">',
+             '<div style="max-width:720px;margin:0 auto;padding:24px">',
+             '<div style="font-size:12px;letter-spacing:1px;text-transform:uppercase;color:#5f6b7a">newswatch</div>',
+             f'<h1 style="font-size:22px;margin:4px 0 20px 0">{e(subject)}</h1>']
+    for topic, topic_entries in entries.items():
+        parts.append(f'<h2 style="font-size:17px;border-bottom:2px solid #2b4a6f;padding-bottom:4px;'
+                     f'margin:24px 0 12px 0">{e(TOPIC_TITLES[topic])} '
+                     f'<span style="color:#5f6b7a;font-weight:normal">({len(topic_entries)})</span></h2>')
+        parts += [_html_entry(entry) for entry in topic_entries]
+    parts += ['<p style="font-size:12px;color:#5f6b7a;margin-top:28px">Scores are the model\'s confidence; '
+              '"why" lists the terms that pushed it. Run the label command (or follow the label link) '
+              'to teach the model.</p>', "</div></body></html>"]
     return "\n".join(parts) + "\n"
+
+
+def _html_entry(entry: _Entry) -> str:
+    """Every feed-provided string goes through html.escape, attribute values included."""
+    e = html.escape
+    small = "font-size:12px;color:#3d4b5c;margin-top:6px"
+    title = (f'<a href="{e(entry.url)}" style="color:#0b4f8a;text-decoration:none">{e(entry.title)}</a>'
+             if entry.url else e(entry.title))
+    parts = ['<div style="background:#fff;border:1px solid #dde3ea;border-radius:6px;padding:12px 14px;'
+             'margin:0 0 12px 0">',
+             f'<div style="font-size:16px;font-weight:bold;line-height:1.3">{title}</div>',
+             f'<div style="color:#5f6b7a;font-size:13px;margin-top:2px">{e(entry.byline)}</div>']
+    if entry.snippet:
+        parts.append(f'<div style="font-size:14px;line-height:1.45;margin-top:6px">{e(entry.snippet)}</div>')
+    if entry.why:
+        parts.append(f'<div style="{small}"><b>why:</b> {e(entry.why)}</div>')
+    link = f' · <a href="{e(entry.label_link)}" style="color:#0b4f8a">label online</a>' if entry.label_link else ""
+    parts.append(f'<div style="{small}">label: <code style="background:#eef1f5;padding:1px 4px;border-radius:3px">'
+                 f'{e(entry.label)}</code>{link}</div>')
+    parts.append("</div>")
+    return "\n".join(parts)

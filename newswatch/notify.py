@@ -1,25 +1,39 @@
-"""Deliver owed outbox messages to their channels over apprise, and keep the books.
+"""Deliver owed outbox messages to their channels, and keep the books (semantics: README, "Delivery").
 
-A message is written to the outbox before any send and marked sent only after the channel accepted
-it; a channel that is down leaves the message owed for the next run. Channel URLs carry passwords and
-tokens, so errors are scrubbed of them before they are stored or shown.
+Each send is claimed first: the row becomes ``sending`` with ``claimed_at``, committed before the
+channel is called, and ``sent`` only after the channel accepted it. A claim still ``sending`` after
+``STALE_CLAIM`` belongs to a process that died between the send and the mark: it is sent again with
+the same idempotency key (at-least-once; the key lets a receiver drop the copy). A refused send is
+retried with exponential backoff (``next_attempt_at``). Channel URLs carry passwords and tokens, so
+errors are scrubbed of them before they are stored or shown.
 """
 
 from __future__ import annotations
 
 import logging
+import smtplib
+import ssl
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+from email.utils import format_datetime, formataddr
 from typing import Callable, Sequence
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 import apprise
+from apprise.plugins.email import NotifyEmail, SecureMailMode
 
+from .alerts import quiet_until
 from .config import Channel
 from .store import OutboxEntry, Store, utcnow
 
 log = logging.getLogger(__name__)
 _EMAIL_SCHEMES = ("mailto", "mailtos")
+IDEMPOTENCY_HEADER = "X-Newswatch-Idempotency-Key"
+STALE_CLAIM = timedelta(minutes=5)
+"""Longer than any send may take (apprise's and our SMTP timeouts are seconds), so a claim this old is
+one whose process died."""
+MAX_BACKOFF = timedelta(hours=6)
 
 
 @dataclass(frozen=True)
@@ -27,6 +41,8 @@ class DeliveryReport:
     sent: int
     failed: int
     errors: tuple[str, ...]
+    held: int = 0
+    """Owed from earlier and not due yet: held for the end of quiet hours or waiting out a backoff."""
 
 
 def secrets_in(url: str) -> list[str]:
@@ -50,44 +66,110 @@ def scrub(message: str, channel: Channel) -> str:
 
 def masked_url(channel: Channel) -> str:
     instance = apprise.Apprise.instantiate(channel.url)
-    return instance.url(privacy=True) if instance else scrub(channel.url, channel)
+    return scrub(instance.url(privacy=True), channel) if instance else scrub(channel.url, channel)
+
+
+def idempotency_key(entry: OutboxEntry) -> str:
+    """Stable across retries of one message to one channel, different for every other pair."""
+    return f"{entry.channel}/{entry.dedupe_key}"
+
+
+def is_email(channel: Channel) -> bool:
+    return urlsplit(channel.url).scheme.lower() in _EMAIL_SCHEMES
 
 
 def send_apprise(channel: Channel, entry: OutboxEntry) -> None:
     """Hand one message to one channel; raise with a scrubbed reason when it is not accepted."""
-    notifier = apprise.Apprise()
-    if not notifier.add(channel.url):
-        raise RuntimeError(f"channel {channel.name}: not a usable apprise URL ({masked_url(channel)})")
-    is_email = urlsplit(channel.url).scheme.lower() in _EMAIL_SCHEMES
-    body, body_format = ((entry.body_html, apprise.NotifyFormat.HTML) if is_email
-                         else (entry.body_markdown, apprise.NotifyFormat.MARKDOWN))
-    with apprise.LogCapture(level=logging.WARNING) as captured:
-        accepted = notifier.notify(body=body, title=entry.subject, body_format=body_format)
+    # a fresh plugin per send: apprise throttles repeated sends on one object by sleeping
+    plugin = apprise.Apprise.instantiate(channel.url)
+    if plugin is None:
+        raise RuntimeError(f"channel {channel.name}: not a usable apprise URL ({scrub(channel.url, channel)})")
+    if isinstance(plugin, NotifyEmail):
+        _send_email(plugin, entry)
+        return
+    key = idempotency_key(entry)
+    if isinstance(getattr(plugin, "headers", None), dict):  # json://, xml://, form:// webhooks
+        plugin.headers[IDEMPOTENCY_HEADER] = key
+    if isinstance(getattr(plugin, "payload_extras", None), dict):
+        plugin.payload_extras["idempotency_key"] = key
+    with apprise.LogCapture(level=logging.WARNING, fmt="%(message)s") as captured:
+        accepted = plugin.notify(body=entry.body_markdown, title=entry.subject,
+                                 body_format=apprise.NotifyFormat.MARKDOWN)
     if not accepted:
         detail = " ".join(line.strip() for line in captured.getvalue().splitlines() if line.strip())
-        raise RuntimeError(scrub(f"channel {channel.name} did not accept the message: {detail or 'no reason given'}",
-                                 channel))
+        raise RuntimeError(f"channel {channel.name} did not accept the message: {detail or 'no reason given'}")
+
+
+def email_message(plugin: NotifyEmail, entry: OutboxEntry) -> EmailMessage:
+    """multipart/alternative with our own plain-text part (apprise would derive one from the HTML) and a
+    Message-ID made from the idempotency key (apprise makes a random one), so a resend is recognisable."""
+    message = EmailMessage()
+    message["Subject"] = entry.subject
+    message["From"] = formataddr((plugin.from_addr[0] or "", plugin.from_addr[1]))
+    message["To"] = ", ".join(formataddr((name or "", address)) for name, address in plugin.targets)
+    message["Date"] = format_datetime(entry.created_at)
+    message["Message-ID"] = f"<{entry.dedupe_key}.{entry.channel.encode().hex()[:32]}@newswatch>"
+    message[IDEMPOTENCY_HEADER] = idempotency_key(entry)
+    for name, value in plugin.headers.items():
+        message[name] = value
+    message.set_content(entry.body_text)
+    message.add_alternative(entry.body_html, subtype="html")
+    return message
+
+
+def _send_email(plugin: NotifyEmail, entry: OutboxEntry) -> None:
+    """SMTP exactly as apprise's email plugin connects (same URL, modes and login), with our message."""
+    if not plugin.targets:
+        raise RuntimeError("no email recipients in the channel URL")
+    context = ssl.create_default_context()
+    if not plugin.verify_certificate:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    connect = smtplib.SMTP_SSL if plugin.secure_mode == SecureMailMode.SSL else smtplib.SMTP
+    extra = {"context": context} if plugin.secure_mode == SecureMailMode.SSL else {}
+    message = email_message(plugin, entry)
+    try:
+        with connect(plugin.smtp_host, plugin.port, timeout=plugin.socket_connect_timeout, **extra) as smtp:
+            if plugin.secure_mode == SecureMailMode.STARTTLS:
+                smtp.starttls(context=context)
+            if plugin.user and plugin.password:
+                smtp.login(plugin.user, plugin.password)
+            smtp.send_message(message, from_addr=plugin.from_addr[1],
+                              to_addrs=[address for _, address in plugin.targets])
+    except (OSError, smtplib.SMTPException) as exc:
+        raise RuntimeError(f"SMTP {plugin.smtp_host}:{plugin.port}: {exc}") from None
 
 
 Sender = Callable[[Channel, OutboxEntry], None]
 
 
+def backoff(channel: Channel, failures: int) -> timedelta:
+    """The wait after the n-th failed send in a row: retry_seconds, doubling, capped."""
+    return min(timedelta(seconds=channel.retry_seconds * 2 ** max(failures - 1, 0)), MAX_BACKOFF)
+
+
 def deliver_owed(store: Store, channels: Sequence[Channel], send: Sender = send_apprise,
                  now: Callable[[], datetime] = utcnow) -> DeliveryReport:
-    """Send every owed message of every configured channel; one channel down never stops the others."""
+    """Send every due message of every configured channel; one channel down never stops the others."""
     sent = failed = 0
     errors: list[str] = []
     for channel in channels:
-        for entry in store.owed(channel.name):
+        for entry in store.due(channel.name, now(), now() - STALE_CLAIM):
+            if entry.kind == "immediate" and entry.status != "sending" and quiet_until(channel, now()):
+                continue  # a retry that came due inside quiet hours waits for their end too
+            if not store.claim(entry, now()):
+                continue  # another process claimed it after we read it
             try:
                 send(channel, entry)
             except Exception as exc:  # any channel failure is recorded, not raised: the rest still go out
                 message = scrub(str(exc), channel)
-                store.mark_failed(entry.id, message)
+                store.mark_failed(entry.id, message, now() + backoff(channel, entry.attempts + 1))
                 errors.append(message)
                 failed += 1
                 log.warning("delivery to %s failed: %s", channel.name, message)
-                break  # the channel is down: the rest of its queue waits for the next run, in order
+                break  # the channel is down: the rest of its queue waits for its retry, in order
             store.mark_sent(entry.id, now())
             sent += 1
-    return DeliveryReport(sent, failed, tuple(errors))
+    names = {channel.name for channel in channels}
+    waiting = sum(1 for entry in store.owed() if entry.status in ("pending", "failed") and entry.channel in names)
+    return DeliveryReport(sent, failed, tuple(errors), held=waiting - failed)

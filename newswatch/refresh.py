@@ -15,6 +15,7 @@ from typing import Callable, Sequence
 
 import requests
 
+from .alerts import owe_due
 from .config import Settings
 from .digest import Digest, Match, build_digest
 from .fetch import fetch, new_session
@@ -74,7 +75,7 @@ class CycleReport:
             f"feeds: {self.feeds_ok} ok, {self.feeds_failed} failed",
             f"items: {self.items_new} new",
             f"matches: {per_topic} (model {self.model_version or 'none'})",
-            f"alerts: {self.delivery.sent} sent, {self.delivery.failed} failed",
+            f"alerts: {self.delivery.sent} sent, {self.delivery.failed} failed, {self.delivery.held} held",
             f"took {self.seconds:.2f}s",
         ]
         lines += [f"  failed feed {f.name} <{f.url}>: {f.error}" for f in self.feeds if not f.ok]
@@ -123,16 +124,14 @@ def write_digest_files(digest: Digest, directory: Path, now: datetime) -> list[P
 
 def alert(store: Store, settings: Settings, matches: Sequence[Match], send: Sender = send_apprise,
           clock: Clock = utcnow) -> tuple[list[Path], DeliveryReport]:
-    """Write the digest of the new matches, owe it to every subscribed channel, deliver what is owed."""
+    """Write the digest of the new matches, owe each channel its immediate alerts and due digests, deliver
+    what is owed (including earlier messages whose retry or quiet hours are over)."""
     now = clock()
     files: list[Path] = []
-    full = build_digest(matches, TOPICS, settings.digest.timezone)
+    full = build_digest(matches, TOPICS, settings.digest.timezone, web_base_url=settings.web_base_url)
     if full is not None:
         files = write_digest_files(full, settings.digests_dir, now)
-    for channel in settings.channels:
-        digest = build_digest(matches, channel.topics, settings.digest.timezone)
-        if digest is not None:
-            store.enqueue(channel.name, digest.key, digest.subject, digest.text, digest.html, digest.markdown, now)
+    owe_due(store, settings, matches, now)
     return files, deliver_owed(store, settings.channels, send, clock)
 
 

@@ -92,7 +92,21 @@ outbox = sa.Table(
     sa.Column("last_error", sa.Text),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("sent_at", UTCDateTime),
+    # "immediate" alert or scheduled "digest"
+    sa.Column("kind", sa.Text, nullable=False, server_default="digest"),
+    # not sent before this: the end of quiet hours, or the backoff after a failed send
+    sa.Column("next_attempt_at", UTCDateTime),
+    # set with status "sending", committed before the channel is called (see README, "Delivery")
+    sa.Column("claimed_at", UTCDateTime),
     sa.UniqueConstraint("channel", "dedupe_key", name="uq_outbox_channel_dedupe_key"),
+)
+
+digest_watermarks = sa.Table(
+    "digest_watermarks", metadata,
+    sa.Column("channel", sa.Text, primary_key=True),
+    # predictions made up to here are in a digest already owed to the channel
+    sa.Column("tagged_until", UTCDateTime, nullable=False),
+    sa.Column("digested_at", UTCDateTime, nullable=False),
 )
 
 
@@ -122,6 +136,25 @@ class OutboxEntry:
     status: str
     attempts: int
     last_error: str | None
+    created_at: datetime
+    sent_at: datetime | None = None
+    kind: str = "digest"
+    next_attempt_at: datetime | None = None
+    claimed_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Watermark:
+    tagged_until: datetime
+    digested_at: datetime
+
+
+@dataclass(frozen=True)
+class TaggedItem:
+    item: Item
+    prediction: Prediction
+    source: str
+    tagged_at: datetime
 
 
 def utcnow() -> datetime:
@@ -243,12 +276,31 @@ class Store:
     # outbox --------------------------------------------------------------------------------------
 
     def enqueue(self, channel: str, dedupe_key: str, subject: str, text: str, html: str, markdown: str,
-                now: datetime) -> None:
+                now: datetime, kind: str = "digest", not_before: datetime | None = None) -> None:
         """Owe this message to this channel, once: enqueueing the same key again changes nothing."""
         with self.engine.begin() as conn:
-            conn.execute(_insert(outbox, conn.dialect.name).on_conflict_do_nothing().values(
-                channel=channel, dedupe_key=dedupe_key, subject=subject, body_text=text, body_html=html,
-                body_markdown=markdown, created_at=now))
+            self._enqueue(conn, dict(channel=channel, dedupe_key=dedupe_key, subject=subject, body_text=text,
+                                     body_html=html, body_markdown=markdown, created_at=now, kind=kind,
+                                     next_attempt_at=not_before))
+
+    def enqueue_digest(self, channel: str, message: Mapping[str, str] | None, tagged_until: datetime,
+                       now: datetime) -> None:
+        """Owe a digest (if any) and move the channel's watermark past it in one transaction."""
+        with self.engine.begin() as conn:
+            if message is not None:
+                self._enqueue(conn, dict(channel=channel, created_at=now, kind="digest", **message))
+            conn.execute(_insert(digest_watermarks, conn.dialect.name).values(
+                channel=channel, tagged_until=tagged_until, digested_at=now).on_conflict_do_update(
+                index_elements=["channel"], set_={"tagged_until": tagged_until, "digested_at": now}))
+
+    @staticmethod
+    def _enqueue(conn: sa.Connection, row: Mapping[str, object]) -> None:
+        conn.execute(_insert(outbox, conn.dialect.name).on_conflict_do_nothing().values(**row))
+
+    def watermark(self, channel: str) -> Watermark | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(digest_watermarks).where(digest_watermarks.c.channel == channel)).first()
+        return Watermark(row.tagged_until, row.digested_at) if row else None
 
     def owed(self, channel: str | None = None) -> list[OutboxEntry]:
         query = sa.select(outbox).where(outbox.c.status != "sent").order_by(outbox.c.id)
@@ -257,19 +309,64 @@ class Store:
         with self.engine.connect() as conn:
             return [_outbox_entry(row._mapping) for row in conn.execute(query)]
 
-    def outbox_entries(self) -> list[OutboxEntry]:
+    def due(self, channel: str, now: datetime, stale_claims_before: datetime) -> list[OutboxEntry]:
+        """What to try now: owed and not held back, plus claims left behind by a process that died."""
+        waiting = sa.and_(outbox.c.status.in_(("pending", "failed")),
+                          sa.or_(outbox.c.next_attempt_at.is_(None), outbox.c.next_attempt_at <= now))
+        abandoned = sa.and_(outbox.c.status == "sending", outbox.c.claimed_at <= stale_claims_before)
+        query = (sa.select(outbox).where(outbox.c.channel == channel, sa.or_(waiting, abandoned))
+                 .order_by(outbox.c.id))
         with self.engine.connect() as conn:
-            return [_outbox_entry(r._mapping) for r in conn.execute(sa.select(outbox).order_by(outbox.c.id))]
+            return [_outbox_entry(row._mapping) for row in conn.execute(query)]
+
+    def outbox_entries(self, statuses: Sequence[str] | None = None) -> list[OutboxEntry]:
+        query = sa.select(outbox).order_by(outbox.c.id)
+        if statuses is not None:
+            query = query.where(outbox.c.status.in_(statuses))
+        with self.engine.connect() as conn:
+            return [_outbox_entry(r._mapping) for r in conn.execute(query)]
+
+    def claim(self, entry: OutboxEntry, now: datetime) -> bool:
+        """Record "sending" before the send; False when another process changed the row first."""
+        unchanged = (outbox.c.claimed_at.is_(None) if entry.claimed_at is None
+                     else outbox.c.claimed_at == entry.claimed_at)
+        with self.engine.begin() as conn:
+            result = conn.execute(outbox.update().where(outbox.c.id == entry.id, outbox.c.status == entry.status,
+                                                        unchanged)
+                                  .values(status="sending", claimed_at=now))
+        return result.rowcount == 1
 
     def mark_sent(self, entry_id: int, now: datetime) -> None:
         with self.engine.begin() as conn:
             conn.execute(outbox.update().where(outbox.c.id == entry_id).values(
-                status="sent", sent_at=now, attempts=outbox.c.attempts + 1, last_error=None))
+                status="sent", sent_at=now, attempts=outbox.c.attempts + 1, last_error=None, next_attempt_at=None))
 
-    def mark_failed(self, entry_id: int, error: str) -> None:
+    def mark_failed(self, entry_id: int, error: str, retry_at: datetime | None = None) -> None:
         with self.engine.begin() as conn:
             conn.execute(outbox.update().where(outbox.c.id == entry_id).values(
-                status="failed", attempts=outbox.c.attempts + 1, last_error=error))
+                status="failed", attempts=outbox.c.attempts + 1, last_error=error, next_attempt_at=retry_at))
+
+    def tagged_between(self, since: datetime | None, until: datetime) -> list[TaggedItem]:
+        """Items first scored in (since, until], each with its newest prediction up to ``until``, tagged or
+        not (a channel may set its own threshold). An item re-scored later by a new model is not new."""
+        first = (sa.select(predictions.c.item_id, sa.func.min(predictions.c.created_at).label("first_at"))
+                 .group_by(predictions.c.item_id).subquery())
+        query = (sa.select(items, feeds.c.url.label("feed_url"), feeds.c.name.label("feed_name"),
+                           predictions.c.scores, predictions.c.tags, predictions.c.why, predictions.c.created_at)
+                 .select_from(predictions.join(first, first.c.item_id == predictions.c.item_id)
+                              .join(items, items.c.id == predictions.c.item_id)
+                              .join(feeds, feeds.c.id == items.c.feed_id))
+                 .where(predictions.c.created_at <= until, first.c.first_at <= until)
+                 .order_by(predictions.c.created_at))
+        if since is not None:
+            query = query.where(first.c.first_at > since)
+        latest: dict[int, TaggedItem] = {}
+        with self.engine.connect() as conn:
+            for row in conn.execute(query):
+                why = {topic: tuple(terms) for topic, terms in json.loads(row.why).items()}
+                prediction = Prediction(scores=json.loads(row.scores), tags=tuple(json.loads(row.tags)), why=why)
+                latest[row.id] = TaggedItem(_item(row._mapping), prediction, row.feed_name, row.created_at)
+        return list(latest.values())
 
 
 def _item_query() -> sa.Select:  # type: ignore[type-arg]

@@ -423,3 +423,84 @@ def seed_models(tmp_path_factory) -> Path:
     home = tmp_path_factory.mktemp("seed_model_home")
     app.current_model(load_settings(env={"NEWSWATCH_HOME": str(home)}))
     return home / "models"
+
+
+# --------------------------------------------------------------------------------------------------
+# Webhook receiver
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class ReceivedPost:
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self):
+        import json
+
+        return json.loads(self.body)
+
+
+class WebhookReceiver:
+    """A real HTTP server on 127.0.0.1 taking POSTs, like a chat or webhook endpoint.
+
+    ``statuses`` answers the next requests in order (then 200); ``on_request`` runs after a request is
+    recorded and before it is answered (a test kills the sender there: received, never acknowledged).
+    """
+
+    def __init__(self):
+        self.received: list[ReceivedPost] = []
+        self.statuses: list[int] = []
+        self.on_request = None
+        self._lock = threading.Lock()
+        owner = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format, *args):  # noqa: A002
+                pass
+
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                with owner._lock:
+                    owner.received.append(ReceivedPost(self.path, dict(self.headers.items()), body))
+                    status = owner.statuses.pop(0) if owner.statuses else 200
+                if owner.on_request is not None:
+                    owner.on_request(owner.received[-1])
+                self.send_response(status)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"{}")
+
+        self._httpd = _QuietThreadingHTTPServer((LOOPBACK, 0), Handler)
+        self.port = self._httpd.server_address[1]
+        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name=f"webhook-{self.port}", daemon=True)
+        self._thread.start()
+
+    def apprise_url(self, path: str = "hook", token: str | None = None) -> str:
+        """An apprise ``json://`` URL posting here; ``token`` goes in the path like a real webhook secret."""
+        return f"json://{LOOPBACK}:{self.port}/{path}" + (f"/{token}" if token else "")
+
+    def wait_for(self, count: int = 1, timeout: float = 10.0) -> list[ReceivedPost]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and len(self.received) < count:
+            time.sleep(0.02)
+        with self._lock:
+            return list(self.received)
+
+    def close(self) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        self._thread.join(timeout=5)
+
+
+@pytest.fixture
+def webhook():
+    receiver = WebhookReceiver()
+    try:
+        yield receiver
+    finally:
+        receiver.close()

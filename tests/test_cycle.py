@@ -45,6 +45,7 @@ def monitored(data_dir, seed_models, feed_server, smtp_server, feeds_dir, tmp_pa
         [[channels]]
         name = "analyst-mail"
         url = "{smtp_server.apprise_url()}"
+        retry_seconds = 0
     """)
     return config
 

@@ -1,0 +1,122 @@
+"""What each channel is owed and when: immediate alerts (held through quiet hours) and scheduled digests.
+
+Pure time arithmetic on a passed-in ``now`` plus outbox writes; sending is notify.py's job. A digest
+holds everything tagged since the channel's watermark and moves the watermark in the same transaction
+that owes it, so a crash can neither lose a window nor owe it twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from typing import Sequence
+from zoneinfo import ZoneInfo
+
+from .config import Channel, DigestSchedule, Settings
+from .digest import Digest, Match, build_digest
+from .store import Store
+
+
+@dataclass(frozen=True)
+class ChannelDigest:
+    channel: Channel
+    digest: Digest | None
+    since: datetime | None
+    until: datetime
+
+
+def quiet_until(channel: Channel, now: datetime) -> datetime | None:
+    """When the quiet hours around ``now`` end (aware UTC-comparable), or None outside them."""
+    if channel.quiet_hours is None:
+        return None
+    start, end = channel.quiet_hours
+    local = now.astimezone(ZoneInfo(channel.timezone))
+    clock = local.time().replace(tzinfo=None)
+    inside = start <= clock < end if start < end else clock >= start or clock < end
+    if not inside:
+        return None
+    ends = _at(local, end)
+    return ends if ends > local else _at(local + timedelta(days=1), end)
+
+
+def _at(local: datetime, wall: time) -> datetime:
+    """That day at that wall-clock time, in the same zone (zoneinfo resolves DST gaps forward)."""
+    return local.replace(hour=wall.hour, minute=wall.minute, second=0, microsecond=0)
+
+
+def last_slot(schedule: DigestSchedule, zone: str, now: datetime) -> datetime | None:
+    """The latest scheduled digest time at or before ``now``; None for a digest every cycle."""
+    local = now.astimezone(ZoneInfo(zone))
+    if schedule.every == "hourly":
+        slot = local.replace(minute=schedule.at.minute, second=0, microsecond=0)
+        return slot if slot <= local else slot - timedelta(hours=1)
+    if schedule.every == "daily":
+        slot = _at(local, schedule.at)
+        return slot if slot <= local else _at(local - timedelta(days=1), schedule.at)
+    if schedule.every == "weekly":
+        slot = _at(local - timedelta(days=(local.weekday() - schedule.weekday) % 7), schedule.at)
+        return slot if slot <= local else _at(slot - timedelta(days=7), schedule.at)
+    return None
+
+
+def digest_due(store: Store, channel: Channel, now: datetime) -> bool:
+    if "digest" not in channel.modes:
+        return False
+    slot = last_slot(channel.schedule, channel.timezone, now)
+    watermark = store.watermark(channel.name)
+    return slot is None or watermark is None or watermark.digested_at < slot
+
+
+def owe_immediate(store: Store, settings: Settings, channel: Channel, matches: Sequence[Match],
+                  now: datetime) -> Digest | None:
+    """Owe one alert with this cycle's items above the channel's immediate threshold, held in quiet hours."""
+    if "immediate" not in channel.modes:
+        return None
+    alert = build_digest(matches, channel.topics, channel.timezone, channel.immediate_threshold,
+                         settings.web_base_url, kind="immediate")
+    if alert is not None:
+        store.enqueue(channel.name, alert.key, alert.subject, alert.text, alert.html, alert.markdown, now,
+                      kind="immediate", not_before=quiet_until(channel, now))
+    return alert
+
+
+def channel_digest(store: Store, settings: Settings, channel: Channel, now: datetime,
+                   since: datetime | None = None) -> ChannelDigest:
+    """The channel's digest of everything tagged since ``since`` (default: its watermark) up to ``now``."""
+    if since is None:
+        watermark = store.watermark(channel.name)
+        since = watermark.tagged_until if watermark else None
+    matches = [Match(t.item, t.prediction, t.source) for t in store.tagged_between(since, now)]
+    digest = build_digest(matches, channel.topics, channel.timezone, channel.threshold, settings.web_base_url)
+    return ChannelDigest(channel, digest, since, now)
+
+
+def owe_digest(store: Store, planned: ChannelDigest, now: datetime) -> None:
+    digest = planned.digest
+    message = None if digest is None else dict(
+        dedupe_key=digest.key, subject=digest.subject, body_text=digest.text, body_html=digest.html,
+        body_markdown=digest.markdown)
+    store.enqueue_digest(planned.channel.name, message, planned.until, now)
+
+
+def owe_due(store: Store, settings: Settings, matches: Sequence[Match], now: datetime) -> list[ChannelDigest]:
+    """One cycle's obligations: immediate alerts for the new matches, and every digest that is due."""
+    owed = []
+    for channel in settings.channels:
+        owe_immediate(store, settings, channel, matches, now)
+        if digest_due(store, channel, now):
+            planned = channel_digest(store, settings, channel, now)
+            owe_digest(store, planned, now)
+            owed.append(planned)
+    return owed
+
+
+def digest_now(store: Store, settings: Settings, now: datetime, since: datetime | None = None,
+               channel_names: Sequence[str] = (), dry_run: bool = False) -> list[ChannelDigest]:
+    """Every digest-mode channel's digest now, whatever its schedule; owed unless ``dry_run``."""
+    chosen = [c for c in settings.channels if "digest" in c.modes and (not channel_names or c.name in channel_names)]
+    planned = [channel_digest(store, settings, channel, now, since) for channel in chosen]
+    if not dry_run:
+        for one in planned:
+            owe_digest(store, one, now)
+    return planned
