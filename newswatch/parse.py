@@ -19,11 +19,10 @@ def parse(result: FetchResult) -> list[Item]:
     """Items of a fetched feed. A bozo feed with entries is accepted (feeds are often slightly broken);
     a body with no feed in it raises NotAFeed with feedparser's reason."""
     parsed = feedparser.parse(result.body, response_headers={k.lower(): v for k, v in result.headers.items()})
-    if not parsed.entries:
-        if parsed.bozo and not parsed.feed:
-            raise NotAFeed(f"not a feed: {parsed.get('bozo_exception', 'unparseable body')}")
-        if not parsed.feed and not parsed.version:
-            raise NotAFeed("not a feed: no RSS or Atom elements found")
+    if not parsed.entries and not parsed.get("version"):
+        # an empty body, an HTML page: nothing RSS/Atom/RDF in it (a real feed with no entries has a version)
+        reason = parsed.get("bozo_exception") if parsed.get("bozo") else None
+        raise NotAFeed(f"not a feed: {reason or 'no RSS or Atom elements found'}")
     links = Counter(canonical_url(entry.get("link")) for entry in parsed.entries)
     shared_links = {url for url, count in links.items() if url and count > 1}
     items = (_item(entry, result.feed_url, shared_links) for entry in parsed.entries)

@@ -216,13 +216,20 @@ def refresh_feeds(settings: Settings, store: Store, session: requests.Session | 
         return list(pool.map(refresh_one, settings.feeds))
 
 
+def ingest(settings: Settings, store: Store, session: requests.Session | None = None,
+           clock: Clock = utcnow) -> list[FeedOutcome]:
+    """The ingestion half of a cycle: refresh every feed, then group the new items into stories."""
+    outcomes = refresh_feeds(settings, store, session, clock)
+    assign_stories(store, [item for outcome in outcomes for item in outcome.new_items], clock())
+    return outcomes
+
+
 def run_cycle(settings: Settings, store: Store, model: Classifier, session: requests.Session | None = None,
               send: Sender = send_apprise, clock: Clock = utcnow) -> CycleReport:
     started = time.monotonic()
     report = CycleReport(model_version=model.version)
-    report.feeds = refresh_feeds(settings, store, session, clock)
+    report.feeds = ingest(settings, store, session, clock)
     new_items = [item for outcome in report.feeds for item in outcome.new_items]
-    assign_stories(store, new_items, clock())
     report.matches = classify_new(store, model, new_items, {f.url: f.name for f in settings.feeds}, clock)
     report.digest_files, report.delivery = alert(store, settings, report.matches, send, clock)
     report.seconds = time.monotonic() - started
