@@ -92,6 +92,7 @@ def fetch_url(session: requests.Session, url: str, settings: FetchSettings, *, a
                              validators=validators, feed_url=feed_url)
     started = time.monotonic()
     deadline = started + settings.deadline
+    current = url
     permanent_url: str | None = None
     only_permanent = True
 
@@ -100,7 +101,6 @@ def fetch_url(session: requests.Session, url: str, settings: FetchSettings, *, a
                            retry_after=retry_after, permanent_url=permanent_url,
                            elapsed=time.monotonic() - started)
 
-    current = url
     try:
         for _hop in range(settings.max_redirects + 1):
             check_destination(current, allow_private)
