@@ -55,6 +55,8 @@ def test_a_feed_that_changes_guids_or_republishes_stores_each_article_once(feed_
     feed_server.route("f.xml", body=rss(item.format(link="https://n.example/a", guid="g-1-republished")))
     [second] = ingest(settings, store)
     assert len(first.new_items) == 1 and second.new_items == ()
+    headers = feed_server.requests_for("f.xml")[0][2]
+    assert headers["User-Agent"].startswith("newswatch/") and headers["Accept-Encoding"] == "gzip, deflate"
 
 
 def test_items_sharing_one_link_are_kept_apart_by_guid(feed_server, tmp_path, store):
