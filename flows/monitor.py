@@ -12,7 +12,8 @@ from newswatch.config import Settings, load_settings
 from newswatch.fetch import new_session
 from newswatch.models import Feed
 from newswatch.refresh import CycleReport, FeedOutcome
-from newswatch.store import Store
+from newswatch.stories import assign_stories
+from newswatch.store import Store, utcnow
 
 # Tasks take live objects (store, model) that cannot be hashed into a cache key; nothing here is cacheable.
 step = task(cache_policy=NO_CACHE)
@@ -41,6 +42,7 @@ def monitor(config: str | None = None) -> dict:
                                    unmapped(settings))
         report.feeds = [future.result() for future in futures]
         new_items = [item for outcome in report.feeds for item in outcome.new_items]
+        assign_stories(store, new_items, utcnow())
         report.matches = classify_new(store, model, new_items, {f.url: f.name for f in settings.feeds})
         report.digest_files, report.delivery = alert(store, settings, report.matches)
     finally:

@@ -18,6 +18,7 @@ from classifiers.train import documents, indicator
 
 from . import app
 from .config import ConfigError, Settings, load_settings
+from .feedlist import add_feed, feed_statuses, remove_feed
 from .labeled import LabeledFileError, item_from_record, read_labeled_file, read_records
 from .alerts import digest_now
 from .models import TOPICS
@@ -170,3 +171,63 @@ def outbox(settings: Settings, show_all: bool) -> None:
                    f"attempts {entry.attempts}, {timing}: {entry.subject}")
         if entry.last_error and entry.status != "sent":
             click.echo(f"    last error: {entry.last_error}")
+
+@main.group()
+def feeds() -> None:
+    """List, add, remove feeds (edits the config file) and show their health."""
+
+
+@command(feeds, "list")
+def feeds_list(settings: Settings) -> None:
+    """Print the configured feeds: name, URL, tags."""
+    for feed in settings.feeds:
+        extras = [f"tags: {', '.join(feed.tags)}"] if feed.tags else []
+        extras += ["fulltext"] if feed.fulltext else []
+        click.echo(f"{feed.name}\t{feed.url}" + (f"\t({'; '.join(extras)})" if extras else ""))
+
+
+@command(feeds, "add")
+@click.argument("url")
+@click.option("--name", help="Display name (default: the URL).")
+@click.option("--tag", "tags", multiple=True, help="A tag for the feed; repeat for several.")
+@click.option("--fulltext", is_flag=True, help="Fetch each new item's article page for the classifier.")
+@click.option("--allow-private-addresses/--no-allow-private-addresses", default=None,
+              help="Allow (or forbid) a feed on a loopback/private address, overriding the top-level key.")
+def feeds_add(settings: Settings, url: str, name: str | None, tags: tuple[str, ...], fulltext: bool,
+              allow_private_addresses: bool | None) -> None:
+    """Add the feed at URL to the config file as a new [[feeds]] table."""
+    feed = add_feed(settings, url, name, tags, fulltext, allow_private_addresses)
+    click.echo(f"added {feed.name} <{feed.url}> to {settings.source}")
+
+
+@command(feeds, "remove")
+@click.argument("url_or_name")
+def feeds_remove(settings: Settings, url_or_name: str) -> None:
+    """Remove the feed with this URL (or name) from the config file; its stored items stay."""
+    feed = remove_feed(settings, url_or_name)
+    click.echo(f"removed {feed.name} <{feed.url}> from {settings.source}")
+
+
+@command(feeds, "status")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list of objects instead of a table.")
+def feeds_status(settings: Settings, as_json: bool) -> None:
+    """Per feed: health, last success, last error, consecutive failures, items stored, last new item."""
+    store = app.open_store(settings)
+    try:
+        statuses = feed_statuses(settings, store)
+    finally:
+        store.close()
+    if as_json:
+        click.echo(json.dumps([status.as_json() for status in statuses], indent=2))
+        return
+    for s in statuses:
+        click.echo(f"{s.name} <{s.url}>: {'healthy' if s.healthy else 'UNHEALTHY'}, {s.items_stored} items, "
+                   f"last success {_when(s.last_success_at)}, last new item {_when(s.last_new_item_at)}")
+        if s.last_error:
+            click.echo(f"    last error ({s.consecutive_failures} failures in a row): {s.last_error}")
+        if s.next_attempt_at:
+            click.echo(f"    next attempt {_when(s.next_attempt_at)}")
+
+
+def _when(value: Any) -> str:
+    return "never" if value is None else f"{value:%Y-%m-%d %H:%M:%S}Z"

@@ -35,6 +35,16 @@ class FetchSettings:
     deadline: float = 30.0
     max_bytes: int = 10 * 1024 * 1024
     user_agent: str = "newswatch/0.1 (+https://github.com/newswatch/newswatch)"
+    max_redirects: int = 5
+    max_workers: int = 8
+    """Requests in flight at once, over all hosts."""
+    per_host: int = 2
+    """Requests in flight at once to one host."""
+    backoff_base: float = 300.0
+    """Wait after the second consecutive failure (the next scheduled cycle is the first retry); doubles each time."""
+    backoff_max: float = 24 * 3600.0
+    unhealthy_after: int = 5
+    """Consecutive failures after which a feed is reported as unhealthy (it is still tried)."""
 
 
 @dataclass(frozen=True)
@@ -222,6 +232,7 @@ class _Reader:
                 name=self.get(table, "name", prefix, str, default=url),
                 tags=self.string_list(table, "tags", prefix, ()),
                 allow_private_addresses=self.get(table, "allow_private_addresses", prefix, bool, allow_private),
+                fulltext=self.get(table, "fulltext", prefix, bool, False),
             ))
         return tuple(feeds)
 
@@ -338,7 +349,9 @@ class _Reader:
         defaults = FetchSettings()
         values = {}
         for key, kind in (("connect_timeout", float), ("read_timeout", float), ("deadline", float),
-                          ("max_bytes", int), ("user_agent", str)):
+                          ("max_bytes", int), ("user_agent", str), ("max_redirects", int), ("max_workers", int),
+                          ("per_host", int), ("backoff_base", float), ("backoff_max", float),
+                          ("unhealthy_after", int)):
             value = self.get(table, key, "fetch.", kind, getattr(defaults, key))
             if kind is not str and value <= 0:
                 raise self.fail(f"fetch.{key}", f"must be positive, got {value}")

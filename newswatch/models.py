@@ -20,6 +20,8 @@ class Feed:
     name: str
     tags: tuple[str, ...] = ()
     allow_private_addresses: bool = False
+    fulltext: bool = False
+    """Fetch each new item's article page and keep its main text for the classifier."""
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,10 @@ class FetchResult:
     validators: Validators = Validators()
     error: str | None = None
     elapsed: float = 0.0
+    retry_after: float | None = None
+    """Seconds the server asked us to wait (429/503 Retry-After)."""
+    permanent_url: str | None = None
+    """Where a chain of permanent redirects (301/308) led: the address to fetch from now on."""
 
     @property
     def ok(self) -> bool:

@@ -84,14 +84,31 @@ def utc_datetime(parsed: time.struct_time | None) -> datetime | None:
 
 
 def item_key(guid: str | None, url: str | None, title: str, summary: str) -> str:
-    """Stable identity across fetches: the GUID, else the canonical URL, else a hash of the text.
+    """Stable identity across fetches: the canonical article URL, else the GUID, else a hash of the text.
 
-    GUIDs are only unique within a feed in theory, but in practice they are URLs or UUIDs; keying
-    them globally is what lets the same article from two feeds be stored once.
+    The URL comes first because it is what survives in practice: feeds regenerate GUIDs (CMS
+    migrations, GUIDs with timestamps, republishing) far more often than articles move, and the same
+    article reached through two feeds has one URL but often two GUIDs. A link to a site's front page
+    is no article URL, so such items fall back to the GUID; so do items of one fetch that share a link
+    (``parse`` passes ``url=None`` for them).
     """
+    if url and is_article_url(url):
+        return "url:" + url
     if guid and guid.strip():
         return "guid:" + guid.strip()
-    if url:
-        return "url:" + url
     digest = hashlib.sha256(f"{title}\n{summary}".encode("utf-8")).hexdigest()[:32]
     return "text:" + digest
+
+
+def is_article_url(url: str) -> bool:
+    parts = urlsplit(url)
+    return parts.scheme in ("http", "https") and (parts.path.strip("/") != "" or parts.query != "")
+
+
+def not_after(published: datetime | None, now: datetime) -> datetime | None:
+    """A publication date in the future is clamped to the fetch time.
+
+    Feeds with wrong time zones or scheduled posts announce dates ahead of time; kept as is, such an
+    item would sort above everything for hours. The fetch time is the latest it can have appeared.
+    """
+    return now if published is not None and published > now else published

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 import feedparser
@@ -18,16 +19,17 @@ def parse(result: FetchResult) -> list[Item]:
     """Items of a fetched feed. A bozo feed with entries is accepted (feeds are often slightly broken);
     a body with no feed in it raises NotAFeed with feedparser's reason."""
     parsed = feedparser.parse(result.body, response_headers={k.lower(): v for k, v in result.headers.items()})
-    if not parsed.entries:
-        if parsed.bozo and not parsed.feed:
-            raise NotAFeed(f"not a feed: {parsed.get('bozo_exception', 'unparseable body')}")
-        if not parsed.feed and not parsed.version:
-            raise NotAFeed("not a feed: no RSS or Atom elements found")
-    items = (_item(entry, result.feed_url) for entry in parsed.entries)
+    if not parsed.entries and not parsed.get("version"):
+        # an empty body, an HTML page: nothing RSS/Atom/RDF in it (a real feed with no entries has a version)
+        reason = parsed.get("bozo_exception") if parsed.get("bozo") else None
+        raise NotAFeed(f"not a feed: {reason or 'no RSS or Atom elements found'}")
+    links = Counter(canonical_url(entry.get("link")) for entry in parsed.entries)
+    shared_links = {url for url, count in links.items() if url and count > 1}
+    items = (_item(entry, result.feed_url, shared_links) for entry in parsed.entries)
     return [item for item in items if item is not None]
 
 
-def _item(entry: Any, feed_url: str) -> Item | None:
+def _item(entry: Any, feed_url: str, shared_links: set[str]) -> Item | None:
     title = clean_text(entry.get("title"))
     summary = clean_text(entry.get("summary") or _content(entry))
     if not title and not summary:
@@ -36,7 +38,8 @@ def _item(entry: Any, feed_url: str) -> Item | None:
     guid = entry.get("id") or None
     published = utc_datetime(entry.get("published_parsed") or entry.get("updated_parsed"))
     return Item(
-        key=item_key(guid, url, title, summary),
+        # a link shared by several entries of one feed names no single article
+        key=item_key(guid, None if url in shared_links else url, title, summary),
         title=title or summary[:120],
         summary=summary,
         url=url,

@@ -7,21 +7,26 @@ classify batch, one alert step); ``run_cycle`` is the same sequence without Pref
 from __future__ import annotations
 
 import logging
+import threading
 import time
-from dataclasses import dataclass, field
-from datetime import datetime
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Callable, Sequence
 
 import requests
 
 from .alerts import owe_due
-from .config import Settings
+from .config import FetchSettings, Settings
 from .digest import Digest, Match, build_digest
-from .fetch import fetch, new_session
+from .fetch import HostLimits, fetch, new_session
+from .fulltext import ArticleFetcher
 from .models import TOPIC_TITLES, TOPICS, Classifier, Feed, Item, Prediction
 from .notify import DeliveryReport, Sender, deliver_owed, send_apprise
+from .normalize import not_after
 from .parse import NotAFeed, parse
+from .stories import assign_stories
 from .store import Store, utcnow
 
 log = logging.getLogger(__name__)
@@ -35,10 +40,18 @@ class FeedOutcome:
     new_items: tuple[Item, ...] = ()
     error: str | None = None
     not_modified: bool = False
+    not_due_until: datetime | None = None
+    """Set when the feed was skipped because it is backing off (failures or Retry-After)."""
+    consecutive_failures: int = 0
+    unhealthy: bool = False
 
     @property
     def ok(self) -> bool:
-        return self.error is None
+        return self.error is None and self.not_due_until is None
+
+    @property
+    def failed(self) -> bool:
+        return self.error is not None
 
 
 @dataclass
@@ -56,7 +69,11 @@ class CycleReport:
 
     @property
     def feeds_failed(self) -> int:
-        return len(self.feeds) - self.feeds_ok
+        return sum(f.failed for f in self.feeds)
+
+    @property
+    def feeds_not_due(self) -> int:
+        return sum(f.not_due_until is not None for f in self.feeds)
 
     @property
     def items_new(self) -> int:
@@ -67,40 +84,74 @@ class CycleReport:
 
     @property
     def nothing_ran(self) -> bool:
-        return bool(self.feeds) and self.feeds_ok == 0
+        return self.feeds_failed > 0 and self.feeds_ok == 0
 
     def summary(self) -> str:
         per_topic = ", ".join(f"{TOPIC_TITLES[t]} {n}" for t, n in self.matches_per_topic().items())
         lines = [
-            f"feeds: {self.feeds_ok} ok, {self.feeds_failed} failed",
+            f"feeds: {self.feeds_ok} ok, {self.feeds_failed} failed, {self.feeds_not_due} not due",
             f"items: {self.items_new} new",
             f"matches: {per_topic} (model {self.model_version or 'none'})",
             f"alerts: {self.delivery.sent} sent, {self.delivery.failed} failed, {self.delivery.held} held",
             f"took {self.seconds:.2f}s",
         ]
-        lines += [f"  failed feed {f.name} <{f.url}>: {f.error}" for f in self.feeds if not f.ok]
+        lines += [f"  failed feed {f.name} <{f.url}>: {f.error}"
+                  + (f" (unhealthy: {f.consecutive_failures} failures in a row)" if f.unhealthy else "")
+                  for f in self.feeds if f.failed]
+        lines += [f"  not due: {f.name} <{f.url}> backing off until {f.not_due_until:%Y-%m-%d %H:%M:%S}Z"
+                  + (f" (unhealthy: {f.consecutive_failures} failures in a row)" if f.unhealthy else "")
+                  for f in self.feeds if f.not_due_until is not None]
         lines += [f"  alert failure: {error}" for error in self.delivery.errors]
         lines += [f"  digest written: {path}" for path in self.digest_files]
         return "\n".join(lines)
 
 
+def next_attempt(failures: int, retry_after: float | None, settings: FetchSettings, now: datetime) -> datetime | None:
+    """When a feed that has just failed ``failures`` times in a row may be tried again.
+
+    The next scheduled cycle is the first retry (one failure is usually a blip); from the second
+    failure on the wait doubles from ``backoff_base`` up to ``backoff_max``. A Retry-After from the
+    server is honoured when it asks for longer.
+    """
+    wait = 0.0 if failures < 2 else min(settings.backoff_max, settings.backoff_base * 2 ** (failures - 2))
+    wait = max(wait, retry_after or 0.0)
+    return now + timedelta(seconds=wait) if wait > 0 else None
+
+
 def refresh_feed(store: Store, session: requests.Session, feed: Feed, feed_id: int, settings: Settings,
-                 clock: Clock = utcnow) -> FeedOutcome:
-    """Fetch, parse and store one feed; its failure is recorded on its row, never raised."""
-    result = fetch(session, feed, store.validators(feed_id), settings.fetch)
-    if not result.ok:
-        store.record_failure(feed_id, result.error or "unknown error", clock())
-        return FeedOutcome(feed.url, feed.name, error=result.error)
+                 clock: Clock = utcnow, limits: HostLimits | None = None,
+                 articles: ArticleFetcher | None = None) -> FeedOutcome:
+    """Fetch, parse and store one feed when it is due; its failure is recorded on its row, never raised."""
+    state = store.feed_row(feed_id)
+    now = clock()
+    unhealthy_after = settings.fetch.unhealthy_after
+    if not state.due(now):
+        return FeedOutcome(feed.url, feed.name, not_due_until=state.next_attempt_at,
+                           consecutive_failures=state.consecutive_failures,
+                           unhealthy=state.consecutive_failures >= unhealthy_after)
+    result = fetch(session, feed, state.validators, settings.fetch, url=state.fetch_url, limits=limits)
+    error = result.error
+    if result.ok and not result.not_modified:
+        try:
+            parsed = parse(result)
+        except NotAFeed as exc:
+            error = str(exc)
+    if error is not None:
+        failures = state.consecutive_failures + 1
+        store.record_failure(feed_id, error, clock(), next_attempt(failures, result.retry_after, settings.fetch, clock()))
+        return FeedOutcome(feed.url, feed.name, error=error, consecutive_failures=failures,
+                           unhealthy=failures >= unhealthy_after)
     if result.not_modified:
-        store.record_success(feed_id, result.validators, 0, clock())
+        store.record_success(feed_id, result.validators, 0, clock(), fetch_url=result.permanent_url)
         return FeedOutcome(feed.url, feed.name, not_modified=True)
-    try:
-        parsed = parse(result)
-    except NotAFeed as exc:
-        store.record_failure(feed_id, str(exc), clock())
-        return FeedOutcome(feed.url, feed.name, error=str(exc))
-    new_items = store.insert_new(feed_id, parsed, clock())
-    store.record_success(feed_id, result.validators, len(new_items), clock())
+    fetched_at = clock()
+    parsed = [replace(item, published=not_after(item.published, fetched_at)) for item in parsed]
+    new_items = store.insert_new(feed_id, parsed, fetched_at)
+    if feed.fulltext and new_items:
+        new_items = (articles or ArticleFetcher(settings.fetch, limits)).with_text(
+            session, new_items, feed.allow_private_addresses)
+        store.set_texts({item.id: item.text for item in new_items if item.text and item.id is not None})
+    store.record_success(feed_id, result.validators, len(new_items), clock(), fetch_url=result.permanent_url)
     return FeedOutcome(feed.url, feed.name, new_items=tuple(new_items))
 
 
@@ -135,13 +186,48 @@ def alert(store: Store, settings: Settings, matches: Sequence[Match], send: Send
     return files, deliver_owed(store, settings.channels, send, clock)
 
 
+def refresh_feeds(settings: Settings, store: Store, session: requests.Session | None = None,
+                  clock: Clock = utcnow) -> list[FeedOutcome]:
+    """Refresh every configured feed, ``fetch.max_workers`` at a time and ``fetch.per_host`` per host.
+
+    Each worker thread has its own HTTP session (requests does not promise a Session is thread-safe)
+    unless one is given; the store is safe to share (one connection per operation from its pool,
+    uniqueness enforced by constraints).
+    """
+    feed_ids = store.sync_feeds(settings.feeds)
+    limits = HostLimits(settings.fetch.per_host)
+    articles = ArticleFetcher(settings.fetch, limits)
+    sessions = threading.local()
+
+    def refresh_one(feed: Feed) -> FeedOutcome:
+        if session is None and not hasattr(sessions, "session"):
+            sessions.session = new_session(settings.fetch)
+        try:
+            return refresh_feed(store, session or sessions.session, feed, feed_ids[feed.url], settings, clock,
+                                limits, articles)
+        except Exception as exc:  # a bug met on one feed's data must not cost the other feeds their cycle
+            log.exception("refreshing %s failed unexpectedly", feed.url)
+            error = f"internal error: {type(exc).__name__}: {exc}"
+            store.record_failure(feed_ids[feed.url], error, clock())
+            return FeedOutcome(feed.url, feed.name, error=error)
+
+    with ThreadPoolExecutor(max_workers=settings.fetch.max_workers, thread_name_prefix="refresh") as pool:
+        return list(pool.map(refresh_one, settings.feeds))
+
+
+def ingest(settings: Settings, store: Store, session: requests.Session | None = None,
+           clock: Clock = utcnow) -> list[FeedOutcome]:
+    """The ingestion half of a cycle: refresh every feed, then group the new items into stories."""
+    outcomes = refresh_feeds(settings, store, session, clock)
+    assign_stories(store, [item for outcome in outcomes for item in outcome.new_items], clock())
+    return outcomes
+
+
 def run_cycle(settings: Settings, store: Store, model: Classifier, session: requests.Session | None = None,
               send: Sender = send_apprise, clock: Clock = utcnow) -> CycleReport:
     started = time.monotonic()
-    session = session or new_session(settings.fetch)
-    feed_ids = store.sync_feeds(settings.feeds)
     report = CycleReport(model_version=model.version)
-    report.feeds = [refresh_feed(store, session, feed, feed_ids[feed.url], settings, clock) for feed in settings.feeds]
+    report.feeds = ingest(settings, store, session, clock)
     new_items = [item for outcome in report.feeds for item in outcome.new_items]
     report.matches = classify_new(store, model, new_items, {f.url: f.name for f in settings.feeds}, clock)
     report.digest_files, report.delivery = alert(store, settings, report.matches, send, clock)

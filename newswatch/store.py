@@ -51,6 +51,9 @@ feeds = sa.Table(
     sa.Column("last_error", sa.Text),
     sa.Column("consecutive_failures", sa.Integer, nullable=False, server_default="0"),
     sa.Column("last_new_item_at", UTCDateTime),
+    sa.Column("next_attempt_at", UTCDateTime),
+    # where permanent redirects moved the feed; ``url`` stays the configured identity
+    sa.Column("fetch_url", sa.Text),
 )
 
 items = sa.Table(
@@ -65,7 +68,13 @@ items = sa.Table(
     sa.Column("text", sa.Text, nullable=False, server_default=""),
     sa.Column("published_at", UTCDateTime),
     sa.Column("fetched_at", UTCDateTime, nullable=False),
+    # the id of the story's first item: one event reported by several outlets (newswatch.stories)
+    sa.Column("story_id", sa.Integer),
     sa.Index("ix_items_feed_id", "feed_id"),
+    sa.Index("ix_items_url", "url"),
+    sa.Index("ix_items_feed_id_guid", "feed_id", "guid"),
+    sa.Index("ix_items_fetched_at", "fetched_at"),
+    sa.Index("ix_items_story_id", "story_id"),
 )
 
 predictions = sa.Table(
@@ -122,6 +131,11 @@ class FeedRow:
     consecutive_failures: int
     last_new_item_at: datetime | None
     items_stored: int = 0
+    next_attempt_at: datetime | None = None
+    fetch_url: str | None = None
+
+    def due(self, now: datetime) -> bool:
+        return self.next_attempt_at is None or self.next_attempt_at <= now
 
 
 @dataclass(frozen=True)
@@ -219,32 +233,49 @@ class Store:
         with self.engine.connect() as conn:
             return [_feed_row(row._mapping) for row in conn.execute(query)]
 
+    def feed_row(self, feed_id: int) -> FeedRow:
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(feeds, sa.literal(0).label("items_stored")).where(feeds.c.id == feed_id)).one()
+        return _feed_row(row._mapping)
+
     def validators(self, feed_id: int) -> Validators:
         with self.engine.connect() as conn:
             row = conn.execute(sa.select(feeds.c.etag, feeds.c.last_modified).where(feeds.c.id == feed_id)).one()
         return Validators(etag=row.etag, last_modified=row.last_modified)
 
-    def record_success(self, feed_id: int, validators: Validators, new_items: int, now: datetime) -> None:
+    def record_success(self, feed_id: int, validators: Validators, new_items: int, now: datetime,
+                       fetch_url: str | None = None) -> None:
         values: dict[str, object] = dict(etag=validators.etag, last_modified=validators.last_modified,
                                          last_checked_at=now, last_success_at=now, last_error=None,
-                                         consecutive_failures=0)
+                                         consecutive_failures=0, next_attempt_at=None)
         if new_items:
             values["last_new_item_at"] = now
+        if fetch_url:
+            values["fetch_url"] = fetch_url
         with self.engine.begin() as conn:
             conn.execute(feeds.update().where(feeds.c.id == feed_id).values(**values))
 
-    def record_failure(self, feed_id: int, error: str, now: datetime) -> None:
+    def record_failure(self, feed_id: int, error: str, now: datetime, next_attempt_at: datetime | None = None) -> None:
         with self.engine.begin() as conn:
             conn.execute(feeds.update().where(feeds.c.id == feed_id).values(
-                last_checked_at=now, last_error=error, consecutive_failures=feeds.c.consecutive_failures + 1))
+                last_checked_at=now, last_error=error, consecutive_failures=feeds.c.consecutive_failures + 1,
+                next_attempt_at=next_attempt_at))
 
     # items ---------------------------------------------------------------------------------------
 
     def insert_new(self, feed_id: int, batch: Iterable[Item], now: datetime) -> list[Item]:
-        """Store the items whose key is not stored yet and return just those, with their ids."""
+        """Store the items not stored yet and return just those, with their ids.
+
+        An item is already stored when its key is, and also when its canonical URL is (any feed; for
+        items keyed by URL) or its GUID is (same feed): that catches a feed that changes GUIDs or republishes, and rows
+        stored under an older key scheme.
+        """
         unique: dict[str, Item] = {}
         for item in batch:
             unique.setdefault(item.key, item)
+        known_urls, known_guids = self._known(feed_id, unique.values())
+        unique = {key: item for key, item in unique.items()
+                  if not (key.startswith("url:") and item.url in known_urls) and item.guid not in known_guids}
         if not unique:
             return []
         rows = [dict(key=i.key, feed_id=feed_id, guid=i.guid, url=i.url, title=i.title, summary=i.summary,
@@ -255,6 +286,53 @@ class Store:
             inserted = conn.execute(statement, rows).all()
         ids = {key: item_id for item_id, key in inserted}
         return [replace(unique[key], id=ids[key]) for key in unique if key in ids]
+
+    def _known(self, feed_id: int, batch: Iterable[Item]) -> tuple[set[str], set[str]]:
+        urls = sorted({i.url for i in batch if i.url})
+        guids = sorted({i.guid for i in batch if i.guid})
+        known_urls: set[str] = set()
+        known_guids: set[str] = set()
+        with self.engine.connect() as conn:
+            for chunk in _chunks(urls):
+                known_urls.update(conn.execute(sa.select(items.c.url).where(items.c.url.in_(chunk))).scalars())
+            for chunk in _chunks(guids):
+                known_guids.update(conn.execute(sa.select(items.c.guid).where(
+                    items.c.feed_id == feed_id, items.c.guid.in_(chunk))).scalars())
+        return known_urls, known_guids
+
+    def set_texts(self, texts: Mapping[int, str]) -> None:
+        """Keep the full article text of these items (item id → text)."""
+        if texts:
+            with self.engine.begin() as conn:
+                conn.execute(items.update().where(items.c.id == sa.bindparam("item_id")).values(text=sa.bindparam("t")),
+                             [{"item_id": i, "t": t} for i, t in texts.items()])
+
+    def recent_items(self, since: datetime) -> list[tuple[int, int | None, str, str]]:
+        """(id, story_id, title, summary) of the items fetched since ``since``, oldest first."""
+        query = (sa.select(items.c.id, items.c.story_id, items.c.title, items.c.summary)
+                 .where(items.c.fetched_at >= since).order_by(items.c.id))
+        with self.engine.connect() as conn:
+            return [tuple(row) for row in conn.execute(query)]  # type: ignore[misc]
+
+    def set_stories(self, story_ids: Mapping[int, int]) -> None:
+        """Record each item's story (item id → story id)."""
+        if story_ids:
+            with self.engine.begin() as conn:
+                conn.execute(items.update().where(items.c.id == sa.bindparam("item_id"))
+                             .values(story_id=sa.bindparam("story")),
+                             [{"item_id": i, "story": s} for i, s in story_ids.items()])
+
+    def stories(self, item_ids: Sequence[int]) -> dict[int, tuple[int, int]]:
+        """item id → (story id, number of items in that story); an unclustered item is its own story."""
+        result: dict[int, tuple[int, int]] = {}
+        story_of = sa.func.coalesce(items.c.story_id, items.c.id)
+        with self.engine.connect() as conn:
+            for chunk in _chunks(list(item_ids)):
+                stories = dict(conn.execute(sa.select(items.c.id, story_of).where(items.c.id.in_(chunk))).all())
+                sizes = dict(conn.execute(sa.select(story_of, sa.func.count()).where(
+                    story_of.in_(set(stories.values()))).group_by(story_of)).all())
+                result.update({i: (s, sizes[s]) for i, s in stories.items()})
+        return result
 
     def items_by_id(self, ids: Sequence[int]) -> list[Item]:
         with self.engine.connect() as conn:
@@ -369,6 +447,11 @@ class Store:
         return list(latest.values())
 
 
+def _chunks(values: Sequence[object], size: int = 500) -> Iterable[Sequence[object]]:
+    """Slices small enough for any database's limit on bound parameters."""
+    return (values[i:i + size] for i in range(0, len(values), size))
+
+
 def _item_query() -> sa.Select:  # type: ignore[type-arg]
     return (sa.select(items, feeds.c.url.label("feed_url"))
             .select_from(items.join(feeds, feeds.c.id == items.c.feed_id)))
@@ -386,6 +469,7 @@ def _feed_row(row: Mapping[str, object]) -> FeedRow:
         last_checked_at=row["last_checked_at"], last_success_at=row["last_success_at"],  # type: ignore[arg-type]
         last_error=row["last_error"], consecutive_failures=row["consecutive_failures"],  # type: ignore[arg-type]
         last_new_item_at=row["last_new_item_at"], items_stored=row["items_stored"],  # type: ignore[arg-type]
+        next_attempt_at=row["next_attempt_at"], fetch_url=row["fetch_url"],  # type: ignore[arg-type]
     )
 
 

@@ -106,7 +106,7 @@ def test_mail_channel_down_keeps_the_digest_owed_and_sends_it_once_later(monitor
 def test_nothing_could_run_exits_nonzero(data_dir, seed_models, tmp_path):
     shutil.copytree(seed_models, data_dir / "models")
     config = tmp_path / "c.toml"
-    config.write_text('[[feeds]]\nurl = "http://127.0.0.1:9/x.xml"\nname = "Refused"\n')
+    config.write_text('allow_private_addresses = true\n[[feeds]]\nurl = "http://127.0.0.1:9/x.xml"\nname = "Refused"\n')
     result = run("run", "--config", str(config))
     assert result.exit_code == 1 and "no feed could be fetched" in result.output
 

@@ -29,7 +29,8 @@ def test_utc_datetime_from_feedparser_struct_time():
     assert when.tzinfo == timezone.utc and (when.hour, when.minute) == (0, 30)
 
 
-def test_item_key_prefers_guid_then_url_then_text():
-    assert item_key("abc", "https://x/1", "t", "s") == "guid:abc"
+def test_item_key_prefers_article_url_then_guid_then_text():
+    assert item_key("abc", "https://x/1", "t", "s") == "url:https://x/1"
+    assert item_key("abc", "https://x/", "t", "s") == "guid:abc"
     assert item_key(None, "https://x/1", "t", "s") == "url:https://x/1"
     assert item_key(None, None, "t", "s") == item_key("", None, "t", "s") != item_key(None, None, "t", "s2")

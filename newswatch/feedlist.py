@@ -1,0 +1,129 @@
+"""The feed list: adding and removing feeds in the config file, and each feed's health.
+
+The config file stays the one source of truth for which feeds are watched (it is what the cycle
+reads, what operators version and review). ``add`` appends a ``[[feeds]]`` table as text and
+``remove`` cuts one out, so comments and layout elsewhere survive; the edited text is validated by
+the normal config loader before it replaces the file (atomically), so an edit never leaves a config
+that does not load. The shipped default config is never edited: copy it to ./newswatch.toml first.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tomllib
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from .config import ConfigError, Settings, default_config_path, load_settings
+from .models import Feed
+from .store import Store
+
+_TABLE_HEADER = re.compile(r"^\s*\[")
+_FEEDS_HEADER = re.compile(r"^\s*\[\[\s*feeds\s*\]\]\s*(#.*)?$")
+
+
+def add_feed(settings: Settings, url: str, name: str | None = None, tags: tuple[str, ...] = (),
+             fulltext: bool = False, allow_private_addresses: bool | None = None) -> Feed:
+    path = _editable(settings)
+    lines = ["", "[[feeds]]", f"url = {_toml_string(url)}"]
+    if name:
+        lines.append(f"name = {_toml_string(name)}")
+    if tags:
+        lines.append(f"tags = [{', '.join(_toml_string(t) for t in tags)}]")
+    if fulltext:
+        lines.append("fulltext = true")
+    if allow_private_addresses is not None:
+        lines.append(f"allow_private_addresses = {'true' if allow_private_addresses else 'false'}")
+    text = path.read_text(encoding="utf-8")
+    new_settings = _replace_validated(path, text.rstrip("\n") + "\n" + "\n".join(lines) + "\n")
+    return next(feed for feed in new_settings.feeds if feed.url == url)
+
+
+def remove_feed(settings: Settings, url_or_name: str) -> Feed:
+    """Remove the feed with this URL (or, failing that, this name) from the config file."""
+    path = _editable(settings)
+    matches = [f for f in settings.feeds if f.url == url_or_name] or [f for f in settings.feeds if f.name == url_or_name]
+    if len(matches) != 1:
+        raise ConfigError(f"{path}: {'no' if not matches else 'more than one'} feed with URL or name {url_or_name!r}")
+    feed = matches[0]
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    for start, end in _feed_tables(lines):
+        if tomllib.loads("".join(lines[start + 1:end])).get("url") == feed.url:
+            _replace_validated(path, "".join(lines[:start] + lines[end:]))
+            return feed
+    raise ConfigError(f"{path}: feed {feed.url!r} is not a plain [[feeds]] table; edit the file by hand")
+
+
+def _feed_tables(lines: list[str]) -> list[tuple[int, int]]:
+    """(first line, line after the last) of each ``[[feeds]]`` table."""
+    spans = []
+    for i, line in enumerate(lines):
+        if _FEEDS_HEADER.match(line):
+            end = next((j for j in range(i + 1, len(lines)) if _TABLE_HEADER.match(lines[j])), len(lines))
+            while end > i + 1 and lines[end - 1].strip().startswith("#"):  # those comments head the next table
+                end -= 1
+            spans.append((i, end))
+    return spans
+
+
+def _editable(settings: Settings) -> Path:
+    path = settings.source
+    if path is None or path.resolve() == default_config_path().resolve():
+        raise ConfigError("the shipped default config is not edited: copy it to ./newswatch.toml "
+                          "(or pass --config FILE) and run the command again")
+    return path
+
+
+def _replace_validated(path: Path, text: str) -> Settings:
+    candidate = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    candidate.write_text(text, encoding="utf-8")
+    try:
+        settings = load_settings(candidate)
+    except ConfigError as exc:
+        candidate.unlink()
+        raise ConfigError(str(exc).replace(str(candidate), str(path))) from None
+    os.replace(candidate, path)
+    return settings
+
+
+def _toml_string(value: str) -> str:
+    # a JSON string literal is a valid TOML basic string
+    return json.dumps(value, ensure_ascii=False)
+
+
+@dataclass(frozen=True)
+class FeedStatus:
+    url: str
+    name: str
+    healthy: bool
+    last_success_at: datetime | None
+    last_error: str | None
+    consecutive_failures: int
+    items_stored: int
+    last_new_item_at: datetime | None
+    next_attempt_at: datetime | None
+    fetch_url: str | None
+
+    def as_json(self) -> dict[str, Any]:
+        return {name: value.isoformat() if isinstance(value, datetime) else value
+                for name, value in self.__dict__.items()}
+
+
+def feed_statuses(settings: Settings, store: Store) -> list[FeedStatus]:
+    """Every configured feed with its health; a feed never fetched yet shows as healthy and empty."""
+    rows = {row.url: row for row in store.feed_rows()}
+    statuses = []
+    for feed in settings.feeds:
+        row = rows.get(feed.url)
+        failures = row.consecutive_failures if row else 0
+        statuses.append(FeedStatus(
+            url=feed.url, name=feed.name, healthy=failures < settings.fetch.unhealthy_after,
+            last_success_at=row.last_success_at if row else None, last_error=row.last_error if row else None,
+            consecutive_failures=failures, items_stored=row.items_stored if row else 0,
+            last_new_item_at=row.last_new_item_at if row else None,
+            next_attempt_at=row.next_attempt_at if row else None, fetch_url=row.fetch_url if row else None))
+    return statuses

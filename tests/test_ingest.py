@@ -1,0 +1,199 @@
+"""Ingestion behaviour beyond hostile servers: keys, backoff, address guard, full text, stories, feed list."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from click.testing import CliRunner
+
+from newswatch.cli import main
+from newswatch.config import FetchSettings, load_settings
+from newswatch.fetch import fetch_url, new_session, retry_after_seconds
+from newswatch.models import Feed, Item
+from newswatch.refresh import ingest, next_attempt
+from newswatch.stories import cluster
+from newswatch.store import Store
+
+NOW = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)
+ARTICLE = """<html><head><title>Treaty</title></head><body><nav>Home | World | Sport</nav>
+<article><h1>Putin and Kim sign a treaty</h1>
+<p>Russian President Vladimir Putin and North Korean leader Kim Jong Un signed a comprehensive strategic
+partnership treaty in Pyongyang on Wednesday, pledging mutual assistance in case of aggression.</p>
+<p>The agreement, the strongest between the two countries since the end of the Cold War, also covers
+cooperation in trade, science and technology, according to state media in both countries.</p>
+<p>Analysts in Seoul said the pact could open the door to deeper military cooperation and to arms
+transfers that would breach United Nations Security Council resolutions.</p></article>
+<footer>Copyright Example News</footer></body></html>"""
+
+
+def rss(items_xml: str) -> str:
+    return f'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>{items_xml}</channel></rss>'
+
+
+def write_config(tmp_path, feeds: dict[str, str], extra: str = "") -> str:
+    config = tmp_path / "newswatch.toml"
+    tables = "".join(f'[[feeds]]\nname = "{name}"\nurl = "{url}"\n{extra}\n' for name, url in feeds.items())
+    config.write_text(f'allow_private_addresses = true\ndata_dir = "{tmp_path / "data"}"\n'
+                      f"[fetch]\ndeadline = 5.0\nread_timeout = 2.0\n{tables}")
+    return str(config)
+
+
+@pytest.fixture
+def store(tmp_path):
+    store = Store.open(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    yield store
+    store.close()
+
+
+def test_a_feed_that_changes_guids_or_republishes_stores_each_article_once(feed_server, tmp_path, store):
+    item = "<item><title>Drills begin</title><link>{link}</link><guid>{guid}</guid></item>"
+    feed_server.route("f.xml", body=rss(item.format(link="https://n.example/a?utm_source=x", guid="g-1")))
+    settings = load_settings(write_config(tmp_path, {"F": feed_server.url("f.xml")}), env={})
+    [first] = ingest(settings, store)
+    feed_server.route("f.xml", body=rss(item.format(link="https://n.example/a", guid="g-1-republished")))
+    [second] = ingest(settings, store)
+    assert len(first.new_items) == 1 and second.new_items == ()
+    headers = feed_server.requests_for("f.xml")[0][2]
+    assert headers["User-Agent"].startswith("newswatch/") and headers["Accept-Encoding"] == "gzip, deflate"
+
+
+def test_items_sharing_one_link_are_kept_apart_by_guid(feed_server, tmp_path, store):
+    items = "".join(f"<item><title>Bulletin {i}</title><link>https://n.example/live</link><guid>b{i}</guid></item>"
+                    for i in range(3))
+    feed_server.route("live.xml", body=rss(items))
+    settings = load_settings(write_config(tmp_path, {"Live": feed_server.url("live.xml")}), env={})
+    [outcome] = ingest(settings, store)
+    assert sorted(i.key for i in outcome.new_items) == ["guid:b0", "guid:b1", "guid:b2"]
+
+
+def test_backoff_doubles_from_the_second_failure_and_retry_after_wins_when_longer():
+    settings = FetchSettings(backoff_base=60, backoff_max=3600)
+    assert next_attempt(1, None, settings, NOW) is None
+    assert next_attempt(2, None, settings, NOW) == NOW + timedelta(seconds=60)
+    assert next_attempt(4, None, settings, NOW) == NOW + timedelta(seconds=240)
+    assert next_attempt(20, None, settings, NOW) == NOW + timedelta(seconds=3600)
+    assert next_attempt(1, 600, settings, NOW) == NOW + timedelta(seconds=600)
+    assert retry_after_seconds("Mon, 23 Nov 2026 12:05:00 GMT", NOW) == 300
+    assert retry_after_seconds("soon") is None
+
+
+def test_a_feed_past_the_failure_limit_is_reported_unhealthy_not_dropped(feed_server, tmp_path):
+    feed_server.route("down.xml", status=500)
+    config = write_config(tmp_path, {"Down": feed_server.url("down.xml")})
+    (tmp_path / "newswatch.toml").write_text((tmp_path / "newswatch.toml").read_text().replace(
+        "[fetch]\n", "[fetch]\nunhealthy_after = 2\nbackoff_base = 0.001\n"))
+    settings = load_settings(config, env={})
+    store = Store.open(settings.database_url)
+    for _ in range(2):
+        [outcome] = ingest(settings, store)
+    store.close()
+    assert outcome.failed and outcome.unhealthy and outcome.consecutive_failures == 2
+    status = CliRunner().invoke(main, ["feeds", "status", "--json", "--config", config], catch_exceptions=False)
+    [entry] = json.loads(status.output)
+    assert entry["healthy"] is False and entry["last_error"].startswith("HTTP 500")
+
+
+def test_private_addresses_are_refused_unless_allowed_on_every_hop(feed_server):
+    settings = FetchSettings(deadline=5)
+    session = new_session(settings)
+    refused = fetch_url(session, feed_server.url("x.xml"), settings, allow_private=False)
+    assert "non-public address 127.0.0.1" in refused.error and feed_server.requests_for("x.xml") == []
+    assert "only http(s)" in fetch_url(session, "file:///etc/passwd", settings, allow_private=True).error
+    # a redirect into a non-http scheme is refused at the hop
+    feed_server.route("to-file.xml", status=302, headers={"Location": "file:///etc/passwd"})
+    assert "only http(s)" in fetch_url(session, feed_server.url("to-file.xml"), settings, allow_private=True).error
+
+
+def test_fulltext_replaces_the_summary_for_the_classifier_and_respects_robots(feed_server, tmp_path, store):
+    base = feed_server.base_url
+    feed_server.route("robots.txt", headers={"Content-Type": "text/plain"}, body="User-agent: *\nDisallow: /private/\n")
+    feed_server.route("news/treaty.html", headers={"Content-Type": "text/html"}, body=ARTICLE)
+    feed_server.route("private/secret.html", headers={"Content-Type": "text/html"}, body=ARTICLE)
+    feed_server.route("feed.xml", body=rss(
+        f"<item><title>Treaty</title><link>{base}/news/treaty.html</link><description>Short.</description></item>"
+        f"<item><title>Secret</title><link>{base}/private/secret.html</link><description>Kept.</description></item>"
+        f"<item><title>Broken</title><link>{base}/news/missing.html</link><description>Stays.</description></item>"))
+    settings = load_settings(write_config(tmp_path, {"Full": feed_server.url("feed.xml")}, "fulltext = true"), env={})
+    [outcome] = ingest(settings, store)
+    by_title = {item.title: item for item in outcome.new_items}
+    assert "strategic partnership treaty" in by_title["Treaty"].text
+    assert "Copyright" not in by_title["Treaty"].text and "Home | World" not in by_title["Treaty"].text
+    assert "strategic partnership" in by_title["Treaty"].document
+    assert by_title["Secret"].text == "" and by_title["Secret"].document.endswith("Kept.")
+    assert by_title["Broken"].text == "" and by_title["Broken"].document.endswith("Stays.")
+    assert feed_server.requests_for("private/secret.html") == []
+    [stored] = store.items_by_id([by_title["Treaty"].id])
+    assert stored.text == by_title["Treaty"].text
+
+
+def stored(item_id: int, title: str, summary: str = "") -> Item:
+    return Item(key=f"k{item_id}", title=title, summary=summary, id=item_id)
+
+
+def test_near_duplicates_across_outlets_share_a_story_and_others_do_not():
+    recent = [(1, None, "Putin and Kim sign strategic partnership treaty in Pyongyang",
+               "Russian President Vladimir Putin and North Korean leader Kim Jong Un signed a treaty.")]
+    new = [
+        stored(2, "Kim, Putin sign strategic partnership treaty at Pyongyang summit",
+               "North Korean leader Kim Jong Un and Russian President Vladimir Putin signed the treaty."),
+        stored(3, "US and South Korea begin Ulchi Freedom Shield drills",
+               "The allies started their annual summertime exercise on Monday."),
+        stored(4, "South Korea, US start Ulchi Freedom Shield exercise",
+               "The allies started their annual summertime exercise on Monday, officials said."),
+        stored(5, "Oil prices slip as demand worries grow", "Brent crude fell."),
+    ]
+    assert cluster(recent, new) == {2: 1, 3: 3, 4: 3, 5: 5}
+
+
+def test_story_sizes_for_the_digest_and_items_are_never_lost(feed_server, tmp_path, store):
+    wire = ("<item><title>Pyongyang fires ballistic missile into East Sea, Joint Chiefs say</title>"
+            "<link>https://{host}/missile</link><description>North Korea fired a short-range ballistic missile "
+            "into the East Sea on Tuesday, South Korea's Joint Chiefs of Staff said.</description></item>")
+    feed_server.route("a.xml", body=rss(wire.format(host="a.example")))
+    feed_server.route("b.xml", body=rss(wire.format(host="b.example")
+                                        + "<item><title>K-pop tour</title><link>https://b.example/kpop</link></item>"))
+    settings = load_settings(write_config(tmp_path, {"A": feed_server.url("a.xml"), "B": feed_server.url("b.xml")}),
+                             env={})
+    outcomes = ingest(settings, store)
+    ids = [item.id for outcome in outcomes for item in outcome.new_items]
+    assert len(ids) == 3
+    stories = store.stories(ids)
+    sizes = sorted(size for _, size in stories.values())
+    assert sizes == [1, 2, 2] and len({story for story, _ in stories.values()}) == 2
+
+
+def test_feeds_add_and_remove_edit_the_config_file_and_keep_the_rest(tmp_path):
+    config = tmp_path / "newswatch.toml"
+    config.write_text('# my feeds\n[[feeds]]\nname = "Keep"\nurl = "https://keep.example/rss"\n\n'
+                      '# channels below\n[[channels]]\nname = "mail"\nurl = "json://localhost"\n')
+
+    def run(*args):
+        return CliRunner().invoke(main, [*args, "--config", str(config)], catch_exceptions=False)
+
+    added = run("feeds", "add", "https://new.example/rss", "--name", 'New "one"', "--tag", "korea", "--fulltext")
+    assert added.exit_code == 0, added.output
+    listed = run("feeds", "list").output
+    assert 'New "one"\thttps://new.example/rss' in listed and "fulltext" in listed
+    assert run("feeds", "add", "https://new.example/rss").exit_code == 1  # listed twice: refused, file unchanged
+    assert run("feeds", "add", "ftp://x.example/rss").exit_code == 1
+    assert run("feeds", "remove", "Keep").exit_code == 0
+    settings = load_settings(config, env={})
+    assert [f.url for f in settings.feeds] == ["https://new.example/rss"] and settings.feeds[0].fulltext
+    assert settings.channels[0].name == "mail" and "# channels below" in config.read_text()
+    assert run("feeds", "remove", "https://nowhere.example/rss").exit_code == 1
+
+
+def test_feed_rows_stay_correct_when_feeds_are_refreshed_concurrently(feed_server, tmp_path, store):
+    feeds = {}
+    for n in range(12):
+        feed_server.route(f"c{n}.xml", body=rss("".join(
+            f"<item><title>Feed {n} item {i}</title><link>https://c.example/{n}/{i}</link></item>" for i in range(20))
+            + "<item><title>Shared wire story</title><link>https://wire.example/shared</link></item>"))
+        feeds[f"C{n}"] = feed_server.url(f"c{n}.xml")
+    settings = load_settings(write_config(tmp_path, feeds), env={})
+    outcomes = ingest(settings, store)
+    assert sum(len(o.new_items) for o in outcomes) == 12 * 20 + 1
+    rows = store.feed_rows()
+    assert sum(r.items_stored for r in rows) == 241 and all(r.last_success_at for r in rows)
