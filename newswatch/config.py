@@ -60,6 +60,17 @@ class DigestSettings:
 
 
 @dataclass(frozen=True)
+class TrainingSettings:
+    gate_margin: float = 0.01
+    """A candidate whose held-out macro-F1 is more than this below the current model's is not promoted."""
+    folds: int = 5
+    min_held_out: int = 20
+    """Labeled items needed before a fixed slice of them is held out from threshold choice for the gate."""
+    backtest_items: int = 5000
+    review_pool: int = 2000
+
+
+@dataclass(frozen=True)
 class Settings:
     data_dir: Path
     database_url: str
@@ -68,6 +79,7 @@ class Settings:
     channels: tuple[Channel, ...] = ()
     fetch: FetchSettings = FetchSettings()
     digest: DigestSettings = DigestSettings()
+    training: TrainingSettings = TrainingSettings()
     source: Path | None = None
 
     @property
@@ -154,7 +166,8 @@ class _Reader:
         return tables
 
     def settings(self, raw: Mapping[str, Any]) -> Settings:
-        known = {"data_dir", "database_url", "allow_private_addresses", "feeds", "topics", "channels", "fetch", "digest"}
+        known = {"data_dir", "database_url", "allow_private_addresses", "feeds", "topics", "channels", "fetch", "digest",
+                 "training"}
         for key in raw:
             if key not in known:
                 raise self.fail(key, f"unknown key (known: {', '.join(sorted(known))})")
@@ -171,6 +184,7 @@ class _Reader:
             channels=self.channels(raw),
             fetch=self.fetch(raw),
             digest=self.digest(raw),
+            training=self.training(raw),
             source=self.path,
         )
 
@@ -247,3 +261,19 @@ class _Reader:
         except (ZoneInfoNotFoundError, ValueError):
             raise self.fail("digest.timezone", f"unknown time zone {timezone!r}") from None
         return DigestSettings(cron=self.get(table, "cron", "digest.", str, defaults.cron), timezone=timezone)
+
+    def training(self, raw: Mapping[str, Any]) -> TrainingSettings:
+        table = self.get(raw, "training", "", dict, {})
+        defaults = TrainingSettings()
+        known = TrainingSettings.__dataclass_fields__
+        for key in table:
+            if key not in known:
+                raise self.fail(f"training.{key}", f"unknown key (known: {', '.join(known)})")
+        values = {key: self.get(table, key, "training.", type(getattr(defaults, key)), getattr(defaults, key))
+                  for key in known}
+        if not 0.0 <= values["gate_margin"] < 1.0:
+            raise self.fail("training.gate_margin", f"must be between 0 and 1, got {values['gate_margin']}")
+        for key in ("folds", "min_held_out", "backtest_items", "review_pool"):
+            if values[key] < (2 if key == "folds" else 1):
+                raise self.fail(f"training.{key}", f"too small: {values[key]}")
+        return TrainingSettings(**values)
