@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import json
+import os
 import random
 import resource
 import subprocess
@@ -25,7 +26,8 @@ from classifiers.registry import Registry
 from classifiers.train import documents, indicator, train_with_metadata
 from newswatch.labeled import read_labeled_file, seed_corpus
 
-DEV = Path(__file__).resolve().parents[2] / "shared" / "eval" / "dev.jsonl"
+# ../shared next to the repository; $NEWSWATCH_DEV_SET names it elsewhere (from a git worktree)
+DEV = Path(os.environ.get("NEWSWATCH_DEV_SET", Path(__file__).resolve().parents[2] / "shared" / "eval" / "dev.jsonl"))
 
 
 def dev():
