@@ -64,7 +64,7 @@ def curve():
 
 def throughput(n=50_000):
     rng = random.Random(0)
-    texts = [(e.item.title, e.item.summary or e.item.text[:600]) for e in dev() + seed_corpus()]
+    texts = [(e.item.title, e.item.summary or e.item.text[:600]) for e in dev() + seed_corpus() if e.item.title.strip()]
     with tempfile.TemporaryDirectory() as home:
         items = Path(home) / "items.jsonl"
         with items.open("w", encoding="utf-8") as out:
