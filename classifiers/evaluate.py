@@ -17,3 +17,16 @@ def metrics(Y_true: np.ndarray, Y_pred: np.ndarray) -> dict:
         for i, topic in enumerate(TOPICS)
     }
     return {"topics": topics, "macro_f1": round(float(np.mean(f1)), 4)}
+
+
+def passes_gate(candidate: dict | None, current: dict | None, margin: float, has_current: bool = True
+                ) -> tuple[bool, str]:
+    """Promote unless the candidate's macro-F1 is more than ``margin`` below the current model's on the same data."""
+    if not has_current:
+        return True, "no model in service"
+    if candidate is None or current is None:
+        return False, "no labeled items the current model has not seen: nothing to compare on"
+    difference = candidate["macro_f1"] - current["macro_f1"]
+    verdict = difference >= -margin
+    comparison = f"macro-F1 {candidate['macro_f1']:.3f} vs {current['macro_f1']:.3f} ({difference:+.3f}, margin {margin})"
+    return verdict, ("not worse: " if verdict else "worse: ") + comparison

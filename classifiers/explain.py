@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 
-import numpy as np
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
 from .pipeline import TopicClassifier
@@ -15,17 +14,11 @@ def top_terms(model: TopicClassifier, texts: list[str], topic_index: int, k: int
 
     Only word features are shown: character n-grams weigh in the score but mean nothing to a reader.
     """
-    word = model.pipeline_.named_steps["features"].transformer_list[0][1]
-    estimator = model.pipeline_.named_steps["classifier"].estimators_[topic_index]
-    names = word.get_feature_names_out()
-    weights = estimator.coef_[0][: len(names)]
-    contributions = word.transform(texts).multiply(weights).tocsr()
     result = []
-    for row in range(contributions.shape[0]):
-        start, end = contributions.indptr[row], contributions.indptr[row + 1]
-        values, columns = contributions.data[start:end], contributions.indices[start:end]
-        terms = (str(names[columns[i]]) for i in np.argsort(-values) if values[i] > 0)
-        result.append(tuple(itertools.islice((t for t in terms if not _only_stop_words(t)), k)))
+    for text in texts:
+        contributions = model.word_contributions(text, topic_index)
+        ranked = sorted((term for term, value in contributions.items() if value > 0), key=lambda t: -contributions[t])
+        result.append(tuple(itertools.islice((t for t in ranked if not _only_stop_words(t)), k)))
     return result
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
@@ -23,7 +24,9 @@ from .pipeline import TopicClassifier
 
 # skops already trusts numpy, scipy and scikit-learn's own types; ours is the one type a model file
 # may add to them. Anything else in a file (a function, a foreign class) gets it refused.
-TRUSTED_TYPES = frozenset({"classifiers.pipeline.TopicClassifier"})
+# The calibration helpers are scikit-learn's, but private, so skops does not trust them by default.
+TRUSTED_TYPES = frozenset({"classifiers.pipeline.TopicClassifier", "sklearn.calibration._CalibratedClassifier",
+                           "sklearn.calibration._SigmoidCalibration"})
 _VERSION = re.compile(r"^v(\d+)$")
 
 
@@ -84,7 +87,7 @@ class Registry:
             version = f"v{number}"
             try:
                 with open(self._model_path(version), "xb") as handle:  # exclusive: two trainers never share a name
-                    handle.write(sio.dumps(estimator))
+                    handle.write(sio.dumps(estimator, compression=zipfile.ZIP_DEFLATED))  # the weights are mostly zeros
                 break
             except FileExistsError:
                 number += 1
@@ -116,10 +119,19 @@ class Registry:
         pointer = self.root / "CURRENT"
         return pointer.read_text(encoding="utf-8").strip() or None if pointer.exists() else None
 
-    def promote(self, version: str) -> None:
-        if not self._model_path(version).exists():
-            raise ModelFileError(f"model {version} not found in {self.root}")
+    def promote(self, version: str) -> LoadedModel:
+        """Put ``version`` in service, once it has loaded: a refused file leaves the current one serving."""
+        model = self.load(version)
         _write_atomically(self.root / "CURRENT", version + "\n")
+        return model
+
+    def previous_version(self, before: str | None = None) -> str | None:
+        """The newest version older than ``before`` (default: the one in service)."""
+        before = before or self.current_version()
+        if before is None or not _VERSION.match(before):
+            return None
+        older = [m["version"] for m in self.versions() if int(m["version"][1:]) < int(before[1:])]
+        return older[-1] if older else None
 
     def current(self) -> LoadedModel | None:
         version = self.current_version()

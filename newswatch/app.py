@@ -1,17 +1,28 @@
 """The composition root: settings → store, model and HTTP session, shared by the CLI and the flows.
 
 This is the one core module that imports ``classifiers``; the steps of the data path take the model
-as an argument and never import it themselves.
+as an argument and never import it themselves. It also composes label → retrain → evaluate → promote:
+the ML lives in ``classifiers.train``, the labels in ``labels``, the versions in the registry.
 """
 
 from __future__ import annotations
 
-from classifiers.registry import LoadedModel, Registry
-from classifiers.train import train_with_metadata
+import hashlib
+import logging
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from classifiers.registry import LoadedModel, ModelFileError, Registry
+from classifiers.train import Candidate, documents, train_candidate, train_with_metadata
 
 from .config import Settings
 from .labeled import seed_corpus
-from .store import Store
+from .labels import labeled_examples
+from .models import TOPICS, Item, LabeledItem
+from .store import Store, utcnow
+
+log = logging.getLogger(__name__)
 
 
 def open_store(settings: Settings) -> Store:
@@ -22,13 +33,152 @@ def registry(settings: Settings) -> Registry:
     return Registry(settings.models_dir)
 
 
+def pinned_thresholds(settings: Settings) -> dict[str, float | None]:
+    return {topic: options.threshold for topic, options in settings.topics.items()}
+
+
 def current_model(settings: Settings) -> LoadedModel:
-    """The model in service; on first use, one trained from the seed corpus and put in service."""
+    """The model in service; on first use, one trained from the seed corpus and put in service.
+
+    If the file in service is refused (tampered, truncated, foreign), the newest older version that
+    loads serves instead and the refusal is logged: a broken file never stops the cycle.
+    """
     models = registry(settings)
-    model = models.current()
-    if model is not None:
-        return model
-    estimator, metadata = train_with_metadata(seed_corpus())
-    version = models.save(estimator, {**metadata, "trained_on": "seeds"})
-    models.promote(version)
-    return models.load(version)
+    version = models.current_version()
+    if version is None:
+        estimator, metadata, _ = train_with_metadata(seed_corpus(), pinned_thresholds(settings),
+                                                     settings.training.folds)
+        version = models.save(estimator, {**metadata, "trained_on": "seeds"})
+        return models.promote(version)
+    try:
+        return models.load(version)
+    except ModelFileError as refused:
+        fallback = models.previous_version(version)
+        while fallback is not None:
+            try:
+                model = models.load(fallback)
+            except ModelFileError:
+                fallback = models.previous_version(fallback)
+                continue
+            log.error("%s; serving %s instead", refused, fallback)
+            return model
+        raise
+
+
+@dataclass(frozen=True)
+class TagChange:
+    item: Item
+    before: tuple[str, ...]
+    after: tuple[str, ...]
+
+
+@dataclass
+class TrainingReport:
+    candidate: Candidate
+    current_version: str | None
+    evaluated_on: str
+    promoted_version: str | None = None
+    forced: bool = False
+    changes: list[TagChange] = field(default_factory=list)
+
+
+def training_corpus(store: Store) -> tuple[list[LabeledItem], int]:
+    """The seeds plus every labeled item (a label overrides a seed with the same key); the labeled come last."""
+    labeled = labeled_examples(store.latest_labels())
+    keys = {example.item.key for example in labeled}
+    seeds = [example for example in seed_corpus() if example.item.key not in keys]
+    return seeds + labeled, len(labeled)
+
+
+def held_out_rows(corpus: list[LabeledItem], labeled: int, min_held_out: int, seen_by_current: set[str]
+                  ) -> tuple[np.ndarray, bool, str]:
+    """Which examples judge the candidate against the current model, whether to train on them, and a description.
+
+    Once there are enough, a fixed fifth of the labeled items (by a hash of their key, so it never
+    moves) that no model trains on; before that, the labeled items the current model did not train on.
+    """
+    is_label = np.arange(len(corpus)) >= len(corpus) - labeled
+    bucket = np.array([int(hashlib.sha256(e.item.key.encode()).hexdigest(), 16) % 5 == 0 for e in corpus])
+    if (is_label & bucket).sum() >= min_held_out:
+        return is_label & bucket, False, f"{int((is_label & bucket).sum())} held-out labeled items (a fixed fifth, never trained on)"
+    unseen = is_label & np.array([e.item.key not in seen_by_current for e in corpus])
+    return unseen, True, f"{int(unseen.sum())} labeled items the current model did not train on"
+
+
+def train(settings: Settings, store: Store, force: bool = False, dry_run: bool = False) -> TrainingReport:
+    """Train a candidate on seeds + labels, judge it against the model in service, promote it if it passes.
+
+    ``force`` promotes whatever the verdict; ``dry_run`` promotes nothing and lists the stored items
+    whose tags the candidate would change.
+    """
+    corpus, labeled = training_corpus(store)
+    models = registry(settings)
+    current = current_model(settings) if models.current_version() else None
+    seen = set(current.metadata.get("label_keys", [])) if current else set()
+    held_out, train_on_held_out, evaluated_on = held_out_rows(corpus, labeled, settings.training.min_held_out, seen)
+    candidate = train_candidate(corpus, held_out, current.estimator if current else None,
+                                settings.training.gate_margin, pinned_thresholds(settings), settings.training.folds,
+                                train_on_held_out)
+    report = TrainingReport(candidate, current.version if current else None, evaluated_on, forced=force)
+    if dry_run:
+        report.changes = backtest(store, current, candidate, settings.training.backtest_items)
+        return report
+    if candidate.promote or force:
+        trained_keys = [e.item.key for e, h in zip(corpus[len(corpus) - labeled:], held_out[len(corpus) - labeled:])
+                        if train_on_held_out or not h]
+        metadata = {**candidate.metadata, "trained_on": "seeds+labels", "labeled_items": labeled,
+                    "label_keys": trained_keys,
+                    "gate": {"evaluated_on": evaluated_on, "current_version": report.current_version,
+                             "current_metrics": candidate.current_metrics, "passed": candidate.promote,
+                             "reason": candidate.reason, "forced": force and not candidate.promote}}
+        report.promoted_version = models.save(candidate.model, metadata)
+        models.promote(report.promoted_version)
+    return report
+
+
+def backtest(store: Store, current: LoadedModel | None, candidate: Candidate, limit: int) -> list[TagChange]:
+    """The most recent stored items whose tags differ between the model in service and the candidate."""
+    stored = store.newest_items(limit)
+    if not stored:
+        return []
+    texts = documents([LabeledItem(item, ()) for item in stored])
+    after = candidate.model.predict(texts)
+    before = current.estimator.predict(texts) if current else np.zeros_like(after)
+    return [TagChange(item, _tags(before[i]), _tags(after[i]))
+            for i, item in enumerate(stored) if (before[i] != after[i]).any()]
+
+
+def _tags(row: np.ndarray) -> tuple[str, ...]:
+    return tuple(topic for topic, tagged in zip(TOPICS, row) if tagged)
+
+
+def rollback(settings: Settings, version: str | None = None) -> str:
+    """Put ``version`` (default: the one before the version in service) back in service; return it."""
+    models = registry(settings)
+    target = version or models.previous_version()
+    if target is None:
+        raise ModelFileError("no earlier model version to roll back to")
+    models.promote(target)
+    return target
+
+
+@dataclass(frozen=True)
+class ReviewEntry:
+    item: Item
+    topic: str
+    score: float
+    threshold: float
+
+
+def review_queue(settings: Settings, store: Store, limit: int) -> list[ReviewEntry]:
+    """Stored (item, topic) pairs nobody labeled yet whose score is nearest the threshold: labeling
+    these teaches the model most. Items the model in service has not scored are scored first."""
+    model = current_model(settings)
+    unscored = store.items_unscored_by(model.version, settings.training.review_pool)
+    store.save_predictions(model.version, list(zip(unscored, model.predict_items(unscored, explain=0))), utcnow())
+    labeled = {(label.item_key, label.topic) for label in store.latest_labels()}
+    thresholds = dict(zip(TOPICS, map(float, model.estimator.thresholds_)))
+    entries = [ReviewEntry(item, topic, scores[topic], thresholds[topic])
+               for item, scores in store.latest_predictions(model.version)
+               for topic in TOPICS if (item.key, topic) not in labeled]
+    return sorted(entries, key=lambda e: abs(e.score - e.threshold))[:limit]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import getpass
 import json
 import logging
 import re
@@ -17,16 +18,17 @@ from classifiers.registry import ModelFileError
 from classifiers.train import documents, indicator
 
 from . import app
+from .alerts import digest_now
 from .config import ConfigError, Settings, load_settings
 from .feedlist import add_feed, feed_statuses, remove_feed
 from .labeled import LabeledFileError, item_from_record, read_labeled_file, read_records
-from .alerts import digest_now
+from .labels import LabelError, export_records, import_labels, label_stored_item
 from .models import TOPICS
 from .notify import deliver_owed, masked_url
 from .refresh import run_cycle
 from .store import utcnow
 
-USER_ERRORS = (ConfigError, LabeledFileError, ModelFileError, OSError)
+USER_ERRORS = (ConfigError, LabeledFileError, LabelError, ModelFileError, OSError)
 
 
 def command(group: click.Group, name: str) -> Callable[[Callable[..., Any]], click.Command]:
@@ -231,3 +233,154 @@ def feeds_status(settings: Settings, as_json: bool) -> None:
 
 def _when(value: Any) -> str:
     return "never" if value is None else f"{value:%Y-%m-%d %H:%M:%S}Z"
+
+def _author_option(function: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("--author", default=lambda: _default_author(), show_default="$USER",
+                        help="Who is labeling (recorded with each label).")(function)
+
+
+def _default_author() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+@command(main, "label")
+@click.argument("item_id", type=int)
+@click.argument("topic", type=click.Choice([*TOPICS, "none"]))
+@click.argument("answer", type=click.Choice(["yes", "no"]), required=False)
+@_author_option
+def label(settings: Settings, item_id: int, topic: str, answer: str | None, author: str) -> None:
+    """Label stored item ITEM_ID (the id digests show): TOPIC yes|no, or `none` for about neither topic."""
+    if (topic == "none") != (answer is None):
+        raise click.UsageError("give TOPIC yes|no, or `none` alone (about neither topic)")
+    store = app.open_store(settings)
+    try:
+        added = label_stored_item(store, item_id, None if topic == "none" else topic, answer == "yes", author, utcnow())
+    finally:
+        store.close()
+    click.echo(f"item {item_id}: {added} label(s) recorded" if added else f"item {item_id}: already labeled so")
+
+
+@main.group("labels")
+def labels_group() -> None:
+    """Import and export analysts' labels (the labeled-item JSON Lines of TOPICS.md)."""
+
+
+@command(labels_group, "import")
+@click.argument("source", type=click.File("r", encoding="utf-8"))
+@_author_option
+def labels_import(settings: Settings, source: Any, author: str) -> None:
+    """Import every labeled item of FILE; a malformed line imports nothing; a repeat import adds nothing."""
+    store = app.open_store(settings)
+    try:
+        added = import_labels(store, source, _name(source), author, utcnow())
+    finally:
+        store.close()
+    click.echo(f"{_name(source)}: {added} label(s) added")
+
+
+@command(labels_group, "export")
+def labels_export(settings: Settings) -> None:
+    """Print the labels in force as labeled-item JSON Lines (readable by `labels import`)."""
+    store = app.open_store(settings)
+    try:
+        records = export_records(store.latest_labels())
+    finally:
+        store.close()
+    for record in records:
+        click.echo(json.dumps(record, ensure_ascii=False))
+
+
+@command(main, "train")
+@click.option("--force", is_flag=True, help="Promote the candidate even if it is worse than the current model.")
+@click.option("--dry-run", is_flag=True, help="Promote nothing; list the stored items whose tags would change.")
+def train(settings: Settings, force: bool, dry_run: bool) -> None:
+    """Train a candidate on seeds + labels, compare it with the current model, promote it if not worse."""
+    store = app.open_store(settings)
+    try:
+        report = app.train(settings, store, force=force, dry_run=dry_run)
+    finally:
+        store.close()
+    candidate = report.candidate
+    click.echo(f"evaluated on {report.evaluated_on}")
+    click.echo(f"{'topic':<18}{'current F1':>11}{'candidate P':>12}{'R':>7}{'F1':>7}{'threshold':>10}")
+    for topic in TOPICS if candidate.candidate_metrics else ():
+        new = candidate.candidate_metrics["topics"][topic]
+        old = f"{candidate.current_metrics['topics'][topic]['f1']:.3f}" if candidate.current_metrics else "-"
+        click.echo(f"{topic:<18}{old:>11}{new['precision']:>12.3f}{new['recall']:>7.3f}{new['f1']:>7.3f}"
+                   f"{candidate.metadata['thresholds'][topic]:>10.2f}")
+    old_macro = f"{candidate.current_metrics['macro_f1']:.3f}" if candidate.current_metrics else "-"
+    if candidate.candidate_metrics:
+        click.echo(f"{'macro-F1':<18}{old_macro:>11}{'':>26}{candidate.candidate_metrics['macro_f1']:.3f}")
+    click.echo(f"cross-validation macro-F1 (all training data): "
+               f"{candidate.metadata['metrics']['cross_validation']['macro_f1']:.3f}")
+    click.echo(f"gate: {candidate.reason}")
+    if dry_run:
+        click.echo(f"dry run: nothing promoted; {len(report.changes)} stored item(s) would change tags")
+        for change in report.changes:
+            click.echo(f"  {change.item.id}: {list(change.before)} -> {list(change.after)}  {change.item.title}")
+    elif report.promoted_version:
+        forced = " (forced)" if force and not candidate.promote else ""
+        click.echo(f"promoted {report.promoted_version}{forced} (was {report.current_version or 'none'})")
+    else:
+        click.echo(f"kept {report.current_version} (use --force to promote anyway)")
+
+
+@main.group("models")
+def models_group() -> None:
+    """Model versions: list them, roll back."""
+
+
+@command(models_group, "list")
+def models_list(settings: Settings) -> None:
+    """Every stored model version with its date, training data and metrics; * marks the one in service."""
+    models = app.registry(settings)
+    current = models.current_version()
+    for meta in models.versions():
+        metrics = meta.get("metrics", {})
+        held_out = metrics.get("held_out", {}).get("macro_f1")
+        cv = metrics.get("cross_validation", {}).get("macro_f1")
+        click.echo(f"{'*' if meta['version'] == current else ' '} {meta['version']:<5} {meta.get('created_at', '?')}"
+                   f"  {meta.get('trained_on', '?'):<13} examples {meta.get('training_examples', '?'):<5}"
+                   f" cv-F1 {cv if cv is not None else '-'}  held-out-F1 {held_out if held_out is not None else '-'}"
+                   f"  thresholds {meta.get('thresholds')}  data {str(meta.get('training_data_hash', ''))[:12]}"
+                   f"  sklearn {meta.get('sklearn_version', '?')}")
+
+
+@command(models_group, "rollback")
+@click.argument("version", required=False)
+def models_rollback(settings: Settings, version: str | None) -> None:
+    """Put VERSION (default: the version before the one in service) back in service."""
+    click.echo(f"{app.rollback(settings, version)} is in service")
+
+
+@command(main, "review")
+@click.option("--limit", "-n", default=10, show_default=True, help="How many items to list.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON Lines instead of prompting.")
+@_author_option
+def review(settings: Settings, limit: int, as_json: bool, author: str) -> None:
+    """Stored items the model is least sure about; on a terminal, label each: y(es) n(o) s(kip) q(uit)."""
+    store = app.open_store(settings)
+    try:
+        entries = app.review_queue(settings, store, limit)
+        interactive = not as_json and sys.stdin.isatty()
+        for entry in entries:
+            item = entry.item
+            if not interactive:
+                line = {"id": item.id, "title": item.title, "url": item.url, "topic": entry.topic,
+                        "score": entry.score, "threshold": entry.threshold,
+                        "label": f"newswatch label {item.id} {entry.topic} yes|no"}
+                click.echo(json.dumps(line, ensure_ascii=False) if as_json else
+                           f"{item.id}  {entry.topic} {entry.score:.2f} (threshold {entry.threshold:.2f})  {item.title}")
+                continue
+            click.echo(f"\n[{item.id}] {item.title}\n{(item.summary or item.text)[:300]}")
+            answer = click.prompt(f"about {entry.topic}? (score {entry.score:.2f}) y/n/s/q",
+                                  type=click.Choice(["y", "n", "s", "q"]), show_choices=False)
+            if answer == "q":
+                break
+            if answer != "s":
+                label_stored_item(store, item.id, entry.topic, answer == "y", author, utcnow())  # type: ignore[arg-type]
+    finally:
+        store.close()

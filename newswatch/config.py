@@ -98,6 +98,17 @@ class DigestSettings:
 
 
 @dataclass(frozen=True)
+class TrainingSettings:
+    gate_margin: float = 0.01
+    """A candidate whose held-out macro-F1 is more than this below the current model's is not promoted."""
+    folds: int = 5
+    min_held_out: int = 20
+    """Labeled items needed before a fixed slice of them is held out from threshold choice for the gate."""
+    backtest_items: int = 5000
+    review_pool: int = 2000
+
+
+@dataclass(frozen=True)
 class Settings:
     data_dir: Path
     database_url: str
@@ -106,6 +117,7 @@ class Settings:
     channels: tuple[Channel, ...] = ()
     fetch: FetchSettings = FetchSettings()
     digest: DigestSettings = DigestSettings()
+    training: TrainingSettings = TrainingSettings()
     source: Path | None = None
     web_base_url: str | None = None
     """``[web] base_url``: digests link each item to ``<base_url>/items/<id>`` for labeling."""
@@ -194,7 +206,8 @@ class _Reader:
         return tables
 
     def settings(self, raw: Mapping[str, Any]) -> Settings:
-        known = {"data_dir", "database_url", "allow_private_addresses", "feeds", "topics", "channels", "fetch", "digest", "web"}
+        known = {"data_dir", "database_url", "allow_private_addresses", "feeds", "topics", "channels", "fetch", "digest",
+                 "web", "training"}
         for key in raw:
             if key not in known:
                 raise self.fail(key, f"unknown key (known: {', '.join(sorted(known))})")
@@ -212,6 +225,7 @@ class _Reader:
             channels=self.channels(raw, digest.timezone),
             fetch=self.fetch(raw),
             digest=digest,
+            training=self.training(raw),
             source=self.path,
             web_base_url=self.web_base_url(raw),
         )
@@ -363,3 +377,19 @@ class _Reader:
         defaults = DigestSettings()
         timezone = self.timezone(table, "timezone", "digest.", defaults.timezone)
         return DigestSettings(cron=self.get(table, "cron", "digest.", str, defaults.cron), timezone=timezone)
+
+    def training(self, raw: Mapping[str, Any]) -> TrainingSettings:
+        table = self.get(raw, "training", "", dict, {})
+        defaults = TrainingSettings()
+        known = TrainingSettings.__dataclass_fields__
+        for key in table:
+            if key not in known:
+                raise self.fail(f"training.{key}", f"unknown key (known: {', '.join(known)})")
+        values = {key: self.get(table, key, "training.", type(getattr(defaults, key)), getattr(defaults, key))
+                  for key in known}
+        if not 0.0 <= values["gate_margin"] < 1.0:
+            raise self.fail("training.gate_margin", f"must be between 0 and 1, got {values['gate_margin']}")
+        for key in ("folds", "min_held_out", "backtest_items", "review_pool"):
+            if values[key] < (2 if key == "folds" else 1):
+                raise self.fail(f"training.{key}", f"too small: {values[key]}")
+        return TrainingSettings(**values)

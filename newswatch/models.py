@@ -89,6 +89,26 @@ class LabeledItem:
     topics: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class Label:
+    """An analyst's judgement: is the item about ``topic``? The latest per item and topic wins.
+
+    "About neither" is a ``False`` label for every topic. The item's text is kept with the label so
+    that it can train later models after the item itself is gone from the store.
+    """
+
+    item_key: str
+    topic: str
+    value: bool
+    author: str
+    source: str
+    title: str
+    summary: str = ""
+    text: str = ""
+    url: str | None = None
+    created_at: datetime | None = None
+
+
 class Classifier(Protocol):
     """What the cycle needs of a model; classifiers.registry.LoadedModel is the real one."""
 

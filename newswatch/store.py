@@ -1,4 +1,4 @@
-"""The one place that speaks SQL: schema, feeds and their health, items, predictions, the outbox.
+"""The one place that speaks SQL: schema, feeds and their health, items, predictions, labels, the outbox.
 
 SQLAlchemy Core keeps one code path for SQLite (the embedded default) and PostgreSQL. Uniqueness is
 enforced by constraints (item key, outbox channel + digest key), so concurrent writers cannot create
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
-from .models import Feed, Item, Prediction, Validators
+from .models import Feed, Item, Label, Prediction, Validators
 
 
 class UTCDateTime(sa.TypeDecorator[datetime]):
@@ -85,6 +85,24 @@ predictions = sa.Table(
     sa.Column("tags", sa.Text, nullable=False),
     sa.Column("why", sa.Text, nullable=False, server_default="{}"),
     sa.Column("created_at", UTCDateTime, nullable=False),
+)
+
+# Append-only history of judgements; the latest row per (item_key, topic) is the one that counts. The
+# item's text is copied in so that labels keep training models after the item leaves the store.
+labels = sa.Table(
+    "labels", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("item_key", sa.Text, nullable=False),
+    sa.Column("topic", sa.Text, nullable=False),
+    sa.Column("value", sa.Boolean, nullable=False),
+    sa.Column("author", sa.Text, nullable=False),
+    sa.Column("source", sa.Text, nullable=False),
+    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("summary", sa.Text, nullable=False, server_default=""),
+    sa.Column("text", sa.Text, nullable=False, server_default=""),
+    sa.Column("url", sa.Text),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Index("ix_labels_item_key_topic", "item_key", "topic"),
 )
 
 outbox = sa.Table(
@@ -351,6 +369,54 @@ class Store:
         with self.engine.begin() as conn:
             conn.execute(_insert(predictions, conn.dialect.name).on_conflict_do_nothing(), rows)
 
+    def latest_predictions(self, model_version: str) -> list[tuple[Item, dict[str, float]]]:
+        """Every stored item this model version scored, with its scores."""
+        query = (_item_query().add_columns(predictions.c.scores)
+                 .join(predictions, predictions.c.item_id == items.c.id)
+                 .where(predictions.c.model_version == model_version).order_by(items.c.id))
+        with self.engine.connect() as conn:
+            return [(_item(row._mapping), json.loads(row.scores)) for row in conn.execute(query)]
+
+    def items_unscored_by(self, model_version: str, limit: int | None = None) -> list[Item]:
+        """Stored items this model version has not scored yet, newest first."""
+        scored = sa.select(predictions.c.item_id).where(predictions.c.model_version == model_version)
+        query = _item_query().where(items.c.id.not_in(scored)).order_by(items.c.id.desc()).limit(limit)
+        with self.engine.connect() as conn:
+            return [_item(row._mapping) for row in conn.execute(query)]
+
+    def newest_items(self, limit: int) -> list[Item]:
+        with self.engine.connect() as conn:
+            return [_item(r._mapping) for r in conn.execute(_item_query().order_by(items.c.id.desc()).limit(limit))]
+
+    # labels --------------------------------------------------------------------------------------
+
+    def add_labels(self, batch: Sequence[Label], now: datetime) -> int:
+        """Record the labels that change an item's current judgement, all or none; return how many.
+
+        A label equal to the latest one for its item and topic adds nothing, so importing the same
+        file twice, or saying the same thing twice, leaves the store as it was.
+        """
+        with self.engine.begin() as conn:
+            keys = sorted({label.item_key for label in batch})
+            current = {(row.item_key, row.topic): row.value
+                       for row in conn.execute(_latest_labels_query().where(labels.c.item_key.in_(keys)))}
+            rows = []
+            for label in batch:
+                if current.get((label.item_key, label.topic)) == label.value:
+                    continue
+                current[(label.item_key, label.topic)] = label.value
+                rows.append(dict(item_key=label.item_key, topic=label.topic, value=label.value, author=label.author,
+                                 source=label.source, title=label.title, summary=label.summary, text=label.text,
+                                 url=label.url, created_at=label.created_at or now))
+            if rows:
+                conn.execute(labels.insert(), rows)
+        return len(rows)
+
+    def latest_labels(self) -> list[Label]:
+        """The judgement in force for every labeled item and topic, oldest first."""
+        with self.engine.connect() as conn:
+            return [_label(row._mapping) for row in conn.execute(_latest_labels_query().order_by(labels.c.id))]
+
     # outbox --------------------------------------------------------------------------------------
 
     def enqueue(self, channel: str, dedupe_key: str, subject: str, text: str, html: str, markdown: str,
@@ -455,6 +521,15 @@ def _chunks(values: Sequence[object], size: int = 500) -> Iterable[Sequence[obje
 def _item_query() -> sa.Select:  # type: ignore[type-arg]
     return (sa.select(items, feeds.c.url.label("feed_url"))
             .select_from(items.join(feeds, feeds.c.id == items.c.feed_id)))
+
+
+def _latest_labels_query() -> sa.Select:  # type: ignore[type-arg]
+    newest = sa.select(sa.func.max(labels.c.id)).group_by(labels.c.item_key, labels.c.topic)
+    return sa.select(labels).where(labels.c.id.in_(newest))
+
+
+def _label(row: Mapping[str, object]) -> Label:
+    return Label(**{name: row[name] for name in Label.__dataclass_fields__})  # type: ignore[arg-type]
 
 
 def _item(row: Mapping[str, object]) -> Item:

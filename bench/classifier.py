@@ -1,0 +1,98 @@
+"""Classifier figures (issue 3). One command per figure:
+
+    python bench/classifier.py quality      # seed model vs keyword baseline on ../shared/eval/dev.jsonl
+    python bench/classifier.py curve        # learning curve: seeds + 10/25/50/100 % of dev labels, 5-fold
+    python bench/classifier.py throughput   # `newswatch classify` on 50,000 synthesized items
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from sklearn.model_selection import KFold
+
+from classifiers.baseline import keyword_predict
+from classifiers.evaluate import metrics
+from classifiers.registry import Registry
+from classifiers.train import documents, indicator, train_with_metadata
+from newswatch.labeled import read_labeled_file, seed_corpus
+
+# ../shared next to the repository; $NEWSWATCH_DEV_SET names it elsewhere (from a git worktree)
+DEV = Path(os.environ.get("NEWSWATCH_DEV_SET", Path(__file__).resolve().parents[2] / "shared" / "eval" / "dev.jsonl"))
+
+
+def dev():
+    with DEV.open(encoding="utf-8") as stream:
+        return read_labeled_file(stream, str(DEV))
+
+
+def show(name, result):
+    cells = "  ".join(f"{t}: P {m['precision']:.3f} R {m['recall']:.3f} F1 {m['f1']:.3f}" for t, m in result["topics"].items())
+    print(f"{name:<10} macro-F1 {result['macro_f1']:.3f}  {cells}", flush=True)
+
+
+def quality():
+    examples = dev()
+    model, _, _ = train_with_metadata(seed_corpus())
+    show("seed", metrics(indicator(examples), model.predict(documents(examples))))
+    show("keywords", metrics(indicator(examples), keyword_predict(documents(examples))))
+
+
+def curve():
+    examples = dev()
+    seeds = seed_corpus()
+    for fraction in (0.0, 0.1, 0.25, 0.5, 1.0):
+        scores = []
+        for train_rows, test_rows in KFold(5, shuffle=True, random_state=0).split(examples):
+            rng = np.random.default_rng(0)
+            taken = rng.permutation(train_rows)[: int(round(fraction * len(train_rows)))]
+            model, _, _ = train_with_metadata(seeds + [examples[i] for i in taken], folds=3)
+            test = [examples[i] for i in test_rows]
+            scores.append(metrics(indicator(test), model.predict(documents(test)))["macro_f1"])
+        print(f"{int(fraction * 100):>3} % of training folds' dev labels: macro-F1 {np.mean(scores):.3f} "
+              f"(folds {', '.join(f'{s:.3f}' for s in scores)})", flush=True)
+
+
+def throughput(n=50_000):
+    rng = random.Random(0)
+    texts = [(e.item.title, e.item.summary or e.item.text[:600]) for e in dev() + seed_corpus() if e.item.title.strip()]
+    with tempfile.TemporaryDirectory() as home:
+        items = Path(home) / "items.jsonl"
+        with items.open("w", encoding="utf-8") as out:
+            for i in range(n):
+                title, summary = rng.choice(texts)
+                words = summary.split()
+                rng.shuffle(words[len(words) // 2:]) if words else None
+                out.write(json.dumps({"id": f"b{i}", "title": title, "summary": " ".join(words)}) + "\n")
+        env = {"NEWSWATCH_HOME": home, "PATH": "/usr/bin:/bin"}
+        newswatch = str(Path(sys.executable).with_name("newswatch"))
+        subprocess.run([newswatch, "evaluate", str(DEV)], env=env, check=True, capture_output=True)  # trains on first use
+        registry = Registry(Path(home) / "models")
+        loads = []
+        for _ in range(5):
+            started = time.perf_counter()
+            registry.current()
+            loads.append(time.perf_counter() - started)
+        runs = []
+        for _ in range(3):
+            started = time.perf_counter()
+            subprocess.run([newswatch, "classify", str(items)], env=env, check=True, stdout=subprocess.DEVNULL)
+            runs.append(time.perf_counter() - started)
+        rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        size = sum(p.stat().st_size for p in (Path(home) / "models").glob("*.skops")) / 1e6
+        print(f"classify {n} items: median {np.median(runs):.1f}s = {n / np.median(runs):.0f} items/s (runs "
+              f"{', '.join(f'{r:.1f}' for r in runs)}); peak RSS {rss:.0f} MB; model load median "
+              f"{np.median(loads):.2f}s; model file {size:.1f} MB")
+
+
+if __name__ == "__main__":
+    {"quality": quality, "curve": curve, "throughput": throughput}[sys.argv[1]]()

@@ -1,0 +1,72 @@
+"""Analysts' labels: from the command line or a labeled-item file into the store, and back out as examples.
+
+A label is one judgement about one topic; "about neither" is a "no" for every topic. A file record
+(the format of TOPICS.md) says something about every topic: yes for those in its ``topics``, no for
+the rest. A topic nobody labeled counts as "no" when training: most news is about neither.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Iterable
+
+from .labeled import item_from_record, read_records
+from .models import TOPICS, Item, Label, LabeledItem
+from .store import Store
+
+
+class LabelError(ValueError):
+    """A label that cannot be recorded (unknown item or topic)."""
+
+
+def labels_for_item(item: Item, topics: dict[str, bool], author: str, source: str, now: datetime) -> list[Label]:
+    return [Label(item_key=item.key, topic=topic, value=value, author=author, source=source, title=item.title,
+                  summary=item.summary, text=item.text, url=item.url, created_at=now)
+            for topic, value in topics.items()]
+
+
+def label_stored_item(store: Store, item_id: int, topic: str | None, value: bool, author: str, now: datetime) -> int:
+    """Label a stored item about ``topic`` (None: about neither topic); return how many labels changed."""
+    found = store.items_by_id([item_id])
+    if not found:
+        raise LabelError(f"no stored item with id {item_id}")
+    if topic is not None and topic not in TOPICS:
+        raise LabelError(f"unknown topic {topic!r} (known: {', '.join(TOPICS)})")
+    judgement = {topic: value} if topic else dict.fromkeys(TOPICS, False)
+    return store.add_labels(labels_for_item(found[0], judgement, author, "cli", now), now)
+
+
+def import_labels(store: Store, lines: Iterable[str], name: str, author: str, now: datetime) -> int:
+    """Every record of a labeled-item file, or nothing if any line is malformed; return labels added."""
+    batch: list[Label] = []
+    for record in read_records(lines, name, require_topics=True):
+        judgement = {topic: topic in record["topics"] for topic in TOPICS}
+        batch.extend(labels_for_item(item_from_record(record), judgement, author, f"import:{name}", now))
+    return store.add_labels(batch, now)
+
+
+def labeled_examples(labels: Iterable[Label]) -> list[LabeledItem]:
+    """One training example per labeled item, with the topics its labels in force say yes to."""
+    items: dict[str, Item] = {}
+    yes: dict[str, set[str]] = {}
+    for label in labels:
+        items.setdefault(label.item_key, Item(key=label.item_key, title=label.title, summary=label.summary,
+                                              text=label.text, url=label.url))
+        topics = yes.setdefault(label.item_key, set())
+        if label.value:
+            topics.add(label.topic)
+    return [LabeledItem(item, tuple(t for t in TOPICS if t in yes[key])) for key, item in items.items()]
+
+
+def export_records(labels: Iterable[Label]) -> list[dict[str, Any]]:
+    """The labels in force as labeled-item records, which ``import_labels`` reads back."""
+    records = []
+    for example in labeled_examples(labels):
+        item = example.item
+        record: dict[str, Any] = {"id": item.key, "title": item.title, "summary": item.summary}
+        if item.text:
+            record["text"] = item.text
+        if item.url:
+            record["url"] = item.url
+        records.append({**record, "topics": list(example.topics)})
+    return records

@@ -1,0 +1,129 @@
+"""Labels → train → gate → promote → rollback, and refusing model files that cannot be trusted."""
+
+from __future__ import annotations
+
+import json
+import pickle
+import shutil
+from datetime import datetime, timezone
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from classifiers.registry import ModelFileError, Registry
+from classifiers.train import train_candidate
+from newswatch import app
+from newswatch.cli import main
+from newswatch.config import load_settings
+from newswatch.labeled import LabeledFileError, seed_corpus
+from newswatch.labels import export_records, import_labels
+from newswatch.models import Feed, Item
+from newswatch.store import Store
+
+NOW = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)
+RECORDS = [
+    {"id": "l1", "title": "Putin and Kim sign defence pact in Pyongyang", "topics": ["russia_dprk"]},
+    {"id": "l2", "title": "US and South Korea begin Freedom Shield drills", "topics": ["alliance_drills"]},
+    {"id": "l3", "title": "Stock markets rally in Tokyo", "topics": []},
+]
+
+
+@pytest.fixture
+def settings(data_dir, seed_models):
+    shutil.copytree(seed_models, data_dir / "models")
+    return load_settings(env={"NEWSWATCH_HOME": str(data_dir)})
+
+
+@pytest.fixture
+def store(settings):
+    store = app.open_store(settings)
+    yield store
+    store.close()
+
+
+def lines(records):
+    return [json.dumps(r) + "\n" for r in records]
+
+
+def test_import_is_idempotent_and_exports_what_it_read(store):
+    assert import_labels(store, lines(RECORDS), "a.jsonl", "ana", NOW) == 6
+    assert import_labels(store, lines(RECORDS), "a.jsonl", "ana", NOW) == 0
+    exported = {r["id"]: r["topics"] for r in export_records(store.latest_labels())}
+    assert exported == {"l1": ["russia_dprk"], "l2": ["alliance_drills"], "l3": []}
+
+
+def test_malformed_label_file_names_the_line_and_imports_nothing(store):
+    bad = lines(RECORDS[:2]) + ['{"title": "x", "topics": ["weather"]}\n']
+    with pytest.raises(LabeledFileError, match=r"bad.jsonl:3: unknown topic"):
+        import_labels(store, bad, "bad.jsonl", "ana", NOW)
+    assert store.latest_labels() == []
+
+
+def test_cli_labels_a_stored_item_and_the_latest_label_wins(settings, store):
+    feed_id = store.sync_feeds([Feed("https://a.example/rss", "A")])["https://a.example/rss"]
+    [item] = store.insert_new(feed_id, [Item(key="k", title="Lavrov visits Pyongyang")], NOW)
+    runner = CliRunner()
+    assert runner.invoke(main, ["label", str(item.id), "russia_dprk", "yes", "--author", "ana"]).exit_code == 0
+    result = runner.invoke(main, ["label", str(item.id), "none", "--author", "bo"])
+    assert result.exit_code == 0, result.output
+    assert {(l.topic, l.value, l.author) for l in store.latest_labels()} == {
+        ("russia_dprk", False, "bo"), ("alliance_drills", False, "bo")}
+    assert "no stored item" in runner.invoke(main, ["label", "999", "none"]).output
+
+
+def test_gate_keeps_a_worse_candidate():
+    corpus = seed_corpus()[:120]
+    held_out = np.zeros(len(corpus), dtype=bool)
+    held_out[-30:] = True
+
+    class Perfect:
+        def predict(self, texts):
+            from classifiers.train import indicator
+            return indicator(corpus[-30:])
+
+    candidate = train_candidate(corpus, held_out, Perfect(), margin=0.0, folds=2)
+    assert not candidate.promote and candidate.reason.startswith("worse")
+    assert train_candidate(corpus, held_out, None, margin=0.0, folds=2).promote
+
+
+def test_train_force_promotes_and_rollback_restores(settings, store):
+    """End to end on a data dir: labels in, a candidate with nothing new to judge it on is kept,
+    --force promotes it, rollback puts the seed model back."""
+    registry = app.registry(settings)
+    seed_version = registry.current_version()
+    runner = CliRunner()
+    result = runner.invoke(main, ["train"])
+    assert result.exit_code == 0, result.output
+    assert "kept" in result.output and registry.current_version() == seed_version
+    result = runner.invoke(main, ["train", "--force"])
+    assert "promoted" in result.output and "(forced)" in result.output, result.output
+    promoted = registry.current_version()
+    meta = registry.load(promoted).metadata
+    assert {"training_data_hash", "sklearn_version", "thresholds", "metrics"} <= set(meta)
+    assert "* " + promoted in runner.invoke(main, ["models", "list"]).output
+    assert runner.invoke(main, ["models", "rollback"]).exit_code == 0
+    assert registry.current_version() == seed_version
+
+
+def _tamper_untrusted(path):
+    import skops.io as sio
+    path.write_bytes(sio.dumps({"f": np.linalg.norm}))
+
+
+@pytest.mark.parametrize("tamper", [
+    _tamper_untrusted,
+    lambda path: path.write_bytes(path.read_bytes()[:2000]),
+    lambda path: path.write_bytes(pickle.dumps({"not": "a model"})),
+], ids=["untrusted-type", "truncated", "pickle"])
+def test_tampered_model_is_refused_and_the_previous_stays_in_service(settings, tamper):
+    registry = app.registry(settings)
+    previous = registry.current_version()
+    model = registry.load(previous)
+    version = registry.save(model.estimator, model.metadata)
+    tamper(registry.root / f"{version}.skops")
+    with pytest.raises(ModelFileError, match=version):
+        registry.promote(version)
+    assert registry.current_version() == previous
+    (registry.root / "CURRENT").write_text(version)  # tampered after it went into service
+    assert app.current_model(settings).version == previous
