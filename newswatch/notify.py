@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Callable, Sequence
 from urllib.parse import parse_qsl, unquote, urlsplit
 
@@ -20,6 +20,9 @@ from .store import OutboxEntry, Store, utcnow
 
 log = logging.getLogger(__name__)
 _EMAIL_SCHEMES = ("mailto", "mailtos")
+#: How long a claimed entry stays with its sender; after that its sender is presumed dead and the entry
+#: is sent again (at-least-once: a crash between send and mark may repeat a message, never lose one).
+CLAIM_LEASE = timedelta(minutes=15)
 
 
 @dataclass(frozen=True)
@@ -79,6 +82,8 @@ def deliver_owed(store: Store, channels: Sequence[Channel], send: Sender = send_
     errors: list[str] = []
     for channel in channels:
         for entry in store.owed(channel.name):
+            if not store.claim(entry.id, now(), CLAIM_LEASE):
+                continue  # another process is sending it right now
             try:
                 send(channel, entry)
             except Exception as exc:  # any channel failure is recorded, not raised: the rest still go out

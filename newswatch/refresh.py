@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import logging
 import time
+import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -34,6 +35,8 @@ class FeedOutcome:
     new_items: tuple[Item, ...] = ()
     error: str | None = None
     not_modified: bool = False
+    busy: bool = False
+    """Another run was refreshing this feed; it stores and reports what it finds."""
 
     @property
     def ok(self) -> bool:
@@ -70,8 +73,9 @@ class CycleReport:
 
     def summary(self) -> str:
         per_topic = ", ".join(f"{TOPIC_TITLES[t]} {n}" for t, n in self.matches_per_topic().items())
+        busy = sum(f.busy for f in self.feeds)
         lines = [
-            f"feeds: {self.feeds_ok} ok, {self.feeds_failed} failed",
+            f"feeds: {self.feeds_ok} ok, {self.feeds_failed} failed" + (f", {busy} busy in another run" if busy else ""),
             f"items: {self.items_new} new",
             f"matches: {per_topic} (model {self.model_version or 'none'})",
             f"alerts: {self.delivery.sent} sent, {self.delivery.failed} failed",
@@ -85,7 +89,23 @@ class CycleReport:
 
 def refresh_feed(store: Store, session: requests.Session, feed: Feed, feed_id: int, settings: Settings,
                  clock: Clock = utcnow) -> FeedOutcome:
-    """Fetch, parse and store one feed; its failure is recorded on its row, never raised."""
+    """Fetch, parse and store one feed; its failure is recorded on its row, never raised.
+
+    A lease on the feed row keeps two overlapping runs (two workers, or a slow run and the next
+    scheduled one) from fetching the same feed at once; it expires by itself if this process dies.
+    """
+    owner = uuid.uuid4().hex
+    lease = timedelta(seconds=2 * settings.fetch.deadline + 60)
+    if not store.acquire_feed_lease(feed_id, owner, clock(), lease):
+        return FeedOutcome(feed.url, feed.name, busy=True)
+    try:
+        return _refresh_leased_feed(store, session, feed, feed_id, settings, clock)
+    finally:
+        store.release_feed_lease(feed_id, owner)
+
+
+def _refresh_leased_feed(store: Store, session: requests.Session, feed: Feed, feed_id: int, settings: Settings,
+                         clock: Clock) -> FeedOutcome:
     result = fetch(session, feed, store.validators(feed_id), settings.fetch)
     if not result.ok:
         store.record_failure(feed_id, result.error or "unknown error", clock())
