@@ -60,6 +60,22 @@ class DigestSettings:
 
 
 @dataclass(frozen=True)
+class Schedule:
+    """When a flow runs under `newswatch serve`: every N seconds, or by a cron line in the digest timezone."""
+
+    every: float | None = None
+    cron: str | None = None
+    enabled: bool = True
+
+
+@dataclass(frozen=True)
+class ScheduleSettings:
+    monitor: Schedule = Schedule(every=15 * 60)
+    digest: Schedule = Schedule(cron=DigestSettings.cron)
+    retrain: Schedule = Schedule(cron="0 3 * * 1")  # weekly, Monday 03:00
+
+
+@dataclass(frozen=True)
 class Settings:
     data_dir: Path
     database_url: str
@@ -68,6 +84,7 @@ class Settings:
     channels: tuple[Channel, ...] = ()
     fetch: FetchSettings = FetchSettings()
     digest: DigestSettings = DigestSettings()
+    schedules: ScheduleSettings = ScheduleSettings()
     source: Path | None = None
 
     @property
@@ -154,7 +171,8 @@ class _Reader:
         return tables
 
     def settings(self, raw: Mapping[str, Any]) -> Settings:
-        known = {"data_dir", "database_url", "allow_private_addresses", "feeds", "topics", "channels", "fetch", "digest"}
+        known = {"data_dir", "database_url", "allow_private_addresses", "feeds", "topics", "channels", "fetch", "digest",
+                 "schedules"}
         for key in raw:
             if key not in known:
                 raise self.fail(key, f"unknown key (known: {', '.join(sorted(known))})")
@@ -163,6 +181,7 @@ class _Reader:
         database_url = self.env.get("NEWSWATCH_DATABASE_URL") or self.get(
             raw, "database_url", "", str, f"sqlite:///{data_dir / 'newswatch.db'}")
         allow_private = self.get(raw, "allow_private_addresses", "", bool, False)
+        digest = self.digest(raw)
         return Settings(
             data_dir=data_dir,
             database_url=database_url,
@@ -170,7 +189,8 @@ class _Reader:
             topics=self.topics(raw),
             channels=self.channels(raw),
             fetch=self.fetch(raw),
-            digest=self.digest(raw),
+            digest=digest,
+            schedules=self.schedules(raw, digest),
             source=self.path,
         )
 
@@ -247,3 +267,28 @@ class _Reader:
         except (ZoneInfoNotFoundError, ValueError):
             raise self.fail("digest.timezone", f"unknown time zone {timezone!r}") from None
         return DigestSettings(cron=self.get(table, "cron", "digest.", str, defaults.cron), timezone=timezone)
+
+    def schedules(self, raw: Mapping[str, Any], digest: DigestSettings) -> ScheduleSettings:
+        table = self.get(raw, "schedules", "", dict, {})
+        defaults = ScheduleSettings(digest=Schedule(cron=digest.cron))
+        for name in table:
+            if name not in ("monitor", "digest", "retrain"):
+                raise self.fail(f"schedules.{name}", "unknown flow (known: digest, monitor, retrain)")
+        return ScheduleSettings(**{name: self.schedule(table, name, getattr(defaults, name))
+                                   for name in ("monitor", "digest", "retrain")})
+
+    def schedule(self, schedules: Mapping[str, Any], name: str, default: Schedule) -> Schedule:
+        table = self.get(schedules, name, "schedules.", dict, {})
+        prefix = f"schedules.{name}."
+        every = self.get(table, "every", prefix, float)
+        cron = self.get(table, "cron", prefix, str)
+        enabled = self.get(table, "enabled", prefix, bool, True)
+        if every is not None and cron is not None:
+            raise self.fail(f"schedules.{name}", "give either every (seconds) or cron, not both")
+        if every is not None and every <= 0:
+            raise self.fail(f"{prefix}every", f"must be positive, got {every}")
+        if cron is not None and len(cron.split()) != 5:
+            raise self.fail(f"{prefix}cron", f"expected five cron fields, got {cron!r}")
+        if every is None and cron is None:
+            return Schedule(default.every, default.cron, enabled)
+        return Schedule(every, cron, enabled)
