@@ -15,6 +15,8 @@ from click.testing import CliRunner
 from newswatch.cli import main
 from newswatch.store import Store
 
+from synthetic_feeds import feeds_config
+
 
 def test_serve_is_a_newswatch_command_with_help():
     result = CliRunner().invoke(main, ["serve", "--help"])
@@ -39,21 +41,14 @@ def test_serve_runs_monitor_and_digest_on_schedule_and_stops_cleanly(data_dir, s
     shutil.copytree(seed_models, data_dir / "models")
     feed_server.add_file("korea.xml", (feeds_dir / "korea.xml").read_bytes())
     config = tmp_path / "newswatch.toml"
-    config.write_text(f"""
-        allow_private_addresses = true
-        [[feeds]]
-        url = "{feed_server.url('korea.xml')}"
-        name = "Peninsula Desk"
-        [[channels]]
-        name = "mail"
-        url = "{smtp_server.apprise_url()}"
-        [schedules.monitor]
-        every = 20
-        [schedules.digest]
-        every = 20
-        [schedules.retrain]
-        enabled = false
-    """)
+    config.write_text(feeds_config([feed_server.url("korea.xml")], smtp_server.apprise_url()) + """
+[schedules.monitor]
+every = 20
+[schedules.digest]
+every = 20
+[schedules.retrain]
+enabled = false
+""")
     env = {key: value for key, value in os.environ.items()
            if key not in ("PREFECT_API_URL", "PREFECT_HOME", "PREFECT_PROFILES_PATH", "PREFECT_PROFILE")}
     env.update(PREFECT_RUNNER_POLL_FREQUENCY="2", PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS="2",
