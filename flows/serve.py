@@ -27,6 +27,7 @@ import click
 import requests
 from prefect import Flow, serve as prefect_serve
 from prefect.deployments.runner import EntrypointType, RunnerDeployment
+from prefect.schedules import Cron
 from prefect.settings import PREFECT_API_URL, PREFECT_HOME, PREFECT_SERVER_ANALYTICS_ENABLED, temporary_settings
 
 from newswatch.cli import command
@@ -57,13 +58,7 @@ def deployments(settings: Settings) -> list[RunnerDeployment]:
 def _timing(schedule: Schedule, settings: Settings) -> dict:
     if schedule.every is not None:
         return {"interval": timedelta(seconds=schedule.every)}
-    return {"schedule": _cron(schedule.cron, settings.digest.timezone)}
-
-
-def _cron(line: str | None, timezone: str):  # type: ignore[no-untyped-def]
-    from prefect.schedules import Cron
-
-    return Cron(line, timezone=timezone)
+    return {"schedule": Cron(schedule.cron, timezone=settings.digest.timezone)}
 
 
 def free_port() -> int:

@@ -23,6 +23,21 @@ def test_serve_is_a_newswatch_command_with_help():
     assert result.exit_code == 0 and "schedules" in result.output
 
 
+def test_deployments_follow_the_schedules_in_the_config(tmp_path):
+    from flows.serve import deployments
+    from newswatch.config import load_settings
+
+    config = tmp_path / "newswatch.toml"
+    config.write_text('[digest]\ncron = "30 6 * * *"\ntimezone = "Asia/Seoul"\n[schedules.retrain]\nenabled = false\n')
+    served = {d.name: d for d in deployments(load_settings(config, env={}))}
+    assert set(served) == {"newswatch-monitor", "newswatch-digest"}
+    [monitor] = served["newswatch-monitor"].schedules
+    [digest] = served["newswatch-digest"].schedules
+    assert monitor.schedule.interval.total_seconds() == 900
+    assert (digest.schedule.cron, digest.schedule.timezone) == ("30 6 * * *", "Asia/Seoul")
+    assert served["newswatch-digest"].parameters == {"config": str(config)}
+
+
 def flow_runs(prefect_db):
     """(flow name, final state) of every flow run the local Prefect server recorded."""
     if not prefect_db.exists():
