@@ -9,6 +9,8 @@ import logging
 import re
 import sys
 from datetime import datetime, timedelta, timezone
+
+from importlib.metadata import EntryPoint, entry_points
 from typing import Any, Callable
 
 import click
@@ -31,8 +33,14 @@ from .store import utcnow
 USER_ERRORS = (ConfigError, LabeledFileError, LabelError, ModelFileError, OSError)
 
 
-def command(group: click.Group, name: str) -> Callable[[Callable[..., Any]], click.Command]:
-    """A subcommand with the shared --config option, whose user errors become clean messages."""
+PLUGIN_GROUP = "newswatch.commands"
+
+
+def command(group: click.Group | None, name: str) -> Callable[[Callable[..., Any]], click.Command]:
+    """A subcommand with the shared --config option, whose user errors become clean messages.
+
+    With no group, a standalone command for the ``newswatch.commands`` entry point group.
+    """
 
     def decorate(function: Callable[..., Any]) -> click.Command:
         @functools.wraps(function)
@@ -44,12 +52,30 @@ def command(group: click.Group, name: str) -> Callable[[Callable[..., Any]], cli
 
         option = click.option("--config", "-c", type=click.Path(dir_okay=False), envvar="NEWSWATCH_CONFIG",
                               help="Config file (default: ./newswatch.toml, else the defaults in seeds/).")
-        return group.command(name)(option(wrapper))
+        return (group.command(name) if group else click.command(name))(option(wrapper))
 
     return decorate
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def _plugins() -> dict[str, EntryPoint]:
+    return {entry.name: entry for entry in entry_points(group=PLUGIN_GROUP)}
+
+
+class PluginGroup(click.Group):
+    """Also offers the commands other installed modules register under ``newswatch.commands``
+    (``serve`` lives with the Prefect flows, which the core must not import); loaded when used."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *_plugins()})
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        found = super().get_command(ctx, name)
+        if found is None and name in _plugins():
+            found = _plugins()[name].load()
+        return found
+
+
+@click.group(cls=PluginGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--verbose", "-v", is_flag=True, help="Log progress to stderr.")
 def main(verbose: bool) -> None:
     """Monitor news feeds for Russia–DPRK ties and alliance drills, alert on matches, learn from labels."""

@@ -109,6 +109,22 @@ class TrainingSettings:
 
 
 @dataclass(frozen=True)
+class Schedule:
+    """When a flow runs under `newswatch serve`: every N seconds, or by a cron line in the digest timezone."""
+
+    every: float | None = None
+    cron: str | None = None
+    enabled: bool = True
+
+
+@dataclass(frozen=True)
+class ScheduleSettings:
+    monitor: Schedule = Schedule(every=15 * 60)
+    digest: Schedule = Schedule(cron=DigestSettings.cron)
+    retrain: Schedule = Schedule(cron="0 3 * * 1")  # weekly, Monday 03:00
+
+
+@dataclass(frozen=True)
 class Settings:
     data_dir: Path
     database_url: str
@@ -118,6 +134,8 @@ class Settings:
     fetch: FetchSettings = FetchSettings()
     digest: DigestSettings = DigestSettings()
     training: TrainingSettings = TrainingSettings()
+
+    schedules: ScheduleSettings = ScheduleSettings()
     source: Path | None = None
     web_base_url: str | None = None
     """``[web] base_url``: digests link each item to ``<base_url>/items/<id>`` for labeling."""
@@ -207,7 +225,7 @@ class _Reader:
 
     def settings(self, raw: Mapping[str, Any]) -> Settings:
         known = {"data_dir", "database_url", "allow_private_addresses", "feeds", "topics", "channels", "fetch", "digest",
-                 "web", "training"}
+                 "web", "training", "schedules"}
         for key in raw:
             if key not in known:
                 raise self.fail(key, f"unknown key (known: {', '.join(sorted(known))})")
@@ -226,6 +244,8 @@ class _Reader:
             fetch=self.fetch(raw),
             digest=digest,
             training=self.training(raw),
+
+            schedules=self.schedules(raw, digest),
             source=self.path,
             web_base_url=self.web_base_url(raw),
         )
@@ -393,3 +413,28 @@ class _Reader:
             if values[key] < (2 if key == "folds" else 1):
                 raise self.fail(f"training.{key}", f"too small: {values[key]}")
         return TrainingSettings(**values)
+
+    def schedules(self, raw: Mapping[str, Any], digest: DigestSettings) -> ScheduleSettings:
+        table = self.get(raw, "schedules", "", dict, {})
+        defaults = ScheduleSettings(digest=Schedule(cron=digest.cron))
+        for name in table:
+            if name not in ("monitor", "digest", "retrain"):
+                raise self.fail(f"schedules.{name}", "unknown flow (known: digest, monitor, retrain)")
+        return ScheduleSettings(**{name: self.flow_schedule(table, name, getattr(defaults, name))
+                                   for name in ("monitor", "digest", "retrain")})
+
+    def flow_schedule(self, schedules: Mapping[str, Any], name: str, default: Schedule) -> Schedule:
+        table = self.get(schedules, name, "schedules.", dict, {})
+        prefix = f"schedules.{name}."
+        every = self.get(table, "every", prefix, float)
+        cron = self.get(table, "cron", prefix, str)
+        enabled = self.get(table, "enabled", prefix, bool, True)
+        if every is not None and cron is not None:
+            raise self.fail(f"schedules.{name}", "give either every (seconds) or cron, not both")
+        if every is not None and every <= 0:
+            raise self.fail(f"{prefix}every", f"must be positive, got {every}")
+        if cron is not None and len(cron.split()) != 5:
+            raise self.fail(f"{prefix}cron", f"expected five cron fields, got {cron!r}")
+        if every is None and cron is None:
+            return Schedule(default.every, default.cron, enabled)
+        return Schedule(every, cron, enabled)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -44,6 +45,8 @@ class FeedOutcome:
     """Set when the feed was skipped because it is backing off (failures or Retry-After)."""
     consecutive_failures: int = 0
     unhealthy: bool = False
+    busy: bool = False
+    """Another run was refreshing this feed; it stores and reports what it finds."""
 
     @property
     def ok(self) -> bool:
@@ -88,8 +91,10 @@ class CycleReport:
 
     def summary(self) -> str:
         per_topic = ", ".join(f"{TOPIC_TITLES[t]} {n}" for t, n in self.matches_per_topic().items())
+        busy = sum(f.busy for f in self.feeds)
         lines = [
-            f"feeds: {self.feeds_ok} ok, {self.feeds_failed} failed, {self.feeds_not_due} not due",
+            f"feeds: {self.feeds_ok} ok, {self.feeds_failed} failed, {self.feeds_not_due} not due"
+            + (f", {busy} busy in another run" if busy else ""),
             f"items: {self.items_new} new",
             f"matches: {per_topic} (model {self.model_version or 'none'})",
             f"alerts: {self.delivery.sent} sent, {self.delivery.failed} failed, {self.delivery.held} held",
@@ -121,7 +126,23 @@ def next_attempt(failures: int, retry_after: float | None, settings: FetchSettin
 def refresh_feed(store: Store, session: requests.Session, feed: Feed, feed_id: int, settings: Settings,
                  clock: Clock = utcnow, limits: HostLimits | None = None,
                  articles: ArticleFetcher | None = None) -> FeedOutcome:
-    """Fetch, parse and store one feed when it is due; its failure is recorded on its row, never raised."""
+    """Fetch, parse and store one feed when it is due; its failure is recorded on its row, never raised.
+
+    A lease on the feed row keeps two overlapping runs (two workers, or a slow run and the next
+    scheduled one) from fetching the same feed at once; it expires by itself if this process dies.
+    """
+    owner = uuid.uuid4().hex
+    lease = timedelta(seconds=2 * settings.fetch.deadline + 60)
+    if not store.acquire_feed_lease(feed_id, owner, clock(), lease):
+        return FeedOutcome(feed.url, feed.name, busy=True)
+    try:
+        return _refresh_leased_feed(store, session, feed, feed_id, settings, clock, limits, articles)
+    finally:
+        store.release_feed_lease(feed_id, owner)
+
+
+def _refresh_leased_feed(store: Store, session: requests.Session, feed: Feed, feed_id: int, settings: Settings,
+                         clock: Clock, limits: HostLimits | None, articles: ArticleFetcher | None) -> FeedOutcome:
     state = store.feed_row(feed_id)
     now = clock()
     unhealthy_after = settings.fetch.unhealthy_after

@@ -2,21 +2,30 @@
 
 SQLAlchemy Core keeps one code path for SQLite (the embedded default) and PostgreSQL. Uniqueness is
 enforced by constraints (item key, outbox channel + digest key), so concurrent writers cannot create
-duplicates even without locks.
+duplicates even without locks. Two cooperative claims keep concurrent runs from doing the same work twice:
+a lease per feed (two overlapping cycles never fetch one feed at once) and an atomic claim of an outbox
+entry before it is sent (two processes never send one message).
+
+The schema lives in ``metadata`` below and in alembic revisions under ``newswatch/migrations/versions``;
+``Store.migrate()`` upgrades to the newest revision. To change the schema, edit ``metadata`` and add a
+revision (see ``newswatch/migrations/README``).
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Iterable, Mapping, Sequence
+from typing import Iterable, Iterator, Mapping, Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
+from .migrations import upgrade_to_head
 from .models import Feed, Item, Label, Prediction, Validators
 
 
@@ -54,6 +63,10 @@ feeds = sa.Table(
     sa.Column("next_attempt_at", UTCDateTime),
     # where permanent redirects moved the feed; ``url`` stays the configured identity
     sa.Column("fetch_url", sa.Text),
+
+    # who is refreshing this feed right now, and until when (see acquire_feed_lease)
+    sa.Column("lease_owner", sa.Text),
+    sa.Column("lease_until", UTCDateTime),
 )
 
 items = sa.Table(
@@ -211,6 +224,10 @@ def create_db_engine(database_url: str) -> Engine:
     return sa.create_engine(url, pool_pre_ping=True)
 
 
+# any constant works; this one spells "newswatch" in hex-ish so it is recognizable in pg_locks
+_MIGRATION_LOCK_KEY = 0x6E657773
+
+
 def _insert(table: sa.Table, dialect_name: str):  # type: ignore[no-untyped-def]
     return (postgresql.insert(table) if dialect_name == "postgresql" else sqlite.insert(table))
 
@@ -226,7 +243,34 @@ class Store:
         return store
 
     def migrate(self) -> None:
-        metadata.create_all(self.engine)
+        """Upgrade the schema to the newest alembic revision, one process at a time."""
+        with self._migration_lock() as connection:
+            upgrade_to_head(connection)
+
+    @contextmanager
+    def _migration_lock(self) -> Iterator[sa.Connection]:
+        """A connection in a transaction that no other process migrating the same database shares.
+
+        PostgreSQL: a transaction-level advisory lock (released at commit). SQLite's DDL does not join
+        pysqlite's transactions, so there an exclusive lock on a file next to the database serializes.
+        """
+        if self.engine.dialect.name == "postgresql":
+            with self.engine.begin() as connection:
+                connection.execute(sa.select(sa.func.pg_advisory_xact_lock(_MIGRATION_LOCK_KEY)))
+                yield connection
+            return
+        database = self.engine.url.database
+        if not database or database == ":memory:":
+            with self.engine.begin() as connection:
+                yield connection
+            return
+        with open(f"{database}.migrate-lock", "a") as lock_file:
+            fcntl.flock(lock_file, fcntl.LOCK_EX)
+            try:
+                with self.engine.begin() as connection:
+                    yield connection
+            finally:
+                fcntl.flock(lock_file, fcntl.LOCK_UN)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -278,6 +322,19 @@ class Store:
             conn.execute(feeds.update().where(feeds.c.id == feed_id).values(
                 last_checked_at=now, last_error=error, consecutive_failures=feeds.c.consecutive_failures + 1,
                 next_attempt_at=next_attempt_at))
+
+    def acquire_feed_lease(self, feed_id: int, owner: str, now: datetime, duration: timedelta) -> bool:
+        """Take the feed for ``duration`` unless another run holds an unexpired lease on it."""
+        with self.engine.begin() as conn:
+            taken = conn.execute(feeds.update().where(
+                feeds.c.id == feed_id, sa.or_(feeds.c.lease_until.is_(None), feeds.c.lease_until <= now),
+            ).values(lease_owner=owner, lease_until=now + duration))
+        return taken.rowcount == 1
+
+    def release_feed_lease(self, feed_id: int, owner: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(feeds.update().where(feeds.c.id == feed_id, feeds.c.lease_owner == owner)
+                         .values(lease_owner=None, lease_until=None))
 
     # items ---------------------------------------------------------------------------------------
 

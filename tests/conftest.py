@@ -21,6 +21,7 @@ import email.utils
 import hashlib
 import http.server
 import os
+import secrets
 import socket
 import threading
 import time
@@ -504,3 +505,45 @@ def webhook():
         yield receiver
     finally:
         receiver.close()
+
+# PostgreSQL: a fresh database per test on the server .ci/run starts (127.0.0.1:5432, trust auth)
+# --------------------------------------------------------------------------------------------------
+
+POSTGRES_SERVER = os.environ.get("NEWSWATCH_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432")
+
+
+def _postgres_admin():
+    """An autocommit connection to the `postgres` database, or skip (fail when CI requires PostgreSQL)."""
+    import psycopg
+
+    try:
+        return psycopg.connect(f"{POSTGRES_SERVER}/postgres", autocommit=True, connect_timeout=3)
+    except psycopg.OperationalError as exc:
+        reason = f"PostgreSQL is not reachable at {POSTGRES_SERVER} ({str(exc).strip().splitlines()[0]})"
+        if os.environ.get("NEWSWATCH_REQUIRE_POSTGRES") or os.environ.get("CI"):  # .ci/run starts PostgreSQL
+            pytest.fail(reason, pytrace=False)
+        pytest.skip(reason)
+
+
+@pytest.fixture
+def postgres_url():
+    """A SQLAlchemy URL of a new, empty PostgreSQL database, dropped after the test."""
+    name = f"newswatch_t_{os.getpid()}_{secrets.token_hex(4)}"
+    with _postgres_admin() as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"{POSTGRES_SERVER.replace('postgresql://', 'postgresql+psycopg://', 1)}/{name}"
+    finally:
+        with _postgres_admin() as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path, monkeypatch):
+    """The store's URL on each backend, exported as NEWSWATCH_DATABASE_URL for code that reads config."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'db' / 'newswatch.db'}"
+    else:
+        url = request.getfixturevalue("postgres_url")
+    monkeypatch.setenv("NEWSWATCH_DATABASE_URL", url)
+    return url

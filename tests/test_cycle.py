@@ -16,8 +16,9 @@ NEITHER = "K-pop group announces world tour"
 
 
 @pytest.fixture
-def monitored(data_dir, seed_models, feed_server, smtp_server, feeds_dir, tmp_path):
-    """A data dir with the seed model, two good feeds, a 404 and a refused connection, one mail channel."""
+def monitored(data_dir, database_url, seed_models, feed_server, smtp_server, feeds_dir, tmp_path):
+    """A data dir with the seed model, two good feeds, a 404 and a refused connection, one mail channel;
+    the store on SQLite and on PostgreSQL."""
     shutil.copytree(seed_models, data_dir / "models")
     for name in ("korea.xml", "world.atom"):
         feed_server.add_file(name, (feeds_dir / name).read_bytes())

@@ -9,8 +9,8 @@ NOW = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)
 
 
 @pytest.fixture
-def store(tmp_path):
-    store = Store.open(f"sqlite:///{tmp_path / 'db' / 'newswatch.db'}")
+def store(database_url):
+    store = Store.open(database_url)
     yield store
     store.close()
 

@@ -1,0 +1,142 @@
+"""`newswatch serve`: run the monitor, digest and retrain flows on the schedules in the config.
+
+Prefect's ephemeral mode refuses schedules, so this talks to the Prefect API in ``$PREFECT_API_URL``
+when set and otherwise starts ``prefect server start`` itself (its SQLite under ``<data dir>/prefect``,
+on a free loopback port, telemetry off), waits until it is healthy, and stops it on exit. Ctrl-C stops
+the runner cleanly and leaves the schedules active (not paused) for the next start.
+
+The command joins the ``newswatch`` CLI through the ``newswatch.commands`` entry point group, so the
+Prefect-free core never imports this module.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from datetime import timedelta
+from pathlib import Path
+from typing import Iterator
+
+import click
+import requests
+from prefect import Flow, serve as prefect_serve
+from prefect.deployments.runner import EntrypointType, RunnerDeployment
+from prefect.schedules import Cron
+from prefect.settings import PREFECT_API_URL, PREFECT_HOME, PREFECT_SERVER_ANALYTICS_ENABLED, temporary_settings
+
+from newswatch.cli import command
+from newswatch.config import Schedule, Settings
+
+from .digest import digest
+from .monitor import monitor
+from .retrain import retrain
+
+log = logging.getLogger(__name__)
+SERVER_START_TIMEOUT = 180.0  # a fresh PREFECT_HOME migrates its database first: slow on a busy machine
+
+
+class ServerError(RuntimeError):
+    """The local Prefect server did not come up."""
+
+
+def deployments(settings: Settings) -> list[RunnerDeployment]:
+    """One deployment per enabled schedule, each running its flow on the same config file."""
+    parameters = {"config": str(settings.source)} if settings.source else {}
+    flows: list[tuple[Flow, Schedule]] = [(monitor, settings.schedules.monitor), (digest, settings.schedules.digest),
+                                          (retrain, settings.schedules.retrain)]
+    return [flow.to_deployment(name=f"newswatch-{flow.name}", parameters=parameters,
+                               entrypoint_type=EntrypointType.MODULE_PATH, **_timing(schedule, settings))
+            for flow, schedule in flows if schedule.enabled]
+
+
+def _timing(schedule: Schedule, settings: Settings) -> dict:
+    if schedule.every is not None:
+        return {"interval": timedelta(seconds=schedule.every)}
+    return {"schedule": Cron(schedule.cron, timezone=settings.digest.timezone)}
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextmanager
+def local_prefect_server(home: Path, timeout: float = SERVER_START_TIMEOUT) -> Iterator[str]:
+    """Start ``prefect server start`` on a free loopback port; yield its API URL once healthy; stop it."""
+    home.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    api_url = f"http://127.0.0.1:{port}/api"
+    env = {**os.environ, "PREFECT_HOME": str(home), "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
+    env.pop("PREFECT_API_URL", None)
+    with open(home / "server.log", "ab") as server_log:
+        # its own session: a Ctrl-C in the terminal reaches serve, which then stops the server in order
+        server = subprocess.Popen([sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1",
+                                   "--port", str(port)], env=env, stdout=server_log, stderr=subprocess.STDOUT,
+                                  start_new_session=True)
+    try:
+        _wait_until_healthy(server, api_url, timeout, home / "server.log")
+        yield api_url
+    finally:
+        server.send_signal(signal.SIGTERM)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
+def _wait_until_healthy(server: subprocess.Popen, api_url: str, timeout: float, server_log: Path) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise ServerError(f"the Prefect server exited with code {server.returncode}; see {server_log}")
+        try:
+            if requests.get(f"{api_url}/health", timeout=2).ok:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.5)
+    raise ServerError(f"the Prefect server did not become healthy within {timeout:.0f}s; see {server_log}")
+
+
+@contextmanager
+def prefect_api(settings: Settings) -> Iterator[str]:
+    """The Prefect API to schedule on: $PREFECT_API_URL, else a local server under the data dir."""
+    configured = os.environ.get("PREFECT_API_URL")
+    if configured:
+        yield configured
+        return
+    home = Path(os.environ.get("PREFECT_HOME") or settings.data_dir / "prefect")
+    with local_prefect_server(home) as api_url:
+        # flow runs are child processes of the runner: they find the API in the environment
+        os.environ["PREFECT_API_URL"] = api_url
+        try:
+            with temporary_settings(updates={PREFECT_API_URL: api_url, PREFECT_HOME: str(home)}):
+                yield api_url
+        finally:
+            del os.environ["PREFECT_API_URL"]
+
+
+def serve_schedules(settings: Settings) -> None:
+    """Serve the scheduled deployments until interrupted (Ctrl-C or SIGTERM)."""
+    with temporary_settings(updates={PREFECT_SERVER_ANALYTICS_ENABLED: False}), prefect_api(settings) as api_url:
+        served = deployments(settings)
+        click.echo(f"newswatch serve: Prefect API {api_url}; serving {', '.join(d.name for d in served)}", err=True)
+        prefect_serve(*served, pause_on_shutdown=False, print_starting_message=False)
+    click.echo("newswatch serve: stopped", err=True)
+
+
+@command(None, "serve")
+def serve(settings: Settings) -> None:
+    """Run monitor, digest and retrain on the schedules in [schedules] until Ctrl-C (starts Prefect if needed)."""
+    try:
+        serve_schedules(settings)
+    except ServerError as exc:
+        raise click.ClickException(str(exc)) from None

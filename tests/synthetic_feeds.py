@@ -1,0 +1,44 @@
+"""Synthetic RSS feeds for the concurrency test and the benchmarks: distinct items, some on each topic."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+TITLES = (
+    "Putin and Kim sign new military cooperation pact in Pyongyang, talks round {n}",
+    "US and South Korea begin Ulchi Freedom Shield combined drill, phase {n}",
+    "Seoul stock market closes higher on chip exports, session {n}",
+)
+
+
+def write_feeds(directory: Path, count: int, items_per_feed: int = 3) -> list[str]:
+    """Write ``count`` RSS files into ``directory``; return their file names. Every item is unique."""
+    directory.mkdir(parents=True, exist_ok=True)
+    names = []
+    for feed in range(count):
+        entries = []
+        for index in range(items_per_feed):
+            n = feed * items_per_feed + index
+            title = escape(TITLES[index % len(TITLES)].format(n=n))
+            entries.append(f"<item><title>{title}</title><link>https://synthetic.example/{n}</link>"
+                           f"<guid isPermaLink=\"false\">synthetic-{n}</guid>"
+                           f"<pubDate>Mon, 23 Nov 2026 08:00:00 GMT</pubDate>"
+                           f"<description>{title}. A synthetic report for load and concurrency tests.</description></item>")
+        name = f"feed-{feed:04d}.xml"
+        (directory / name).write_text(
+            '<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel>'
+            f"<title>Synthetic {feed}</title><link>https://synthetic.example/</link><description>d</description>"
+            + "".join(entries) + "</channel></rss>", encoding="utf-8")
+        names.append(name)
+    return names
+
+
+def feeds_config(urls: list[str], channel_url: str | None = None) -> str:
+    """A newswatch.toml monitoring ``urls`` (loopback, so private addresses are allowed)."""
+    lines = ["allow_private_addresses = true"]
+    for i, url in enumerate(urls):
+        lines += ["[[feeds]]", f'url = "{url}"', f'name = "Synthetic {i}"']
+    if channel_url:
+        lines += ["[[channels]]", 'name = "mail"', f'url = "{channel_url}"']
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,104 @@
+"""`newswatch serve` starts its own Prefect server, runs monitor and digest on schedule, stops on Ctrl-C."""
+
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+from click.testing import CliRunner
+
+from newswatch.cli import main
+from newswatch.store import Store
+
+from synthetic_feeds import feeds_config
+
+
+def test_serve_is_a_newswatch_command_with_help():
+    result = CliRunner().invoke(main, ["serve", "--help"])
+    assert result.exit_code == 0 and "schedules" in result.output
+
+
+def test_deployments_follow_the_schedules_in_the_config(tmp_path):
+    from flows.serve import deployments
+    from newswatch.config import load_settings
+
+    config = tmp_path / "newswatch.toml"
+    config.write_text('[digest]\ncron = "30 6 * * *"\ntimezone = "Asia/Seoul"\n[schedules.retrain]\nenabled = false\n')
+    served = {d.name: d for d in deployments(load_settings(config, env={}))}
+    assert set(served) == {"newswatch-monitor", "newswatch-digest"}
+    [monitor] = served["newswatch-monitor"].schedules
+    [digest] = served["newswatch-digest"].schedules
+    assert monitor.schedule.interval.total_seconds() == 900
+    assert (digest.schedule.cron, digest.schedule.timezone) == ("30 6 * * *", "Asia/Seoul")
+    assert served["newswatch-digest"].parameters == {"config": str(config)}
+
+
+def flow_runs(prefect_db):
+    """(flow name, final state) of every flow run the local Prefect server recorded."""
+    if not prefect_db.exists():
+        return []
+    with sqlite3.connect(f"file:{prefect_db}?mode=ro", uri=True, timeout=5) as conn:
+        try:
+            return conn.execute("select flow.name, flow_run.state_type from flow_run "
+                                "join flow on flow.id = flow_run.flow_id").fetchall()
+        except sqlite3.OperationalError:  # the server is still creating its tables
+            return []
+
+
+@pytest.mark.timeout(420)
+def test_serve_runs_monitor_and_digest_on_schedule_and_stops_cleanly(data_dir, seed_models, feed_server,
+                                                                     smtp_server, feeds_dir, tmp_path):
+    shutil.copytree(seed_models, data_dir / "models")
+    feed_server.add_file("korea.xml", (feeds_dir / "korea.xml").read_bytes())
+    config = tmp_path / "newswatch.toml"
+    config.write_text(feeds_config([feed_server.url("korea.xml")], smtp_server.apprise_url()) + """
+[schedules.monitor]
+every = 20
+[schedules.digest]
+every = 20
+[schedules.retrain]
+enabled = false
+""")
+    env = {key: value for key, value in os.environ.items()
+           if key not in ("PREFECT_API_URL", "PREFECT_HOME", "PREFECT_PROFILES_PATH", "PREFECT_PROFILE")}
+    env.update(PREFECT_RUNNER_POLL_FREQUENCY="2", PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS="2",
+               PREFECT_UI_ENABLED="false", PREFECT_LOGGING_LEVEL="INFO")
+    serve = subprocess.Popen([sys.executable, "-m", "newswatch", "serve", "--config", str(config)], env=env,
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    output: list[str] = []
+    reader = threading.Thread(target=lambda: output.extend(serve.stdout), daemon=True)
+    reader.start()
+    prefect_db = data_dir / "prefect" / "prefect.db"
+    try:
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline and serve.poll() is None:
+            completed = {name for name, state in flow_runs(prefect_db) if state == "COMPLETED"}
+            if {"monitor", "digest"} <= completed:
+                break
+            time.sleep(1)
+        assert serve.poll() is None, "".join(output)
+        assert {"monitor", "digest"} <= completed, f"completed runs: {completed}\n" + "".join(output)
+    finally:
+        serve.send_signal(signal.SIGINT)
+        returncode = serve.wait(timeout=90)
+        reader.join(timeout=5)
+    log = "".join(output)
+    assert returncode == 0, log
+    assert "newswatch serve: stopped" in log and "Traceback" not in log
+    assert "feeds: 1 ok, 0 failed" in log, "the Prefect logs carry the cycle summary"
+
+    store = Store.open(f"sqlite:///{data_dir / 'newswatch.db'}")
+    assert [row.items_stored for row in store.feed_rows()] == [8]
+    assert {entry.status for entry in store.outbox_entries()} == {"sent"}
+    store.close()
+    assert len(smtp_server.wait_for(2, timeout=1)) == 1, "later runs found nothing new and sent nothing"
+    with sqlite3.connect(prefect_db) as conn:
+        schedules = conn.execute("select active from deployment_schedule").fetchall()
+        paused = conn.execute("select paused from deployment").fetchall()
+    assert schedules and all(active for (active,) in schedules), "schedules were left paused"
+    assert not any(flag for (flag,) in paused)
