@@ -60,6 +60,14 @@ class DigestSettings:
 
 
 @dataclass(frozen=True)
+class WebSettings:
+    base_url: str | None = None
+    """Where analysts reach ``newswatch web`` (digests link each item there); None leaves links out."""
+    token: str | None = field(default=None, repr=False)
+    """Required to serve on a non-loopback address; from ``[web] token`` or $NEWSWATCH_WEB_TOKEN."""
+
+
+@dataclass(frozen=True)
 class Settings:
     data_dir: Path
     database_url: str
@@ -68,6 +76,7 @@ class Settings:
     channels: tuple[Channel, ...] = ()
     fetch: FetchSettings = FetchSettings()
     digest: DigestSettings = DigestSettings()
+    web: WebSettings = WebSettings()
     source: Path | None = None
 
     @property
@@ -154,7 +163,7 @@ class _Reader:
         return tables
 
     def settings(self, raw: Mapping[str, Any]) -> Settings:
-        known = {"data_dir", "database_url", "allow_private_addresses", "feeds", "topics", "channels", "fetch", "digest"}
+        known = {"data_dir", "database_url", "allow_private_addresses", "feeds", "topics", "channels", "fetch", "digest", "web"}
         for key in raw:
             if key not in known:
                 raise self.fail(key, f"unknown key (known: {', '.join(sorted(known))})")
@@ -171,6 +180,7 @@ class _Reader:
             channels=self.channels(raw),
             fetch=self.fetch(raw),
             digest=self.digest(raw),
+            web=self.web(raw),
             source=self.path,
         )
 
@@ -247,3 +257,14 @@ class _Reader:
         except (ZoneInfoNotFoundError, ValueError):
             raise self.fail("digest.timezone", f"unknown time zone {timezone!r}") from None
         return DigestSettings(cron=self.get(table, "cron", "digest.", str, defaults.cron), timezone=timezone)
+
+    def web(self, raw: Mapping[str, Any]) -> WebSettings:
+        table = self.get(raw, "web", "", dict, {})
+        for key in table:
+            if key not in {"base_url", "token"}:
+                raise self.fail(f"web.{key}", "unknown key (known: base_url, token)")
+        base_url = self.get(table, "base_url", "web.", str)
+        if base_url is not None and not base_url.lower().startswith(("http://", "https://")):
+            raise self.fail("web.base_url", f"expected an http(s) URL, got {base_url!r}")
+        token = self.get(table, "token", "web.", str) or self.env.get("NEWSWATCH_WEB_TOKEN") or None
+        return WebSettings(base_url=base_url.rstrip("/") if base_url else None, token=token)
