@@ -50,8 +50,11 @@ def subject_line(grouped: dict[str, list[Match]]) -> str:
     return "newswatch: " + ", ".join(f"{len(ms)} new: {TOPIC_TITLES[t]}" for t, ms in grouped.items())
 
 
-def build_digest(matches: Sequence[Match], topics: Sequence[str] = TOPICS, tz: str = "UTC") -> Digest | None:
-    """The digest of the matches for the given topics, or None when none of them is tagged with one."""
+def build_digest(matches: Sequence[Match], topics: Sequence[str] = TOPICS, tz: str = "UTC",
+                 base_url: str | None = None) -> Digest | None:
+    """The digest of the matches for the given topics, or None when none of them is tagged with one.
+
+    With ``base_url`` (``[web] base_url``), every entry links to its page on ``newswatch web``."""
     grouped = by_topic(matches, topics)
     if not grouped:
         return None
@@ -59,9 +62,9 @@ def build_digest(matches: Sequence[Match], topics: Sequence[str] = TOPICS, tz: s
     item_ids = tuple(sorted({m.item.id for ms in grouped.values() for m in ms if m.item.id is not None}))
     return Digest(
         subject=subject_line(grouped),
-        text=_text(grouped, zone),
-        html=_html(grouped, zone),
-        markdown=_markdown(grouped, zone),
+        text=_text(grouped, zone, base_url),
+        html=_html(grouped, zone, base_url),
+        markdown=_markdown(grouped, zone, base_url),
         item_ids=item_ids,
     )
 
@@ -83,7 +86,12 @@ def label_command(item: Item, topic: str) -> str:
     return f"newswatch label {item.id} {topic} no"
 
 
-def _text(grouped: dict[str, list[Match]], zone: ZoneInfo) -> str:
+def item_page_url(base_url: str | None, item: Item) -> str | None:
+    """The item's page on ``newswatch web``, where one click labels it."""
+    return f"{base_url.rstrip('/')}/items/{item.id}" if base_url and item.id is not None else None
+
+
+def _text(grouped: dict[str, list[Match]], zone: ZoneInfo, base_url: str | None = None) -> str:
     lines = []
     for topic, matches in grouped.items():
         lines += [f"{TOPIC_TITLES[topic]} ({len(matches)})", "=" * 40]
@@ -97,11 +105,13 @@ def _text(grouped: dict[str, list[Match]], zone: ZoneInfo) -> str:
             if _why(m, topic):
                 lines.append(f"  why: {_why(m, topic)}")
             lines.append(f"  wrong? {label_command(m.item, topic)}")
+            if item_page_url(base_url, m.item):
+                lines.append(f"  label it: {item_page_url(base_url, m.item)}")
             lines.append("")
     return "\n".join(lines).rstrip() + "\n"
 
 
-def _markdown(grouped: dict[str, list[Match]], zone: ZoneInfo) -> str:
+def _markdown(grouped: dict[str, list[Match]], zone: ZoneInfo, base_url: str | None = None) -> str:
     def md(value: str) -> str:
         return value.replace("[", "\\[").replace("]", "\\]")
 
@@ -117,11 +127,13 @@ def _markdown(grouped: dict[str, list[Match]], zone: ZoneInfo) -> str:
             if _why(m, topic):
                 lines.append(f"  _why: {md(_why(m, topic))}_")
             lines.append(f"  wrong? `{label_command(m.item, topic)}`")
+            if item_page_url(base_url, m.item):
+                lines.append(f"  [label it]({item_page_url(base_url, m.item)})")
         lines.append("")
     return "\n".join(lines).rstrip() + "\n"
 
 
-def _html(grouped: dict[str, list[Match]], zone: ZoneInfo) -> str:
+def _html(grouped: dict[str, list[Match]], zone: ZoneInfo, base_url: str | None = None) -> str:
     e = html.escape
     parts = ['<!doctype html><html><head><meta charset="utf-8"><title>newswatch digest</title></head>',
              '<body style="font-family:Helvetica,Arial,sans-serif;max-width:720px;margin:auto;color:#222">']
@@ -139,8 +151,10 @@ def _html(grouped: dict[str, list[Match]], zone: ZoneInfo) -> str:
                 parts.append(f'<div style="font-size:14px;margin-top:4px">{e(_snippet(m.item))}</div>')
             if _why(m, topic):
                 parts.append(f'<div style="font-size:12px;color:#555">why: {e(_why(m, topic))}</div>')
+            page = item_page_url(base_url, m.item)
+            on_page = f' or <a href="{e(page)}">label it on the page</a>' if page else ""
             parts.append(f'<div style="font-size:12px;color:#555">wrong? '
-                         f'<code>{e(label_command(m.item, topic))}</code></div>')
+                         f'<code>{e(label_command(m.item, topic))}</code>{on_page}</div>')
             parts.append("</div>")
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"

@@ -126,11 +126,11 @@ def alert(store: Store, settings: Settings, matches: Sequence[Match], send: Send
     """Write the digest of the new matches, owe it to every subscribed channel, deliver what is owed."""
     now = clock()
     files: list[Path] = []
-    full = build_digest(matches, TOPICS, settings.digest.timezone)
+    full = build_digest(matches, TOPICS, settings.digest.timezone, settings.web.base_url)
     if full is not None:
         files = write_digest_files(full, settings.digests_dir, now)
     for channel in settings.channels:
-        digest = build_digest(matches, channel.topics, settings.digest.timezone)
+        digest = build_digest(matches, channel.topics, settings.digest.timezone, settings.web.base_url)
         if digest is not None:
             store.enqueue(channel.name, digest.key, digest.subject, digest.text, digest.html, digest.markdown, now)
     return files, deliver_owed(store, settings.channels, send, clock)
