@@ -244,6 +244,7 @@ def test_retrain_failure_is_shown_not_raised(settings):
         assert "retraining failed: ValueError" in client.get("/model").text
 
 
+@pytest.mark.timeout(300)  # a real training run with cross-validation
 def test_real_retrain_learns_from_web_labels_and_keeps_the_gate(settings, client):
     ids = ids_by_title(settings)
     token = csrf(client)

@@ -9,7 +9,8 @@ from typing import Sequence
 from markupsafe import Markup
 
 WIDTH, HEIGHT = 720, 280
-LEFT, RIGHT, TOP, BOTTOM = 52, 16, 40, 48
+LEFT, RIGHT, TOP, BOTTOM = 52, 28, 40, 48
+LEGEND_ROW = 18
 PALETTE = ("#1f6fb4", "#d9730d", "#2a9d55", "#b5338a")
 
 
@@ -25,6 +26,8 @@ def line_chart(title: str, x_labels: Sequence[str], series: Sequence[Series], y_
                y_label: str = "", percent: bool = False) -> Markup:
     """An SVG line chart with axes, grid, ticks and a legend; None values leave a gap in a line."""
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+    legend, legend_rows = _legend(series, TOP + plot_h + 34)
+    height = HEIGHT + LEGEND_ROW * (legend_rows - 1)
     top = y_max if y_max is not None else _nice_max(max((v for s in series for v in s.values if v is not None),
                                                         default=0))
     n = len(x_labels)
@@ -35,8 +38,8 @@ def line_chart(title: str, x_labels: Sequence[str], series: Sequence[Series], y_
     def y(value: float) -> float:
         return TOP + plot_h - (plot_h * value / top if top else 0)
 
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" '
-             f'width="{WIDTH}" height="{HEIGHT}" role="img" aria-label="{escape(title)}">',
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" viewBox="0 0 {WIDTH} {height}" '
+             f'width="{WIDTH}" height="{height}" role="img" aria-label="{escape(title)}">',
              f'<text x="{LEFT}" y="16" class="chart-title" font-size="14" font-weight="bold">{escape(title)}</text>']
     for step in range(5):
         value = top * step / 4
@@ -57,7 +60,7 @@ def line_chart(title: str, x_labels: Sequence[str], series: Sequence[Series], y_
                          f'fill="#555">{escape(label)}</text>')
     for s in series:
         parts.extend(_line(s, x, y, x_labels))
-    parts.extend(_legend(series, TOP + plot_h + 34))
+    parts.extend(legend)
     if not n:
         parts.append(f'<text x="{LEFT + plot_w / 2}" y="{TOP + plot_h / 2}" text-anchor="middle" fill="#888">'
                      'no data yet</text>')
@@ -81,15 +84,19 @@ def _line(s: Series, x, y, x_labels: Sequence[str]) -> list[str]:  # type: ignor
     return parts
 
 
-def _legend(series: Sequence[Series], baseline: float) -> list[str]:
-    parts, left = [], LEFT
+def _legend(series: Sequence[Series], baseline: float) -> tuple[list[str], int]:
+    """Legend entries left to right, wrapping onto a new row before they would leave the chart."""
+    parts, left, rows = [], LEFT, 1
     for s in series:
+        width = 40 + 7 * len(s.name)
+        if left + width > WIDTH - RIGHT and left > LEFT:
+            left, baseline, rows = LEFT, baseline + LEGEND_ROW, rows + 1
         dash = ' stroke-dasharray="6 4"' if s.dashed else ""
         parts.append(f'<line x1="{left}" x2="{left + 24}" y1="{baseline - 4}" y2="{baseline - 4}" '
                      f'stroke="{s.color}" stroke-width="2"{dash}/>')
         parts.append(f'<text x="{left + 30}" y="{baseline}" font-size="11" fill="#333">{escape(s.name)}</text>')
-        left += 40 + 7 * len(s.name)
-    return parts
+        left += width
+    return parts, rows
 
 
 def _nice_max(value: float) -> float:

@@ -362,7 +362,7 @@ def _quality_chart(versions: list[dict[str, Any]]) -> Any:
 
 
 def _tagged_chart(days: list[date], per_day: Mapping[str, Mapping[str, int]]) -> Any:
-    series = [Series(TOPIC_TITLES[topic], [per_day.get(topic, {}).get(d.isoformat(), 0) for d in days], PALETTE[i * 2])
+    series = [Series(TOPIC_TITLES[topic], [per_day.get(topic, {}).get(d.isoformat(), 0) for d in days], PALETTE[i])
               for i, topic in enumerate(TOPICS)]
     return line_chart(f"Items tagged per day, last {len(days)} days", [d.strftime("%m-%d") for d in days], series,
                       y_label="items")
