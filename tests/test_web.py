@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 
 import pytest
 from click.testing import CliRunner
@@ -275,3 +276,21 @@ def test_digest_links_each_entry_to_its_page(settings):
     page = f"https://newswatch.example.org/items/{row.item.id}"
     assert f'href="{page}"' in digest.html and page in digest.text and f"]({page})" in digest.markdown
     assert "/items/" not in build_digest([Match(row.item, row.prediction, row.feed_name)]).text
+
+
+def test_web_config_keys(tmp_path):
+    from newswatch.config import ConfigError, load_settings
+
+    config = tmp_path / "newswatch.toml"
+    config.write_text('[web]\nbase_url = "https://newswatch.example.org/"\ntoken = "${WEB_SECRET}"\n')
+    web = load_settings(config, env={"WEB_SECRET": "abc"}).web
+    assert web == WebSettings("https://newswatch.example.org", "abc") and "abc" not in repr(web)
+    config.write_text("")
+    assert load_settings(config, env={"NEWSWATCH_WEB_TOKEN": "from-env"}).web.token == "from-env"
+    assert load_settings(config, env={}).web == WebSettings()
+    for text, message in (('[web]\nbase_url = "ftp://x"\n', "web.base_url: expected an http(s) URL"),
+                          ("[web]\nport = 1\n", "web.port: unknown key"),
+                          ('[web]\ntoken = "${UNSET_SECRET}"\n', "web.token: environment variable UNSET_SECRET")):
+        config.write_text(text)
+        with pytest.raises(ConfigError, match=re.escape(message)):
+            load_settings(config, env={})
