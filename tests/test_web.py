@@ -218,6 +218,11 @@ def test_token_guards_every_page_and_action(settings):
         assert client.get("/model").status_code == 200
         assert client.post(f"/items/{item_id}/labels", data={"topic": "russia_dprk", "value": "no"},
                            headers={"X-CSRF-Token": token}, follow_redirects=False).status_code == 303
+    with TestClient(create_app(guarded, host="0.0.0.0"), base_url="http://192.0.2.7:8750") as script:
+        by_script = script.post(f"/items/{item_id}/labels", json={"topic": "alliance_drills", "value": False},
+                                headers={"Authorization": "Bearer s3cret-token"})
+        assert by_script.status_code == 200 and by_script.json()["value"] is False
+    assert stored_labels(settings) == {("kr-1", "russia_dprk"): False, ("kr-1", "alliance_drills"): False}
 
 
 def test_retrain_button_runs_in_the_background_and_shows_the_decision(settings):
@@ -294,3 +299,14 @@ def test_web_config_keys(tmp_path):
         config.write_text(text)
         with pytest.raises(ConfigError, match=re.escape(message)):
             load_settings(config, env={})
+
+
+def test_an_empty_data_dir_renders_every_page(tmp_path):
+    from newswatch.config import load_settings
+
+    empty = load_settings(env={"NEWSWATCH_HOME": str(tmp_path / "empty")})
+    with TestClient(create_app(empty), base_url=LOCAL) as client:
+        assert "Nothing matches" in client.get("/").text
+        assert "Nothing to review" in client.get("/review").text
+        assert "No model in service yet" in client.get("/model").text and "no data yet" in client.get("/model").text
+        assert client.get("/feeds").status_code == 200

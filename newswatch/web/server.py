@@ -99,7 +99,7 @@ def create_app(settings: Settings, *, host: str = "127.0.0.1", store: Store | No
     @asynccontextmanager
     async def lifespan(_app: FastAPI):  # type: ignore[no-untyped-def]
         yield
-        job.wait(timeout=0)
+        job.wait()  # a retrain in progress finishes (and saves its decision) before the store closes
         if owns_store:
             store.close()
 
@@ -117,6 +117,9 @@ def create_app(settings: Settings, *, host: str = "127.0.0.1", store: Store | No
     async def guard(request: Request, call_next):  # type: ignore[no-untyped-def]
         cookie = request.cookies.get(security.CSRF_COOKIE)
         request.state.csrf = cookie or security.new_csrf_token()
+        # a script holding the token sends it in a header a browser never adds by itself: no CSRF risk
+        request.state.bearer_client = bool(token) and security.same(
+            token, security.bearer(request.headers.get("authorization")))
         open_paths = request.url.path == "/login" or request.url.path.startswith("/static/")
         if token and not open_paths and not _authorized(request, token):
             if request.method == "GET" and not _wants_json(request):
@@ -237,8 +240,7 @@ def create_app(settings: Settings, *, host: str = "127.0.0.1", store: Store | No
 # -- request helpers ---------------------------------------------------------------------------------
 
 def _authorized(request: Request, token: str) -> bool:
-    return (security.same(token, security.bearer(request.headers.get("authorization")))
-            or security.same(token, request.cookies.get(security.TOKEN_COOKIE)))
+    return request.state.bearer_client or security.same(token, request.cookies.get(security.TOKEN_COOKIE))
 
 
 def _wants_json(request: Request) -> bool:
@@ -268,6 +270,8 @@ async def _fields(request: Request) -> dict[str, str]:
 
 
 def _check_csrf(request: Request, fields: Mapping[str, str]) -> None:
+    if request.state.bearer_client:
+        return
     given = request.headers.get(security.CSRF_HEADER) or fields.get(security.CSRF_FIELD)
     if not security.same(request.cookies.get(security.CSRF_COOKIE), given):
         raise BadRequest("missing or wrong CSRF token: reload the page and try again", 403)
