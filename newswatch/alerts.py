@@ -73,7 +73,7 @@ def owe_immediate(store: Store, settings: Settings, channel: Channel, matches: S
     if "immediate" not in channel.modes:
         return None
     alert = build_digest(matches, channel.topics, channel.timezone, channel.immediate_threshold,
-                         settings.web_base_url, kind="immediate")
+                         settings.web.base_url, kind="immediate")
     if alert is not None:
         store.enqueue(channel.name, alert.key, alert.subject, alert.text, alert.html, alert.markdown, now,
                       kind="immediate", not_before=quiet_until(channel, now))
@@ -87,7 +87,7 @@ def channel_digest(store: Store, settings: Settings, channel: Channel, now: date
         watermark = store.watermark(channel.name)
         since = watermark.tagged_until if watermark else None
     matches = [Match(t.item, t.prediction, t.source) for t in store.tagged_between(since, now)]
-    digest = build_digest(matches, channel.topics, channel.timezone, channel.threshold, settings.web_base_url)
+    digest = build_digest(matches, channel.topics, channel.timezone, channel.threshold, settings.web.base_url)
     return ChannelDigest(channel, digest, since, now)
 
 

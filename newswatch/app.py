@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -182,3 +183,44 @@ def review_queue(settings: Settings, store: Store, limit: int) -> list[ReviewEnt
                for item, scores in store.latest_predictions(model.version)
                for topic in TOPICS if (item.key, topic) not in labeled]
     return sorted(entries, key=lambda e: abs(e.score - e.threshold))[:limit]
+
+
+
+# What the web review page needs of the models, without importing classifiers itself.
+
+def model_versions(settings: Settings) -> list[dict[str, Any]]:
+    """Metadata of every stored model version, oldest first (with "metrics" from its training)."""
+    return registry(settings).versions()
+
+
+def current_version(settings: Settings) -> str | None:
+    return registry(settings).current_version()
+
+
+def thresholds(settings: Settings) -> dict[str, float]:
+    """The tagging threshold per topic: pinned in the config, else the current model's, else 0.5."""
+    version = current_version(settings)
+    chosen = next((v.get("thresholds", {}) for v in model_versions(settings) if v["version"] == version), {})
+    pinned = {name: topic.threshold for name, topic in settings.topics.items() if topic.threshold is not None}
+    return {topic: float(pinned.get(topic, chosen.get(topic, 0.5))) for topic in TOPICS}
+
+
+@dataclass(frozen=True)
+class RetrainDecision:
+    promoted: str | None
+    """The version put in service, or None when the gate kept the current model."""
+    current: str | None
+    reason: str
+    evaluated_on: str
+
+    @property
+    def message(self) -> str:
+        verdict = f"{self.promoted} promoted" if self.promoted else f"not promoted, {self.current} stays in service"
+        return f"{verdict}: {self.reason} (evaluated on {self.evaluated_on})"
+
+
+def retrain(settings: Settings, store: Store) -> RetrainDecision:
+    """The gated retrain of `newswatch train`, summed up for the review page."""
+    report = train(settings, store)
+    return RetrainDecision(report.promoted_version, report.current_version, report.candidate.reason,
+                           report.evaluated_on)

@@ -410,3 +410,20 @@ def review(settings: Settings, limit: int, as_json: bool, author: str) -> None:
                 label_stored_item(store, item.id, entry.topic, answer == "y", author, utcnow())  # type: ignore[arg-type]
     finally:
         store.close()
+
+@command(main, "web")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to bind; anything but loopback needs [web] token or $NEWSWATCH_WEB_TOKEN.")
+@click.option("--port", default=8750, show_default=True, type=click.IntRange(1, 65535), help="Port to bind.")
+def web(settings: Settings, host: str, port: int) -> None:
+    """Serve the review page: inbox, one-click labels, review queue, model and feed health."""
+    import uvicorn  # only this command needs the web stack
+
+    from .web import WebConfigError, create_app
+
+    try:
+        application = create_app(settings, host=host)
+    except WebConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"newswatch web on http://{host}:{port}/ (Ctrl-C stops it)")
+    uvicorn.run(application, host=host, port=port, log_level="warning")

@@ -125,6 +125,14 @@ class ScheduleSettings:
 
 
 @dataclass(frozen=True)
+class WebSettings:
+    base_url: str | None = None
+    """Where analysts reach ``newswatch web`` (digests link each item there); None leaves links out."""
+    token: str | None = field(default=None, repr=False)
+    """Required to serve on a non-loopback address; from ``[web] token`` or $NEWSWATCH_WEB_TOKEN."""
+
+
+@dataclass(frozen=True)
 class Settings:
     data_dir: Path
     database_url: str
@@ -134,11 +142,10 @@ class Settings:
     fetch: FetchSettings = FetchSettings()
     digest: DigestSettings = DigestSettings()
     training: TrainingSettings = TrainingSettings()
-
     schedules: ScheduleSettings = ScheduleSettings()
+
+    web: WebSettings = WebSettings()
     source: Path | None = None
-    web_base_url: str | None = None
-    """``[web] base_url``: digests link each item to ``<base_url>/items/<id>`` for labeling."""
 
     @property
     def digests_dir(self) -> Path:
@@ -244,10 +251,9 @@ class _Reader:
             fetch=self.fetch(raw),
             digest=digest,
             training=self.training(raw),
-
             schedules=self.schedules(raw, digest),
+            web=self.web(raw),
             source=self.path,
-            web_base_url=self.web_base_url(raw),
         )
 
     def feeds(self, raw: Mapping[str, Any], allow_private: bool) -> tuple[Feed, ...]:
@@ -371,13 +377,6 @@ class _Reader:
             raise self.fail(f"{prefix}quiet_hours", "start and end are the same time")
         return quiet
 
-    def web_base_url(self, raw: Mapping[str, Any]) -> str | None:
-        table = self.get(raw, "web", "", dict, {})
-        base_url = self.get(table, "base_url", "web.", str)
-        if base_url is not None and not base_url.lower().startswith(("http://", "https://")):
-            raise self.fail("web.base_url", f"expected an http(s) URL, got {base_url!r}")
-        return base_url.rstrip("/") if base_url else None
-
     def fetch(self, raw: Mapping[str, Any]) -> FetchSettings:
         table = self.get(raw, "fetch", "", dict, {})
         defaults = FetchSettings()
@@ -438,3 +437,14 @@ class _Reader:
         if every is None and cron is None:
             return Schedule(default.every, default.cron, enabled)
         return Schedule(every, cron, enabled)
+
+    def web(self, raw: Mapping[str, Any]) -> WebSettings:
+        table = self.get(raw, "web", "", dict, {})
+        for key in table:
+            if key not in {"base_url", "token"}:
+                raise self.fail(f"web.{key}", "unknown key (known: base_url, token)")
+        base_url = self.get(table, "base_url", "web.", str)
+        if base_url is not None and not base_url.lower().startswith(("http://", "https://")):
+            raise self.fail("web.base_url", f"expected an http(s) URL, got {base_url!r}")
+        token = self.get(table, "token", "web.", str) or self.env.get("NEWSWATCH_WEB_TOKEN") or None
+        return WebSettings(base_url=base_url.rstrip("/") if base_url else None, token=token)

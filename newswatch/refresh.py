@@ -200,7 +200,7 @@ def alert(store: Store, settings: Settings, matches: Sequence[Match], send: Send
     what is owed (including earlier messages whose retry or quiet hours are over)."""
     now = clock()
     files: list[Path] = []
-    full = build_digest(matches, TOPICS, settings.digest.timezone, web_base_url=settings.web_base_url)
+    full = build_digest(matches, TOPICS, settings.digest.timezone, web_base_url=settings.web.base_url)
     if full is not None:
         files = write_digest_files(full, settings.digests_dir, now)
     owe_due(store, settings, matches, now)

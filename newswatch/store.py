@@ -569,6 +569,78 @@ class Store:
                 latest[row.id] = TaggedItem(_item(row._mapping), prediction, row.feed_name, row.created_at)
         return list(latest.values())
 
+    # ---- issue 7 (web review page): labels, scored-item queries, review queue, tagged per day ----
+    # Kept together so the merge with issue 3's labels is mechanical: same table, same method names.
+
+    def add_label(self, item: Item, topic: str, value: bool, author: str, source: str,
+                  now: datetime | None = None) -> Label:
+        """One analyst judgement on a stored item (see add_labels: saying the same thing twice adds nothing)."""
+        label = Label(item.key, topic, bool(value), author, source, item.title, item.summary, item.text, item.url,
+                      now or utcnow())
+        self.add_labels([label], label.created_at)  # type: ignore[arg-type]
+        return label
+
+    def labels_for(self, item_keys: Iterable[str]) -> list[Label]:
+        """The latest label per item key and topic (older ones are history)."""
+        keys = sorted(set(item_keys))
+        with self.engine.connect() as conn:
+            return [_label(row._mapping) for chunk in _chunks(keys)
+                    for row in conn.execute(_latest_labels_query().where(labels.c.item_key.in_(chunk)))]
+
+    def scored_items(self, where: "ItemFilter | None" = None, limit: int | None = 50,
+                     offset: int = 0) -> list["ScoredItem"]:
+        """Stored items, newest first, each with its latest prediction and its latest labels."""
+        query = (_scored_query(where or ItemFilter()).order_by(_when().desc(), items.c.id.desc())
+                 .limit(limit).offset(offset))
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+        return self._with_labels(rows)
+
+    def scored_item(self, item_id: int) -> "ScoredItem | None":
+        with self.engine.connect() as conn:
+            rows = conn.execute(_scored_query(ItemFilter()).where(items.c.id == item_id)).all()
+        found = self._with_labels(rows)
+        return found[0] if found else None
+
+    def near_threshold(self, thresholds: Mapping[str, float], limit: int = 30,
+                       scan: int = 2000) -> list[tuple["ScoredItem", str]]:
+        """(item, topic) pairs the model is least sure about, closest to the threshold first.
+
+        Only the ``scan`` most recent scored items are considered, and a pair already labeled is
+        skipped: labeling what is left teaches the model most.
+        """
+        query = _scored_query(ItemFilter(scored=True)).order_by(_when().desc(), items.c.id.desc()).limit(scan)
+        with self.engine.connect() as conn:
+            scored = self._with_labels(conn.execute(query).all())
+        pairs = [(abs(row.prediction.scores[topic] - threshold), row, topic)
+                 for row in scored if row.prediction is not None
+                 for topic, threshold in thresholds.items()
+                 if topic in row.prediction.scores and topic not in row.labels]
+        pairs.sort(key=lambda pair: pair[0])
+        return [(row, topic) for _, row, topic in pairs[:limit]]
+
+    def tagged_per_day(self, topics: Sequence[str], since: datetime) -> dict[str, dict[str, int]]:
+        """topic → {"YYYY-MM-DD": items tagged with it (by their latest prediction) that day}."""
+        latest = _latest()
+        day = sa.func.date(_when())
+        counts: dict[str, dict[str, int]] = {}
+        with self.engine.connect() as conn:
+            for topic in topics:
+                query = (sa.select(day.label("day"), sa.func.count().label("n"))
+                         .select_from(items.join(latest, latest.c.item_id == items.c.id))
+                         .where(_when() >= since, latest.c.tags.contains(f'"{topic}"', autoescape=True))
+                         .group_by(day))
+                counts[topic] = {str(row.day): row.n for row in conn.execute(query)}
+        return counts
+
+    def _with_labels(self, rows: Sequence[sa.Row]) -> list["ScoredItem"]:  # type: ignore[type-arg]
+        by_key: dict[str, dict[str, Label]] = {}
+        for label in self.labels_for(row.key for row in rows):
+            by_key.setdefault(label.item_key, {})[label.topic] = label
+        return [_scored_item(row._mapping, by_key.get(row.key, {})) for row in rows]
+
+    # ---- end of issue 7 block ----
+
 
 def _chunks(values: Sequence[object], size: int = 500) -> Iterable[Sequence[object]]:
     """Slices small enough for any database's limit on bound parameters."""
@@ -607,3 +679,91 @@ def _feed_row(row: Mapping[str, object]) -> FeedRow:
 
 def _outbox_entry(row: Mapping[str, object]) -> OutboxEntry:
     return OutboxEntry(**{name: row[name] for name in OutboxEntry.__dataclass_fields__})  # type: ignore[arg-type]
+
+
+# ---- issue 7 (web review page): records and query helpers ----
+
+@dataclass(frozen=True)
+class ItemFilter:
+    """What the inbox asks for; None means "either". ``topic`` scopes ``tagged`` and ``labeled``."""
+
+    topic: str | None = None
+    feed_id: int | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    tagged: bool | None = None
+    labeled: bool | None = None
+    search: str | None = None
+    scored: bool = False
+    """Only items that have a prediction."""
+
+
+@dataclass(frozen=True)
+class ScoredItem:
+    """A stored item with its feed's name, its latest prediction and its latest label per topic."""
+
+    item: Item
+    feed_name: str
+    fetched_at: datetime
+    model_version: str | None
+    prediction: Prediction | None
+    labels: Mapping[str, Label]
+
+    @property
+    def when(self) -> datetime:
+        return self.item.published or self.fetched_at
+
+
+def _when() -> sa.ColumnElement[datetime]:
+    """When an item happened: its published date, else when we fetched it."""
+    return sa.func.coalesce(items.c.published_at, items.c.fetched_at, type_=UTCDateTime())
+
+
+def _latest() -> sa.Subquery:
+    """Each item's most recent prediction (a newer model's scores replace an older one's)."""
+    ranked = sa.select(predictions, sa.func.row_number().over(
+        partition_by=predictions.c.item_id,
+        order_by=(predictions.c.created_at.desc(), predictions.c.model_version.desc())).label("rank")).subquery()
+    return sa.select(ranked).where(ranked.c.rank == 1).subquery("latest")
+
+
+def _scored_query(where: ItemFilter) -> sa.Select:  # type: ignore[type-arg]
+    latest = _latest()
+    query = (sa.select(items, feeds.c.url.label("feed_url"), feeds.c.name.label("feed_name"),
+                       latest.c.model_version, latest.c.scores, latest.c.tags, latest.c.why)
+             .select_from(items.join(feeds, feeds.c.id == items.c.feed_id)
+                          .outerjoin(latest, latest.c.item_id == items.c.id)))
+    return query.where(*_conditions(where, latest.c.tags))
+
+
+def _conditions(where: ItemFilter, tags: sa.ColumnElement[str]) -> list[sa.ColumnElement[bool]]:
+    conditions = []
+    if where.scored:
+        conditions.append(tags.is_not(None))
+    if where.feed_id is not None:
+        conditions.append(items.c.feed_id == where.feed_id)
+    if where.since is not None:
+        conditions.append(_when() >= where.since)
+    if where.until is not None:
+        conditions.append(_when() < where.until)
+    if where.search:
+        conditions.append(sa.func.lower(items.c.title).contains(where.search.lower(), autoescape=True))
+    if where.tagged is not None:
+        tagged = (tags.contains(f'"{where.topic}"', autoescape=True) if where.topic
+                  else sa.and_(tags.is_not(None), tags != "[]"))
+        conditions.append(tagged if where.tagged else sa.or_(tags.is_(None), sa.not_(tagged)))
+    if where.labeled is not None:
+        labeled = sa.exists().where(labels.c.item_key == items.c.key)
+        if where.topic:
+            labeled = labeled.where(labels.c.topic == where.topic)
+        conditions.append(labeled if where.labeled else sa.not_(labeled))
+    return conditions
+
+
+def _scored_item(row: Mapping[str, object], item_labels: dict[str, Label]) -> ScoredItem:
+    prediction = None
+    if row["scores"] is not None:
+        prediction = Prediction(scores=json.loads(row["scores"]), tags=tuple(json.loads(row["tags"])),  # type: ignore[arg-type]
+                                why={t: tuple(w) for t, w in json.loads(row["why"]).items()})  # type: ignore[arg-type]
+    return ScoredItem(item=_item(row), feed_name=row["feed_name"], fetched_at=row["fetched_at"],  # type: ignore[arg-type]
+                      model_version=row["model_version"], prediction=prediction, labels=item_labels)  # type: ignore[arg-type]

@@ -1,0 +1,372 @@
+"""The review page: FastAPI routes over the store, rendered on the server with Jinja2.
+
+Reads go through ``Store``; model versions and retraining through ``newswatch.app`` (the one core module
+that may import the classifiers). Every page is plain HTML; ``static/app.js`` only turns the label buttons
+into in-place updates and polls a running retrain.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
+from typing import Any, Callable, Mapping
+from urllib.parse import parse_qs, urlencode
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from jinja2 import Environment, PackageLoader, select_autoescape
+from starlette.exceptions import HTTPException
+from starlette.middleware.trustedhost import TrustedHostMiddleware
+
+from .. import app as core
+from ..config import Settings
+from ..models import TOPIC_TITLES, TOPICS
+from ..store import ItemFilter, ScoredItem, Store, utcnow
+from . import security
+from .charts import PALETTE, Series, line_chart
+
+PAGE_SIZE = 50
+MAX_SEARCH = 200
+TAGGED_DAYS = 30
+LABEL_AUTHOR = "web"
+Clock = Callable[[], datetime]
+Retrain = Callable[[Settings, Store], "core.RetrainDecision"]
+
+
+class BadRequest(HTTPException):
+    def __init__(self, message: str, status_code: int = 400):
+        super().__init__(status_code=status_code, detail=message)
+
+
+@dataclass
+class RetrainStatus:
+    state: str = "idle"  # idle → running → done | failed
+    message: str = ""
+    promoted: bool | None = None
+    started_at: datetime | None = None
+
+
+class RetrainJob:
+    """One retrain at a time, in a background thread, so the page stays responsive while it trains."""
+
+    def __init__(self, retrain: Retrain, settings: Settings, store: Store, clock: Clock):
+        self._retrain, self._settings, self._store, self._clock = retrain, settings, store, clock
+        self._lock = threading.Lock()
+        self.status = RetrainStatus()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> bool:
+        with self._lock:
+            if self.status.state == "running":
+                return False
+            self.status = RetrainStatus("running", "training a candidate on the seeds and every label…",
+                                        started_at=self._clock())
+            self._thread = threading.Thread(target=self._run, name="newswatch-retrain", daemon=True)
+            self._thread.start()
+            return True
+
+    def _run(self) -> None:
+        try:
+            decision = self._retrain(self._settings, self._store)
+            status = RetrainStatus("done", decision.message, decision.promoted, self.status.started_at)
+        except Exception as exc:  # the page must say why, and stay up for the next attempt
+            status = RetrainStatus("failed", f"retraining failed: {type(exc).__name__}: {exc}", None,
+                                   self.status.started_at)
+        with self._lock:
+            self.status = status
+
+    def wait(self, timeout: float | None = None) -> None:
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+
+def create_app(settings: Settings, *, host: str = "127.0.0.1", store: Store | None = None,
+               retrain: Retrain | None = None, clock: Clock = utcnow) -> FastAPI:
+    """The web app for these settings, as served on ``host`` (which decides whether a token is needed)."""
+    token = settings.web.token
+    security.require_token_off_loopback(host, token)
+    owns_store = store is None
+    store = store or core.open_store(settings)
+    templates = Environment(loader=PackageLoader("newswatch.web", "templates"),
+                            autoescape=select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True)
+    templates.globals.update(TOPICS=TOPICS, TOPIC_TITLES=TOPIC_TITLES, when=_when, label_text=_label_text,
+                             http_url=_http_url)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI):  # type: ignore[no-untyped-def]
+        yield
+        job.wait()  # a retrain in progress finishes (and saves its decision) before the store closes
+        if owns_store:
+            store.close()
+
+    web = FastAPI(title="newswatch", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
+    job = RetrainJob(retrain or core.retrain, settings, store, clock)
+    web.state.store, web.state.retrain_job = store, job
+    web.mount("/static", StaticFiles(packages=[("newswatch.web", "static")]), name="static")
+
+    def page(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+        body = templates.get_template(template).render(request=request, csrf=request.state.csrf,
+                                                       auth=bool(token), **context)
+        return HTMLResponse(body, status_code=status_code)
+
+    @web.middleware("http")
+    async def guard(request: Request, call_next):  # type: ignore[no-untyped-def]
+        cookie = request.cookies.get(security.CSRF_COOKIE)
+        request.state.csrf = cookie or security.new_csrf_token()
+        # a script holding the token sends it in a header a browser never adds by itself: no CSRF risk
+        request.state.bearer_client = bool(token) and security.same(
+            token, security.bearer(request.headers.get("authorization")))
+        open_paths = request.url.path == "/login" or request.url.path.startswith("/static/")
+        if token and not open_paths and not _authorized(request, token):
+            if request.method == "GET" and not _wants_json(request):
+                response: Response = RedirectResponse("/login?" + urlencode({"next": _here(request)}), 303)
+            else:
+                response = JSONResponse({"error": "a token is required (Authorization: Bearer …)"}, 401)
+        else:
+            response = await call_next(request)
+        if not cookie:
+            response.set_cookie(security.CSRF_COOKIE, request.state.csrf, httponly=True, samesite="strict",
+                                secure=request.url.scheme == "https")
+        response.headers.update({
+            "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+                                       "img-src 'self' data:; frame-ancestors 'none'; form-action 'self'",
+            "X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin", "X-Frame-Options": "DENY"})
+        return response
+
+    hosts = security.allowed_hosts(host, settings.web.base_url)
+    if hosts is not None:
+        web.add_middleware(TrustedHostMiddleware, allowed_hosts=hosts)
+
+    @web.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException) -> Response:
+        if _wants_json(request):
+            return JSONResponse({"error": exc.detail}, exc.status_code)
+        return page(request, "error.html", exc.status_code, status=exc.status_code, message=exc.detail)
+
+    @web.get("/", response_class=HTMLResponse)
+    def inbox(request: Request) -> HTMLResponse:
+        params = request.query_params
+        where = _item_filter(params)
+        page_number = _positive_int(params, "page", 1)
+        rows = store.scored_items(where, limit=PAGE_SIZE + 1, offset=(page_number - 1) * PAGE_SIZE)
+        feeds = store.feed_rows()
+        return page(request, "inbox.html", rows=rows[:PAGE_SIZE], feeds=feeds, params=params, where=where,
+                    page=page_number, more=len(rows) > PAGE_SIZE, link=lambda **changes: _link(params, changes),
+                    thresholds=core.thresholds(settings))
+
+    @web.get("/items/{item_id}", response_class=HTMLResponse)
+    def item_page(request: Request, item_id: str) -> HTMLResponse:
+        row = _scored_or_404(store, item_id)
+        return page(request, "item.html", row=row, thresholds=core.thresholds(settings))
+
+    @web.post("/items/{item_id}/labels")
+    async def add_label(request: Request, item_id: str) -> Response:
+        fields = await _fields(request)
+        _check_csrf(request, fields)
+        row = _scored_or_404(store, item_id)
+        topic = fields.get("topic", "")
+        if topic not in TOPICS:
+            raise BadRequest(f"topic must be one of {', '.join(TOPICS)}, got {topic!r}")
+        value = {"yes": True, "true": True, "no": False, "false": False}.get(fields.get("value", "").lower())
+        if value is None:
+            raise BadRequest(f"value must be yes or no, got {fields.get('value', '')!r}")
+        label = store.add_label(row.item, topic, value, LABEL_AUTHOR, "web", clock())
+        if _wants_json(request):
+            return JSONResponse({"item_id": row.item.id, "topic": topic, "value": value, "author": label.author,
+                                 "created_at": label.created_at.isoformat(), "text": _label_text(label)})
+        return RedirectResponse(security.safe_next(fields.get("next"), f"/items/{row.item.id}"), 303)
+
+    @web.get("/review", response_class=HTMLResponse)
+    def review(request: Request) -> HTMLResponse:
+        limit = _positive_int(request.query_params, "limit", 30, most=500)
+        thresholds = core.thresholds(settings)
+        return page(request, "review.html", pairs=store.near_threshold(thresholds, limit), thresholds=thresholds)
+
+    @web.get("/model", response_class=HTMLResponse)
+    def model(request: Request) -> HTMLResponse:
+        versions = core.model_versions(settings)
+        current = core.current_version(settings)
+        today = clock().date()
+        days = [today - timedelta(days=n) for n in range(TAGGED_DAYS - 1, -1, -1)]
+        since = datetime.combine(days[0], time(), timezone.utc)
+        per_day = store.tagged_per_day(TOPICS, since)
+        return page(request, "model.html", versions=versions, current=current,
+                    current_meta=next((v for v in versions if v["version"] == current), None),
+                    quality_chart=_quality_chart(versions),
+                    tagged_chart=_tagged_chart(days, per_day), retrain=job.status)
+
+    @web.post("/model/retrain")
+    async def start_retrain(request: Request) -> Response:
+        _check_csrf(request, await _fields(request))
+        started = job.start()
+        if _wants_json(request):
+            return JSONResponse(_retrain_json(job.status), 202 if started else 409)
+        return RedirectResponse("/model", 303)
+
+    @web.get("/api/retrain")
+    def retrain_status() -> JSONResponse:
+        return JSONResponse(_retrain_json(job.status))
+
+    @web.get("/feeds", response_class=HTMLResponse)
+    def feeds(request: Request) -> HTMLResponse:
+        return page(request, "feeds.html", feeds=store.feed_rows())
+
+    @web.get("/login", response_class=HTMLResponse)
+    def login_form(request: Request) -> HTMLResponse:
+        return page(request, "login.html", next=security.safe_next(request.query_params.get("next")), failed=False)
+
+    @web.post("/login")
+    async def login(request: Request) -> Response:
+        fields = await _fields(request)
+        _check_csrf(request, fields)
+        target = security.safe_next(fields.get("next"))
+        if not token:
+            return RedirectResponse(target, 303)
+        if not security.same(token, fields.get("token")):
+            return page(request, "login.html", 401, next=target, failed=True)
+        response = RedirectResponse(target, 303)
+        # Lax, not Strict: a link in a digest email is a cross-site navigation and must arrive logged in
+        response.set_cookie(security.TOKEN_COOKIE, token, httponly=True, samesite="lax",
+                            secure=request.url.scheme == "https", max_age=30 * 24 * 3600)
+        return response
+
+    return web
+
+
+# -- request helpers ---------------------------------------------------------------------------------
+
+def _authorized(request: Request, token: str) -> bool:
+    return request.state.bearer_client or security.same(token, request.cookies.get(security.TOKEN_COOKIE))
+
+
+def _wants_json(request: Request) -> bool:
+    return (request.url.path.startswith("/api/") or "application/json" in request.headers.get("accept", "")
+            or request.headers.get("content-type", "").startswith("application/json"))
+
+
+def _here(request: Request) -> str:
+    return request.url.path + (f"?{request.url.query}" if request.url.query else "")
+
+
+async def _fields(request: Request) -> dict[str, str]:
+    """A POST body as flat fields: JSON object or urlencoded form (no multipart needed)."""
+    body = await request.body()
+    if request.headers.get("content-type", "").startswith("application/json"):
+        try:
+            data = json.loads(body or b"{}")
+        except ValueError:
+            raise BadRequest("the body is not valid JSON") from None
+        if not isinstance(data, dict):
+            raise BadRequest("the body must be a JSON object")
+        return {k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in data.items()}
+    try:
+        return {k: v[-1] for k, v in parse_qs(body.decode("utf-8"), keep_blank_values=True).items()}
+    except UnicodeDecodeError:
+        raise BadRequest("the form is not UTF-8") from None
+
+
+def _check_csrf(request: Request, fields: Mapping[str, str]) -> None:
+    if request.state.bearer_client:
+        return
+    given = request.headers.get(security.CSRF_HEADER) or fields.get(security.CSRF_FIELD)
+    if not security.same(request.cookies.get(security.CSRF_COOKIE), given):
+        raise BadRequest("missing or wrong CSRF token: reload the page and try again", 403)
+
+
+def _scored_or_404(store: Store, item_id: str) -> ScoredItem:
+    if not item_id.isdigit() or len(item_id) > 18:
+        raise BadRequest(f"item id must be a positive whole number, got {item_id!r}")
+    row = store.scored_item(int(item_id))
+    if row is None:
+        raise BadRequest(f"no item with id {item_id}", 404)
+    return row
+
+
+def _positive_int(params: Mapping[str, str], name: str, default: int, most: int = 100_000) -> int:
+    raw = params.get(name) or ""
+    if not raw:
+        return default
+    if not raw.isdigit() or not 1 <= int(raw) <= most:
+        raise BadRequest(f"{name} must be a whole number from 1 to {most}, got {raw!r}")
+    return int(raw)
+
+
+def _choice(params: Mapping[str, str], name: str) -> bool | None:
+    raw = params.get(name) or "any"
+    if raw not in ("yes", "no", "any"):
+        raise BadRequest(f"{name} must be yes, no or any, got {raw!r}")
+    return None if raw == "any" else raw == "yes"
+
+
+def _day(params: Mapping[str, str], name: str) -> datetime | None:
+    raw = params.get(name) or ""
+    if not raw:
+        return None
+    try:
+        return datetime.combine(date.fromisoformat(raw), time(), timezone.utc)
+    except ValueError:
+        raise BadRequest(f"{name} must be a date like 2026-11-23, got {raw!r}") from None
+
+
+def _item_filter(params: Mapping[str, str]) -> ItemFilter:
+    topic = params.get("topic") or None
+    if topic is not None and topic not in TOPICS:
+        raise BadRequest(f"topic must be one of {', '.join(TOPICS)}, got {topic!r}")
+    search = (params.get("q") or "").strip() or None
+    if search and len(search) > MAX_SEARCH:
+        raise BadRequest(f"search text is limited to {MAX_SEARCH} characters")
+    until = _day(params, "until")
+    return ItemFilter(topic=topic, feed_id=_positive_int(params, "feed", 0, most=10**9) or None,
+                      since=_day(params, "since"), until=until + timedelta(days=1) if until else None,
+                      tagged=_choice({"tagged": params.get("tagged") or "yes"}, "tagged"),
+                      labeled=_choice(params, "labeled"), search=search)
+
+
+def _link(params: Mapping[str, str], changes: Mapping[str, Any]) -> str:
+    merged = {**dict(params), **{k: str(v) for k, v in changes.items()}}
+    return "/?" + urlencode({k: v for k, v in merged.items() if v})
+
+
+# -- what the templates show -------------------------------------------------------------------------
+
+def _when(moment: datetime | None) -> str:
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC") if moment else "undated"
+
+
+def _http_url(url: str | None) -> str | None:
+    """A feed's link only when it is http(s): a javascript: or data: URL never becomes a link."""
+    return url if url and url.lower().startswith(("http://", "https://")) else None
+
+
+def _label_text(label: Any) -> str:
+    verdict = "about it" if label.value else "not about it"
+    return f"labeled {verdict} by {label.author}, {_when(label.created_at)}"
+
+
+def _retrain_json(status: RetrainStatus) -> dict[str, Any]:
+    return {"state": status.state, "message": status.message, "promoted": status.promoted,
+            "started_at": status.started_at.isoformat() if status.started_at else None}
+
+
+def _quality_chart(versions: list[dict[str, Any]]) -> Any:
+    """Cross-validated precision (solid) and recall (dashed) per topic, one point per model version."""
+    def metric(version: dict[str, Any], topic: str, name: str) -> float | None:
+        value = version.get("metrics", {}).get("cross_validation", {}).get("topics", {}).get(topic, {}).get(name)
+        return float(value) if value is not None else None
+
+    series = [Series(f"{TOPIC_TITLES[topic]} {name}", [metric(v, topic, name) for v in versions],
+                     PALETTE[i], dashed=name == "recall")
+              for i, topic in enumerate(TOPICS) for name in ("precision", "recall")]
+    return line_chart("Precision and recall per topic, by model version (cross-validated)",
+                      [v["version"] for v in versions], series, y_max=1.0, percent=True)
+
+
+def _tagged_chart(days: list[date], per_day: Mapping[str, Mapping[str, int]]) -> Any:
+    series = [Series(TOPIC_TITLES[topic], [per_day.get(topic, {}).get(d.isoformat(), 0) for d in days], PALETTE[i])
+              for i, topic in enumerate(TOPICS)]
+    return line_chart(f"Items tagged per day, last {len(days)} days", [d.strftime("%m-%d") for d in days], series,
+                      y_label="items")

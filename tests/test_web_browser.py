@@ -1,0 +1,96 @@
+"""The review page in a real browser: Debian's Chromium, headless and off the network, driven by Playwright."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import socket
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from newswatch import app
+from newswatch.web import create_app
+from web_data import RUSSIA_DPRK, build_home
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+SCREENS = Path("/tmp/newswatch-screens")
+
+pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="/usr/bin/chromium is not installed "
+                                "(apt-get install chromium; .ci/run does); the browser test needs Debian's Chromium")
+
+
+@pytest.fixture
+def served(seed_models, tmp_path):
+    """`newswatch web` on a free loopback port, in a thread, over a data dir of scored items."""
+    import uvicorn
+
+    settings = build_home(tmp_path / "home", seed_models)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not server.started:
+        assert time.monotonic() < deadline and thread.is_alive(), "uvicorn did not start"
+        time.sleep(0.05)
+    try:
+        yield settings, f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.mark.timeout(300)  # trains the seed model (when first in the session) and a real candidate
+def test_label_in_the_browser_and_screenshots(served, tmp_path):
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install '.[test]')")
+    settings, base = served
+    store = app.open_store(settings)
+    try:
+        target = next(r for r in store.scored_items(limit=None) if r.item.title == RUSSIA_DPRK)
+    finally:
+        store.close()
+    shots = tmp_path / "screens"
+    shots.mkdir()
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 1100, "height": 900})
+            errors: list[str] = []
+            page.on("pageerror", lambda error: errors.append(str(error)))
+            page.goto(base + "/")
+            page.evaluate("window.notReloaded = true")
+            cell = page.locator(f"#item-{target.item.id} [data-topic-cell=russia_dprk]")
+            cell.locator("button[data-label=no]").click()
+            status = cell.locator(".label-status")
+            sync_api.expect(status).to_contain_text("labeled not about it by web")
+            sync_api.expect(cell.locator("button[data-label=no]")).to_have_attribute("aria-pressed", "true")
+            assert page.evaluate("window.notReloaded") is True, "the page reloaded instead of updating in place"
+            assert errors == []
+            page.screenshot(path=str(shots / "inbox.png"), full_page=True)
+            page.goto(base + "/model")
+            sync_api.expect(page.locator("svg.chart")).to_have_count(2)
+            page.get_by_role("button", name="Retrain now").click()  # the real gated retrain, in the background
+            decision = page.locator(".retrain-status")
+            sync_api.expect(decision).to_contain_text(re.compile("v2 promoted|stays in service"), timeout=180_000)
+            if "v2 promoted" in decision.inner_text():
+                sync_api.expect(page.locator("svg.chart").first).to_contain_text("v2")
+            page.screenshot(path=str(shots / "model.png"), full_page=True)
+        finally:
+            browser.close()
+    store = app.open_store(settings)
+    try:
+        [label] = store.labels_for([target.item.key])
+    finally:
+        store.close()
+    assert (label.topic, label.value, label.source) == ("russia_dprk", False, "web")
+    SCREENS.mkdir(exist_ok=True)
+    for shot in shots.iterdir():
+        assert shot.stat().st_size > 10_000
+        shutil.copy(shot, SCREENS / shot.name)
