@@ -23,6 +23,8 @@ class ChannelDigest:
     digest: Digest | None
     since: datetime | None
     until: datetime
+    watermark: datetime | None
+    """The channel's watermark when the digest was planned; owing it moves the watermark only from there."""
 
 
 def quiet_until(channel: Channel, now: datetime) -> datetime | None:
@@ -83,12 +85,13 @@ def owe_immediate(store: Store, settings: Settings, channel: Channel, matches: S
 def channel_digest(store: Store, settings: Settings, channel: Channel, now: datetime,
                    since: datetime | None = None) -> ChannelDigest:
     """The channel's digest of everything tagged since ``since`` (default: its watermark) up to ``now``."""
+    seen = store.watermark(channel.name)
+    watermark = seen.tagged_until if seen else None
     if since is None:
-        watermark = store.watermark(channel.name)
-        since = watermark.tagged_until if watermark else None
+        since = watermark
     matches = [Match(t.item, t.prediction, t.source) for t in store.tagged_between(since, now)]
     digest = build_digest(matches, channel.topics, channel.timezone, channel.threshold, settings.web.base_url)
-    return ChannelDigest(channel, digest, since, now)
+    return ChannelDigest(channel, digest, since, now, watermark)
 
 
 def owe_digest(store: Store, planned: ChannelDigest, now: datetime) -> None:
@@ -96,7 +99,7 @@ def owe_digest(store: Store, planned: ChannelDigest, now: datetime) -> None:
     message = None if digest is None else dict(
         dedupe_key=digest.key, subject=digest.subject, body_text=digest.text, body_html=digest.html,
         body_markdown=digest.markdown)
-    store.enqueue_digest(planned.channel.name, message, planned.until, now)
+    store.enqueue_digest(planned.channel.name, message, planned.until, now, planned.watermark)
 
 
 def owe_due(store: Store, settings: Settings, matches: Sequence[Match], now: datetime) -> list[ChannelDigest]:

@@ -485,14 +485,27 @@ class Store:
                                      next_attempt_at=not_before))
 
     def enqueue_digest(self, channel: str, message: Mapping[str, str] | None, tagged_until: datetime,
-                       now: datetime) -> None:
-        """Owe a digest (if any) and move the channel's watermark past it in one transaction."""
+                       now: datetime, watermark_seen: datetime | None) -> bool:
+        """Owe a digest (if any) and move the channel's watermark past it in one transaction.
+
+        Only if the watermark is still ``watermark_seen``, the one the digest was built from: when two
+        processes build the same channel's digest at once, one wins and the other owes nothing (its
+        items are past the new watermark or in the winner's digest), so no item is sent twice.
+        """
         with self.engine.begin() as conn:
+            if watermark_seen is None:
+                move = (_insert(digest_watermarks, conn.dialect.name)
+                        .values(channel=channel, tagged_until=tagged_until, digested_at=now).on_conflict_do_nothing())
+            else:
+                move = digest_watermarks.update().where(
+                    digest_watermarks.c.channel == channel, digest_watermarks.c.tagged_until == watermark_seen,
+                ).values(tagged_until=tagged_until, digested_at=now)
+            # RETURNING, not rowcount: psycopg reports no row count for INSERT … ON CONFLICT DO NOTHING
+            if conn.execute(move.returning(digest_watermarks.c.channel)).first() is None:
+                return False
             if message is not None:
                 self._enqueue(conn, dict(channel=channel, created_at=now, kind="digest", **message))
-            conn.execute(_insert(digest_watermarks, conn.dialect.name).values(
-                channel=channel, tagged_until=tagged_until, digested_at=now).on_conflict_do_update(
-                index_elements=["channel"], set_={"tagged_until": tagged_until, "digested_at": now}))
+        return True
 
     @staticmethod
     def _enqueue(conn: sa.Connection, row: Mapping[str, object]) -> None:
