@@ -23,7 +23,7 @@ from .config import FetchSettings, Settings
 from .digest import Digest, Match, build_digest
 from .fetch import HostLimits, fetch, new_session
 from .fulltext import ArticleFetcher
-from .models import TOPIC_TITLES, TOPICS, Classifier, Feed, Item, Prediction
+from .models import TOPIC_TITLES, TOPICS, Classifier, Feed, Item
 from .notify import DeliveryReport, Sender, deliver_owed, send_apprise
 from .normalize import not_after
 from .parse import NotAFeed, parse

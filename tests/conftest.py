@@ -547,3 +547,13 @@ def database_url(request, tmp_path, monkeypatch):
         url = request.getfixturevalue("postgres_url")
     monkeypatch.setenv("NEWSWATCH_DATABASE_URL", url)
     return url
+
+
+@pytest.fixture
+def store(database_url):
+    """An open store on each backend (see database_url)."""
+    from newswatch.store import Store
+
+    store = Store.open(database_url)
+    yield store
+    store.close()

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from newswatch.cli import main
 from newswatch.config import FetchSettings, load_settings
 from newswatch.fetch import fetch_url, new_session, retry_after_seconds
-from newswatch.models import Feed, Item
+from newswatch.models import Item
 from newswatch.refresh import ingest, next_attempt
 from newswatch.stories import cluster
 from newswatch.store import Store

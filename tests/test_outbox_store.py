@@ -2,42 +2,12 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime, timedelta, timezone
 
-import pytest
-import sqlalchemy as sa
 
 from newswatch.models import Feed, Item, Prediction
-from newswatch.store import Store
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)
-SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432"
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store(request, tmp_path):
-    if request.param == "sqlite":
-        store = Store.open(f"sqlite:///{tmp_path / 'newswatch.db'}")
-        yield store
-        store.close()
-        return
-    name = f"newswatch_t_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(f"{SERVER}/postgres", isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f"create database {name}")
-    except sa.exc.OperationalError as exc:
-        admin.dispose()
-        pytest.skip(f"no PostgreSQL on 127.0.0.1:5432: {exc}")
-    store = Store.open(f"{SERVER}/{name}")
-    try:
-        yield store
-    finally:
-        store.close()
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f"drop database {name} with (force)")
-        admin.dispose()
 
 
 def test_only_one_claim_of_a_row_wins_and_abandoned_claims_come_back(store):

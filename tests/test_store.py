@@ -1,18 +1,9 @@
 from datetime import datetime, timezone
 
-import pytest
 
 from newswatch.models import Feed, Item, Prediction, Validators
-from newswatch.store import Store
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)
-
-
-@pytest.fixture
-def store(database_url):
-    store = Store.open(database_url)
-    yield store
-    store.close()
 
 
 def item(key, title="t", published=None):

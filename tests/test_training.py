@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from classifiers.registry import ModelFileError, Registry
+from classifiers.registry import ModelFileError
 from classifiers.train import train_candidate
 from newswatch import app
 from newswatch.cli import main
@@ -19,7 +19,6 @@ from newswatch.config import load_settings
 from newswatch.labeled import LabeledFileError, seed_corpus
 from newswatch.labels import export_records, import_labels
 from newswatch.models import Feed, Item
-from newswatch.store import Store
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)
 RECORDS = [

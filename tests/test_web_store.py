@@ -2,43 +2,14 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime, timedelta, timezone
 
-import pytest
-import sqlalchemy as sa
 
 from newswatch.models import Feed, Item, Prediction
-from newswatch.store import ItemFilter, Store
+from newswatch.store import ItemFilter
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)
 FEED = Feed("https://a.example/rss", "A")
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store(request, tmp_path):
-    if request.param == "sqlite":
-        store = Store.open(f"sqlite:///{tmp_path / 'newswatch.db'}")
-        yield store
-        store.close()
-        return
-    pytest.importorskip("psycopg", reason="psycopg is not installed (pip install '.[postgres]')")
-    admin = sa.create_engine("postgresql+psycopg://postgres@127.0.0.1:5432/postgres", isolation_level="AUTOCOMMIT")
-    name = f"newswatch_t_{uuid.uuid4().hex[:12]}"
-    try:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    except sa.exc.OperationalError as exc:
-        admin.dispose()
-        pytest.skip(f"no PostgreSQL on 127.0.0.1:5432 ({exc.orig})")
-    store = Store.open(f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}")
-    try:
-        yield store
-    finally:
-        store.close()
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def scored(store, specs):
