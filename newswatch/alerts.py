@@ -1,13 +1,14 @@
 """What each channel is owed and when: immediate alerts (held through quiet hours) and scheduled digests.
 
 Pure time arithmetic on a passed-in ``now`` plus outbox writes; sending is notify.py's job. A digest
-holds everything tagged since the channel's watermark and moves the watermark in the same transaction
-that owes it, so a crash can neither lose a window nor owe it twice.
+holds every item scored since shortly before the channel's last digest that no digest of the channel
+has taken yet; it takes them in the same transaction that owes it, so a crash can neither lose an item
+nor owe it twice, and two processes digesting at once cannot both take one item.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, time, timedelta
 from typing import Sequence
 from zoneinfo import ZoneInfo
@@ -23,9 +24,16 @@ class ChannelDigest:
     digest: Digest | None
     since: datetime | None
     until: datetime
-    watermark: datetime | None
-    """The channel's watermark when the digest was planned; owing it moves the watermark only from there."""
+    considered: tuple[int, ...]
+    """Every item the window held, tagged for the channel or not: owing the digest takes them all."""
+    explicit: bool = False
+    """A window the user asked for (``digest --since``), which may repeat items already digested."""
 
+
+LOOKBACK = timedelta(hours=1)
+"""How far before the last digest's window end a digest looks again: predictions that another process
+saved before that moment but committed after it are still owed (longer than any cycle takes)."""
+MAX_RACES = 3
 
 def quiet_until(channel: Channel, now: datetime) -> datetime | None:
     """When the quiet hours around ``now`` end (aware UTC-comparable), or None outside them."""
@@ -84,22 +92,32 @@ def owe_immediate(store: Store, settings: Settings, channel: Channel, matches: S
 
 def channel_digest(store: Store, settings: Settings, channel: Channel, now: datetime,
                    since: datetime | None = None) -> ChannelDigest:
-    """The channel's digest of everything tagged since ``since`` (default: its watermark) up to ``now``."""
-    seen = store.watermark(channel.name)
-    watermark = seen.tagged_until if seen else None
-    if since is None:
-        since = watermark
-    matches = [Match(t.item, t.prediction, t.source) for t in store.tagged_between(since, now)]
+    """The channel's digest of what its digests have not taken yet (or, with ``since``, of everything
+    first scored since then) up to ``now``."""
+    explicit = since is not None
+    if not explicit:
+        watermark = store.watermark(channel.name)
+        since = watermark.tagged_until - LOOKBACK if watermark else None
+    tagged = store.tagged_between(since, now, not_taken_by=None if explicit else channel.name)
+    matches = [Match(t.item, t.prediction, t.source) for t in tagged]
     digest = build_digest(matches, channel.topics, channel.timezone, channel.threshold, settings.web.base_url)
-    return ChannelDigest(channel, digest, since, now, watermark)
+    considered = tuple(t.item.id for t in tagged if t.item.id is not None)
+    return ChannelDigest(channel, digest, since, now, considered, explicit)
 
 
-def owe_digest(store: Store, planned: ChannelDigest, now: datetime) -> None:
-    digest = planned.digest
-    message = None if digest is None else dict(
-        dedupe_key=digest.key, subject=digest.subject, body_text=digest.text, body_html=digest.html,
-        body_markdown=digest.markdown)
-    store.enqueue_digest(planned.channel.name, message, planned.until, now, planned.watermark)
+def owe_digest(store: Store, settings: Settings, planned: ChannelDigest, now: datetime) -> ChannelDigest:
+    """Owe the planned digest; when another process took some of its items first, plan again without them."""
+    for _ in range(MAX_RACES):
+        digest = planned.digest
+        message = None if digest is None else dict(
+            dedupe_key=digest.key, subject=digest.subject, body_text=digest.text, body_html=digest.html,
+            body_markdown=digest.markdown)
+        if store.enqueue_digest(planned.channel.name, message, planned.considered, planned.until, now,
+                                exclusive=not planned.explicit):
+            return planned
+        planned = channel_digest(store, settings, planned.channel, now)
+    # still racing: whatever is left stays untaken, so the next cycle owes it
+    return replace(planned, digest=None)
 
 
 def owe_due(store: Store, settings: Settings, matches: Sequence[Match], now: datetime) -> list[ChannelDigest]:
@@ -108,9 +126,7 @@ def owe_due(store: Store, settings: Settings, matches: Sequence[Match], now: dat
     for channel in settings.channels:
         owe_immediate(store, settings, channel, matches, now)
         if digest_due(store, channel, now):
-            planned = channel_digest(store, settings, channel, now)
-            owe_digest(store, planned, now)
-            owed.append(planned)
+            owed.append(owe_digest(store, settings, channel_digest(store, settings, channel, now), now))
     return owed
 
 
@@ -119,7 +135,6 @@ def digest_now(store: Store, settings: Settings, now: datetime, since: datetime 
     """Every digest-mode channel's digest now, whatever its schedule; owed unless ``dry_run``."""
     chosen = [c for c in settings.channels if "digest" in c.modes and (not channel_names or c.name in channel_names)]
     planned = [channel_digest(store, settings, channel, now, since) for channel in chosen]
-    if not dry_run:
-        for one in planned:
-            owe_digest(store, one, now)
-    return planned
+    if dry_run:
+        return planned
+    return [owe_digest(store, settings, one, now) for one in planned]

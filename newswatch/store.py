@@ -144,9 +144,17 @@ outbox = sa.Table(
 digest_watermarks = sa.Table(
     "digest_watermarks", metadata,
     sa.Column("channel", sa.Text, primary_key=True),
-    # predictions made up to here are in a digest already owed to the channel
+    # the newest digest's window end; the next digest looks back from a little before it
     sa.Column("tagged_until", UTCDateTime, nullable=False),
     sa.Column("digested_at", UTCDateTime, nullable=False),
+)
+
+# Which items a channel's digests have already taken: the key, not the watermark, is what keeps two
+# processes from owing an item twice, and lets an item whose prediction committed late still be owed.
+digest_items = sa.Table(
+    "digest_items", metadata,
+    sa.Column("channel", sa.Text, primary_key=True),
+    sa.Column("item_id", sa.Integer, sa.ForeignKey("items.id"), primary_key=True),
 )
 
 
@@ -200,6 +208,10 @@ class TaggedItem:
     prediction: Prediction
     source: str
     tagged_at: datetime
+
+
+class _TakenElsewhere(Exception):
+    """Another digest took some of the items first."""
 
 
 def utcnow() -> datetime:
@@ -484,28 +496,34 @@ class Store:
                                      body_html=html, body_markdown=markdown, created_at=now, kind=kind,
                                      next_attempt_at=not_before))
 
-    def enqueue_digest(self, channel: str, message: Mapping[str, str] | None, tagged_until: datetime,
-                       now: datetime, watermark_seen: datetime | None) -> bool:
-        """Owe a digest (if any) and move the channel's watermark past it in one transaction.
-
-        Only if the watermark is still ``watermark_seen``, the one the digest was built from: when two
-        processes build the same channel's digest at once, one wins and the other owes nothing (its
-        items are past the new watermark or in the winner's digest), so no item is sent twice.
+    def enqueue_digest(self, channel: str, message: Mapping[str, str] | None, item_ids: Sequence[int],
+                       tagged_until: datetime, now: datetime, exclusive: bool = True) -> bool:
+        """Owe a digest (if any) of ``item_ids`` (every item it considered) and record them as taken, in
+        one transaction; False, owing nothing, when ``exclusive`` and another digest took one of them first.
         """
-        with self.engine.begin() as conn:
-            if watermark_seen is None:
-                move = (_insert(digest_watermarks, conn.dialect.name)
-                        .values(channel=channel, tagged_until=tagged_until, digested_at=now).on_conflict_do_nothing())
-            else:
-                move = digest_watermarks.update().where(
-                    digest_watermarks.c.channel == channel, digest_watermarks.c.tagged_until == watermark_seen,
-                ).values(tagged_until=tagged_until, digested_at=now)
-            # RETURNING, not rowcount: psycopg reports no row count for INSERT … ON CONFLICT DO NOTHING
-            if conn.execute(move.returning(digest_watermarks.c.channel)).first() is None:
-                return False
-            if message is not None:
-                self._enqueue(conn, dict(channel=channel, created_at=now, kind="digest", **message))
+        try:
+            with self.engine.begin() as conn:
+                self._take_and_owe(conn, channel, message, item_ids, tagged_until, now, exclusive)
+        except _TakenElsewhere:
+            return False
         return True
+
+    def _take_and_owe(self, conn: sa.Connection, channel: str, message: Mapping[str, str] | None,
+                      item_ids: Sequence[int], tagged_until: datetime, now: datetime, exclusive: bool) -> None:
+        taken = 0
+        for chunk in _chunks(sorted(set(item_ids))):
+            # RETURNING, not rowcount: psycopg reports no row count for INSERT … ON CONFLICT DO NOTHING
+            taken += len(conn.execute(
+                _insert(digest_items, conn.dialect.name).on_conflict_do_nothing()
+                .values([{"channel": channel, "item_id": item_id} for item_id in chunk])
+                .returning(digest_items.c.item_id)).all())
+        if exclusive and taken != len(set(item_ids)):
+            raise _TakenElsewhere  # rolls the transaction back: nothing taken, nothing owed
+        if message is not None:
+            self._enqueue(conn, dict(channel=channel, created_at=now, kind="digest", **message))
+        conn.execute(_insert(digest_watermarks, conn.dialect.name).values(
+            channel=channel, tagged_until=tagged_until, digested_at=now).on_conflict_do_update(
+            index_elements=["channel"], set_={"tagged_until": tagged_until, "digested_at": now}))
 
     @staticmethod
     def _enqueue(conn: sa.Connection, row: Mapping[str, object]) -> None:
@@ -560,9 +578,11 @@ class Store:
             conn.execute(outbox.update().where(outbox.c.id == entry_id).values(
                 status="failed", attempts=outbox.c.attempts + 1, last_error=error, next_attempt_at=retry_at))
 
-    def tagged_between(self, since: datetime | None, until: datetime) -> list[TaggedItem]:
+    def tagged_between(self, since: datetime | None, until: datetime, not_taken_by: str | None = None
+                       ) -> list[TaggedItem]:
         """Items first scored in (since, until], each with its newest prediction up to ``until``, tagged or
-        not (a channel may set its own threshold). An item re-scored later by a new model is not new."""
+        not (a channel may set its own threshold). An item re-scored later by a new model is not new.
+        ``not_taken_by`` leaves out the items that channel's digests have already taken."""
         first = (sa.select(predictions.c.item_id, sa.func.min(predictions.c.created_at).label("first_at"))
                  .group_by(predictions.c.item_id).subquery())
         query = (sa.select(items, feeds.c.url.label("feed_url"), feeds.c.name.label("feed_name"),
@@ -574,6 +594,9 @@ class Store:
                  .order_by(predictions.c.created_at))
         if since is not None:
             query = query.where(first.c.first_at > since)
+        if not_taken_by is not None:
+            taken = sa.select(digest_items.c.item_id).where(digest_items.c.channel == not_taken_by)
+            query = query.where(items.c.id.not_in(taken))
         latest: dict[int, TaggedItem] = {}
         with self.engine.connect() as conn:
             for row in conn.execute(query):

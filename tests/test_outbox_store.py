@@ -39,11 +39,11 @@ def test_a_digest_and_its_watermark_are_written_together(store):
     assert rescored.item.title == "old" and rescored.prediction.scores == {"russia_dprk": 0.95}
 
     message = dict(dedupe_key="d1", subject="s", body_text="t", body_html="h", body_markdown="m")
-    assert store.enqueue_digest("mail", message, NOW, NOW, watermark_seen=None)
-    racer = dict(message, dedupe_key="d2")  # built from the same (absent) watermark by another process
-    assert not store.enqueue_digest("mail", racer, NOW, NOW, watermark_seen=None)
-    assert store.enqueue_digest("mail", None, NOW + timedelta(hours=1), NOW + timedelta(hours=2), watermark_seen=NOW)
-    assert not store.enqueue_digest("mail", racer, NOW + timedelta(hours=1), NOW, watermark_seen=NOW)
+    assert store.enqueue_digest("mail", message, [old.id], NOW, NOW)
+    racer = dict(message, dedupe_key="d2")  # another process's digest holding an item already taken
+    assert not store.enqueue_digest("mail", racer, [old.id, new.id], NOW, NOW)
+    assert [t.item.title for t in store.tagged_between(None, NOW + timedelta(hours=3), not_taken_by="mail")] == ["new"]
+    assert store.enqueue_digest("mail", None, [new.id], NOW + timedelta(hours=1), NOW + timedelta(hours=2))
     watermark = store.watermark("mail")
     assert (watermark.tagged_until, watermark.digested_at) == (NOW + timedelta(hours=1), NOW + timedelta(hours=2))
     assert [e.kind for e in store.owed("mail")] == ["digest"]

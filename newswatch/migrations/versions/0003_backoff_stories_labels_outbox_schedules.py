@@ -1,4 +1,4 @@
-"""backoff, redirects, stories, labels, outbox kinds and schedules, digest watermarks
+"""backoff, redirects, stories, labels, outbox kinds and schedules, digest watermarks and taken items
 
 Revision ID: 0003
 Revises: 0002
@@ -20,6 +20,12 @@ def upgrade() -> None:
     sa.Column('tagged_until', sa.DateTime(), nullable=False),
     sa.Column('digested_at', sa.DateTime(), nullable=False),
     sa.PrimaryKeyConstraint('channel')
+    )
+    op.create_table('digest_items',
+    sa.Column('channel', sa.Text(), nullable=False),
+    sa.Column('item_id', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['item_id'], ['items.id'], ),
+    sa.PrimaryKeyConstraint('channel', 'item_id')
     )
     op.create_table('labels',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -75,4 +81,5 @@ def downgrade() -> None:
         batch_op.drop_index('ix_labels_item_key_topic')
 
     op.drop_table('labels')
+    op.drop_table('digest_items')
     op.drop_table('digest_watermarks')
