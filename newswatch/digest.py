@@ -1,8 +1,9 @@
 """build_digest(matches) → Digest: the subject, plain text, HTML and Markdown of one alert or digest. Pure.
 
 One entry per story: syndicated copies of one story (same ``story_id`` once items carry one; until then
-every item is its own story) collapse into the highest-scoring copy plus "+N sources". Every piece of
-feed-provided text is escaped in the HTML; the plain-text part is written here, not converted from HTML.
+every item is its own story) collapse into the highest-scoring copy plus "+N sources". The review page's
+inbox groups its stories by the same rules (``lead_copy``, ``other_outlets``, ``more_sources``). Every piece
+of feed-provided text is escaped in the HTML; the plain-text part is written here, not converted from HTML.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import html
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import cached_property
-from typing import Sequence
+from typing import Callable, Iterable, Protocol, Sequence, TypeVar
 from zoneinfo import ZoneInfo
 
 from .models import TOPIC_TITLES, TOPICS, Item, Prediction
@@ -31,6 +32,46 @@ class Match:
     source: str
 
 
+class _Scored(Protocol):
+    @property
+    def prediction(self) -> Prediction | None: ...
+
+
+Copy = TypeVar("Copy", bound=_Scored)
+AnyCopy = TypeVar("AnyCopy")
+
+
+def topic_score(prediction: Prediction | None, topic: str | None) -> float:
+    """The score for ``topic``; with no topic, the best of the item's scores; 0 when it is not scored."""
+    if prediction is None:
+        return 0.0
+    if topic is None:
+        return max(prediction.scores.values(), default=0.0)
+    return prediction.scores.get(topic, 0.0)
+
+
+def lead_copy(copies: Iterable[Copy], topic: str | None) -> Copy:
+    """The copy a story shows: the highest-scored for the topic, whose "why" explains the match best (the
+    first of equals)."""
+    return max(copies, key=lambda copy: topic_score(copy.prediction, topic))
+
+
+def other_outlets(lead: AnyCopy, copies: Iterable[AnyCopy], source: Callable[[AnyCopy], str]) -> list[AnyCopy]:
+    """The first copy of each outlet besides the lead's: what "+N sources" counts (a feed that carried the
+    story twice is one source)."""
+    seen = {source(lead)}
+    outlets = []
+    for copy in copies:
+        if source(copy) not in seen:
+            seen.add(source(copy))
+            outlets.append(copy)
+    return outlets
+
+
+def more_sources(count: int) -> str:
+    return f"+{count} source{'s' if count > 1 else ''}"
+
+
 @dataclass(frozen=True)
 class Story:
     """The copies of one story that matched a topic; the lead is the one shown."""
@@ -40,11 +81,11 @@ class Story:
 
     @cached_property
     def lead(self) -> Match:
-        return max(self.copies, key=lambda m: m.prediction.scores.get(self.topic, 0.0))
+        return lead_copy(self.copies, self.topic)
 
     @cached_property
     def other_sources(self) -> int:
-        return len({m.source for m in self.copies} - {self.lead.source})
+        return len(other_outlets(self.lead, self.copies, source=lambda m: m.source))
 
     @cached_property
     def newest(self) -> datetime:
@@ -139,7 +180,7 @@ class _Entry:
         item, topic = story.lead.item, story.topic
         when = item.published.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z") if item.published else "undated"
         n = story.other_sources
-        more = f" +{n} source{'s' if n > 1 else ''}" if n else ""
+        more = f" {more_sources(n)}" if n else ""
         return cls(
             title=item.title, url=item.url,
             byline=f"{story.lead.source}{more} · {when} · score {story.lead.prediction.scores.get(topic, 0.0):.2f}",

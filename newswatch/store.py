@@ -412,7 +412,7 @@ class Store:
     def stories(self, item_ids: Sequence[int]) -> dict[int, tuple[int, int]]:
         """item id → (story id, number of items in that story); an unclustered item is its own story."""
         result: dict[int, tuple[int, int]] = {}
-        story_of = sa.func.coalesce(items.c.story_id, items.c.id)
+        story_of = _story()
         with self.engine.connect() as conn:
             for chunk in _chunks(list(item_ids)):
                 stories = dict(conn.execute(sa.select(items.c.id, story_of).where(items.c.id.in_(chunk))).all())
@@ -623,14 +623,31 @@ class Store:
             return [_label(row._mapping) for chunk in _chunks(keys)
                     for row in conn.execute(_latest_labels_query().where(labels.c.item_key.in_(chunk)))]
 
-    def scored_items(self, where: "ItemFilter | None" = None, limit: int | None = 50,
-                     offset: int = 0) -> list["ScoredItem"]:
-        """Stored items, newest first, each with its latest prediction and its latest labels."""
-        query = (_scored_query(where or ItemFilter()).order_by(_when().desc(), items.c.id.desc())
-                 .limit(limit).offset(offset))
+    def scored_stories(self, where: "ItemFilter | None" = None, limit: int | None = 50,
+                       offset: int = 0) -> list["ScoredStory"]:
+        """The stories with at least one item that matches ``where``, the one with the newest matching item
+        first, each with all its stored items (newest first, with their latest prediction and labels).
+
+        Limit and offset count stories, so a page never splits a story nor repeats one.
+        """
+        matching = _scored_query(where or ItemFilter())
+        story = _story()
+        page = (matching.with_only_columns(story).group_by(story)
+                .order_by(sa.func.max(_when()).desc(), story.desc()).limit(limit).offset(offset))
+        matched: set[int] = set()
+        rows: list[sa.Row] = []
         with self.engine.connect() as conn:
-            rows = conn.execute(query).all()
-        return self._with_labels(rows)
+            story_ids = list(conn.execute(page).scalars())
+            for chunk in _chunks(story_ids):
+                matched.update(conn.execute(matching.with_only_columns(items.c.id).where(story.in_(chunk))).scalars())
+                rows += conn.execute(_scored_query(ItemFilter()).where(story.in_(chunk))
+                                     .order_by(_when().desc(), items.c.id.desc())).all()
+        copies: dict[int, list[ScoredItem]] = {story_id: [] for story_id in story_ids}
+        for row in self._with_labels(rows):
+            copies[row.story_id].append(row)
+        return [ScoredStory(story_id, tuple(copies[story_id]),
+                            frozenset(c.item.id for c in copies[story_id] if c.item.id in matched))
+                for story_id in story_ids]
 
     def scored_item(self, item_id: int) -> "ScoredItem | None":
         with self.engine.connect() as conn:
@@ -681,6 +698,11 @@ class Store:
 def _chunks(values: Sequence[object], size: int = 500) -> Iterable[Sequence[object]]:
     """Slices small enough for any database's limit on bound parameters."""
     return (values[i:i + size] for i in range(0, len(values), size))
+
+
+def _story() -> sa.ColumnElement[int]:
+    """An item's story: the one clustering gave it, else (never clustered) a story of its own."""
+    return sa.func.coalesce(items.c.story_id, items.c.id)
 
 
 def _item_query() -> sa.Select:  # type: ignore[type-arg]
@@ -744,10 +766,26 @@ class ScoredItem:
     model_version: str | None
     prediction: Prediction | None
     labels: Mapping[str, Label]
+    story_id: int
+    """Its story (see ``_story``)."""
 
     @property
     def when(self) -> datetime:
         return self.item.published or self.fetched_at
+
+
+@dataclass(frozen=True)
+class ScoredStory:
+    """The stored items of one story, newest first, and which of them an inbox filter matched."""
+
+    story_id: int
+    copies: tuple[ScoredItem, ...]
+    matched_ids: frozenset[int]
+
+    @property
+    def matching(self) -> tuple[ScoredItem, ...]:
+        """The copies the filter matched; all of them when a label given meanwhile made none match any more."""
+        return tuple(c for c in self.copies if c.item.id in self.matched_ids) or self.copies
 
 
 def _when() -> sa.ColumnElement[datetime]:
@@ -765,7 +803,7 @@ def _latest() -> sa.Subquery:
 
 def _scored_query(where: ItemFilter) -> sa.Select:  # type: ignore[type-arg]
     latest = _latest()
-    query = (sa.select(items, feeds.c.url.label("feed_url"), feeds.c.name.label("feed_name"),
+    query = (sa.select(items, feeds.c.url.label("feed_url"), feeds.c.name.label("feed_name"), _story().label("story"),
                        latest.c.model_version, latest.c.scores, latest.c.tags, latest.c.why)
              .select_from(items.join(feeds, feeds.c.id == items.c.feed_id)
                           .outerjoin(latest, latest.c.item_id == items.c.id)))
@@ -802,4 +840,5 @@ def _scored_item(row: Mapping[str, object], item_labels: dict[str, Label]) -> Sc
         prediction = Prediction(scores=json.loads(row["scores"]), tags=tuple(json.loads(row["tags"])),  # type: ignore[arg-type]
                                 why={t: tuple(w) for t, w in json.loads(row["why"]).items()})  # type: ignore[arg-type]
     return ScoredItem(item=_item(row), feed_name=row["feed_name"], fetched_at=row["fetched_at"],  # type: ignore[arg-type]
-                      model_version=row["model_version"], prediction=prediction, labels=item_labels)  # type: ignore[arg-type]
+                      model_version=row["model_version"], prediction=prediction, labels=item_labels,  # type: ignore[arg-type]
+                      story_id=row["story"])  # type: ignore[arg-type]

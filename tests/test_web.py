@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from datetime import timedelta
 
 import pytest
 from click.testing import CliRunner
@@ -13,8 +14,10 @@ from newswatch import app
 from newswatch.cli import main
 from newswatch.config import WebSettings
 from newswatch.digest import Match, build_digest
+from newswatch.models import Item
 from newswatch.web import WebConfigError, create_app
-from web_data import DRILLS, HOSTILE, RUSSIA_DPRK, build_home, copy_home
+from web_data import (DRILLS, FEEDS, HOSTILE, NOW, RUSSIA_DPRK, STORY_KCNA, STORY_PENINSULA, STORY_WORLD, build_home,
+                      copy_home, stored_rows)
 
 LOCAL = "http://127.0.0.1"
 
@@ -38,20 +41,11 @@ def client(settings):
 
 
 def ids_by_title(settings):
-    store = app.open_store(settings)
-    try:
-        return {row.item.title: row.item.id for row in store.scored_items(limit=None)}
-    finally:
-        store.close()
+    return {row.item.title: row.item.id for row in stored_rows(settings)}
 
 
 def stored_labels(settings):
-    store = app.open_store(settings)
-    try:
-        keys = [row.item.key for row in store.scored_items(limit=None)]
-        return {(label.item_key, label.topic): label.value for label in store.labels_for(keys)}
-    finally:
-        store.close()
+    return {(row.item.key, topic): label.value for row in stored_rows(settings) for topic, label in row.labels.items()}
 
 
 def csrf(client):
@@ -96,6 +90,69 @@ def test_inbox_filters(client, settings):
                 headers={"X-CSRF-Token": token, "Accept": "application/json"})
     labeled = client.get("/?labeled=yes&tagged=any")
     assert DRILLS in labeled.text and RUSSIA_DPRK not in labeled.text
+
+
+STORY_TITLES = (STORY_WORLD, STORY_KCNA, STORY_PENINSULA)
+
+
+def story_blocks(page):
+    """Each story block of an inbox page: (lead's part, the compact copies' part)."""
+    blocks = page.text.split('<li class="story"')[1:]
+    return [tuple(block.split('<div class="copies">', 1)) if '<div class="copies">' in block else (block, "")
+            for block in blocks]
+
+
+def test_copies_of_one_story_from_three_feeds_are_one_block(client, settings):
+    ids = ids_by_title(settings)
+    [(lead, copies)] = [block for block in story_blocks(client.get("/")) if STORY_WORLD in "".join(block)]
+    assert sum(title in lead for title in STORY_TITLES) == 1  # one copy leads, in full, with why it matched
+    assert 'class="why"' in lead and "score" in lead
+    assert "+2 sources:" in copies and sum(title in copies for title in STORY_TITLES) == 2
+    for title in STORY_TITLES:  # every copy keeps its own label buttons
+        assert f'action="/items/{ids[title]}/labels"' in lead + copies
+    assert "Peninsula &lt;Desk&gt;" in lead + copies and "Peninsula <Desk>" not in lead + copies
+    copy = next(row for row in stored_rows(settings) if row.item.title in copies)
+    answer = client.post(f"/items/{copy.item.id}/labels", data={"topic": "russia_dprk", "value": "no"},
+                         headers={"X-CSRF-Token": csrf(client), "Accept": "application/json"})
+    assert answer.status_code == 200
+    assert stored_labels(settings) == {(copy.item.key, "russia_dprk"): False}  # a copy's label is its own
+
+
+def test_a_story_shows_when_one_copy_matches_and_that_copy_leads(client):
+    for query, matching in (("feed=1", STORY_PENINSULA), ("feed=2", STORY_WORLD), ("q=kcna+says", STORY_KCNA)):
+        blocks = [block for block in story_blocks(client.get(f"/?{query}")) if STORY_WORLD in "".join(block)]
+        assert len(blocks) == 1, query
+        [(lead, copies)] = blocks
+        assert matching in lead and "+2 sources:" in copies, query
+        assert all(title in copies for title in STORY_TITLES if title != matching), query
+    assert not [block for block in story_blocks(client.get("/?q=no+such+words")) if STORY_WORLD in "".join(block)]
+
+
+def test_pages_count_stories_and_never_split_one(tmp_path):
+    from newswatch.config import load_settings
+    from newswatch.web.server import PAGE_SIZE
+
+    settings = load_settings(env={"NEWSWATCH_HOME": str(tmp_path / "home")})
+    store = app.open_store(settings)
+    try:
+        feed_ids = list(store.sync_feeds(FEEDS).values())
+        singles = [Item(key=f"single-{n}", title=f"Single report {n:02}", published=NOW - timedelta(hours=n))
+                   for n in range(PAGE_SIZE - 1)]
+        stored = store.insert_new(feed_ids[0], singles, NOW)
+        wire = [store.insert_new(feed_id, [Item(key=f"wire-{n}", title=f"Wire copy {n}",
+                                                published=NOW - timedelta(hours=PAGE_SIZE, minutes=n))], NOW)[0]
+                for n, feed_id in enumerate(feed_ids)]
+        last = store.insert_new(feed_ids[1], [Item(key="last", title="Oldest report",
+                                                   published=NOW - timedelta(hours=PAGE_SIZE + 1))], NOW)
+        store.set_stories({**{item.id: item.id for item in stored + last}, **{item.id: wire[0].id for item in wire}})
+    finally:
+        store.close()
+    with TestClient(create_app(settings), base_url=LOCAL) as client:
+        first, second = client.get("/?tagged=any"), client.get("/?tagged=any&page=2")
+    assert len(story_blocks(first)) == PAGE_SIZE and "Single report 00" in first.text
+    assert all(f"Wire copy {n}" in first.text for n in range(3)) and "+2 sources:" in first.text
+    assert "older →" in first.text and "older →" not in second.text and "← newer" in second.text
+    assert len(story_blocks(second)) == 1 and "Oldest report" in second.text and "Wire copy" not in second.text
 
 
 def test_feed_strings_are_escaped(client, settings):
@@ -148,6 +205,8 @@ def test_actions_without_the_csrf_token_are_refused(client, settings):
     ("/?topic=nonsense", "topic must be one of"),
     ("/?since=yesterday", "since must be a date"),
     ("/?until=2026-13-45", "until must be a date"),
+    ("/?until=9999-12-31", "until must be a date before 9999-12-31"),
+    ("/?q=kim%00", "search text must not contain control characters"),
     ("/?tagged=maybe", "tagged must be yes, no or any"),
     ("/?labeled=1", "labeled must be yes, no or any"),
     ("/?page=0", "page must be a whole number"),
@@ -269,11 +328,7 @@ def test_real_retrain_learns_from_web_labels_and_keeps_the_gate(settings, client
 
 
 def test_digest_links_each_entry_to_its_page(settings):
-    store = app.open_store(settings)
-    try:
-        row = next(r for r in store.scored_items(limit=None) if r.item.title == RUSSIA_DPRK)
-    finally:
-        store.close()
+    row = next(r for r in stored_rows(settings) if r.item.title == RUSSIA_DPRK)
     digest = build_digest([Match(row.item, row.prediction, row.feed_name)], web_base_url="https://newswatch.example.org")
     page = f"https://newswatch.example.org/items/{row.item.id}"
     assert f'href="{page}"' in digest.html and page in digest.text and f"]({page})" in digest.markdown

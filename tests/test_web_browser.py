@@ -11,9 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from newswatch import app
 from newswatch.web import create_app
-from web_data import RUSSIA_DPRK, build_home
+from web_data import RUSSIA_DPRK, build_home, stored_rows
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -51,11 +50,7 @@ def served(seed_models, tmp_path):
 def test_label_in_the_browser_and_screenshots(served, tmp_path):
     sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install '.[test]')")
     settings, base = served
-    store = app.open_store(settings)
-    try:
-        target = next(r for r in store.scored_items(limit=None) if r.item.title == RUSSIA_DPRK)
-    finally:
-        store.close()
+    target = next(r for r in stored_rows(settings) if r.item.title == RUSSIA_DPRK)
     shots = tmp_path / "screens"
     shots.mkdir()
     with sync_api.sync_playwright() as playwright:
@@ -66,11 +61,20 @@ def test_label_in_the_browser_and_screenshots(served, tmp_path):
             page.on("pageerror", lambda error: errors.append(str(error)))
             page.goto(base + "/")
             page.evaluate("window.notReloaded = true")
-            cell = page.locator(f"#item-{target.item.id} [data-topic-cell=russia_dprk]")
-            cell.locator("button[data-label=no]").click()
-            status = cell.locator(".label-status")
-            sync_api.expect(status).to_contain_text("labeled not about it by web")
-            sync_api.expect(cell.locator("button[data-label=no]")).to_have_attribute("aria-pressed", "true")
+
+            def label_in_place(item: str, verdict: str, shown: str) -> None:
+                cell = page.locator(f"#{item} [data-topic-cell=russia_dprk]")
+                cell.locator(f"button[data-label={verdict}]").click()
+                sync_api.expect(cell.locator(".label-status")).to_contain_text(shown)
+                sync_api.expect(cell.locator(f"button[data-label={verdict}]")).to_have_attribute("aria-pressed", "true")
+
+            label_in_place(f"item-{target.item.id}", "no", "labeled not about it by web")
+            grouped = page.locator("li.story", has=page.locator(".copies"))
+            sync_api.expect(grouped).to_have_count(1)  # the three feeds' copies of one story: one block
+            sync_api.expect(grouped.locator(".copies-head")).to_contain_text(re.compile(r"\+2 sources: .+, .+"))
+            sync_api.expect(grouped.locator("li.copy")).to_have_count(2)
+            copy_id = grouped.locator("li.copy").first.get_attribute("id")
+            label_in_place(copy_id, "yes", "labeled about it by web")  # a compact copy labels in place too
             assert page.evaluate("window.notReloaded") is True, "the page reloaded instead of updating in place"
             assert errors == []
             page.screenshot(path=str(shots / "inbox.png"), full_page=True)
@@ -84,12 +88,10 @@ def test_label_in_the_browser_and_screenshots(served, tmp_path):
             page.screenshot(path=str(shots / "model.png"), full_page=True)
         finally:
             browser.close()
-    store = app.open_store(settings)
-    try:
-        [label] = store.labels_for([target.item.key])
-    finally:
-        store.close()
-    assert (label.topic, label.value, label.source) == ("russia_dprk", False, "web")
+    labels = {(row.item.id, topic): (label.value, label.source) for row in stored_rows(settings)
+              for topic, label in row.labels.items()}
+    assert labels == {(target.item.id, "russia_dprk"): (False, "web"),
+                      (int(copy_id.removeprefix("item-")), "russia_dprk"): (True, "web")}
     SCREENS.mkdir(exist_ok=True)
     for shot in shots.iterdir():
         assert shot.stat().st_size > 10_000

@@ -40,7 +40,7 @@ def test_labels_latest_per_item_and_topic_wins(store):
 
 def test_scored_items_newest_first_with_latest_prediction_and_filters(store):
     ids = scored(store, SPECS)
-    rows = store.scored_items()
+    rows = [copy for story in store.scored_stories() for copy in story.copies]
     assert [r.item.key for r in rows] == ["a", "b", "c"]
     assert rows[0].prediction.tags == ("russia_dprk",) and rows[0].feed_name == "A" and rows[0].model_version == "v1"
     later = NOW + timedelta(minutes=5)
@@ -48,8 +48,8 @@ def test_scored_items_newest_first_with_latest_prediction_and_filters(store):
     store.save_predictions("v2", [(item_a, Prediction({"russia_dprk": 0.2, "alliance_drills": 0.1}, ()))], later)
     assert store.scored_item(ids["a"]).model_version == "v2"
 
-    def keys(**where):
-        return [r.item.key for r in store.scored_items(ItemFilter(**where))]
+    def keys(**where):  # every item here is a story of one
+        return [copy.item.key for story in store.scored_stories(ItemFilter(**where)) for copy in story.copies]
 
     assert keys(tagged=True) == ["b"]
     assert keys(tagged=False) == ["a", "c"]
@@ -62,7 +62,52 @@ def test_scored_items_newest_first_with_latest_prediction_and_filters(store):
     assert keys(topic="alliance_drills", labeled=True) == []
     assert store.scored_item(ids["c"]).labels["russia_dprk"].value is False
     assert store.scored_item(999_999) is None
-    assert [r.item.key for r in store.scored_items(limit=1, offset=1)] == ["b"]
+    assert [story.story_id for story in store.scored_stories(limit=1, offset=1)] == [ids["b"]]
+
+
+OUTLETS = (Feed("https://yonhap.example/rss", "Yonhap"), Feed("https://kcnawatch.example/rss", "KCNA Watch"),
+           Feed("https://nknews.example/rss", "NK News"))
+
+
+def test_scored_stories_group_copies_match_any_copy_and_page_by_story(store):
+    feed_ids = [store.sync_feeds(OUTLETS)[outlet.url] for outlet in OUTLETS]
+
+    def put(outlet, key, title, hours, score):
+        [item] = store.insert_new(feed_ids[outlet], [Item(key=key, title=title, published=NOW - timedelta(hours=hours))],
+                                  NOW)
+        tags = ("russia_dprk",) if score >= 0.5 else ()
+        store.save_predictions("v1", [(item, Prediction({"russia_dprk": score, "alliance_drills": 0.0}, tags))], NOW)
+        return item.id
+
+    treaty = [put(0, "t-yonhap", "Treaty signed", 2, 0.9), put(1, "t-kcna", "Treaty signed, KCNA says", 3, 0.95),
+              put(2, "t-nknews", "Treaty text published", 5, 0.4)]
+    bridge = put(0, "bridge", "Tumen bridge opens", 4, 0.8)  # never clustered: a story of its own
+    drills = put(1, "drills", "Drills begin", 1, 0.1)
+    store.set_stories({**{item_id: treaty[0] for item_id in treaty}, drills: drills})
+
+    def stories(**where):
+        return [(story.story_id, sorted(story.matched_ids)) for story in store.scored_stories(ItemFilter(**where))]
+
+    everything = store.scored_stories()
+    assert [story.story_id for story in everything] == [drills, treaty[0], bridge]  # by the newest copy
+    assert [copy.item.id for copy in everything[1].copies] == treaty  # all copies, newest first
+    assert [copy.feed_name for copy in everything[1].copies] == ["Yonhap", "KCNA Watch", "NK News"]
+    assert [copy.story_id for copy in everything[2].copies] == [bridge]
+    assert stories(tagged=True) == [(treaty[0], treaty[:2]), (bridge, [bridge])]
+    tagged_no = store.scored_stories(ItemFilter(tagged=False))
+    assert [(s.story_id, [c.item.id for c in s.matching], len(s.copies)) for s in tagged_no] == [
+        (drills, [drills], 1), (treaty[0], [treaty[2]], 3)]  # one matching copy brings its whole story
+    # a story ranks by its newest matching copy: the treaty's only one before the cut is 5 h old, the bridge's 4 h
+    assert stories(until=NOW - timedelta(hours=3, minutes=30)) == [(bridge, [bridge]), (treaty[0], [treaty[2]])]
+    assert stories(search="kcna") == [(treaty[0], [treaty[1]])]
+    assert stories(feed_id=feed_ids[2]) == [(treaty[0], [treaty[2]])]
+    store.add_label(Item(key="t-kcna", title="x"), "russia_dprk", False, "ana", "web", NOW)
+    assert stories(labeled=True) == [(treaty[0], [treaty[1]])]
+    [labeled] = store.scored_stories(ItemFilter(labeled=True))
+    assert [sorted(copy.labels) for copy in labeled.copies] == [[], ["russia_dprk"], []]  # labels stay per copy
+    pages = [store.scored_stories(limit=1, offset=n) for n in range(4)]
+    assert [[story.story_id for story in page] for page in pages] == [[drills], [treaty[0]], [bridge], []]
+    assert len(pages[1][0].copies) == 3  # a page never splits a story
 
 
 def test_near_threshold_skips_labeled_pairs(store):

@@ -8,6 +8,7 @@ into in-place updates and polls a running retrain.
 from __future__ import annotations
 
 import json
+import re
 import threading
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -24,13 +25,16 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from .. import app as core
 from ..config import Settings
+from ..digest import lead_copy, more_sources, other_outlets
 from ..models import TOPIC_TITLES, TOPICS
-from ..store import ItemFilter, ScoredItem, Store, utcnow
+from ..store import ItemFilter, ScoredItem, ScoredStory, Store, utcnow
 from . import security
 from .charts import PALETTE, Series, line_chart
 
 PAGE_SIZE = 50
+"""Stories per inbox page."""
 MAX_SEARCH = 200
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 TAGGED_DAYS = 30
 LABEL_AUTHOR = "web"
 Clock = Callable[[], datetime]
@@ -40,6 +44,25 @@ Retrain = Callable[[Settings, Store], "core.RetrainDecision"]
 class BadRequest(HTTPException):
     def __init__(self, message: str, status_code: int = 400):
         super().__init__(status_code=status_code, detail=message)
+
+
+@dataclass(frozen=True)
+class StoryBlock:
+    """One story in the inbox: its lead shown in full, the story's other copies compactly under it."""
+
+    lead: ScoredItem
+    others: tuple[ScoredItem, ...]
+    outlets: tuple[ScoredItem, ...]
+    """The first other copy from each outlet besides the lead's: the "+N sources" line."""
+
+    @classmethod
+    def of(cls, story: ScoredStory, topic: str | None) -> "StoryBlock":
+        # The highest-scored copy the filters matched leads, as in the digest: a reader who followed a digest
+        # entry finds that copy heading the block, and its "why" explains the match best. Of equals, the
+        # newest (copies come newest first). It is one the filters matched, so a filter by feed shows that feed.
+        lead = lead_copy(story.matching, topic)
+        others = tuple(copy for copy in story.copies if copy is not lead)
+        return cls(lead, others, tuple(other_outlets(lead, others, source=lambda row: row.feed_name)))
 
 
 @dataclass
@@ -94,7 +117,7 @@ def create_app(settings: Settings, *, host: str = "127.0.0.1", store: Store | No
     templates = Environment(loader=PackageLoader("newswatch.web", "templates"),
                             autoescape=select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True)
     templates.globals.update(TOPICS=TOPICS, TOPIC_TITLES=TOPIC_TITLES, when=_when, label_text=_label_text,
-                             http_url=_http_url)
+                             http_url=_http_url, more_sources=more_sources)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):  # type: ignore[no-untyped-def]
@@ -152,10 +175,10 @@ def create_app(settings: Settings, *, host: str = "127.0.0.1", store: Store | No
         params = request.query_params
         where = _item_filter(params)
         page_number = _positive_int(params, "page", 1)
-        rows = store.scored_items(where, limit=PAGE_SIZE + 1, offset=(page_number - 1) * PAGE_SIZE)
-        feeds = store.feed_rows()
-        return page(request, "inbox.html", rows=rows[:PAGE_SIZE], feeds=feeds, params=params, where=where,
-                    page=page_number, more=len(rows) > PAGE_SIZE, link=lambda **changes: _link(params, changes),
+        found = store.scored_stories(where, limit=PAGE_SIZE + 1, offset=(page_number - 1) * PAGE_SIZE)
+        stories = [StoryBlock.of(story, where.topic) for story in found[:PAGE_SIZE]]
+        return page(request, "inbox.html", stories=stories, feeds=store.feed_rows(), params=params, where=where,
+                    page=page_number, more=len(found) > PAGE_SIZE, link=lambda **changes: _link(params, changes),
                     thresholds=core.thresholds(settings))
 
     @web.get("/items/{item_id}", response_class=HTMLResponse)
@@ -302,14 +325,18 @@ def _choice(params: Mapping[str, str], name: str) -> bool | None:
     return None if raw == "any" else raw == "yes"
 
 
-def _day(params: Mapping[str, str], name: str) -> datetime | None:
+def _day(params: Mapping[str, str], name: str, through: bool = False) -> datetime | None:
+    """The start of the day named, or with ``through`` the end of it (the next day's start)."""
     raw = params.get(name) or ""
     if not raw:
         return None
     try:
-        return datetime.combine(date.fromisoformat(raw), time(), timezone.utc)
+        day = date.fromisoformat(raw)
     except ValueError:
         raise BadRequest(f"{name} must be a date like 2026-11-23, got {raw!r}") from None
+    if through and day == date.max:
+        raise BadRequest(f"{name} must be a date before {date.max}, got {raw!r}")
+    return datetime.combine(day + timedelta(days=1) if through else day, time(), timezone.utc)
 
 
 def _item_filter(params: Mapping[str, str]) -> ItemFilter:
@@ -319,9 +346,10 @@ def _item_filter(params: Mapping[str, str]) -> ItemFilter:
     search = (params.get("q") or "").strip() or None
     if search and len(search) > MAX_SEARCH:
         raise BadRequest(f"search text is limited to {MAX_SEARCH} characters")
-    until = _day(params, "until")
+    if search and CONTROL_CHARACTERS.search(search):  # PostgreSQL refuses a NUL in text outright
+        raise BadRequest("search text must not contain control characters")
     return ItemFilter(topic=topic, feed_id=_positive_int(params, "feed", 0, most=10**9) or None,
-                      since=_day(params, "since"), until=until + timedelta(days=1) if until else None,
+                      since=_day(params, "since"), until=_day(params, "until", through=True),
                       tagged=_choice({"tagged": params.get("tagged") or "yes"}, "tagged"),
                       labeled=_choice(params, "labeled"), search=search)
 
