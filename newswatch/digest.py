@@ -1,7 +1,7 @@
 """build_digest(matches) → Digest: the subject, plain text, HTML and Markdown of one alert or digest. Pure.
 
-One entry per story: syndicated copies of one story (same ``story_id`` once items carry one; until then
-every item is its own story) collapse into the highest-scoring copy plus "+N sources". The review page's
+One entry per story: syndicated copies of one story (same ``story_id``; an item without one is its own
+story) collapse into the highest-scoring copy plus "+N sources". The review page's
 inbox groups its stories by the same rules (``lead_copy``, ``other_outlets``, ``more_sources``). Every piece
 of feed-provided text is escaped in the HTML; the plain-text part is written here, not converted from HTML.
 """
@@ -110,9 +110,9 @@ class Digest:
 
 
 def story_id(item: Item) -> str:
-    """Items of one story share a story id (issue 6 adds it to Item); an item without one stands alone."""
-    shared = getattr(item, "story_id", None)
-    return str(shared) if shared else f"item:{item.id if item.id is not None else item.key}"
+    """Items of one story share a story id; an item without one is the story of its own id (as in the store)."""
+    story = item.story_id or item.id
+    return str(story) if story is not None else f"key:{item.key}"
 
 
 def stories_by_topic(matches: Sequence[Match], topics: Sequence[str] = TOPICS,

@@ -69,6 +69,8 @@ class Item:
     published: datetime | None = None
     feed_url: str | None = None
     id: int | None = None
+    story_id: int | None = None
+    """Set by the store once stories are clustered: copies of one story across outlets share it."""
 
     @property
     def document(self) -> str:

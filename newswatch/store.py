@@ -721,7 +721,8 @@ def _label(row: Mapping[str, object]) -> Label:
 
 def _item(row: Mapping[str, object]) -> Item:
     return Item(id=row["id"], key=row["key"], title=row["title"], summary=row["summary"], text=row["text"],  # type: ignore[arg-type]
-                url=row["url"], guid=row["guid"], published=row["published_at"], feed_url=row["feed_url"])  # type: ignore[arg-type]
+                url=row["url"], guid=row["guid"], published=row["published_at"], feed_url=row["feed_url"],
+                story_id=row["story_id"])  # type: ignore[arg-type]
 
 
 def _feed_row(row: Mapping[str, object]) -> FeedRow:

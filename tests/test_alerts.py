@@ -9,7 +9,6 @@ import os
 import signal
 import subprocess
 import sys
-from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -97,12 +96,8 @@ def test_email_digest_is_multipart_escaped_explained_and_says_what_is_inside(tmp
 
 
 def test_one_entry_per_story_with_more_sources():
-    @dataclass(frozen=True)
-    class StoryItem(Item):  # what issue 6 adds to Item; the digest reads it when present
-        story_id: str | None = None
-
     prediction = Prediction({"russia_dprk": 0.9}, ("russia_dprk",))
-    copies = [Match(StoryItem(key=str(i), title=f"Treaty signed ({i})", id=i, story_id="treaty",
+    copies = [Match(Item(key=str(i), title=f"Treaty signed ({i})", id=i, story_id=1,
                               published=NOW - timedelta(minutes=i)), prediction, source)
               for i, source in enumerate(["Yonhap", "TASS", "NK News"], start=1)]
     alone = Match(Item(key="9", title="Lone report", id=9, published=NOW - timedelta(hours=3)), prediction, "BBC")
@@ -110,6 +105,26 @@ def test_one_entry_per_story_with_more_sources():
     assert digest.subject == "2 new: Russia–DPRK ties"
     assert digest.text.count("Treaty signed") == 1 and "+2 sources" in digest.text
     assert digest.item_ids == (1, 2, 3, 9)
+
+
+def test_a_stored_story_carried_by_two_outlets_is_one_entry_of_the_mailed_digest(tmp_path, home, smtp_server):
+    settings = configure(tmp_path, home, f"""
+        [[channels]]
+        name = "mail"
+        url = "{smtp_server.apprise_url()}"
+    """)
+    store, matches = stored(settings, [("Putin and Kim sign treaty", RUSSIA, "TASS", 20),
+                                       ("Putin, Kim sign defence treaty", RUSSIA_WEAK, "Yonhap", 10)])
+    first, second = (m.item.id for m in matches)
+    store.set_stories({second: first})  # what clustering does when the second copy arrives
+    _, report = alert(store, settings, [], clock=at(1))
+    assert (report.sent, report.failed) == (1, 0)
+
+    [mail] = smtp_server.wait_for(1)
+    text = mail.get_body(("plain",)).get_content()
+    assert mail["Subject"] == "1 new: Russia–DPRK ties"
+    assert "Putin and Kim sign treaty" in text and "+1 source" in text and "defence treaty" not in text
+    store.close()
 
 
 def test_each_channel_gets_its_topics_and_threshold_webhooks_get_markdown_with_a_key(tmp_path, home, smtp_server,
