@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from importlib import resources
 from pathlib import Path
-from typing import Any, Iterable, TextIO
+from typing import Any, Iterable, Iterator, TextIO
 
 from .models import TOPICS, Item, LabeledItem
 from .normalize import clean_text, item_key
@@ -17,7 +17,11 @@ class LabeledFileError(ValueError):
 
 def read_records(lines: Iterable[str], name: str, require_topics: bool) -> list[dict[str, Any]]:
     """Every record of a JSONL stream, validated; any bad line fails the whole file."""
-    records = []
+    return list(iter_records(lines, name, require_topics))
+
+
+def iter_records(lines: Iterable[str], name: str, require_topics: bool) -> Iterator[dict[str, Any]]:
+    """The records of a JSONL stream one by one, each validated; a bad line raises when it is reached."""
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
@@ -28,8 +32,7 @@ def read_records(lines: Iterable[str], name: str, require_topics: bool) -> list[
         problem = _problem(record, require_topics)
         if problem:
             raise LabeledFileError(f"{name}:{number}: {problem}")
-        records.append(record)
-    return records
+        yield record
 
 
 def _problem(record: Any, require_topics: bool) -> str | None:
@@ -76,7 +79,8 @@ def seeds_dir() -> Path:
 
 
 def seed_corpus(directory: Path | None = None) -> list[LabeledItem]:
-    """The five seed articles (title on the first line) plus the short labeled examples."""
+    """The five seed articles (title on the first line) plus the labeled examples of every
+    ``examples*.jsonl`` (the short ones, then one file per kind of outlet and one of edge cases)."""
     directory = directory or seeds_dir()
     corpus = []
     index = directory / "seeds.jsonl"
@@ -85,7 +89,7 @@ def seed_corpus(directory: Path | None = None) -> list[LabeledItem]:
             title, _, body = (directory / record["file"]).read_text(encoding="utf-8").partition("\n")
             corpus.append(LabeledItem(Item(key=record["id"], title=title.strip(), text=clean_text(body)),
                                       tuple(record["topics"])))
-    examples = directory / "examples.jsonl"
-    with examples.open(encoding="utf-8") as stream:
-        corpus.extend(read_labeled_file(stream, str(examples)))
+    for examples in sorted(directory.glob("examples*.jsonl")):
+        with examples.open(encoding="utf-8") as stream:
+            corpus.extend(read_labeled_file(stream, str(examples)))
     return corpus
