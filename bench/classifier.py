@@ -23,7 +23,8 @@ from sklearn.model_selection import KFold
 from classifiers.baseline import keyword_predict
 from classifiers.evaluate import metrics
 from classifiers.registry import Registry
-from classifiers.train import documents, indicator, train_with_metadata
+from classifiers.train import documents, example_weights, indicator, train_with_metadata
+from newswatch.config import TrainingSettings
 from newswatch.labeled import read_labeled_file, seed_corpus
 
 # ../shared next to the repository; $NEWSWATCH_DEV_SET names it elsewhere (from a git worktree)
@@ -48,14 +49,19 @@ def quality():
 
 
 def curve():
+    """As `newswatch train` would after importing that share of the dev labels: seeds + labels, each
+    label weighted [training] label_weight (default), thresholds from out-of-fold scores."""
     examples = dev()
     seeds = seed_corpus()
+    label_weight = TrainingSettings().label_weight
     for fraction in (0.0, 0.1, 0.25, 0.5, 1.0):
         scores = []
         for train_rows, test_rows in KFold(5, shuffle=True, random_state=0).split(examples):
             rng = np.random.default_rng(0)
             taken = rng.permutation(train_rows)[: int(round(fraction * len(train_rows)))]
-            model, _, _ = train_with_metadata(seeds + [examples[i] for i in taken], folds=3)
+            corpus = seeds + [examples[i] for i in taken]
+            model, _, _ = train_with_metadata(corpus, folds=3,
+                                              weights=example_weights(len(corpus), len(taken), label_weight))
             test = [examples[i] for i in test_rows]
             scores.append(metrics(indicator(test), model.predict(documents(test)))["macro_f1"])
         print(f"{int(fraction * 100):>3} % of training folds' dev labels: macro-F1 {np.mean(scores):.3f} "
@@ -71,7 +77,9 @@ def throughput(n=50_000):
             for i in range(n):
                 title, summary = rng.choice(texts)
                 words = summary.split()
-                rng.shuffle(words[len(words) // 2:]) if words else None
+                tail = words[len(words) // 2:]
+                rng.shuffle(tail)
+                words[len(words) // 2:] = tail
                 out.write(json.dumps({"id": f"b{i}", "title": title, "summary": " ".join(words)}) + "\n")
         env = {"NEWSWATCH_HOME": home, "PATH": "/usr/bin:/bin"}
         newswatch = str(Path(sys.executable).with_name("newswatch"))

@@ -1,93 +1,172 @@
-"""The topic classifier: word and character n-gram features into calibrated one-vs-rest logistic regression."""
+"""The topic classifier: hashed word n-grams and concept co-occurrences, sentence by sentence, into one
+calibrated logistic regression per topic."""
 
 from __future__ import annotations
 
+import re
+import unicodedata
+from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.calibration import CalibratedClassifierCV
-from sklearn.feature_extraction.text import HashingVectorizer, TfidfTransformer
+from sklearn.feature_extraction import FeatureHasher
+from sklearn.feature_extraction.text import TfidfTransformer
 from sklearn.linear_model import LogisticRegression
-from sklearn.multiclass import OneVsRestClassifier
-from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.utils import murmurhash3_32
 
 from newswatch.models import TOPICS
 
+from .concepts import concept_features, feature_names
 
-def hashed_tfidf(analyzer: str, ngrams: tuple[int, int], n_features: int) -> Pipeline:
-    """TF-IDF over hashed n-grams: no vocabulary to store, so the model file stays small and loads fast
-    (skops writes a vocabulary as one node per term; a char n-gram one is hundreds of thousands)."""
-    hashing = HashingVectorizer(analyzer=analyzer, ngram_range=ngrams, n_features=n_features, alternate_sign=False,
-                                norm=None, strip_accents="unicode", lowercase=True)
-    return make_pipeline(hashing, TfidfTransformer(sublinear_tf=True))
+# Single letters are tokens too, so that "N. Korea" and "U.S." keep the bigrams "n korea" and "u s".
+TOKEN = re.compile(r"(?u)\b\w+\b")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
+
+
+_COMBINING_MARKS = re.compile("[\u0300-\u036f]+")
+
+
+def normalize(text: str) -> str:
+    """What the tokens are taken from: lower case, accents stripped ("Đà Nẵng" → "đa nang")."""
+    text = text.lower()
+    return text if text.isascii() else _COMBINING_MARKS.sub("", unicodedata.normalize("NFKD", text))
+
+
+def ngrams(segment: str) -> list[str]:
+    """The words and word pairs of a normalized segment (HashingVectorizer's word 1-2-grams, leaner)."""
+    tokens = TOKEN.findall(segment)
+    return tokens + [f"{a} {b}" for a, b in zip(tokens, tokens[1:])]
+
+
+@dataclass(frozen=True)
+class Features:
+    """One batch's feature blocks; ``matrix`` is what the regressions read, the rest explains it."""
+
+    words: sp.csr_matrix
+    concepts: np.ndarray
+    matrix: sp.csr_matrix
 
 
 class TopicClassifier(ClassifierMixin, BaseEstimator):
     """Multi-label topic classifier: ``fit(texts, Y)`` with Y an indicator matrix over ``TOPICS``.
 
-    Word n-grams (hashed, like the character ones, see ``hashed_tfidf``) read the first ``word_chars`` characters (the headline and the lead, where news
-    says what it is about; a round-up's passing line further down should not tag it), character
-    n-grams only the first ``char_chars`` (they are the slow part of reading a text). Probabilities
-    are calibrated (Platt scaling on ``calibration_folds`` out-of-fold scores), so that a threshold
-    means the same across retrainings; ``thresholds`` maps a topic to its alert threshold (0.5 if
-    absent), usually the one `classifiers.train` chose on validation data.
+    A text is a headline, a newline, then the body. It reads the headline and the first ``lead_chars``
+    characters of the body (the lead, where news says what it is about; a round-up's passing line
+    further down should not tag it), sentence by sentence:
+    - words and word pairs (hashed: no vocabulary to store, so the model file stays small and loads
+      fast), TF-IDF weighted over the whole headline + lead;
+    - concept features (``classifiers.concepts``): which actors and events the headline names, and
+      which pairs of them one sentence names together, times ``concept_weight``.
+    Probabilities are calibrated (Platt scaling on ``calibration_folds`` out-of-fold scores), so that a
+    threshold means the same across retrainings; ``thresholds`` maps a topic to its alert threshold
+    (0.5 if absent), usually the one `classifiers.train` chose on validation data.
     """
 
-    def __init__(self, C: float = 10.0, word_ngrams: tuple[int, int] = (1, 2), char_ngrams: tuple[int, int] = (3, 5),
-                 word_chars: int = 1000, char_chars: int = 200, n_features: int = 2**18,
-                 calibration_folds: int = 3, thresholds: dict[str, float] | None = None):
+    def __init__(self, C: float = 10.0, lead_chars: int = 1000, concept_weight: float = 0.5,
+                 n_features: int = 2**20, calibration_folds: int = 3, thresholds: dict[str, float] | None = None):
         self.C = C
-        self.word_ngrams = word_ngrams
-        self.char_ngrams = char_ngrams
-        self.word_chars = word_chars
-        self.char_chars = char_chars
+        self.lead_chars = lead_chars
+        self.concept_weight = concept_weight
         self.n_features = n_features
         self.calibration_folds = calibration_folds
         self.thresholds = thresholds
 
-    def fit(self, texts: Sequence[str], Y: np.ndarray) -> "TopicClassifier":
+    def fit(self, texts: Sequence[str], Y: np.ndarray, sample_weight: np.ndarray | None = None) -> "TopicClassifier":
         Y = np.asarray(Y)
         if Y.ndim != 2 or Y.shape[1] != len(TOPICS):
             raise ValueError(f"Y must have one column per topic {TOPICS}, got shape {Y.shape}")
-        texts = list(texts)
-        self.topics_ = TOPICS
-        self.word_ = hashed_tfidf("word", self.word_ngrams, self.n_features).fit(self._heads(texts, self.word_chars))
-        self.char_ = hashed_tfidf("char_wb", self.char_ngrams, self.n_features).fit(self._heads(texts, self.char_chars))
         smallest_class = int(min(Y.sum(axis=0).min(), (1 - Y).sum(axis=0).min()))
         folds = min(self.calibration_folds, smallest_class)
         if folds < 2:
             raise ValueError("every topic needs at least two positive and two negative examples")
-        logistic = LogisticRegression(C=self.C, class_weight="balanced", solver="liblinear", dual=True)
-        calibrated = CalibratedClassifierCV(logistic, method="sigmoid", cv=folds, ensemble=False)
-        self.classifier_ = OneVsRestClassifier(calibrated).fit(self._features(texts), Y)
+        texts = list(texts)
+        self.topics_ = TOPICS
+        segments, doc_of_segment, _ = self._segments(texts)
+        counts = self._word_counts(self._hash(segments), doc_of_segment, len(texts))
+        self.word_idf_ = TfidfTransformer(sublinear_tf=True).fit(counts)
+        self.vocabulary_, self.vocabulary_columns_ = self._vocabulary(segments)
+        features = self._features(texts)
+        self.regressions_ = [
+            CalibratedClassifierCV(LogisticRegression(C=self.C, class_weight="balanced", solver="liblinear", dual=True),
+                                   method="sigmoid", cv=folds, ensemble=False).fit(features.matrix, Y[:, t],
+                                                                                   sample_weight=sample_weight)
+            for t in range(len(TOPICS))
+        ]
         thresholds = self.thresholds or {}
         self.thresholds_ = np.array([thresholds.get(topic, 0.5) for topic in TOPICS])
         return self
 
-    @staticmethod
-    def _heads(texts: Sequence[str], chars: int) -> list[str]:
-        return [text[:chars] for text in texts]
-
-    def _features(self, texts: Sequence[str]) -> sp.csr_matrix:
-        return sp.hstack([self.word_.transform(self._heads(texts, self.word_chars)),
-                          self.char_.transform(self._heads(texts, self.char_chars))], format="csr")
-
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
-        return self.classifier_.predict_proba(self._features(list(texts)))
+        return self.proba(self._features(list(texts)))
 
     def predict(self, texts: Sequence[str]) -> np.ndarray:
         return (self.predict_proba(texts) >= self.thresholds_).astype(int)
 
-    def word_contributions(self, text: str, topic_index: int) -> dict[str, float]:
-        """How much each word n-gram of ``text`` pushed ``topic_index``'s (uncalibrated) score."""
-        hashing = self.word_[0]
-        head = self._heads([text], self.word_chars)
-        terms = sorted(set(hashing.build_analyzer()(head[0])))
-        values = self.word_.transform(head).toarray()[0]
-        logistic = self.classifier_.estimators_[topic_index].calibrated_classifiers_[0].estimator
-        weights = logistic.coef_[0]
-        columns = [abs(murmurhash3_32(term, seed=0)) % self.n_features for term in terms]  # HashingVectorizer's own
-        return {term: float(values[c] * weights[c]) for term, c in zip(terms, columns)}
+    def features(self, texts: Sequence[str]) -> Features:
+        return self._features(list(texts))
+
+    def proba(self, features: Features) -> np.ndarray:
+        """Calibrated scores, one column per topic, of already computed features."""
+        return np.column_stack([r.predict_proba(features.matrix)[:, 1] for r in self.regressions_])
+
+    def head(self, text: str) -> str:
+        """The part of ``text`` the features read: the headline and the lead."""
+        title, _, body = text.partition("\n")
+        return f"{title}\n{body[: self.lead_chars]}"
+
+    def weights(self, topic_index: int) -> tuple[np.ndarray, np.ndarray]:
+        """The (uncalibrated) regression weights of ``topic_index``: of the word columns, of the concepts."""
+        coef = self.regressions_[topic_index].calibrated_classifiers_[0].estimator.coef_[0]
+        return coef[: self.n_features], coef[coef.size - len(feature_names()):]
+
+    # -- features -----------------------------------------------------------------------------------
+
+    def _hash(self, segments: list[str]) -> sp.csr_matrix:
+        hasher = FeatureHasher(n_features=self.n_features, input_type="string", alternate_sign=False)
+        return hasher.transform(map(ngrams, segments)).tocsr()
+
+    def _segments(self, texts: Sequence[str]) -> tuple[list[str], np.ndarray, np.ndarray]:
+        """Each text's headline and lead sentences, normalized and flattened: (segments, whose, is the headline)."""
+        segments: list[str] = []
+        whose: list[int] = []
+        headline: list[bool] = []
+        for i, text in enumerate(texts):
+            title, _, body = normalize(self.head(text)).partition("\n")
+            sentences = [s for s in _SENTENCE_END.split(body) if s]
+            segments.append(title)
+            segments.extend(sentences)
+            whose.extend([i] * (1 + len(sentences)))
+            headline.append(True)
+            headline.extend([False] * len(sentences))
+        return segments, np.array(whose, dtype=np.int64), np.array(headline, dtype=bool)
+
+    @staticmethod
+    def _word_counts(hashed: sp.csr_matrix, whose: np.ndarray, n_docs: int) -> sp.csr_matrix:
+        documents = sp.csr_matrix((np.ones(len(whose)), (whose, np.arange(len(whose)))), shape=(n_docs, len(whose)))
+        return (documents @ hashed).tocsr()
+
+    def _features(self, texts: list[str]) -> Features:
+        segments, whose, headline = self._segments(texts)
+        hashed = self._hash(segments)
+        words = self.word_idf_.transform(self._word_counts(hashed, whose, len(texts)))
+        concepts = concept_features(hashed, whose, headline)
+        matrix = sp.hstack([words, sp.csr_matrix(self.concept_weight * concepts)], format="csr")
+        return Features(words=words, concepts=concepts, matrix=matrix)
+
+    def _vocabulary(self, segments: list[str]) -> tuple[str, np.ndarray]:
+        """The training n-grams by hashed column, to name the columns an explanation points at: a
+        column no training text filled has no weight, so every weighted column has a name here. Stored
+        as one newline-joined string (one skops node, not one per term); a shared column keeps its
+        most frequent n-gram."""
+        frequency: dict[str, int] = {}
+        for segment in segments:
+            for term in set(ngrams(segment)):
+                frequency[term] = frequency.get(term, 0) + 1
+        by_column: dict[int, str] = {}
+        for term in sorted(frequency, key=lambda t: (-frequency[t], t)):
+            by_column.setdefault(abs(murmurhash3_32(term, seed=0)) % self.n_features, term)
+        columns = np.array(sorted(by_column), dtype=np.int64)
+        return "\n".join(by_column[c] for c in columns), columns

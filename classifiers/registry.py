@@ -11,6 +11,7 @@ import os
 import re
 import zipfile
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -19,7 +20,7 @@ import skops.io as sio
 
 from newswatch.models import TOPICS, Item, Prediction
 
-from .explain import top_terms
+from .explain import Explainer
 from .pipeline import TopicClassifier
 
 # skops already trusts numpy, scipy and scikit-learn's own types; ours is the one type a model file
@@ -40,21 +41,27 @@ class LoadedModel:
     estimator: TopicClassifier
     metadata: dict[str, Any] = field(default_factory=dict)
 
+    @cached_property
+    def explainer(self) -> Explainer:
+        return Explainer(self.estimator)
+
     def predict_items(self, items: Sequence[Item], explain: int = 5) -> list[Prediction]:
         """Scores and tags for a batch; the "why" terms are computed only for the tags."""
         if not items:
             return []
         texts = [item.document for item in items]
-        scores = self.estimator.predict_proba(texts)
+        features = self.estimator.features(texts)
+        scores = self.estimator.proba(features)
         tagged = scores >= self.estimator.thresholds_
         why: list[dict[str, tuple[str, ...]]] = [{} for _ in items]
         for t, topic in enumerate(TOPICS):
             rows = np.flatnonzero(tagged[:, t])
             if explain and len(rows):
-                for row, terms in zip(rows, top_terms(self.estimator, [texts[r] for r in rows], t, explain)):
+                for row, terms in zip(rows, self.explainer.top_terms(texts, features, rows, t, explain)):
                     why[row][topic] = terms
+        rounded = np.round(scores, 4).tolist()
         return [
-            Prediction(scores={topic: round(float(scores[i, t]), 4) for t, topic in enumerate(TOPICS)},
+            Prediction(scores=dict(zip(TOPICS, rounded[i])),
                        tags=tuple(topic for t, topic in enumerate(TOPICS) if tagged[i, t]), why=why[i])
             for i in range(len(items))
         ]

@@ -41,13 +41,21 @@ def _check(Y: np.ndarray) -> None:
                          f"not of {lacking}")
 
 
-def train(labeled: Sequence[LabeledItem], **params: object) -> TopicClassifier:
+def train(labeled: Sequence[LabeledItem], weights: np.ndarray | None = None, **params: object) -> TopicClassifier:
     Y = indicator(labeled)
     _check(Y)
-    return TopicClassifier(**params).fit(documents(labeled), Y)  # type: ignore[arg-type]
+    return TopicClassifier(**params).fit(documents(labeled), Y, sample_weight=weights)  # type: ignore[arg-type]
 
 
-def out_of_fold_scores(labeled: Sequence[LabeledItem], folds: int = 5, **params: object) -> np.ndarray:
+def example_weights(examples: int, labeled: int, label_weight: float) -> np.ndarray:
+    """Weight 1 for each seed example and ``label_weight`` for each of the ``labeled`` analyst labels
+    that end the training data: a label of a real item from the analyst's own feeds says more about
+    what they want than a short seed example does, and is outnumbered by the seeds at first."""
+    return np.concatenate([np.ones(examples - labeled), np.full(labeled, float(label_weight))])
+
+
+def out_of_fold_scores(labeled: Sequence[LabeledItem], folds: int = 5, weights: np.ndarray | None = None,
+                       **params: object) -> np.ndarray:
     """Each example's calibrated scores from a model that did not train on it."""
     Y = indicator(labeled)
     _check(Y)
@@ -58,30 +66,32 @@ def out_of_fold_scores(labeled: Sequence[LabeledItem], folds: int = 5, **params:
     smallest = int(counts[counts > 0].min())
     splitter = StratifiedKFold(n_splits=max(2, min(folds, smallest)), shuffle=True, random_state=0)
     for train_rows, test_rows in splitter.split(texts, stratify):
-        model = TopicClassifier(**params).fit([texts[i] for i in train_rows], Y[train_rows])  # type: ignore[arg-type]
+        model = TopicClassifier(**params).fit(  # type: ignore[arg-type]
+            [texts[i] for i in train_rows], Y[train_rows], sample_weight=None if weights is None else weights[train_rows])
         scores[test_rows] = model.predict_proba([texts[i] for i in test_rows])
     return scores
 
 
-def choose_thresholds(Y: np.ndarray, scores: np.ndarray, pinned: Mapping[str, float | None] | None = None
-                      ) -> dict[str, float]:
-    """Per topic, the threshold with the best F1 on validation scores (ties: the one nearest 0.5)."""
+def choose_thresholds(Y: np.ndarray, scores: np.ndarray, pinned: Mapping[str, float | None] | None = None,
+                      weights: np.ndarray | None = None) -> dict[str, float]:
+    """Per topic, the threshold with the best (weighted) F1 on validation scores (ties: the one nearest 0.5)."""
     pinned = pinned or {}
+    weights = np.ones(len(Y)) if weights is None else np.asarray(weights, dtype=float)
     chosen = {}
     for t, topic in enumerate(TOPICS):
         if pinned.get(topic) is not None:
             chosen[topic] = float(pinned[topic])  # type: ignore[arg-type]
             continue
-        f1 = [_f1(Y[:, t], scores[:, t] >= threshold) for threshold in THRESHOLD_GRID]
+        f1 = [_f1(Y[:, t].astype(bool), scores[:, t] >= threshold, weights) for threshold in THRESHOLD_GRID]
         best = max(f1)
         candidates = [th for th, value in zip(THRESHOLD_GRID, f1) if value >= best - 1e-9]
         chosen[topic] = float(min(candidates, key=lambda th: abs(th - 0.5)))
     return chosen
 
 
-def _f1(truth: np.ndarray, predicted: np.ndarray) -> float:
-    true_positives = float(np.sum(truth & predicted))
-    denominator = float(truth.sum() + predicted.sum())
+def _f1(truth: np.ndarray, predicted: np.ndarray, weights: np.ndarray) -> float:
+    true_positives = float(weights[truth & predicted].sum())
+    denominator = float(weights[truth].sum() + weights[predicted].sum())
     return 2 * true_positives / denominator if denominator else 0.0
 
 
@@ -90,12 +100,13 @@ def apply_thresholds(scores: np.ndarray, thresholds: Mapping[str, float]) -> np.
 
 
 def train_with_metadata(labeled: Sequence[LabeledItem], pinned: Mapping[str, float | None] | None = None,
-                        folds: int = 5, **params: object) -> tuple[TopicClassifier, dict, np.ndarray]:
+                        folds: int = 5, weights: np.ndarray | None = None, **params: object
+                        ) -> tuple[TopicClassifier, dict, np.ndarray]:
     """A fitted model, what is stored beside it, and the out-of-fold scores its thresholds came from."""
     Y = indicator(labeled)
-    scores = out_of_fold_scores(labeled, folds, **params)
-    thresholds = choose_thresholds(Y, scores, pinned)
-    model = train(labeled, **params, thresholds=thresholds)
+    scores = out_of_fold_scores(labeled, folds, weights, **params)
+    thresholds = choose_thresholds(Y, scores, pinned, weights)
+    model = train(labeled, weights, **params, thresholds=thresholds)
     return model, _metadata(labeled, model, thresholds, pinned, metrics(Y, apply_thresholds(scores, thresholds))), scores
 
 
@@ -128,7 +139,8 @@ class Candidate:
 
 def train_candidate(labeled: Sequence[LabeledItem], held_out: np.ndarray, current: TopicClassifier | None,
                     margin: float, pinned: Mapping[str, float | None] | None = None, folds: int = 5,
-                    train_on_held_out: bool = True, **params: object) -> Candidate:
+                    train_on_held_out: bool = True, weights: np.ndarray | None = None, **params: object
+                    ) -> Candidate:
     """Train a candidate; judge it against ``current`` on the rows ``held_out`` marks.
 
     With ``train_on_held_out`` False the held-out rows are a slice no model trains on, scored by the
@@ -139,10 +151,12 @@ def train_candidate(labeled: Sequence[LabeledItem], held_out: np.ndarray, curren
     Y = indicator(labeled)
     rows = np.arange(len(labeled)) if train_on_held_out else np.flatnonzero(~held_out)
     training = [labeled[i] for i in rows]
-    scores = out_of_fold_scores(training, folds, **params)
+    training_weights = None if weights is None else np.asarray(weights)[rows]
+    scores = out_of_fold_scores(training, folds, training_weights, **params)
     validation = ~held_out[rows] if (~held_out[rows]).any() else np.ones(len(rows), dtype=bool)
-    thresholds = choose_thresholds(Y[rows][validation], scores[validation], pinned)
-    model = train(training, **params, thresholds=thresholds)
+    thresholds = choose_thresholds(Y[rows][validation], scores[validation], pinned,
+                                   None if training_weights is None else training_weights[validation])
+    model = train(training, training_weights, **params, thresholds=thresholds)
     held_texts = [d for d, h in zip(documents(labeled), held_out) if h]
     candidate_metrics = current_metrics = None
     if held_texts:

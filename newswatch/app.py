@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from classifiers.registry import LoadedModel, ModelFileError, Registry
-from classifiers.train import Candidate, documents, train_candidate, train_with_metadata
+from classifiers.train import Candidate, documents, example_weights, train_candidate, train_with_metadata
 
 from .config import Settings
 from .labeled import seed_corpus
@@ -119,7 +119,7 @@ def train(settings: Settings, store: Store, force: bool = False, dry_run: bool =
     held_out, train_on_held_out, evaluated_on = held_out_rows(corpus, labeled, settings.training.min_held_out, seen)
     candidate = train_candidate(corpus, held_out, current.estimator if current else None,
                                 settings.training.gate_margin, pinned_thresholds(settings), settings.training.folds,
-                                train_on_held_out)
+                                train_on_held_out, example_weights(len(corpus), labeled, settings.training.label_weight))
     report = TrainingReport(candidate, current.version if current else None, evaluated_on, forced=force)
     if dry_run:
         report.changes = backtest(store, current, candidate, settings.training.backtest_items)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import getpass
+import itertools
 import json
 import logging
 import re
@@ -23,7 +24,7 @@ from . import app
 from .alerts import digest_now
 from .config import ConfigError, Settings, load_settings
 from .feedlist import add_feed, feed_statuses, remove_feed
-from .labeled import LabeledFileError, item_from_record, read_labeled_file, read_records
+from .labeled import LabeledFileError, item_from_record, iter_records, read_labeled_file
 from .labels import LabelError, export_records, import_labels, label_stored_item
 from .models import TOPICS
 from .notify import deliver_owed, masked_url
@@ -34,6 +35,8 @@ USER_ERRORS = (ConfigError, LabeledFileError, LabelError, ModelFileError, OSErro
 
 
 PLUGIN_GROUP = "newswatch.commands"
+CLASSIFY_BATCH = 2000
+"""Items `newswatch classify` scores at once: large enough for vectorized work, small enough for memory."""
 
 
 def command(group: click.Group | None, name: str) -> Callable[[Callable[..., Any]], click.Command]:
@@ -98,14 +101,18 @@ def run(settings: Settings) -> None:
 @command(main, "classify")
 @click.argument("source", type=click.File("r", encoding="utf-8"), default="-")
 def classify(settings: Settings, source: Any) -> None:
-    """Score labeled-item JSON Lines (FILE or - for stdin) and print each with "scores", "tags", "why"."""
-    records = read_records(source, _name(source), require_topics=False)
+    """Score labeled-item JSON Lines (FILE or - for stdin) and print each with "scores", "tags", "why".
+
+    Streams: items are scored in batches as they are read, so a bad line stops the command (naming
+    the line) after the lines before it were printed."""
     model = app.current_model(settings)
-    predictions = model.predict_items([item_from_record(r) for r in records])
+    records = iter_records(source, _name(source), require_topics=False)
     out = sys.stdout
-    for record, prediction in zip(records, predictions):
-        out.write(json.dumps({**record, "scores": dict(prediction.scores), "tags": list(prediction.tags),
-                              "why": {t: list(w) for t, w in prediction.why.items()}}, ensure_ascii=False) + "\n")
+    while batch := list(itertools.islice(records, CLASSIFY_BATCH)):
+        predictions = model.predict_items([item_from_record(r) for r in batch])
+        out.writelines(json.dumps({**record, "scores": dict(p.scores), "tags": list(p.tags),
+                                   "why": {t: list(w) for t, w in p.why.items()}}, ensure_ascii=False) + "\n"
+                       for record, p in zip(batch, predictions))
 
 
 @command(main, "evaluate")

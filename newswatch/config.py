@@ -106,6 +106,9 @@ class TrainingSettings:
     """Labeled items needed before a fixed slice of them is held out from threshold choice for the gate."""
     backtest_items: int = 5000
     review_pool: int = 2000
+    label_weight: float = 5.0
+    """How much one analyst label counts in training against one seed example (a real item from the
+    analyst's feeds, outnumbered by the seeds until many are labeled)."""
 
 
 @dataclass(frozen=True)
@@ -408,6 +411,8 @@ class _Reader:
                   for key in known}
         if not 0.0 <= values["gate_margin"] < 1.0:
             raise self.fail("training.gate_margin", f"must be between 0 and 1, got {values['gate_margin']}")
+        if values["label_weight"] <= 0:
+            raise self.fail("training.label_weight", f"must be above 0, got {values['label_weight']}")
         for key in ("folds", "min_held_out", "backtest_items", "review_pool"):
             if values[key] < (2 if key == "folds" else 1):
                 raise self.fail(f"training.{key}", f"too small: {values[key]}")

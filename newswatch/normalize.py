@@ -15,7 +15,6 @@ TRACKING_PARAMETERS = frozenset({
     "fbclid", "gclid", "dclid", "gbraid", "wbraid", "msclkid", "yclid", "mc_cid", "mc_eid", "igshid",
     "_ga", "_gl", "ref_src", "ref_url", "cmpid", "ocid", "smid", "sr_share",
 })
-_WHITESPACE = re.compile(r"\s+")
 _BLOCK_TAGS = frozenset({"p", "br", "div", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote"})
 _SKIPPED_TAGS = frozenset({"script", "style", "noscript", "template"})
 
@@ -70,7 +69,7 @@ def clean_text(value: str | None) -> str:
         value = "".join(extractor.parts)
     else:
         value = html.unescape(value)
-    return _WHITESPACE.sub(" ", value).strip()
+    return " ".join(value.split())
 
 
 def utc_datetime(parsed: time.struct_time | None) -> datetime | None:
