@@ -106,7 +106,7 @@ class TrainingSettings:
     """Labeled items needed before a fixed slice of them is held out from threshold choice for the gate."""
     backtest_items: int = 5000
     review_pool: int = 2000
-    label_weight: float = 5.0
+    label_weight: float = 10.0
     """How much one analyst label counts in training against one seed example (a real item from the
     analyst's feeds, outnumbered by the seeds until many are labeled)."""
 

@@ -6,7 +6,7 @@ import shutil
 import pytest
 from click.testing import CliRunner
 
-from newswatch.cli import main
+from newswatch.cli import CLASSIFY_BATCH, main
 from newswatch.config import load_settings
 from newswatch.store import Store
 
@@ -142,6 +142,18 @@ def test_classify_and_evaluate_refuse_a_malformed_line_and_write_nothing(data_di
         assert result.exit_code == 1
         assert f"{source}:2: not valid JSON" in result.output
         assert "fine" not in result.output
+
+
+def test_classify_streams_batches_and_stops_at_a_bad_line_naming_it(data_dir, seed_models, tmp_path):
+    shutil.copytree(seed_models, data_dir / "models")
+    source = tmp_path / "many.jsonl"
+    good = [json.dumps({"id": f"i{n}", "title": f"{RUSSIA_DPRK} ({n})"}) for n in range(CLASSIFY_BATCH + 1)]
+    source.write_text("\n".join(good + ['{"title": 7}']) + "\n")
+    result = CliRunner().invoke(main, ["classify", str(source)])
+    assert result.exit_code == 1
+    assert f'{source}:{CLASSIFY_BATCH + 2}: "title" is required' in result.output
+    printed = [json.loads(line) for line in result.output.splitlines() if line.startswith("{")]
+    assert [r["id"] for r in printed] == [f"i{n}" for n in range(CLASSIFY_BATCH)], "the full batch before it"
 
 
 def test_evaluate_json_has_the_documented_shape(data_dir, seed_models, tmp_path):
