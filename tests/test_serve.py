@@ -85,7 +85,13 @@ enabled = false
         assert {"monitor", "digest"} <= completed, f"completed runs: {completed}\n" + "".join(output)
     finally:
         serve.send_signal(signal.SIGINT)
-        returncode = serve.wait(timeout=90)
+        try:
+            returncode = serve.wait(timeout=90)
+        except subprocess.TimeoutExpired:
+            serve.kill()
+            serve.wait()
+            reader.join(timeout=5)
+            pytest.fail("serve did not stop within 90 s of SIGINT; its output:\n" + "".join(output))
         reader.join(timeout=5)
     log = "".join(output)
     assert returncode == 0, log
