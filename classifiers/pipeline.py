@@ -24,8 +24,6 @@ from .concepts import concept_features, feature_names
 # Single letters are tokens too, so that "N. Korea" and "U.S." keep the bigrams "n korea" and "u s".
 TOKEN = re.compile(r"(?u)\b\w+\b")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
-
-
 _COMBINING_MARKS = re.compile("[\u0300-\u036f]+")
 
 
@@ -88,7 +86,7 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
         counts = self._word_counts(self._hash(segments), doc_of_segment, len(texts))
         self.word_idf_ = TfidfTransformer(sublinear_tf=True).fit(counts)
         self.vocabulary_, self.vocabulary_columns_ = self._vocabulary(segments)
-        features = self._features(texts)
+        features = self.features(texts)
         self.regressions_ = [
             CalibratedClassifierCV(LogisticRegression(C=self.C, class_weight="balanced", solver="liblinear", dual=True),
                                    method="sigmoid", cv=folds, ensemble=False).fit(features.matrix, Y[:, t],
@@ -100,13 +98,10 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
         return self
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
-        return self.proba(self._features(list(texts)))
+        return self.proba(self.features(texts))
 
     def predict(self, texts: Sequence[str]) -> np.ndarray:
         return (self.predict_proba(texts) >= self.thresholds_).astype(int)
-
-    def features(self, texts: Sequence[str]) -> Features:
-        return self._features(list(texts))
 
     def proba(self, features: Features) -> np.ndarray:
         """Calibrated scores, one column per topic, of already computed features."""
@@ -148,7 +143,8 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
         documents = sp.csr_matrix((np.ones(len(whose)), (whose, np.arange(len(whose)))), shape=(n_docs, len(whose)))
         return (documents @ hashed).tocsr()
 
-    def _features(self, texts: list[str]) -> Features:
+    def features(self, texts: Sequence[str]) -> Features:
+        texts = list(texts)
         segments, whose, headline = self._segments(texts)
         hashed = self._hash(segments)
         words = self.word_idf_.transform(self._word_counts(hashed, whose, len(texts)))
