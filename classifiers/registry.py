@@ -29,10 +29,17 @@ from .pipeline import TopicClassifier
 TRUSTED_TYPES = frozenset({"classifiers.pipeline.TopicClassifier", "sklearn.calibration._CalibratedClassifier",
                            "sklearn.calibration._SigmoidCalibration"})
 _VERSION = re.compile(r"^v(\d+)$")
+MODEL_FORMAT = 2
+"""Bumped whenever ``TopicClassifier``'s fitted state changes shape: a file of another format would load
+and then fail on its first prediction. 2: concept features, one regression per topic (no char n-grams)."""
 
 
 class ModelFileError(RuntimeError):
     """A model file that cannot be trusted or read."""
+
+
+class OutdatedModelError(ModelFileError):
+    """A model file an earlier newswatch wrote, in a format this one cannot use."""
 
 
 @dataclass
@@ -98,13 +105,19 @@ class Registry:
                 break
             except FileExistsError:
                 number += 1
-        _write_atomically(self._metadata_path(version), json.dumps({**metadata, "version": version}, indent=2))
+        _write_atomically(self._metadata_path(version),
+                          json.dumps({**metadata, "version": version, "model_format": MODEL_FORMAT}, indent=2))
         return version
 
     def load(self, version: str) -> LoadedModel:
         path = self._model_path(version)
         if not path.exists():
             raise ModelFileError(f"model {version} not found in {self.root}")
+        metadata_path = self._metadata_path(version)
+        metadata = json.loads(metadata_path.read_text(encoding="utf-8")) if metadata_path.exists() else {}
+        if metadata.get("model_format") != MODEL_FORMAT:
+            raise OutdatedModelError(f"{path}: written by an earlier newswatch (model format "
+                                     f"{metadata.get('model_format', 1)}, this one reads {MODEL_FORMAT})")
         try:
             untrusted = set(sio.get_untrusted_types(file=path))
         except Exception as exc:  # a truncated or foreign file fails inside skops' zip/JSON reader
@@ -118,8 +131,6 @@ class Registry:
             raise ModelFileError(f"{path}: could not be loaded ({type(exc).__name__}: {exc})") from None
         if not isinstance(estimator, TopicClassifier):
             raise ModelFileError(f"{path}: holds a {type(estimator).__name__}, not a TopicClassifier")
-        metadata_path = self._metadata_path(version)
-        metadata = json.loads(metadata_path.read_text(encoding="utf-8")) if metadata_path.exists() else {}
         return LoadedModel(version, estimator, metadata)
 
     def current_version(self) -> str | None:

@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from classifiers.registry import LoadedModel, ModelFileError, Registry
-from classifiers.train import Candidate, documents, example_weights, train_candidate, train_with_metadata
+from classifiers.registry import LoadedModel, ModelFileError, OutdatedModelError, Registry
+from classifiers.train import Candidate, documents, example_weights, train_candidate
 
 from .config import Settings
 from .labeled import seed_corpus
@@ -39,20 +39,32 @@ def pinned_thresholds(settings: Settings) -> dict[str, float | None]:
 
 
 def current_model(settings: Settings) -> LoadedModel:
-    """The model in service; on first use, one trained from the seed corpus and put in service.
-
-    If the file in service is refused (tampered, truncated, foreign), the newest older version that
-    loads serves instead and the refusal is logged: a broken file never stops the cycle.
-    """
+    """The model in service. Where there is none to serve (first use; only files an earlier newswatch
+    wrote; only refused ones), one is trained on the seeds and every label and put in service, so
+    neither an upgrade nor a broken file stops the cycle or loses what the labels taught."""
     models = registry(settings)
+    model = _in_service(models)
+    if model is not None:
+        return model
+    store = open_store(settings)
+    try:
+        report = train(settings, store, force=True)
+    finally:
+        store.close()
+    return models.load(report.promoted_version)  # type: ignore[arg-type]
+
+
+def _in_service(models: Registry) -> LoadedModel | None:
+    """The version in service; if its file is refused (tampered, truncated, foreign), the newest older
+    version that loads, with the refusal logged; None when none is in service or none loads."""
     version = models.current_version()
     if version is None:
-        estimator, metadata, _ = train_with_metadata(seed_corpus(), pinned_thresholds(settings),
-                                                     settings.training.folds)
-        version = models.save(estimator, {**metadata, "trained_on": "seeds"})
-        return models.promote(version)
+        return None
     try:
         return models.load(version)
+    except OutdatedModelError as outdated:
+        log.warning("%s; training a current model on the seeds and every label", outdated)
+        return None
     except ModelFileError as refused:
         fallback = models.previous_version(version)
         while fallback is not None:
@@ -63,7 +75,8 @@ def current_model(settings: Settings) -> LoadedModel:
                 continue
             log.error("%s; serving %s instead", refused, fallback)
             return model
-        raise
+        log.error("%s; no earlier version loads either: training a new model on the seeds and every label", refused)
+        return None
 
 
 @dataclass(frozen=True)
@@ -114,7 +127,7 @@ def train(settings: Settings, store: Store, force: bool = False, dry_run: bool =
     """
     corpus, labeled = training_corpus(store)
     models = registry(settings)
-    current = current_model(settings) if models.current_version() else None
+    current = _in_service(models)
     seen = set(current.metadata.get("label_keys", [])) if current else set()
     held_out, train_on_held_out, evaluated_on = held_out_rows(corpus, labeled, settings.training.min_held_out, seen)
     candidate = train_candidate(corpus, held_out, current.estimator if current else None,
@@ -127,7 +140,7 @@ def train(settings: Settings, store: Store, force: bool = False, dry_run: bool =
     if candidate.promote or force:
         trained_keys = [e.item.key for e, h in zip(corpus[len(corpus) - labeled:], held_out[len(corpus) - labeled:])
                         if train_on_held_out or not h]
-        metadata = {**candidate.metadata, "trained_on": "seeds+labels", "labeled_items": labeled,
+        metadata = {**candidate.metadata, "trained_on": "seeds+labels" if labeled else "seeds", "labeled_items": labeled,
                     "label_keys": trained_keys,
                     "gate": {"evaluated_on": evaluated_on, "current_version": report.current_version,
                              "current_metrics": candidate.current_metrics, "passed": candidate.promote,

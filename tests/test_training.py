@@ -126,3 +126,19 @@ def test_tampered_model_is_refused_and_the_previous_stays_in_service(settings, t
     assert registry.current_version() == previous
     (registry.root / "CURRENT").write_text(version)  # tampered after it went into service
     assert app.current_model(settings).version == previous
+
+
+def test_a_model_an_earlier_newswatch_wrote_is_replaced_by_one_trained_on_seeds_and_labels(settings, store):
+    registry = app.registry(settings)
+    old = registry.current_version()
+    metadata_path = registry.root / f"{old}.json"
+    written_before_formats = json.loads(metadata_path.read_text())
+    del written_before_formats["model_format"]
+    metadata_path.write_text(json.dumps(written_before_formats))
+    import_labels(store, lines(RECORDS), "a.jsonl", "ana", NOW)
+
+    model = app.current_model(settings)
+    assert model.version != old and registry.current_version() == model.version
+    assert model.metadata["trained_on"] == "seeds+labels" and model.metadata["labeled_items"] == len(RECORDS)
+    assert (registry.root / f"{old}.skops").exists(), "the old file is kept"
+    assert app.current_model(settings).version == model.version, "trained once, then served"
