@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import random
-import resource
 import subprocess
 import sys
 import tempfile
@@ -90,16 +89,22 @@ def throughput(n=50_000):
             started = time.perf_counter()
             registry.current()
             loads.append(time.perf_counter() - started)
-        runs = []
-        for _ in range(3):
-            started = time.perf_counter()
-            subprocess.run([newswatch, "classify", str(items)], env=env, check=True, stdout=subprocess.DEVNULL)
-            runs.append(time.perf_counter() - started)
-        rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
         size = sum(p.stat().st_size for p in (Path(home) / "models").glob("*.skops")) / 1e6
-        print(f"classify {n} items: median {np.median(runs):.1f}s = {n / np.median(runs):.0f} items/s (runs "
-              f"{', '.join(f'{r:.1f}' for r in runs)}); peak RSS {rss:.0f} MB; model load median "
-              f"{np.median(loads):.2f}s; model file {size:.1f} MB")
+        print(f"model load median {np.median(loads):.2f}s; model file {size:.1f} MB")
+        for jobs in (1, 2):
+            runs, peaks = [], []
+            for _ in range(3):
+                started = time.perf_counter()
+                child = subprocess.Popen([newswatch, "classify", "--jobs", str(jobs), str(items)], env=env,
+                                         stdout=subprocess.DEVNULL)
+                _, status, usage = os.wait4(child.pid, 0)
+                child.returncode = os.waitstatus_to_exitcode(status)
+                runs.append(time.perf_counter() - started)
+                peaks.append(usage.ru_maxrss / 1024)  # the largest of the process and its workers
+                assert child.returncode == 0
+            print(f"classify {n} items, --jobs {jobs}: median {np.median(runs):.1f}s = {n / np.median(runs):.0f} "
+                  f"items/s (runs {', '.join(f'{r:.1f}' for r in runs)}); peak RSS of one process {max(peaks):.0f} MB",
+                  flush=True)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ import getpass
 import itertools
 import json
 import logging
+import os
 import re
 import sys
 from datetime import datetime, timedelta, timezone
@@ -17,7 +18,7 @@ from typing import Any, Callable
 import click
 
 from classifiers.evaluate import metrics
-from classifiers.registry import ModelFileError
+from classifiers.registry import LoadedModel, ModelFileError
 from classifiers.train import documents, indicator
 
 from . import app
@@ -28,6 +29,7 @@ from .labeled import LabeledFileError, item_from_record, iter_records, read_labe
 from .labels import LabelError, export_records, import_labels, label_stored_item
 from .models import TOPICS
 from .notify import deliver_owed, masked_url
+from .parallel import forked_map
 from .refresh import run_cycle
 from .store import utcnow
 
@@ -100,19 +102,25 @@ def run(settings: Settings) -> None:
 
 @command(main, "classify")
 @click.argument("source", type=click.File("r", encoding="utf-8"), default="-")
-def classify(settings: Settings, source: Any) -> None:
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=lambda: min(4, os.cpu_count() or 1),
+              show_default="the CPUs, at most 4", help="Processes scoring batches at once.")
+def classify(settings: Settings, source: Any, jobs: int) -> None:
     """Score labeled-item JSON Lines (FILE or - for stdin) and print each with "scores", "tags", "why".
 
     Streams: items are scored in batches as they are read, so a bad line stops the command (naming
     the line) after the lines before it were printed."""
     model = app.current_model(settings)
     records = iter_records(source, _name(source), require_topics=False)
-    out = sys.stdout
-    while batch := list(itertools.islice(records, CLASSIFY_BATCH)):
-        predictions = model.predict_items([item_from_record(r) for r in batch])
-        out.writelines(json.dumps({**record, "scores": dict(p.scores), "tags": list(p.tags),
-                                   "why": {t: list(w) for t, w in p.why.items()}}, ensure_ascii=False) + "\n"
-                       for record, p in zip(batch, predictions))
+    batches = iter(lambda: list(itertools.islice(records, CLASSIFY_BATCH)), [])
+    for lines in forked_map(_classified_lines, model, batches, jobs):
+        sys.stdout.writelines(lines)
+
+
+def _classified_lines(model: LoadedModel, records: list[dict[str, Any]]) -> list[str]:
+    predictions = model.predict_items([item_from_record(r) for r in records])
+    return [json.dumps({**record, "scores": dict(p.scores), "tags": list(p.tags),
+                        "why": {t: list(w) for t, w in p.why.items()}}, ensure_ascii=False) + "\n"
+            for record, p in zip(records, predictions)]
 
 
 @command(main, "evaluate")
