@@ -11,7 +11,6 @@ import os
 import re
 import sys
 from datetime import datetime, timedelta, timezone
-
 from importlib.metadata import EntryPoint, entry_points
 from typing import Any, Callable
 
@@ -23,6 +22,7 @@ from classifiers.train import documents, indicator
 
 from . import app
 from .alerts import digest_now
+from .clock import utcnow
 from .config import ConfigError, Settings, load_settings
 from .feedlist import add_feed, feed_statuses, remove_feed
 from .labeled import LabeledFileError, item_from_record, iter_records, read_labeled_file
@@ -31,7 +31,6 @@ from .models import TOPICS
 from .notify import deliver_owed, masked_url
 from .parallel import forked_map
 from .refresh import run_cycle
-from .store import utcnow
 
 USER_ERRORS = (ConfigError, LabeledFileError, LabelError, ModelFileError, OSError)
 
@@ -90,11 +89,8 @@ def main(verbose: bool) -> None:
 @command(main, "run")
 def run(settings: Settings) -> None:
     """Run one monitoring cycle now: fetch every feed, store new items, classify, send the digest."""
-    store = app.open_store(settings)
-    try:
+    with app.open_store(settings) as store:
         report = run_cycle(settings, store, app.current_model(settings))
-    finally:
-        store.close()
     click.echo(report.summary())
     if report.nothing_ran:
         raise click.ClickException("no feed could be fetched")
@@ -161,12 +157,9 @@ def digest(settings: Settings, dry_run: bool, since_text: str | None, channel_na
     unknown = set(channel_names) - {c.name for c in settings.channels}
     if unknown:
         raise click.ClickException(f"no channel named {', '.join(sorted(unknown))} in {settings.source}")
-    store = app.open_store(settings)
-    try:
+    with app.open_store(settings) as store:
         planned = digest_now(store, settings, now, since, channel_names, dry_run)
         delivery = None if dry_run else deliver_owed(store, settings.channels)
-    finally:
-        store.close()
     for one in planned:
         window = f"{one.since:%Y-%m-%d %H:%M} UTC" if one.since else "the beginning"
         if one.digest is None:
@@ -197,11 +190,8 @@ def parse_since(text: str, now: datetime) -> datetime:
 @click.option("--all", "show_all", is_flag=True, help="Include messages already sent.")
 def outbox(settings: Settings, show_all: bool) -> None:
     """List owed deliveries (pending, sending, failed; --all adds sent) per channel, secrets masked."""
-    store = app.open_store(settings)
-    try:
+    with app.open_store(settings) as store:
         entries = store.outbox_entries(None if show_all else ("pending", "sending", "failed"))
-    finally:
-        store.close()
     channels = {c.name: c for c in settings.channels}
     if not entries:
         click.echo("outbox: nothing owed" if not show_all else "outbox: empty")
@@ -255,11 +245,8 @@ def feeds_remove(settings: Settings, url_or_name: str) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list of objects instead of a table.")
 def feeds_status(settings: Settings, as_json: bool) -> None:
     """Per feed: health, last success, last error, consecutive failures, items stored, last new item."""
-    store = app.open_store(settings)
-    try:
+    with app.open_store(settings) as store:
         statuses = feed_statuses(settings, store)
-    finally:
-        store.close()
     if as_json:
         click.echo(json.dumps([status.as_json() for status in statuses], indent=2))
         return
@@ -296,11 +283,8 @@ def label(settings: Settings, item_id: int, topic: str, answer: str | None, auth
     """Label stored item ITEM_ID (the id digests show): TOPIC yes|no, or `none` for about neither topic."""
     if (topic == "none") != (answer is None):
         raise click.UsageError("give TOPIC yes|no, or `none` alone (about neither topic)")
-    store = app.open_store(settings)
-    try:
+    with app.open_store(settings) as store:
         added = label_stored_item(store, item_id, None if topic == "none" else topic, answer == "yes", author, utcnow())
-    finally:
-        store.close()
     click.echo(f"item {item_id}: {added} label(s) recorded" if added else f"item {item_id}: already labeled so")
 
 
@@ -314,22 +298,16 @@ def labels_group() -> None:
 @_author_option
 def labels_import(settings: Settings, source: Any, author: str) -> None:
     """Import every labeled item of FILE; a malformed line imports nothing; a repeat import adds nothing."""
-    store = app.open_store(settings)
-    try:
+    with app.open_store(settings) as store:
         added = import_labels(store, source, _name(source), author, utcnow())
-    finally:
-        store.close()
     click.echo(f"{_name(source)}: {added} label(s) added")
 
 
 @command(labels_group, "export")
 def labels_export(settings: Settings) -> None:
     """Print the labels in force as labeled-item JSON Lines (readable by `labels import`)."""
-    store = app.open_store(settings)
-    try:
+    with app.open_store(settings) as store:
         records = export_records(store.latest_labels())
-    finally:
-        store.close()
     for record in records:
         click.echo(json.dumps(record, ensure_ascii=False))
 
@@ -339,11 +317,8 @@ def labels_export(settings: Settings) -> None:
 @click.option("--dry-run", is_flag=True, help="Promote nothing; list the stored items whose tags would change.")
 def train(settings: Settings, force: bool, dry_run: bool) -> None:
     """Train a candidate on seeds + labels, compare it with the current model, promote it if not worse."""
-    store = app.open_store(settings)
-    try:
+    with app.open_store(settings) as store:
         report = app.train(settings, store, force=force, dry_run=dry_run)
-    finally:
-        store.close()
     candidate = report.candidate
     click.echo(f"evaluated on {report.evaluated_on}")
     click.echo(f"{'topic':<18}{'current F1':>11}{'candidate P':>12}{'R':>7}{'F1':>7}{'threshold':>10}")
@@ -403,8 +378,7 @@ def models_rollback(settings: Settings, version: str | None) -> None:
 @_author_option
 def review(settings: Settings, limit: int, as_json: bool, author: str) -> None:
     """Stored items the model is least sure about; on a terminal, label each: y(es) n(o) s(kip) q(uit)."""
-    store = app.open_store(settings)
-    try:
+    with app.open_store(settings) as store:
         entries = app.review_queue(settings, store, limit)
         interactive = not as_json and sys.stdin.isatty()
         for entry in entries:
@@ -423,8 +397,6 @@ def review(settings: Settings, limit: int, as_json: bool, author: str) -> None:
                 break
             if answer != "s":
                 label_stored_item(store, item.id, entry.topic, answer == "y", author, utcnow())  # type: ignore[arg-type]
-    finally:
-        store.close()
 
 @command(main, "web")
 @click.option("--host", default="127.0.0.1", show_default=True,
