@@ -6,20 +6,17 @@ from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
 
 from newswatch import alerts, app
+from newswatch.clock import utcnow
 from newswatch.config import load_settings
 from newswatch.notify import deliver_owed
-from newswatch.store import utcnow
 
 
 @flow(name="digest")
 def digest(config: str | None = None, dry_run: bool = False) -> dict:
     settings = load_settings(config)
-    store = app.open_store(settings)
-    try:
+    with app.open_store(settings) as store:
         planned = alerts.digest_now(store, settings, utcnow(), dry_run=dry_run)
         delivery = None if dry_run else deliver_owed(store, settings.channels)
-    finally:
-        store.close()
     built = [one for one in planned if one.digest is not None]
     for one in built:
         create_markdown_artifact(key=f"digest-{_artifact_key(one.channel.name)}",

@@ -8,12 +8,13 @@ from prefect.cache_policies import NO_CACHE
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from newswatch import app, refresh
+from newswatch.clock import utcnow
 from newswatch.config import Settings, load_settings
 from newswatch.fetch import new_session
 from newswatch.models import Feed
 from newswatch.refresh import CycleReport, FeedOutcome
+from newswatch.store import Store
 from newswatch.stories import assign_stories
-from newswatch.store import Store, utcnow
 
 # Tasks take live objects (store, model) that cannot be hashed into a cache key; nothing here is cacheable.
 step = task(cache_policy=NO_CACHE)
@@ -39,8 +40,7 @@ alert = step(refresh.alert, retries=2, retry_delay_seconds=[5, 30])
 @flow(name="monitor", task_runner=ThreadPoolTaskRunner(max_workers=THREADS))
 def monitor(config: str | None = None) -> dict:
     settings = load_settings(config)
-    store = app.open_store(settings)
-    try:
+    with app.open_store(settings) as store:
         report = CycleReport(model_version=None)
         model = app.current_model(settings)
         report.model_version = model.version
@@ -53,8 +53,6 @@ def monitor(config: str | None = None) -> dict:
         assign_stories(store, new_items, utcnow())
         report.matches = classify_new(store, model, new_items, {f.url: f.name for f in settings.feeds})
         report.digest_files, report.delivery = alert(store, settings, report.matches)
-    finally:
-        store.close()
     get_run_logger().info("monitor cycle\n%s", report.summary())
     create_markdown_artifact(key="monitor-summary", markdown=f"```\n{report.summary()}\n```",
                              description="newswatch monitoring cycle summary")

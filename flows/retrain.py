@@ -12,11 +12,8 @@ from newswatch.config import load_settings
 @flow(name="retrain", timeout_seconds=3600)
 def retrain(config: str | None = None) -> dict:
     settings = load_settings(config)
-    store = app.open_store(settings)
-    try:
+    with app.open_store(settings) as store:
         report = app.train(settings, store)
-    finally:
-        store.close()
     candidate = report.candidate
     metrics = candidate.candidate_metrics or candidate.metadata["metrics"]["cross_validation"]
     create_table_artifact(key="retrain-evaluation",

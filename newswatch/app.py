@@ -17,11 +17,12 @@ import numpy as np
 from classifiers.registry import LoadedModel, ModelFileError, OutdatedModelError, Registry
 from classifiers.train import Candidate, documents, example_weights, train_candidate
 
+from .clock import utcnow
 from .config import Settings
 from .labeled import seed_corpus
 from .labels import labeled_examples
 from .models import TOPICS, Item, LabeledItem
-from .store import Store, utcnow
+from .store import Store
 
 log = logging.getLogger(__name__)
 
@@ -46,11 +47,8 @@ def current_model(settings: Settings) -> LoadedModel:
     model = _in_service(models)
     if model is not None:
         return model
-    store = open_store(settings)
-    try:
+    with open_store(settings) as store:
         report = train(settings, store, force=True)
-    finally:
-        store.close()
     return models.load(report.promoted_version)  # type: ignore[arg-type]
 
 

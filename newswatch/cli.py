@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import click
 
+from .clock import utcnow
 from .config import Settings, load_settings
 from .models import TOPICS
 from .untrusted import NumberError, parse_item_id, printable, whole_number
@@ -211,12 +212,6 @@ def open_store(settings: Settings) -> "Store":
     return Store.open(settings.database_url)
 
 
-def utcnow() -> datetime:
-    from .store import utcnow as store_clock
-
-    return store_clock()
-
-
 @main.group("config")
 def config_group() -> None:
     """Check the config file."""
@@ -237,11 +232,8 @@ def run(settings: Settings) -> None:
     from . import app
     from .refresh import run_cycle
 
-    store = open_store(settings)
-    try:
+    with open_store(settings) as store:
         report = run_cycle(settings, store, app.current_model(settings))
-    finally:
-        store.close()
     click.echo(printable(report.summary(), keep_layout=True))
     if report.nothing_ran:
         raise Failure("no feed could be fetched", exit_code=1)
@@ -323,13 +315,10 @@ def digest(settings: Settings, dry_run: bool, since_text: str | None, channel_na
     unknown = set(channel_names) - {c.name for c in settings.channels}
     if unknown:
         raise Failure(f"no channel named {', '.join(sorted(unknown))} in {settings.source}")
-    store = open_store(settings)
-    try:
+    with open_store(settings) as store:
         planned = digest_now(store, settings, now, since, channel_names, dry_run)
         delivery = None if dry_run else deliver_owed(store, settings.channels)
         digested_before = {one.channel.name: _already_digested(store, one) for one in planned if one.digest is None}
-    finally:
-        store.close()
     for one in planned:
         window = f"{one.since:%Y-%m-%d %H:%M} UTC" if one.since else "the beginning"
         if one.digest is None and digested_before.get(one.channel.name):
@@ -382,11 +371,8 @@ def outbox(settings: Settings, show_all: bool) -> None:
     """List owed deliveries (pending, sending, failed; --all adds sent) per channel, secrets masked."""
     from .notify import masked_url
 
-    store = open_store(settings)
-    try:
+    with open_store(settings) as store:
         entries = store.outbox_entries(None if show_all else ("pending", "sending", "failed"))
-    finally:
-        store.close()
     channels = {c.name: c for c in settings.channels}
     if not entries:
         click.echo("outbox: nothing owed" if not show_all else "outbox: empty")
@@ -446,11 +432,8 @@ def feeds_status(settings: Settings, as_json: bool) -> None:
     """Per feed: health, last success, last error, consecutive failures, items stored, last new item."""
     from .feedlist import feed_statuses
 
-    store = open_store(settings)
-    try:
+    with open_store(settings) as store:
         statuses = feed_statuses(settings, store)
-    finally:
-        store.close()
     if as_json:
         click.echo(json.dumps([status.as_json() for status in statuses], indent=2))
         return
@@ -491,11 +474,8 @@ def label(settings: Settings, item_id: str, topic: str, answer: str | None, auth
     if (topic == "none") != (answer is None):
         raise click.UsageError("give TOPIC yes|no, or `none` alone (about neither topic)")
     number = parse_item_id(item_id)
-    store = open_store(settings)
-    try:
+    with open_store(settings) as store:
         added = label_stored_item(store, number, None if topic == "none" else topic, answer == "yes", author, utcnow())
-    finally:
-        store.close()
     click.echo(f"item {number}: {added} label(s) recorded" if added else f"item {number}: already labeled so")
 
 
@@ -511,11 +491,8 @@ def labels_import(settings: Settings, source: Any, author: str) -> None:
     """Import every labeled item of FILE; a malformed line imports nothing; a repeat import adds nothing."""
     from .labels import import_labels
 
-    store = open_store(settings)
-    try:
+    with open_store(settings) as store:
         added = import_labels(store, source, _name(source), author, utcnow())
-    finally:
-        store.close()
     click.echo(f"{_name(source)}: {added} label(s) added")
 
 
@@ -524,11 +501,8 @@ def labels_export(settings: Settings) -> None:
     """Print the labels in force as labeled-item JSON Lines (readable by `labels import`)."""
     from .labels import export_records
 
-    store = open_store(settings)
-    try:
+    with open_store(settings) as store:
         records = export_records(store.latest_labels())
-    finally:
-        store.close()
     for record in records:
         click.echo(json.dumps(record, ensure_ascii=False))
 
@@ -540,11 +514,8 @@ def train(settings: Settings, force: bool, dry_run: bool) -> None:
     """Train a candidate on seeds + labels, compare it with the current model, promote it if not worse."""
     from . import app
 
-    store = open_store(settings)
-    try:
+    with open_store(settings) as store:
         report = app.train(settings, store, force=force, dry_run=dry_run)
-    finally:
-        store.close()
     candidate = report.candidate
     click.echo(f"evaluated on {report.evaluated_on}")
     click.echo(f"{'topic':<18}{'current F1':>11}{'candidate P':>12}{'R':>7}{'F1':>7}{'threshold':>10}")
@@ -612,8 +583,7 @@ def review(settings: Settings, limit: int, as_json: bool, author: str) -> None:
     from . import app
     from .labels import label_stored_item
 
-    store = open_store(settings)
-    try:
+    with open_store(settings) as store:
         entries = app.review_queue(settings, store, limit)
         interactive = not as_json and sys.stdin.isatty()
         for entry in entries:
@@ -633,8 +603,6 @@ def review(settings: Settings, limit: int, as_json: bool, author: str) -> None:
                 break
             if answer != "s":
                 label_stored_item(store, item.id, entry.topic, answer == "y", author, utcnow())  # type: ignore[arg-type]
-    finally:
-        store.close()
 
 @command(main, "web")
 @click.option("--host", default="127.0.0.1", show_default=True,

@@ -24,8 +24,9 @@ import apprise
 from apprise.plugins.email import NotifyEmail, SecureMailMode
 
 from .alerts import quiet_until
+from .clock import utcnow
 from .config import Channel
-from .store import OutboxEntry, Store, utcnow
+from .store import OutboxEntry, Store
 
 log = logging.getLogger(__name__)
 _EMAIL_SCHEMES = ("mailto", "mailtos")
@@ -77,10 +78,6 @@ def masked_url(channel: Channel) -> str:
 def idempotency_key(entry: OutboxEntry) -> str:
     """Stable across retries of one message to one channel, different for every other pair."""
     return f"{entry.channel}/{entry.dedupe_key}"
-
-
-def is_email(channel: Channel) -> bool:
-    return urlsplit(channel.url).scheme.lower() in _EMAIL_SCHEMES
 
 
 def send_apprise(channel: Channel, entry: OutboxEntry) -> None:

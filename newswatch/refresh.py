@@ -14,24 +14,24 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Sequence
 
 import requests
 
 from .alerts import owe_due
+from .clock import Clock, utcnow
 from .config import FetchSettings, Settings
 from .digest import Digest, Match, build_digest
 from .fetch import HostLimits, fetch, new_session
 from .fulltext import ArticleFetcher
 from .models import TOPIC_TITLES, TOPICS, Classifier, Feed, Item
-from .notify import DeliveryReport, Sender, deliver_owed, send_apprise
 from .normalize import not_after
+from .notify import DeliveryReport, Sender, deliver_owed, send_apprise
 from .parse import NotAFeed, parse
+from .store import Store
 from .stories import assign_stories
-from .store import Store, utcnow
 
 log = logging.getLogger(__name__)
-Clock = Callable[[], datetime]
 
 
 @dataclass(frozen=True)

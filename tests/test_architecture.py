@@ -5,7 +5,8 @@
 
 (a) nothing under newswatch/ or classifiers/ imports ``prefect`` or ``flows``;
 (b) classifiers/ imports from the newswatch package only ``newswatch.models``;
-(c) inside newswatch/, only ``newswatch/app.py`` and ``newswatch/cli.py`` may import ``classifiers``.
+(c) inside newswatch/, only ``newswatch/app.py`` and ``newswatch/cli.py`` may import ``classifiers``;
+(d) the schema migrations import of the store only ``newswatch.store.schema`` (no runtime loop back).
 
 Every import statement counts, including ones inside functions or ``if TYPE_CHECKING:`` blocks,
 and ``importlib.import_module("...")`` / ``__import__("...")`` calls with a literal name.
@@ -179,6 +180,17 @@ def test_only_app_and_cli_import_classifiers(imports):
     ]
     _report("(c) inside newswatch/, only newswatch/app.py and newswatch/cli.py may import "
             "`classifiers`:", violations)
+
+
+def test_migrations_import_only_the_schema(imports):
+    violations = [
+        f"{imp}  -> imports {bad[0]!r}"
+        for imp in imports["newswatch"]
+        if imp.file.startswith("newswatch/migrations/")
+        if (bad := [m for m in imp.modules if _within(m, "newswatch.store") and not _within(m, "newswatch.store.schema")
+                    or _within(m, "newswatch") and not _within(m, "newswatch.store") and not _within(m, "newswatch.migrations")])
+    ]
+    _report("(d) newswatch/migrations/ may import of newswatch only `newswatch.store.schema`:", violations)
 
 
 # ------------------------------------------------------------------------ checks of the checker

@@ -23,7 +23,8 @@ from conftest import FEEDS, FeedServer, free_port
 from newswatch.cli import main
 from newswatch.config import load_settings
 from newswatch.refresh import ingest
-from newswatch.store import Store, items
+from newswatch.store import Store
+from newswatch.store.schema import items
 
 DEADLINE = 2.0
 MAX_BYTES = 4 * 1024 * 1024

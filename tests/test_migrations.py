@@ -1,4 +1,4 @@
-"""The alembic revisions build exactly the schema in store.metadata, once, from any starting point."""
+"""The alembic revisions build exactly the schema in store.schema.metadata, once, from any starting point."""
 
 import subprocess
 import sys
@@ -8,7 +8,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from newswatch.migrations import BASELINE
-from newswatch.store import Store, create_db_engine, metadata
+from newswatch.store import Store
+from newswatch.store.schema import create_db_engine, metadata
 
 
 def test_revisions_match_the_metadata(database_url):
@@ -17,7 +18,7 @@ def test_revisions_match_the_metadata(database_url):
     with engine.connect() as conn:
         differences = compare_metadata(MigrationContext.configure(conn), metadata)
     engine.dispose()
-    assert differences == [], "store.metadata changed: add a revision (newswatch/migrations/README)"
+    assert differences == [], "store.schema.metadata changed: add a revision (newswatch/migrations/README)"
 
 
 ADDED_AFTER_0001 = {"lease_owner", "lease_until", "claimed_at", "next_attempt_at", "fetch_url", "story_id", "kind"}

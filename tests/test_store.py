@@ -1,6 +1,5 @@
 from datetime import datetime, timezone
 
-
 from newswatch.models import Feed, Item, Prediction, Validators
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)
@@ -36,7 +35,7 @@ def test_feed_health_counts_failures_and_resets_on_success(store):
     store.record_success(feed_id, Validators('"abc"', "Mon, 23 Nov 2026 10:00:00 GMT"), 0, NOW)
     [row] = store.feed_rows()
     assert (row.consecutive_failures, row.last_error, row.last_success_at) == (0, None, NOW)
-    assert store.validators(feed_id) == Validators('"abc"', "Mon, 23 Nov 2026 10:00:00 GMT")
+    assert store.feed_row(feed_id).validators == Validators('"abc"', "Mon, 23 Nov 2026 10:00:00 GMT")
 
 
 def test_sync_feeds_follows_renames_without_duplicating(store):
@@ -66,3 +65,14 @@ def test_predictions_are_recorded_once_per_model_version(store):
     store.save_predictions("v1", [(stored, prediction)], NOW)
     with store.engine.connect() as conn:
         assert conn.exec_driver_sql("select count(*) from predictions").scalar() == 1
+
+
+def test_the_postgres_urls_users_paste_use_psycopg_3(postgres_url):
+    """`postgresql://` and `postgres://` would select psycopg2, which the [postgres] extra does not install."""
+    from newswatch.store import Store
+
+    bare = postgres_url.replace("postgresql+psycopg://", "postgresql://", 1)
+    for pasted in (bare, bare.replace("postgresql://", "postgres://", 1)):
+        with Store.open(pasted) as store:
+            assert store.engine.url.drivername == "postgresql+psycopg"
+            assert store.sync_feeds([Feed("https://a.example/rss", "A")])

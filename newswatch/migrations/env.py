@@ -1,4 +1,4 @@
-"""Alembic's environment: the target schema is ``newswatch.store.metadata``.
+"""Alembic's environment: the target schema is ``newswatch.store.schema.metadata``.
 
 ``Store.migrate()`` hands in a connection (already in a transaction and holding the migration lock);
 the alembic command line gets one from ``$NEWSWATCH_DATABASE_URL``.
@@ -8,7 +8,7 @@ import os
 
 from alembic import context
 
-from newswatch.store import UTCDateTime, create_db_engine, metadata
+from newswatch.store.schema import UTCDateTime, create_db_engine, metadata
 
 config = context.config
 

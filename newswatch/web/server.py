@@ -24,11 +24,12 @@ from starlette.exceptions import HTTPException
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from .. import app as core
+from ..clock import Clock, utcnow
 from ..config import Settings
 from ..digest import lead_copy, more_sources, other_outlets
 from ..models import TOPIC_TITLES, TOPICS
+from ..store import ItemFilter, ScoredItem, ScoredStory, Store
 from ..untrusted import MAX_ITEM_ID, NumberError, http_url, parse_item_id, whole_number
-from ..store import ItemFilter, ScoredItem, ScoredStory, Store, utcnow
 from . import security
 from .charts import PALETTE, Series, line_chart
 
@@ -38,7 +39,6 @@ MAX_SEARCH = 200
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 TAGGED_DAYS = 30
 LABEL_AUTHOR = "web"
-Clock = Callable[[], datetime]
 Retrain = Callable[[Settings, Store], "core.RetrainDecision"]
 
 

@@ -1,0 +1,104 @@
+"""Feeds: their rows, health (failures as data, as Miniflux keeps them) and the lease that keeps two runs
+from fetching one feed at once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Mapping, Sequence
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from ..models import Feed, Validators
+from .schema import _insert, feeds, items
+
+
+@dataclass(frozen=True)
+class FeedRow:
+    id: int
+    url: str
+    name: str
+    validators: Validators
+    last_checked_at: datetime | None
+    last_success_at: datetime | None
+    last_error: str | None
+    consecutive_failures: int
+    last_new_item_at: datetime | None
+    items_stored: int = 0
+    next_attempt_at: datetime | None = None
+    fetch_url: str | None = None
+
+    def due(self, now: datetime) -> bool:
+        return self.next_attempt_at is None or self.next_attempt_at <= now
+
+
+
+class FeedStore:
+    engine: Engine
+
+    def sync_feeds(self, configured: Sequence[Feed]) -> dict[str, int]:
+        """Make sure every configured feed has a row (names follow the config); return url → id."""
+        with self.engine.begin() as conn:
+            insert = _insert(feeds, conn.dialect.name)
+            for feed in configured:
+                conn.execute(insert.values(url=feed.url, name=feed.name)
+                             .on_conflict_do_update(index_elements=["url"], set_={"name": feed.name}))
+            rows = conn.execute(sa.select(feeds.c.url, feeds.c.id)
+                                .where(feeds.c.url.in_([f.url for f in configured]))).all()
+        return {url: feed_id for url, feed_id in rows}
+
+    def feed_rows(self) -> list[FeedRow]:
+        counts = (sa.select(items.c.feed_id, sa.func.count().label("n")).group_by(items.c.feed_id).subquery())
+        query = (sa.select(feeds, sa.func.coalesce(counts.c.n, 0).label("items_stored"))
+                 .select_from(feeds.outerjoin(counts, counts.c.feed_id == feeds.c.id)).order_by(feeds.c.id))
+        with self.engine.connect() as conn:
+            return [_feed_row(row._mapping) for row in conn.execute(query)]
+
+    def feed_row(self, feed_id: int) -> FeedRow:
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(feeds, sa.literal(0).label("items_stored")).where(feeds.c.id == feed_id)).one()
+        return _feed_row(row._mapping)
+
+    def record_success(self, feed_id: int, validators: Validators, new_items: int, now: datetime,
+                       fetch_url: str | None = None) -> None:
+        values: dict[str, object] = dict(etag=validators.etag, last_modified=validators.last_modified,
+                                         last_checked_at=now, last_success_at=now, last_error=None,
+                                         consecutive_failures=0, next_attempt_at=None)
+        if new_items:
+            values["last_new_item_at"] = now
+        if fetch_url:
+            values["fetch_url"] = fetch_url
+        with self.engine.begin() as conn:
+            conn.execute(feeds.update().where(feeds.c.id == feed_id).values(**values))
+
+    def record_failure(self, feed_id: int, error: str, now: datetime, next_attempt_at: datetime | None = None) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(feeds.update().where(feeds.c.id == feed_id).values(
+                last_checked_at=now, last_error=error, consecutive_failures=feeds.c.consecutive_failures + 1,
+                next_attempt_at=next_attempt_at))
+
+    def acquire_feed_lease(self, feed_id: int, owner: str, now: datetime, duration: timedelta) -> bool:
+        """Take the feed for ``duration`` unless another run holds an unexpired lease on it."""
+        with self.engine.begin() as conn:
+            taken = conn.execute(feeds.update().where(
+                feeds.c.id == feed_id, sa.or_(feeds.c.lease_until.is_(None), feeds.c.lease_until <= now),
+            ).values(lease_owner=owner, lease_until=now + duration))
+        return taken.rowcount == 1
+
+    def release_feed_lease(self, feed_id: int, owner: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(feeds.update().where(feeds.c.id == feed_id, feeds.c.lease_owner == owner)
+                         .values(lease_owner=None, lease_until=None))
+
+
+def _feed_row(row: Mapping[str, object]) -> FeedRow:
+    return FeedRow(
+        id=row["id"], url=row["url"], name=row["name"],  # type: ignore[arg-type]
+        validators=Validators(etag=row["etag"], last_modified=row["last_modified"]),  # type: ignore[arg-type]
+        last_checked_at=row["last_checked_at"], last_success_at=row["last_success_at"],  # type: ignore[arg-type]
+        last_error=row["last_error"], consecutive_failures=row["consecutive_failures"],  # type: ignore[arg-type]
+        last_new_item_at=row["last_new_item_at"], items_stored=row["items_stored"],  # type: ignore[arg-type]
+        next_attempt_at=row["next_attempt_at"], fetch_url=row["fetch_url"],  # type: ignore[arg-type]
+    )
+

@@ -1,0 +1,112 @@
+"""Items: storing only what is new, full texts, stories, and reading items back."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+from typing import Iterable, Mapping, Sequence
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from ..models import Item
+from .schema import _chunks, _insert, feeds, items, predictions
+
+
+class ItemStore:
+    engine: Engine
+
+    def insert_new(self, feed_id: int, batch: Iterable[Item], now: datetime) -> list[Item]:
+        """Store the items not stored yet and return just those, with their ids.
+
+        An item is already stored when its key is, and also when its canonical URL is (any feed; for
+        items keyed by URL) or its GUID is (same feed): that catches a feed that changes GUIDs or republishes, and rows
+        stored under an older key scheme.
+        """
+        unique: dict[str, Item] = {}
+        for item in batch:
+            unique.setdefault(item.key, item)
+        known_urls, known_guids = self._known(feed_id, unique.values())
+        unique = {key: item for key, item in unique.items()
+                  if not (key.startswith("url:") and item.url in known_urls) and item.guid not in known_guids}
+        if not unique:
+            return []
+        rows = [dict(key=i.key, feed_id=feed_id, guid=i.guid, url=i.url, title=i.title, summary=i.summary,
+                     text=i.text, published_at=i.published, fetched_at=now) for i in unique.values()]
+        with self.engine.begin() as conn:
+            statement = (_insert(items, conn.dialect.name).on_conflict_do_nothing(index_elements=["key"])
+                         .returning(items.c.id, items.c.key))
+            inserted = conn.execute(statement, rows).all()
+        ids = {key: item_id for item_id, key in inserted}
+        return [replace(unique[key], id=ids[key]) for key in unique if key in ids]
+
+    def _known(self, feed_id: int, batch: Iterable[Item]) -> tuple[set[str], set[str]]:
+        urls = sorted({i.url for i in batch if i.url})
+        guids = sorted({i.guid for i in batch if i.guid})
+        known_urls: set[str] = set()
+        known_guids: set[str] = set()
+        with self.engine.connect() as conn:
+            for chunk in _chunks(urls):
+                known_urls.update(conn.execute(sa.select(items.c.url).where(items.c.url.in_(chunk))).scalars())
+            for chunk in _chunks(guids):
+                known_guids.update(conn.execute(sa.select(items.c.guid).where(
+                    items.c.feed_id == feed_id, items.c.guid.in_(chunk))).scalars())
+        return known_urls, known_guids
+
+    def set_texts(self, texts: Mapping[int, str]) -> None:
+        """Keep the full article text of these items (item id → text)."""
+        if texts:
+            with self.engine.begin() as conn:
+                conn.execute(items.update().where(items.c.id == sa.bindparam("item_id")).values(text=sa.bindparam("t")),
+                             [{"item_id": i, "t": t} for i, t in texts.items()])
+
+    def recent_items(self, since: datetime) -> list[tuple[int, int | None, str, str]]:
+        """(id, story_id, title, summary) of the items fetched since ``since``, oldest first."""
+        query = (sa.select(items.c.id, items.c.story_id, items.c.title, items.c.summary)
+                 .where(items.c.fetched_at >= since).order_by(items.c.id))
+        with self.engine.connect() as conn:
+            return [tuple(row) for row in conn.execute(query)]  # type: ignore[misc]
+
+    def set_stories(self, story_ids: Mapping[int, int]) -> None:
+        """Record each item's story (item id → story id)."""
+        if story_ids:
+            with self.engine.begin() as conn:
+                conn.execute(items.update().where(items.c.id == sa.bindparam("item_id"))
+                             .values(story_id=sa.bindparam("story")),
+                             [{"item_id": i, "story": s} for i, s in story_ids.items()])
+
+    def items_by_id(self, ids: Sequence[int]) -> list[Item]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(_item_query().where(items.c.id.in_(ids))).all()
+        by_id = {row.id: _item(row._mapping) for row in rows}
+        return [by_id[i] for i in ids if i in by_id]
+
+    def items_unscored_by(self, model_version: str, limit: int | None = None) -> list[Item]:
+        """Stored items this model version has not scored yet, newest first."""
+        scored = sa.select(predictions.c.item_id).where(predictions.c.model_version == model_version)
+        query = _item_query().where(items.c.id.not_in(scored)).order_by(items.c.id.desc()).limit(limit)
+        with self.engine.connect() as conn:
+            return [_item(row._mapping) for row in conn.execute(query)]
+
+    def newest_items(self, limit: int) -> list[Item]:
+        with self.engine.connect() as conn:
+            return [_item(r._mapping) for r in conn.execute(_item_query().order_by(items.c.id.desc()).limit(limit))]
+
+
+def _story() -> sa.ColumnElement[int]:
+    """An item's story: the one clustering gave it, else (never clustered) a story of its own."""
+    return sa.func.coalesce(items.c.story_id, items.c.id)
+
+
+def _item_query() -> sa.Select:  # type: ignore[type-arg]
+    return (sa.select(items, feeds.c.url.label("feed_url"))
+            .select_from(items.join(feeds, feeds.c.id == items.c.feed_id)))
+
+
+
+def _item(row: Mapping[str, object]) -> Item:
+    return Item(id=row["id"], key=row["key"], title=row["title"], summary=row["summary"], text=row["text"],  # type: ignore[arg-type]
+                url=row["url"], guid=row["guid"], published=row["published_at"], feed_url=row["feed_url"],
+                story_id=row["story_id"])  # type: ignore[arg-type]
+
+

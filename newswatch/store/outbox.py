@@ -1,0 +1,179 @@
+"""The outbox: messages owed to channels, their claims and outcomes, and what each channel's digests took."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Mapping, Sequence
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from ..models import Item, Prediction
+from .items import _item
+from .schema import _chunks, _insert, digest_items, digest_watermarks, feeds, items, outbox, predictions
+
+
+@dataclass(frozen=True)
+class OutboxEntry:
+    id: int
+    channel: str
+    dedupe_key: str
+    subject: str
+    body_text: str
+    body_html: str
+    body_markdown: str
+    status: str
+    attempts: int
+    last_error: str | None
+    created_at: datetime
+    sent_at: datetime | None = None
+    kind: str = "digest"
+    next_attempt_at: datetime | None = None
+    claimed_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Watermark:
+    tagged_until: datetime
+    digested_at: datetime
+
+
+@dataclass(frozen=True)
+class TaggedItem:
+    item: Item
+    prediction: Prediction
+    source: str
+    tagged_at: datetime
+
+
+class _TakenElsewhere(Exception):
+    """Another digest took some of the items first."""
+
+
+class OutboxStore:
+    engine: Engine
+
+    def enqueue(self, channel: str, dedupe_key: str, subject: str, text: str, html: str, markdown: str,
+                now: datetime, kind: str = "digest", not_before: datetime | None = None) -> None:
+        """Owe this message to this channel, once: enqueueing the same key again changes nothing."""
+        with self.engine.begin() as conn:
+            self._enqueue(conn, dict(channel=channel, dedupe_key=dedupe_key, subject=subject, body_text=text,
+                                     body_html=html, body_markdown=markdown, created_at=now, kind=kind,
+                                     next_attempt_at=not_before))
+
+    def enqueue_digest(self, channel: str, message: Mapping[str, str] | None, item_ids: Sequence[int],
+                       tagged_until: datetime, now: datetime, exclusive: bool = True) -> bool:
+        """Owe a digest (if any) of ``item_ids`` (every item it considered) and record them as taken, in
+        one transaction; False, owing nothing, when ``exclusive`` and another digest took one of them first.
+        """
+        try:
+            with self.engine.begin() as conn:
+                self._take_and_owe(conn, channel, message, item_ids, tagged_until, now, exclusive)
+        except _TakenElsewhere:
+            return False
+        return True
+
+    def _take_and_owe(self, conn: sa.Connection, channel: str, message: Mapping[str, str] | None,
+                      item_ids: Sequence[int], tagged_until: datetime, now: datetime, exclusive: bool) -> None:
+        taken = 0
+        for chunk in _chunks(sorted(set(item_ids))):
+            # RETURNING, not rowcount: psycopg reports no row count for INSERT … ON CONFLICT DO NOTHING
+            taken += len(conn.execute(
+                _insert(digest_items, conn.dialect.name).on_conflict_do_nothing()
+                .values([{"channel": channel, "item_id": item_id} for item_id in chunk])
+                .returning(digest_items.c.item_id)).all())
+        if exclusive and taken != len(set(item_ids)):
+            raise _TakenElsewhere  # rolls the transaction back: nothing taken, nothing owed
+        if message is not None:
+            self._enqueue(conn, dict(channel=channel, created_at=now, kind="digest", **message))
+        conn.execute(_insert(digest_watermarks, conn.dialect.name).values(
+            channel=channel, tagged_until=tagged_until, digested_at=now).on_conflict_do_update(
+            index_elements=["channel"], set_={"tagged_until": tagged_until, "digested_at": now}))
+
+    @staticmethod
+    def _enqueue(conn: sa.Connection, row: Mapping[str, object]) -> None:
+        conn.execute(_insert(outbox, conn.dialect.name).on_conflict_do_nothing().values(**row))
+
+    def watermark(self, channel: str) -> Watermark | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(digest_watermarks).where(digest_watermarks.c.channel == channel)).first()
+        return Watermark(row.tagged_until, row.digested_at) if row else None
+
+    def owed(self, channel: str | None = None) -> list[OutboxEntry]:
+        query = sa.select(outbox).where(outbox.c.status != "sent").order_by(outbox.c.id)
+        if channel is not None:
+            query = query.where(outbox.c.channel == channel)
+        with self.engine.connect() as conn:
+            return [_outbox_entry(row._mapping) for row in conn.execute(query)]
+
+    def due(self, channel: str, now: datetime, stale_claims_before: datetime) -> list[OutboxEntry]:
+        """What to try now: owed and not held back, plus claims left behind by a process that died."""
+        waiting = sa.and_(outbox.c.status.in_(("pending", "failed")),
+                          sa.or_(outbox.c.next_attempt_at.is_(None), outbox.c.next_attempt_at <= now))
+        abandoned = sa.and_(outbox.c.status == "sending", outbox.c.claimed_at <= stale_claims_before)
+        query = (sa.select(outbox).where(outbox.c.channel == channel, sa.or_(waiting, abandoned))
+                 .order_by(outbox.c.id))
+        with self.engine.connect() as conn:
+            return [_outbox_entry(row._mapping) for row in conn.execute(query)]
+
+    def outbox_entries(self, statuses: Sequence[str] | None = None) -> list[OutboxEntry]:
+        query = sa.select(outbox).order_by(outbox.c.id)
+        if statuses is not None:
+            query = query.where(outbox.c.status.in_(statuses))
+        with self.engine.connect() as conn:
+            return [_outbox_entry(r._mapping) for r in conn.execute(query)]
+
+    def claim(self, entry: OutboxEntry, now: datetime) -> bool:
+        """Record "sending" before the send; False when another process changed the row first."""
+        unchanged = (outbox.c.claimed_at.is_(None) if entry.claimed_at is None
+                     else outbox.c.claimed_at == entry.claimed_at)
+        with self.engine.begin() as conn:
+            result = conn.execute(outbox.update().where(outbox.c.id == entry.id, outbox.c.status == entry.status,
+                                                        unchanged)
+                                  .values(status="sending", claimed_at=now))
+        return result.rowcount == 1
+
+    def mark_sent(self, entry_id: int, now: datetime) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(outbox.update().where(outbox.c.id == entry_id).values(
+                status="sent", sent_at=now, attempts=outbox.c.attempts + 1, last_error=None, next_attempt_at=None))
+
+    def mark_failed(self, entry_id: int, error: str, retry_at: datetime | None = None) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(outbox.update().where(outbox.c.id == entry_id).values(
+                status="failed", attempts=outbox.c.attempts + 1, last_error=error, next_attempt_at=retry_at))
+
+    def tagged_between(self, since: datetime | None, until: datetime, not_taken_by: str | None = None
+                       ) -> list[TaggedItem]:
+        """Items first scored in (since, until], each with its newest prediction up to ``until``, tagged or
+        not (a channel may set its own threshold). An item re-scored later by a new model is not new.
+        ``not_taken_by`` leaves out the items that channel's digests have already taken."""
+        first = (sa.select(predictions.c.item_id, sa.func.min(predictions.c.created_at).label("first_at"))
+                 .group_by(predictions.c.item_id).subquery())
+        query = (sa.select(items, feeds.c.url.label("feed_url"), feeds.c.name.label("feed_name"),
+                           predictions.c.scores, predictions.c.tags, predictions.c.why, predictions.c.created_at)
+                 .select_from(predictions.join(first, first.c.item_id == predictions.c.item_id)
+                              .join(items, items.c.id == predictions.c.item_id)
+                              .join(feeds, feeds.c.id == items.c.feed_id))
+                 .where(predictions.c.created_at <= until, first.c.first_at <= until)
+                 .order_by(predictions.c.created_at))
+        if since is not None:
+            query = query.where(first.c.first_at > since)
+        if not_taken_by is not None:
+            taken = sa.select(digest_items.c.item_id).where(digest_items.c.channel == not_taken_by)
+            query = query.where(items.c.id.not_in(taken))
+        latest: dict[int, TaggedItem] = {}
+        with self.engine.connect() as conn:
+            for row in conn.execute(query):
+                why = {topic: tuple(terms) for topic, terms in json.loads(row.why).items()}
+                prediction = Prediction(scores=json.loads(row.scores), tags=tuple(json.loads(row.tags)), why=why)
+                latest[row.id] = TaggedItem(_item(row._mapping), prediction, row.feed_name, row.created_at)
+        return list(latest.values())
+
+
+def _outbox_entry(row: Mapping[str, object]) -> OutboxEntry:
+    return OutboxEntry(**{name: row[name] for name in OutboxEntry.__dataclass_fields__})  # type: ignore[arg-type]
+
+

@@ -1,0 +1,94 @@
+"""Predictions (one per item and model version) and analysts' labels (append-only, the latest per item
+and topic counts; each keeps the item's text so it outlives the item)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Iterable, Mapping, Sequence
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from ..clock import utcnow
+from ..models import Item, Label, Prediction
+from .items import _item, _item_query
+from .schema import _chunks, _insert, items, labels, predictions
+
+
+class PredictionStore:
+    engine: Engine
+
+    def save_predictions(self, model_version: str, scored: Sequence[tuple[Item, Prediction]], now: datetime) -> None:
+        if not scored:
+            return
+        rows = [dict(item_id=item.id, model_version=model_version, scores=json.dumps(dict(p.scores)),
+                     tags=json.dumps(list(p.tags)), why=json.dumps({k: list(v) for k, v in p.why.items()}),
+                     created_at=now) for item, p in scored]
+        with self.engine.begin() as conn:
+            conn.execute(_insert(predictions, conn.dialect.name).on_conflict_do_nothing(), rows)
+
+    def latest_predictions(self, model_version: str) -> list[tuple[Item, dict[str, float]]]:
+        """Every stored item this model version scored, with its scores."""
+        query = (_item_query().add_columns(predictions.c.scores)
+                 .join(predictions, predictions.c.item_id == items.c.id)
+                 .where(predictions.c.model_version == model_version).order_by(items.c.id))
+        with self.engine.connect() as conn:
+            return [(_item(row._mapping), json.loads(row.scores)) for row in conn.execute(query)]
+
+
+class LabelStore:
+    engine: Engine
+
+    def add_labels(self, batch: Sequence[Label], now: datetime) -> int:
+        """Record the labels that change an item's current judgement, all or none; return how many.
+
+        A label equal to the latest one for its item and topic adds nothing, so importing the same
+        file twice, or saying the same thing twice, leaves the store as it was.
+        """
+        with self.engine.begin() as conn:
+            keys = sorted({label.item_key for label in batch})
+            current = {(row.item_key, row.topic): row.value
+                       for row in conn.execute(_latest_labels_query().where(labels.c.item_key.in_(keys)))}
+            rows = []
+            for label in batch:
+                if current.get((label.item_key, label.topic)) == label.value:
+                    continue
+                current[(label.item_key, label.topic)] = label.value
+                rows.append(dict(item_key=label.item_key, topic=label.topic, value=label.value, author=label.author,
+                                 source=label.source, title=label.title, summary=label.summary, text=label.text,
+                                 url=label.url, created_at=label.created_at or now))
+            if rows:
+                conn.execute(labels.insert(), rows)
+        return len(rows)
+
+    def latest_labels(self) -> list[Label]:
+        """The judgement in force for every labeled item and topic, oldest first."""
+        with self.engine.connect() as conn:
+            return [_label(row._mapping) for row in conn.execute(_latest_labels_query().order_by(labels.c.id))]
+
+    def add_label(self, item: Item, topic: str, value: bool, author: str, source: str,
+                  now: datetime | None = None) -> Label:
+        """One analyst judgement on a stored item (see add_labels: saying the same thing twice adds nothing)."""
+        label = Label(item.key, topic, bool(value), author, source, item.title, item.summary, item.text, item.url,
+                      now or utcnow())
+        self.add_labels([label], label.created_at)  # type: ignore[arg-type]
+        return label
+
+    def labels_for(self, item_keys: Iterable[str]) -> list[Label]:
+        """The latest label per item key and topic (older ones are history)."""
+        keys = sorted(set(item_keys))
+        with self.engine.connect() as conn:
+            return [_label(row._mapping) for chunk in _chunks(keys)
+                    for row in conn.execute(_latest_labels_query().where(labels.c.item_key.in_(chunk)))]
+
+
+def _latest_labels_query() -> sa.Select:  # type: ignore[type-arg]
+    newest = sa.select(sa.func.max(labels.c.id)).group_by(labels.c.item_key, labels.c.topic)
+    return sa.select(labels).where(labels.c.id.in_(newest))
+
+
+def _label(row: Mapping[str, object]) -> Label:
+    return Label(**{name: row[name] for name in Label.__dataclass_fields__})  # type: ignore[arg-type]
+
+

@@ -1,0 +1,219 @@
+"""The store's schema and engine: tables, the UTC column type, the engine factory, the migration lock.
+
+Migrations (``newswatch/migrations``) import this module and nothing else of the store. To change the
+schema, edit the tables here and add an alembic revision (see ``newswatch/migrations/README``).
+"""
+
+from __future__ import annotations
+
+import fcntl
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Iterable, Iterator, Sequence
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Engine
+
+
+class UTCDateTime(sa.TypeDecorator[datetime]):
+    """Aware UTC datetimes in, aware UTC datetimes out, on SQLite too (which keeps no zone)."""
+
+    impl = sa.DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store; use UTC-aware datetimes")
+        return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=timezone.utc)
+
+
+metadata = sa.MetaData()
+
+feeds = sa.Table(
+    "feeds", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("url", sa.Text, nullable=False, unique=True),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("etag", sa.Text),
+    sa.Column("last_modified", sa.Text),
+    sa.Column("last_checked_at", UTCDateTime),
+    sa.Column("last_success_at", UTCDateTime),
+    sa.Column("last_error", sa.Text),
+    sa.Column("consecutive_failures", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("last_new_item_at", UTCDateTime),
+    sa.Column("next_attempt_at", UTCDateTime),
+    # where permanent redirects moved the feed; ``url`` stays the configured identity
+    sa.Column("fetch_url", sa.Text),
+
+    # who is refreshing this feed right now, and until when (see acquire_feed_lease)
+    sa.Column("lease_owner", sa.Text),
+    sa.Column("lease_until", UTCDateTime),
+)
+
+items = sa.Table(
+    "items", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("key", sa.Text, nullable=False, unique=True),
+    sa.Column("feed_id", sa.Integer, sa.ForeignKey("feeds.id"), nullable=False),
+    sa.Column("guid", sa.Text),
+    sa.Column("url", sa.Text),
+    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("summary", sa.Text, nullable=False, server_default=""),
+    sa.Column("text", sa.Text, nullable=False, server_default=""),
+    sa.Column("published_at", UTCDateTime),
+    sa.Column("fetched_at", UTCDateTime, nullable=False),
+    # the id of the story's first item: one event reported by several outlets (newswatch.stories)
+    sa.Column("story_id", sa.Integer),
+    sa.Index("ix_items_feed_id", "feed_id"),
+    sa.Index("ix_items_url", "url"),
+    sa.Index("ix_items_feed_id_guid", "feed_id", "guid"),
+    sa.Index("ix_items_fetched_at", "fetched_at"),
+    sa.Index("ix_items_story_id", "story_id"),
+)
+
+predictions = sa.Table(
+    "predictions", metadata,
+    sa.Column("item_id", sa.Integer, sa.ForeignKey("items.id"), primary_key=True),
+    sa.Column("model_version", sa.Text, primary_key=True),
+    sa.Column("scores", sa.Text, nullable=False),
+    sa.Column("tags", sa.Text, nullable=False),
+    sa.Column("why", sa.Text, nullable=False, server_default="{}"),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+)
+
+# Append-only history of judgements; the latest row per (item_key, topic) is the one that counts. The
+# item's text is copied in so that labels keep training models after the item leaves the store.
+labels = sa.Table(
+    "labels", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("item_key", sa.Text, nullable=False),
+    sa.Column("topic", sa.Text, nullable=False),
+    sa.Column("value", sa.Boolean, nullable=False),
+    sa.Column("author", sa.Text, nullable=False),
+    sa.Column("source", sa.Text, nullable=False),
+    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("summary", sa.Text, nullable=False, server_default=""),
+    sa.Column("text", sa.Text, nullable=False, server_default=""),
+    sa.Column("url", sa.Text),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Index("ix_labels_item_key_topic", "item_key", "topic"),
+)
+
+outbox = sa.Table(
+    "outbox", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("channel", sa.Text, nullable=False),
+    sa.Column("dedupe_key", sa.Text, nullable=False),
+    sa.Column("subject", sa.Text, nullable=False),
+    sa.Column("body_text", sa.Text, nullable=False),
+    sa.Column("body_html", sa.Text, nullable=False),
+    sa.Column("body_markdown", sa.Text, nullable=False),
+    sa.Column("status", sa.Text, nullable=False, server_default="pending"),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("last_error", sa.Text),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("sent_at", UTCDateTime),
+    # "immediate" alert or scheduled "digest"
+    sa.Column("kind", sa.Text, nullable=False, server_default="digest"),
+    # not sent before this: the end of quiet hours, or the backoff after a failed send
+    sa.Column("next_attempt_at", UTCDateTime),
+    # set with status "sending", committed before the channel is called (see README, "Delivery")
+    sa.Column("claimed_at", UTCDateTime),
+    sa.UniqueConstraint("channel", "dedupe_key", name="uq_outbox_channel_dedupe_key"),
+)
+
+digest_watermarks = sa.Table(
+    "digest_watermarks", metadata,
+    sa.Column("channel", sa.Text, primary_key=True),
+    # the newest digest's window end; the next digest looks back from a little before it
+    sa.Column("tagged_until", UTCDateTime, nullable=False),
+    sa.Column("digested_at", UTCDateTime, nullable=False),
+)
+
+# Which items a channel's digests have already taken: the key, not the watermark, is what keeps two
+# processes from owing an item twice, and lets an item whose prediction committed late still be owed.
+digest_items = sa.Table(
+    "digest_items", metadata,
+    sa.Column("channel", sa.Text, primary_key=True),
+    sa.Column("item_id", sa.Integer, sa.ForeignKey("items.id"), primary_key=True),
+)
+
+
+
+def database_url_with_driver(database_url: str) -> sa.URL:
+    """The URL users paste (``postgresql://``, ``postgres://``) with the driver newswatch installs: psycopg 3.
+
+    SQLAlchemy maps a bare ``postgresql://`` to psycopg2, which the ``[postgres]`` extra does not bring.
+    """
+    if database_url.startswith("postgres://"):
+        database_url = "postgresql://" + database_url[len("postgres://"):]
+    url = sa.make_url(database_url)
+    if url.drivername == "postgresql":
+        url = url.set(drivername="postgresql+psycopg")
+    return url
+
+
+def create_db_engine(database_url: str) -> Engine:
+    url = database_url_with_driver(database_url)
+    if url.get_backend_name() == "sqlite":
+        if url.database and url.database != ":memory:":
+            Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = sa.create_engine(url, connect_args={"timeout": 30})
+
+        @sa.event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection, _record):  # type: ignore[no-untyped-def]
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.close()
+
+        return engine
+    return sa.create_engine(url, pool_pre_ping=True)
+
+
+# any constant works; this one spells "newswatch" in hex-ish so it is recognizable in pg_locks
+_MIGRATION_LOCK_KEY = 0x6E657773
+
+
+def _insert(table: sa.Table, dialect_name: str):  # type: ignore[no-untyped-def]
+    return (postgresql.insert(table) if dialect_name == "postgresql" else sqlite.insert(table))
+
+
+
+@contextmanager
+def migration_lock(engine: Engine) -> Iterator[sa.Connection]:
+    """A connection in a transaction that no other process migrating the same database shares.
+
+    PostgreSQL: a transaction-level advisory lock (released at commit). SQLite's DDL does not join
+    pysqlite's transactions, so there an exclusive lock on a file next to the database serializes.
+    """
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as connection:
+            connection.execute(sa.select(sa.func.pg_advisory_xact_lock(_MIGRATION_LOCK_KEY)))
+            yield connection
+        return
+    database = engine.url.database
+    if not database or database == ":memory:":
+        with engine.begin() as connection:
+            yield connection
+        return
+    with open(f"{database}.migrate-lock", "a") as lock_file:
+        fcntl.flock(lock_file, fcntl.LOCK_EX)
+        try:
+            with engine.begin() as connection:
+                yield connection
+        finally:
+            fcntl.flock(lock_file, fcntl.LOCK_UN)
+
+
+def _chunks(values: Sequence[object], size: int = 500) -> Iterable[Sequence[object]]:
+    """Slices small enough for any database's limit on bound parameters."""
+    return (values[i:i + size] for i in range(0, len(values), size))
+
