@@ -187,9 +187,12 @@ class _Entry:
         n = story.other_sources
         more = f" {more_sources(n)}" if n else ""
         return cls(
-            title=item.title, link=http_url(item.url), url_text=printable(item.url) if item.url else None,
-            byline=f"{story.lead.source}{more} · {when} · score {story.lead.prediction.scores.get(topic, 0.0):.2f}",
-            snippet=_snippet(item), why=", ".join(story.lead.prediction.why.get(topic, ())),
+            # printable(): a title or feed name that skipped normalization (a test, a future source) still
+            # cannot put a terminal escape or an unencodable surrogate into a message
+            title=printable(item.title), link=http_url(item.url), url_text=printable(item.url) if item.url else None,
+            byline=printable(f"{story.lead.source}{more} · {when} · "
+                             f"score {story.lead.prediction.scores.get(topic, 0.0):.2f}"),
+            snippet=printable(_snippet(item)), why=printable(", ".join(story.lead.prediction.why.get(topic, ()))),
             label=label_command(item, topic),
             label_link=f"{web_base_url}/items/{item.id}" if web_base_url and item.id is not None else None)
 
