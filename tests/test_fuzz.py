@@ -21,7 +21,8 @@ from newswatch.web import create_app
 
 NOW = datetime(2026, 12, 2, 6, 0, tzinfo=timezone.utc)
 CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
-FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+# budgets: about 20 s together on this 2-core machine, well inside pytest-timeout even when it is loaded
+FUZZ = settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
 
 # text as hostile feeds write it: control characters, NUL, escape sequences, lone surrogates, markup, schemes
 hostile_text = st.one_of(
@@ -54,7 +55,7 @@ def prediction() -> Prediction:
     return Prediction(dict.fromkeys(TOPICS, 0.99), TOPICS, {TOPICS[0]: ("kim",)})
 
 
-@FUZZ
+@settings(max_examples=150, deadline=None)
 @given(title=hostile_text, summary=hostile_text, url=hostile_link, source=hostile_text)
 def test_digest_of_any_item_has_only_http_links_and_a_clean_subject(title, summary, url, source):
     item = Item(key="k", id=1, title=title or "t", summary=summary, url=url or None, published=NOW)
@@ -114,7 +115,7 @@ numberish = st.one_of(param_text, st.integers(min_value=-2**70, max_value=2**70)
                       st.sampled_from(["²", "１", "٣", "0", "1e3", "2147483647", "2147483648", " 1", "+1", "0x1"]))
 
 
-@settings(max_examples=100, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=50, deadline=None, suppress_health_check=list(HealthCheck))
 @given(page=numberish, feed=numberish, limit=numberish, item=numberish, topic=param_text, since=param_text,
        until=param_text, q=param_text, tagged=param_text, labeled=param_text)
 def test_web_routes_never_answer_500(fuzz_home, page, feed, limit, item, topic, since, until, q, tagged, labeled):
