@@ -226,11 +226,11 @@ def decode_utf8(data: bytes, name: object, offset: int = 0) -> str:
                           f"0x{data[exc.start]:02x}); save the file as UTF-8") from None
 
 
-def unknown_key(key: str, known: Any, where: str = "") -> str:
+def unknown_key(key: str, known: Any, where: str = "", noun: str = "key") -> str:
     """The message for a key that is not one of ``known``: the nearest known key when there is one."""
     nearest = difflib.get_close_matches(key, list(known), n=1, cutoff=0.6)
     hint = f"; did you mean `{nearest[0]}`?" if nearest else ""
-    return f"unknown key {printable(key)!r}{f' in {where}' if where else ''}{hint} (known: {', '.join(sorted(known))})"
+    return f"unknown {noun} {printable(key)!r}{f' in {where}' if where else ''}{hint} (known: {', '.join(sorted(known))})"
 
 
 class _Reader:
@@ -353,7 +353,7 @@ class _Reader:
         topics = {name: TopicSettings(name) for name in TOPICS}
         for name, options in table.items():
             if name not in TOPICS:
-                raise self.fail(f"topics.{name}", f"unknown topic: {unknown_key(name, TOPICS)}")
+                raise self.fail(f"topics.{name}", unknown_key(name, TOPICS, "[topics]", noun="topic"))
             if not isinstance(options, dict):
                 raise self.fail(f"topics.{name}", "expected a table")
             self.known_keys(options, TOPIC_KEYS, f"topics.{name}.", f"[topics.{name}]")
