@@ -89,7 +89,7 @@ def item_key(guid: str | None, url: str | None, title: str, summary: str) -> str
     migrations, GUIDs with timestamps, republishing) far more often than articles move, and the same
     article reached through two feeds has one URL but often two GUIDs. A link to a site's front page
     is no article URL, so such items fall back to the GUID; so do items of one fetch that share a link
-    (``parse`` passes ``url=None`` for them).
+    (``parsers.entries.to_items`` passes ``url=None`` for them).
     """
     if url and is_article_url(url):
         return "url:" + url
