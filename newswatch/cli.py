@@ -24,7 +24,7 @@ from . import app
 from .alerts import digest_now
 from .clock import utcnow
 from .config import ConfigError, Settings, load_settings
-from .feedlist import add_feed, feed_statuses, remove_feed
+from .feedlist import OpmlError, add_feed, feed_statuses, import_opml, opml, remove_feed
 from .labeled import LabeledFileError, item_from_record, iter_records, read_labeled_file
 from .labels import LabelError, export_records, import_labels, label_stored_item
 from .models import TOPICS
@@ -32,7 +32,7 @@ from .notify import deliver_owed, masked_url
 from .parallel import forked_map
 from .refresh import run_cycle
 
-USER_ERRORS = (ConfigError, LabeledFileError, LabelError, ModelFileError, OSError)
+USER_ERRORS = (ConfigError, LabeledFileError, LabelError, ModelFileError, OpmlError, OSError)
 
 
 PLUGIN_GROUP = "newswatch.commands"
@@ -141,7 +141,7 @@ def evaluate(settings: Settings, source: Any, as_json: bool) -> None:
 
 
 def _name(stream: Any) -> str:
-    return "<stdin>" if stream.name == "<stdin>" else str(stream.name)
+    return str(getattr(stream, "name", "<stdin>"))  # a binary stdin has no name
 
 
 @command(main, "digest")
@@ -239,6 +239,23 @@ def feeds_remove(settings: Settings, url_or_name: str) -> None:
     """Remove the feed with this URL (or name) from the config file; its stored items stay."""
     feed = remove_feed(settings, url_or_name)
     click.echo(f"removed {feed.name} <{feed.url}> from {settings.source}")
+
+
+@command(feeds, "import")
+@click.argument("source", type=click.File("rb"))
+def feeds_import(settings: Settings, source: Any) -> None:
+    """Add the feeds of an OPML file (FILE or - for stdin) that the config file does not have yet.
+
+    Each feed keeps its name; its folders and OPML categories become its tags."""
+    report = import_opml(settings, source.read(), _name(source))
+    click.echo(f"{len(report.added)} feed(s) added to {settings.source}, "
+               f"{len(report.skipped)} skipped (already configured)")
+
+
+@command(feeds, "export")
+def feeds_export(settings: Settings) -> None:
+    """Print the configured feeds as OPML 2.0 (name, URL, tags as categories) for another reader."""
+    click.echo(opml(settings.feeds), nl=False)
 
 
 @command(feeds, "status")
