@@ -76,6 +76,8 @@ class Item:
     id: int | None = None
     story_id: int | None = None
     """Set by the store once stories are clustered: copies of one story across outlets share it."""
+    lang: str = "und"
+    """ISO 639-1 code of the item's language, detected at ingest (normalize.language); "und" if unknown."""
 
     @property
     def document(self) -> str:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from ..models import Item
-from ..normalize import canonical_url, clean_text, item_key
+from ..normalize import canonical_url, clean_text, item_key, language
 
 
 class NotAFeed(ValueError):
@@ -26,7 +26,8 @@ class Entry:
 
 
 def to_items(entries: list[Entry], feed_url: str) -> list[Item]:
-    """Items of one fetch: text cleaned, links canonical, keys stable; entries with no text are dropped."""
+    """Items of one fetch: text cleaned, links canonical, keys stable, language told; entries with no text
+    are dropped."""
     links = Counter(canonical_url(entry.link) for entry in entries)
     # a link shared by several entries of one feed names no single article
     shared_links = {url for url, count in links.items() if url and count > 1}
@@ -49,4 +50,5 @@ def _item(entry: Entry, feed_url: str, shared_links: set[str]) -> Item | None:
         guid=guid,
         published=entry.published,
         feed_url=feed_url,
+        lang=language(title, summary),
     )
