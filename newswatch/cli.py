@@ -31,6 +31,7 @@ from .models import TOPICS
 from .notify import deliver_owed, masked_url
 from .parallel import forked_map
 from .refresh import run_cycle
+from .store import ItemFilter
 
 USER_ERRORS = (ConfigError, LabeledFileError, LabelError, ModelFileError, OpmlError, OSError)
 
@@ -113,10 +114,11 @@ def classify(settings: Settings, source: Any, jobs: int) -> None:
 
 
 def _classified_lines(model: LoadedModel, records: list[dict[str, Any]]) -> list[str]:
-    predictions = model.predict_items([item_from_record(r) for r in records])
-    return [json.dumps({**record, "scores": dict(p.scores), "tags": list(p.tags),
+    items = [item_from_record(r) for r in records]
+    predictions = model.predict_items(items)
+    return [json.dumps({**record, "lang": item.lang, "scores": dict(p.scores), "tags": list(p.tags),
                         "why": {t: list(w) for t, w in p.why.items()}}, ensure_ascii=False) + "\n"
-            for record, p in zip(records, predictions)]
+            for record, item, p in zip(records, items, predictions)]
 
 
 @command(main, "evaluate")
@@ -184,6 +186,34 @@ def parse_since(text: str, now: datetime) -> datetime:
     except ValueError:
         raise click.BadParameter(f"expected an ISO time or an age like 24h, got {text!r}", param_hint="--since")
     return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
+
+
+@command(main, "items")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON Lines (one object per item) instead of a table.")
+@click.option("--since", "since_text", metavar="WHEN",
+              help="Only items published (else fetched) since WHEN: an ISO time or an age (90m, 24h, 7d).")
+@click.option("--lang", metavar="L", help="Only items in language L (an ISO 639-1 code: ko, ru, en, ja, zh, …).")
+@click.option("--topic", type=click.Choice(TOPICS), help="Only items whose latest prediction tags them with TOPIC.")
+@click.option("--story", "story_id", type=int, metavar="ID", help="Only the copies of story ID.")
+@click.option("--limit", "-n", type=click.IntRange(min=1), default=50, show_default=True,
+              help="At most this many items, newest first.")
+def items_command(settings: Settings, as_json: bool, since_text: str | None, lang: str | None, topic: str | None,
+                  story_id: int | None, limit: int) -> None:
+    """Stored items, newest first: id, feed, language, title, URL, published, story, and the latest scores and tags."""
+    where = ItemFilter(since=parse_since(since_text, utcnow()) if since_text else None, lang=lang,
+                       topic=topic, tagged=True if topic else None, story_id=story_id)
+    with app.open_store(settings) as store:
+        found = store.scored_items(where, limit)
+    for row in found:
+        if as_json:
+            click.echo(json.dumps(row.as_json(), ensure_ascii=False))
+            continue
+        item, prediction = row.item, row.prediction
+        scores = " ".join(f"{t} {s:.2f}" for t, s in prediction.scores.items()) if prediction else "not scored"
+        tags = ",".join(prediction.tags) if prediction and prediction.tags else "-"
+        published = f"{item.published:%Y-%m-%d %H:%M}Z" if item.published else "undated"
+        click.echo(f"{item.id}\t{item.lang}\t{published}\tstory {row.story_id}\t{tags}\t{scores}\t{row.feed_name}\t"
+                   f"{item.title}\t{item.url or ''}")
 
 
 @command(main, "outbox")
@@ -401,7 +431,7 @@ def review(settings: Settings, limit: int, as_json: bool, author: str) -> None:
         for entry in entries:
             item = entry.item
             if not interactive:
-                line = {"id": item.id, "title": item.title, "url": item.url, "topic": entry.topic,
+                line = {"id": item.id, "lang": item.lang, "title": item.title, "url": item.url, "topic": entry.topic,
                         "score": entry.score, "threshold": entry.threshold,
                         "label": f"newswatch label {item.id} {entry.topic} yes|no"}
                 click.echo(json.dumps(line, ensure_ascii=False) if as_json else
