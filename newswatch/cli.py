@@ -246,6 +246,7 @@ def feeds_list(settings: Settings) -> None:
     for feed in settings.feeds:
         extras = [f"tags: {', '.join(feed.tags)}"] if feed.tags else []
         extras += ["fulltext"] if feed.fulltext else []
+        extras += [f"kind: {feed.kind}"] if feed.kind != "auto" else []
         click.echo(f"{feed.name}\t{feed.url}" + (f"\t({'; '.join(extras)})" if extras else ""))
 
 

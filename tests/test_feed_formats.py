@@ -65,6 +65,8 @@ def test_a_kind_named_in_the_config_is_used_and_an_unknown_one_is_refused(tmp_pa
     settings = load_settings(write_config(tmp_path, {"A": "https://a.example/f", "J": "https://j.example/f"},
                                           {"J": "jsonfeed"}), env={})
     assert [feed.kind for feed in settings.feeds] == ["auto", "jsonfeed"]
+    listed = CliRunner().invoke(main, ["feeds", "list", "--config", str(settings.source)]).output.splitlines()
+    assert listed == ["A\thttps://a.example/f", "J\thttps://j.example/f\t(kind: jsonfeed)"]
     with pytest.raises(ConfigError, match=r"feeds\[0\]\.kind: unknown feed kind 'telegram' \(known: auto, rss, jsonfeed\)"):
         load_settings(write_config(tmp_path, {"A": "https://a.example/f"}, {"A": "telegram"}), env={})
 
