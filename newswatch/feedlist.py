@@ -30,6 +30,12 @@ _FEEDS_HEADER = re.compile(r"^\s*\[\[\s*feeds\s*\]\]\s*(#.*)?$")
 
 def add_feed(settings: Settings, url: str, name: str | None = None, tags: tuple[str, ...] = (),
              fulltext: bool = False, allow_private_addresses: bool | None = None) -> Feed:
+    new_settings = _append_validated(settings, _feed_table(url, name, tags, fulltext, allow_private_addresses))
+    return next(feed for feed in new_settings.feeds if feed.url == url)
+
+
+def _feed_table(url: str, name: str | None = None, tags: tuple[str, ...] = (), fulltext: bool = False,
+                allow_private_addresses: bool | None = None) -> list[str]:
     lines = ["", "[[feeds]]", f"url = {_toml_string(url)}"]
     if name:
         lines.append(f"name = {_toml_string(name)}")
@@ -39,8 +45,7 @@ def add_feed(settings: Settings, url: str, name: str | None = None, tags: tuple[
         lines.append("fulltext = true")
     if allow_private_addresses is not None:
         lines.append(f"allow_private_addresses = {'true' if allow_private_addresses else 'false'}")
-    new_settings = _append_validated(settings, lines)
-    return next(feed for feed in new_settings.feeds if feed.url == url)
+    return lines
 
 
 def _append_validated(settings: Settings, lines: list[str]) -> Settings:
@@ -118,11 +123,7 @@ def import_opml(settings: Settings, data: bytes, source: str) -> ImportReport:
     feeds = read_opml(data, source)
     added = tuple(feed for feed in feeds if feed.url not in configured)
     if added:
-        tables: list[str] = []
-        for feed in added:
-            tables += ["", "[[feeds]]", f"url = {_toml_string(feed.url)}", f"name = {_toml_string(feed.name)}"]
-            tables += [f"tags = [{', '.join(_toml_string(t) for t in feed.tags)}]"] if feed.tags else []
-        _append_validated(settings, tables)
+        _append_validated(settings, [line for feed in added for line in _feed_table(feed.url, feed.name, feed.tags)])
     return ImportReport(added, tuple(feed for feed in feeds if feed.url in configured))
 
 
