@@ -76,7 +76,7 @@ def clean_text(value: str | None) -> str:
 
 UNDETERMINED = "und"
 """ISO 639-2's code for a language that cannot be told (no text, no letters)."""
-LANGUAGE_SAMPLE = 200
+LANGUAGE_SAMPLE = 120
 """Characters of title and summary the detector reads: enough for a sure answer, little enough to stay fast."""
 _detector: Any = None
 _detector_lock = threading.Lock()
