@@ -54,6 +54,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeat", type=int, default=20)
     repeat = parser.parse_args().repeat
+    if not (SHARED / "dev-ml.jsonl").exists():
+        raise SystemExit(f"{SHARED}/dev.jsonl and dev-ml.jsonl are needed (set $NEWSWATCH_SHARED to the shared folder)")
     items = records()
     language("warm", "up")  # the model loads once per process (reported separately below)
 
