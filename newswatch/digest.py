@@ -22,6 +22,8 @@ from .normalize import UNDETERMINED
 
 SNIPPET_CHARS = 200
 """About two lines of a mail client's reading pane."""
+FONTS = "Helvetica,Arial,'Noto Sans CJK KR','Apple SD Gothic Neo','Malgun Gothic',sans-serif"
+"""Latin first, then faces with Hangul and Cyrillic on Linux, macOS and Windows."""
 
 KINDS = ("digest", "immediate", "surge")
 _OLDEST = datetime.min.replace(tzinfo=timezone.utc)
@@ -200,15 +202,20 @@ class _Entry:
         when = _when(item, zone)
         n = story.other_sources
         more = f" {more_sources(n)}" if n else ""
-        lang = f" [{item.lang}]" if item.lang != UNDETERMINED else ""
         return cls(
             title=item.title, url=item.url,
-            byline=f"{story.lead.source}{lang}{more} · {when} · score "
+            byline=f"{story.lead.source}{_lang_tag(item)}{more} · {when} · score "
                    f"{story.lead.prediction.scores.get(topic, 0.0):.2f}",
             snippet=_snippet(item), lang=item.lang, why=", ".join(story.lead.prediction.why.get(topic, ())),
             label=label_command(item, topic),
             label_link=f"{web_base_url}/items/{item.id}" if web_base_url and item.id is not None else None,
-            others=tuple((f"{m.source} · {_when(m.item, zone)}", m.item.title, m.item.url) for m in story.others))
+            others=tuple((f"{m.source}{_lang_tag(m.item)} · {_when(m.item, zone)}", m.item.title, m.item.url)
+                         for m in story.others))
+
+
+def _lang_tag(item: Item) -> str:
+    """The " [ko]" after a source's name; nothing when the language could not be told."""
+    return f" [{item.lang}]" if item.lang != UNDETERMINED else ""
 
 
 def _text(entries: dict[str, list[_Entry]], subject: str) -> str:
@@ -258,7 +265,7 @@ def _html(entries: dict[str, list[_Entry]], subject: str) -> str:
     e = html.escape
     parts = ['<!doctype html><html><head><meta charset="utf-8">',
              f'<title>{e(subject)}</title></head>',
-             '<body style="margin:0;background:#f3f5f8;font-family:Helvetica,Arial,\'Noto Sans CJK KR\',\'Apple SD Gothic Neo\',\'Malgun Gothic\',sans-serif;color:#1d2733">',
+             f'<body style="margin:0;background:#f3f5f8;font-family:{FONTS};color:#1d2733">',
              '<div style="max-width:720px;margin:0 auto;padding:24px">',
              '<div style="font-size:12px;letter-spacing:1px;text-transform:uppercase;color:#5f6b7a">newswatch</div>',
              f'<h1 style="font-size:22px;margin:4px 0 20px 0">{e(subject)}</h1>']

@@ -58,9 +58,12 @@ def test_a_digest_names_each_storys_language_in_its_byline_and_html():
     matches = [Match(Item(key=f"k{n}", title=title, summary=title, published=at, lang=lang, id=n, story_id=n),
                      Prediction({"russia_dprk": 0.9, "alliance_drills": 0.1}, ("russia_dprk",)), source)
                for n, (title, lang, source) in enumerate([(KOREAN, "ko", "연합뉴스"), (RUSSIAN, "ru", "ТАСС"),
-                                                          (ENGLISH, "und", "Wire")])]
+                                                          (ENGLISH, "und", "Wire")], start=1)]
+    matches.append(Match(Item(key="k3", title=RUSSIAN + " (Интерфакс)", published=at, lang="ru", id=4, story_id=1),
+                         Prediction({"russia_dprk": 0.8, "alliance_drills": 0.1}, ("russia_dprk",)), "Интерфакс"))
     digest = build_digest(matches, ("russia_dprk",), "UTC")
-    assert "연합뉴스 [ko] · 2026-12-02" in digest.text and "ТАСС [ru] · " in digest.text
+    assert "연합뉴스 [ko] +1 source · 2026-12-02" in digest.text and "ТАСС [ru] · " in digest.text
+    assert "Интерфакс [ru] · 2026-12-02" in digest.text, "each copy of a story names its language"
     assert "Wire · 2026" in digest.text, "an undetermined language is not shown"
     assert f'<div lang="ko" style="font-size:16px;font-weight:bold;line-height:1.3">{KOREAN}' in digest.html
     assert r"ТАСС \[ru\]" in digest.markdown and "Malgun Gothic" in digest.html
