@@ -86,6 +86,8 @@ class Channel:
     timezone: str = "UTC"
     retry_seconds: float = 60.0
     """First retry delay after a failed send; it doubles with every further failure."""
+    query: str | None = None
+    """A saved query's name (``newswatch queries add``): the channel takes only the items it matches."""
 
     def __repr__(self) -> str:  # the URL may carry a password or token
         return f"Channel(name={self.name!r}, topics={self.topics!r}, modes={self.modes!r})"
@@ -296,7 +298,7 @@ class _Reader:
     def channels(self, raw: Mapping[str, Any], default_timezone: str) -> tuple[Channel, ...]:
         channels: list[Channel] = []
         known = {"name", "url", "topics", "mode", "threshold", "immediate_threshold", "schedule", "at", "weekday",
-                 "quiet_hours", "timezone", "retry_seconds"}
+                 "quiet_hours", "timezone", "retry_seconds", "query"}
         for i, table in enumerate(self.tables(raw, "channels")):
             prefix = f"channels[{i}]."
             for key in table:
@@ -318,7 +320,8 @@ class _Reader:
                 modes=modes, threshold=self.probability(table, "threshold", prefix, None),
                 immediate_threshold=self.probability(table, "immediate_threshold", prefix, 0.9),
                 schedule=self.schedule(table, prefix), quiet_hours=self.quiet_hours(table, prefix),
-                timezone=self.timezone(table, "timezone", prefix, default_timezone), retry_seconds=retry_seconds))
+                timezone=self.timezone(table, "timezone", prefix, default_timezone), retry_seconds=retry_seconds,
+                query=self.get(table, "query", prefix, str)))
         names = [c.name for c in channels]
         for name in names:
             if names.count(name) > 1:

@@ -1,20 +1,23 @@
-"""The review page's read-only views: stories with their scored copies and labels, the review queue,
-items tagged per day."""
+"""Read-only views: stories with their scored copies and labels (the review page), items newest first (search,
+the API, saved queries' feeds), the review queue, items tagged per day."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Engine
+from sqlalchemy.ext.compiler import compiles
 
-from ..models import Item, Label, Prediction
+from ..models import TOPICS, Item, Label, Prediction
 from .items import _item, _story
 from .predictions import LabelStore
 from .schema import UTCDateTime, _chunks, feeds, items, labels, predictions
+from .search import SearchError, text_match
 
 
 @dataclass(frozen=True)
@@ -28,8 +31,18 @@ class ItemFilter:
     tagged: bool | None = None
     labeled: bool | None = None
     search: str | None = None
+    """Words and "quoted phrases" that must all appear in the title, summary or text (store.search)."""
     scored: bool = False
     """Only items that have a prediction."""
+    topics: tuple[str, ...] = ()
+    """Tagged with any of these (or, with ``min_score``, scored at least that for any of them)."""
+    min_score: float | None = None
+    """A score at least this for any of ``topics`` (for any topic when none are given), tagged or not."""
+    feed_urls: tuple[str, ...] = ()
+    """From any of these feeds (by configured URL)."""
+    languages: tuple[str, ...] = ()
+    """In any of these languages (needs ``items.lang``: see ``languages_stored``)."""
+    story_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -69,25 +82,40 @@ def _when() -> sa.ColumnElement[datetime]:
     return sa.func.coalesce(items.c.published_at, items.c.fetched_at, type_=UTCDateTime())
 
 
-def _latest() -> sa.Subquery:
-    """Each item's most recent prediction (a newer model's scores replace an older one's)."""
-    ranked = sa.select(predictions, sa.func.row_number().over(
-        partition_by=predictions.c.item_id,
-        order_by=(predictions.c.created_at.desc(), predictions.c.model_version.desc())).label("rank")).subquery()
-    return sa.select(ranked).where(ranked.c.rank == 1).subquery("latest")
+def _latest() -> sa.ColumnElement[bool]:
+    """Join condition: the prediction is its item's most recent (a newer model's scores replace an older one's).
+
+    A correlated lookup through the predictions' primary key, item by item: a query that reads a page of
+    items reads only their predictions (a window over every prediction cost seconds at a million items).
+    """
+    newer = predictions.alias("newer")
+    newest = (sa.select(newer.c.model_version).where(newer.c.item_id == items.c.id)
+              .order_by(newer.c.created_at.desc(), newer.c.model_version.desc()).limit(1).scalar_subquery())
+    return sa.and_(predictions.c.item_id == items.c.id, predictions.c.model_version == newest)
 
 
 def _scored_query(where: ItemFilter) -> sa.Select:  # type: ignore[type-arg]
-    latest = _latest()
     query = (sa.select(items, feeds.c.url.label("feed_url"), feeds.c.name.label("feed_name"), _story().label("story"),
-                       latest.c.model_version, latest.c.scores, latest.c.tags, latest.c.why)
-             .select_from(items.join(feeds, feeds.c.id == items.c.feed_id)
-                          .outerjoin(latest, latest.c.item_id == items.c.id)))
-    return query.where(*_conditions(where, latest.c.tags))
+                       predictions.c.model_version, predictions.c.scores, predictions.c.tags, predictions.c.why)
+             .select_from(items.join(feeds, feeds.c.id == items.c.feed_id).outerjoin(predictions, _latest())))
+    return query.where(*_conditions(where, predictions.c.tags, predictions.c.scores))
 
 
-def _conditions(where: ItemFilter, tags: sa.ColumnElement[str]) -> list[sa.ColumnElement[bool]]:
+def _conditions(where: ItemFilter, tags: sa.ColumnElement[str],
+                scores: sa.ColumnElement[str]) -> list[sa.ColumnElement[bool]]:
     conditions = []
+    if where.topics and where.min_score is None:
+        conditions.append(sa.or_(*(tags.contains(f'"{topic}"', autoescape=True) for topic in where.topics)))
+    if where.min_score is not None:
+        conditions.append(sa.or_(*(TopicScore(scores, topic) >= where.min_score for topic in where.topics or TOPICS)))
+    if where.feed_urls:
+        conditions.append(feeds.c.url.in_(where.feed_urls))
+    if where.story_id is not None:
+        conditions.append(_story() == where.story_id)
+    if where.languages:
+        if not languages_stored():
+            raise SearchError("this store does not record items' languages yet: a language filter cannot apply")
+        conditions.append(items.c.lang.in_(where.languages))
     if where.scored:
         conditions.append(tags.is_not(None))
     if where.feed_id is not None:
@@ -97,7 +125,7 @@ def _conditions(where: ItemFilter, tags: sa.ColumnElement[str]) -> list[sa.Colum
     if where.until is not None:
         conditions.append(_when() < where.until)
     if where.search:
-        conditions.append(sa.func.lower(items.c.title).contains(where.search.lower(), autoescape=True))
+        conditions.append(text_match(where.search))
     if where.tagged is not None:
         tagged = (tags.contains(f'"{where.topic}"', autoescape=True) if where.topic
                   else sa.and_(tags.is_not(None), tags != "[]"))
@@ -108,6 +136,11 @@ def _conditions(where: ItemFilter, tags: sa.ColumnElement[str]) -> list[sa.Colum
             labeled = labeled.where(labels.c.topic == where.topic)
         conditions.append(labeled if where.labeled else sa.not_(labeled))
     return conditions
+
+
+def languages_stored() -> bool:
+    """Whether items carry a language (the ``lang`` column comes with the feed-formats work)."""
+    return "lang" in items.c
 
 
 def _scored_item(row: Mapping[str, object], item_labels: dict[str, Label]) -> ScoredItem:
@@ -151,6 +184,19 @@ class PageQueries(LabelStore):
                             frozenset(c.item.id for c in copies[story_id] if c.item.id in matched))
                 for story_id in story_ids]
 
+    def find_items(self, where: "ItemFilter | None" = None, limit: int = 50,
+                   before: int | None = None) -> list["ScoredItem"]:
+        """The items matching ``where``, newest stored first (by id), with their latest prediction and labels;
+        ``before`` (an item id) continues a list where its previous page ended.
+
+        The one search behind ``newswatch search``, the API's /api/items and saved queries' feeds.
+        """
+        query = _scored_query(where or ItemFilter())
+        if before is not None:
+            query = query.where(items.c.id < before)
+        with self.engine.connect() as conn:
+            return self._with_labels(conn.execute(query.order_by(items.c.id.desc()).limit(limit)).all())
+
     def scored_item(self, item_id: int) -> "ScoredItem | None":
         with self.engine.connect() as conn:
             rows = conn.execute(_scored_query(ItemFilter()).where(items.c.id == item_id)).all()
@@ -176,14 +222,13 @@ class PageQueries(LabelStore):
 
     def tagged_per_day(self, topics: Sequence[str], since: datetime) -> dict[str, dict[str, int]]:
         """topic → {"YYYY-MM-DD": items tagged with it (by their latest prediction) that day}."""
-        latest = _latest()
         day = sa.func.date(_when())
         counts: dict[str, dict[str, int]] = {}
         with self.engine.connect() as conn:
             for topic in topics:
                 query = (sa.select(day.label("day"), sa.func.count().label("n"))
-                         .select_from(items.join(latest, latest.c.item_id == items.c.id))
-                         .where(_when() >= since, latest.c.tags.contains(f'"{topic}"', autoescape=True))
+                         .select_from(items.join(predictions, _latest()))
+                         .where(_when() >= since, predictions.c.tags.contains(f'"{topic}"', autoescape=True))
                          .group_by(day))
                 counts[topic] = {str(row.day): row.n for row in conn.execute(query)}
         return counts
@@ -193,3 +238,24 @@ class PageQueries(LabelStore):
         for label in self.labels_for(row.key for row in rows):
             by_key.setdefault(label.item_key, {})[label.topic] = label
         return [_scored_item(row._mapping, by_key.get(row.key, {})) for row in rows]
+
+
+class TopicScore(sa.ColumnElement[float]):
+    """One topic's score from a prediction's ``scores`` JSON text, as a number; compiled per database."""
+
+    type = sa.Float()
+    inherit_cache = False  # the topic is Python data the statement cache cannot key on
+
+    def __init__(self, scores: sa.ColumnElement[str], topic: str):
+        self.scores, self.topic = scores, topic
+
+
+@compiles(TopicScore, "sqlite")
+def _sqlite_score(element: TopicScore, compiler: Any, **kw: Any) -> str:
+    return compiler.process(sa.func.json_extract(element.scores, f'$."{element.topic}"'), **kw)
+
+
+@compiles(TopicScore, "postgresql")
+def _postgres_score(element: TopicScore, compiler: Any, **kw: Any) -> str:
+    value = sa.cast(element.scores, postgresql.JSONB).op("->>")(element.topic)
+    return compiler.process(sa.cast(value, sa.Float), **kw)
