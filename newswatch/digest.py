@@ -4,6 +4,7 @@ One entry per story: syndicated copies of one story (same ``story_id``; an item 
 story) collapse into the highest-scoring copy plus "+N sources". The review page's
 inbox groups its stories by the same rules (``lead_copy``, ``other_outlets``, ``more_sources``). Every piece
 of feed-provided text is escaped in the HTML; the plain-text part is written here, not converted from HTML.
+Only http(s) links become links (``http_url``); a javascript: or data: link is shown as text in the plain part.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Callable, Iterable, Protocol, Sequence, TypeVar
 from zoneinfo import ZoneInfo
 
 from .models import TOPIC_TITLES, TOPICS, Item, Prediction
+from .untrusted import http_url, printable
 
 SNIPPET_CHARS = 200
 """About two lines of a mail client's reading pane."""
@@ -149,7 +151,7 @@ def build_digest(matches: Sequence[Match], topics: Sequence[str] = TOPICS, tz: s
     entries = {topic: [_Entry.of(story, zone, web_base_url) for story in stories] for topic, stories in grouped.items()}
     item_ids = tuple(sorted({m.item.id for stories in grouped.values() for s in stories for m in s.copies
                              if m.item.id is not None}))
-    subject = subject_line(grouped, kind)
+    subject = printable(subject_line(grouped, kind))
     return Digest(subject=subject, text=_text(entries, subject), html=_html(entries, subject),
                   markdown=_markdown(entries), item_ids=item_ids, kind=kind)
 
@@ -168,7 +170,10 @@ class _Entry:
     """What one story's entry says, once, for the three renderings. Plain (unescaped) text."""
 
     title: str
-    url: str | None
+    link: str | None
+    """The item's URL when it is http(s): the only kind that becomes a link."""
+    url_text: str | None
+    """The item's URL as text, whatever its scheme (the plain-text part)."""
     byline: str
     snippet: str
     why: str
@@ -182,7 +187,7 @@ class _Entry:
         n = story.other_sources
         more = f" {more_sources(n)}" if n else ""
         return cls(
-            title=item.title, url=item.url,
+            title=item.title, link=http_url(item.url), url_text=printable(item.url) if item.url else None,
             byline=f"{story.lead.source}{more} · {when} · score {story.lead.prediction.scores.get(topic, 0.0):.2f}",
             snippet=_snippet(item), why=", ".join(story.lead.prediction.why.get(topic, ())),
             label=label_command(item, topic),
@@ -196,7 +201,7 @@ def _text(entries: dict[str, list[_Entry]], subject: str) -> str:
         lines += [heading, "=" * len(heading), ""]
         for entry in topic_entries:
             lines += [f"* {entry.title}", f"  {entry.byline}"]
-            lines += [f"  {line}" for line in (entry.url, entry.snippet) if line]
+            lines += [f"  {line}" for line in (entry.url_text, entry.snippet) if line]
             if entry.why:
                 lines.append(f"  why: {entry.why}")
             lines.append(f"  label: {entry.label}")
@@ -216,7 +221,7 @@ def _markdown(entries: dict[str, list[_Entry]]) -> str:
     for topic, topic_entries in entries.items():
         lines.append(f"**{TOPIC_TITLES[topic]} ({len(topic_entries)})**")
         for entry in topic_entries:
-            title = f"[{_md(entry.title)}](<{entry.url}>)" if entry.url else _md(entry.title)
+            title = f"[{_md(entry.title)}](<{entry.link}>)" if entry.link else _md(entry.title)
             lines.append(f"- {title} — {_md(entry.byline)}")
             if entry.snippet:
                 lines.append(f"  {_md(entry.snippet)}")
@@ -250,8 +255,8 @@ def _html_entry(entry: _Entry) -> str:
     """Every feed-provided string goes through html.escape, attribute values included."""
     e = html.escape
     small = "font-size:12px;color:#3d4b5c;margin-top:6px"
-    title = (f'<a href="{e(entry.url)}" style="color:#0b4f8a;text-decoration:none">{e(entry.title)}</a>'
-             if entry.url else e(entry.title))
+    title = (f'<a href="{e(entry.link)}" style="color:#0b4f8a;text-decoration:none">{e(entry.title)}</a>'
+             if entry.link else e(entry.title))
     parts = ['<div style="background:#fff;border:1px solid #dde3ea;border-radius:6px;padding:12px 14px;'
              'margin:0 0 12px 0">',
              f'<div style="font-size:16px;font-weight:bold;line-height:1.3">{title}</div>',

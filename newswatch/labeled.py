@@ -15,14 +15,26 @@ class LabeledFileError(ValueError):
     """A labeled-item file that cannot be read; the message names the file and the line."""
 
 
-def read_records(lines: Iterable[str], name: str, require_topics: bool) -> list[dict[str, Any]]:
+def read_records(lines: Iterable[str | bytes], name: str, require_topics: bool) -> list[dict[str, Any]]:
     """Every record of a JSONL stream, validated; any bad line fails the whole file."""
     return list(iter_records(lines, name, require_topics))
 
 
-def iter_records(lines: Iterable[str], name: str, require_topics: bool) -> Iterator[dict[str, Any]]:
-    """The records of a JSONL stream one by one, each validated; a bad line raises when it is reached."""
+def iter_records(lines: Iterable[str | bytes], name: str, require_topics: bool) -> Iterator[dict[str, Any]]:
+    """The records of a JSONL stream one by one, each validated; a bad line raises when it is reached.
+
+    Lines may be bytes (a file opened in binary): then bytes that are not UTF-8 are an error naming the
+    line and the byte offset in the file, where a text stream would raise a bare UnicodeDecodeError."""
+    offset = 0
     for number, line in enumerate(lines, start=1):
+        if isinstance(line, bytes):
+            try:
+                text = line.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise LabeledFileError(f"{name}:{number}: not UTF-8 text (byte {offset + exc.start}: "
+                                       f"0x{line[exc.start]:02x}); save the file as UTF-8") from None
+            offset += len(line)
+            line = text
         if not line.strip():
             continue
         try:

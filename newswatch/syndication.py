@@ -18,6 +18,7 @@ from urllib.parse import quote
 from .models import TOPIC_TITLES
 from .saved_queries import describe
 from .store import SavedQuery, ScoredItem
+from .untrusted import http_url
 
 TAG = "tag:newswatch,2026:"
 ATOM_NS = "http://www.w3.org/2005/Atom"
@@ -48,7 +49,7 @@ def atom(query: SavedQuery, rows: Sequence[ScoredItem], self_url: str, base_url:
         entry = ET.SubElement(feed, f"{{{ATOM_NS}}}entry")
         _add(entry, "id", entry_id(row))
         _add(entry, "title", row.item.title)
-        link = _http_url(row.item.url)
+        link = http_url(row.item.url)
         if link:
             ET.SubElement(entry, f"{{{ATOM_NS}}}link", rel="alternate", href=link)
         if base_url:
@@ -74,7 +75,7 @@ def json_feed(query: SavedQuery, rows: Sequence[ScoredItem], self_url: str, base
         entry: dict[str, object] = {"id": entry_id(row), "title": row.item.title,
                                     "content_text": row.item.summary or row.item.title,
                                     "date_modified": _rfc3339(row.when), "authors": [{"name": row.feed_name}]}
-        link = _http_url(row.item.url)
+        link = http_url(row.item.url)
         if link:
             entry["url"] = link
         if base_url:
@@ -105,8 +106,3 @@ def _tags(row: ScoredItem) -> tuple[str, ...]:
 
 def _rfc3339(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _http_url(url: str | None) -> str | None:
-    """Only http(s) links reach a reader: never javascript: or data:."""
-    return url if url and url.lower().startswith(("http://", "https://")) else None
