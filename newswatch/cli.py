@@ -494,8 +494,8 @@ def labels_import(settings: Settings, source: Any, author: str) -> None:
     from .labels import import_labels
 
     with open_store(settings) as store:
-        added = import_labels(store, source, _name(source), author, utcnow())
-    click.echo(f"{_name(source)}: {added} label(s) added")
+        report = import_labels(store, source, _name(source), author, utcnow())
+    click.echo(f"{_name(source)}: {report.summary()}")
 
 
 @command(labels_group, "export")
