@@ -2,7 +2,8 @@
 
 Ids are ``tag:`` URIs (RFC 4151) made from the item's key, so an entry keeps its id across requests,
 across saved queries and after the item is rescored; the feed's own id is made from the query's name.
-Dates: ``published`` is when the outlet published the item (absent when its feed gave no date),
+An entry links to the article (http(s) only), else to the item on the review page when ``[web] base_url``
+is set. Dates: ``published`` is when the outlet published the item (absent when its feed gave no date),
 ``updated`` that date, else when newswatch fetched it.
 """
 
@@ -49,11 +50,11 @@ def atom(query: SavedQuery, rows: Sequence[ScoredItem], self_url: str, base_url:
         entry = ET.SubElement(feed, f"{{{ATOM_NS}}}entry")
         _add(entry, "id", entry_id(row))
         _add(entry, "title", row.item.title)
-        link = http_url(row.item.url)
-        if link:
-            ET.SubElement(entry, f"{{{ATOM_NS}}}link", rel="alternate", href=link)
-        if base_url:
-            ET.SubElement(entry, f"{{{ATOM_NS}}}link", rel="related", href=f"{base_url}/items/{row.item.id}")
+        article, page = http_url(row.item.url), _page(row, base_url)
+        if article or page:
+            ET.SubElement(entry, f"{{{ATOM_NS}}}link", rel="alternate", href=article or page)
+        if article and page:
+            ET.SubElement(entry, f"{{{ATOM_NS}}}link", rel="related", href=page)
         if row.item.published:
             _add(entry, "published", _rfc3339(row.item.published))
         _add(entry, "updated", _rfc3339(row.when))
@@ -75,11 +76,9 @@ def json_feed(query: SavedQuery, rows: Sequence[ScoredItem], self_url: str, base
         entry: dict[str, object] = {"id": entry_id(row), "title": row.item.title,
                                     "content_text": row.item.summary or row.item.title,
                                     "date_modified": _rfc3339(row.when), "authors": [{"name": row.feed_name}]}
-        link = http_url(row.item.url)
+        link = http_url(row.item.url) or _page(row, base_url)
         if link:
             entry["url"] = link
-        if base_url:
-            entry["external_url"] = f"{base_url}/items/{row.item.id}"
         if row.item.published:
             entry["date_published"] = _rfc3339(row.item.published)
         if _tags(row):
@@ -87,6 +86,11 @@ def json_feed(query: SavedQuery, rows: Sequence[ScoredItem], self_url: str, base
         entries.append(entry)
     feed["items"] = entries
     return json.dumps(feed, ensure_ascii=False, indent=1).encode("utf-8")
+
+
+def _page(row: ScoredItem, base_url: str | None) -> str | None:
+    """The item on the review page, where an analyst labels it."""
+    return f"{base_url}/items/{row.item.id}" if base_url else None
 
 
 def _add(parent: ET.Element, name: str, text: str) -> ET.Element:
