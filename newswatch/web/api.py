@@ -149,7 +149,7 @@ LabelItem = Callable[[Store, str, str, bool], tuple[Any, Any]]
 def api_router(settings: Settings, store: Store, label_item: LabelItem, label_text: Callable[[Any], str]) -> APIRouter:
     """The /api routes; ``label_item`` is the page's (the label buttons and the API record labels alike)."""
     router = APIRouter(prefix="/api", dependencies=[Depends(HTTPBearer(auto_error=False))],
-                       responses={400: {"model": ApiError}, 401: {"model": ApiError}})
+                       responses={400: {"model": ApiError}, 401: {"model": ApiError}, 404: {"model": ApiError}})
 
     @router.get("/items", response_model=ItemPage, summary="Stored items, newest first, filtered and searched")
     def items(q: Search = None, topic: TopicFilter = None,
