@@ -117,7 +117,7 @@ def test_a_channel_with_a_query_is_owed_only_its_matches(config, caplog):
         assert "channel ru-desk: no saved query named 'russia-watch'" in caplog.text
         immediate = [e for e in store.outbox_entries() if e.kind == "immediate" and e.created_at == later]
         assert [e.channel for e in immediate] == ["everything"]
-        assert ids
+        assert ids["ru-visit"] in store.matching_ids(SavedQuery("x", text="Путин").item_filter(), list(ids.values()))
 
 
 @pytest.fixture
@@ -209,4 +209,11 @@ def test_json_feed_follows_version_1_1(feeds_client):
     assert visit["id"] == "tag:newswatch,2026:item:ru-visit" and visit["authors"] == [{"name": "TASS"}]
     assert visit["date_published"] == "2026-11-23T10:00:00Z"
     assert client.get("/feeds/pyongyang.json", headers=AUTH).content == answer.content
-    assert ids
+    assert visit["url"] == f"https://newswatch.example.org/items/{ids['ru-visit']}"
+
+
+def test_the_feeds_page_lists_saved_queries_with_their_feed_addresses(feeds_client):
+    client, _ = feeds_client
+    page = client.get("/feeds", headers=AUTH).text
+    assert 'href="/feeds/pyongyang.atom"' in page and 'href="/feeds/pyongyang.json"' in page
+    assert "text &#39;Пхеньян&#39;" in page and "?token=" in page

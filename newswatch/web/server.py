@@ -26,6 +26,7 @@ from .. import app as core
 from ..clock import Clock, utcnow
 from ..config import Settings
 from ..digest import lead_copy, more_sources, other_outlets
+from ..jsonview import saved_query_json
 from ..models import TOPIC_TITLES, TOPICS
 from ..store import ItemFilter, ScoredItem, ScoredStory, Store
 from ..untrusted import MAX_ITEM_ID, NumberError, http_url, parse_item_id, whole_number
@@ -249,7 +250,8 @@ def create_app(settings: Settings, *, host: str = "127.0.0.1", store: Store | No
 
     @web.get("/feeds", response_class=HTMLResponse)
     def feeds(request: Request) -> HTMLResponse:
-        return page(request, "feeds.html", feeds=store.feed_rows())
+        return page(request, "feeds.html", feeds=store.feed_rows(),
+                    saved=[saved_query_json(query, settings) for query in store.saved_queries()])
 
     @web.get("/login", response_class=HTMLResponse)
     def login_form(request: Request) -> HTMLResponse:
