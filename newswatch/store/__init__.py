@@ -28,8 +28,8 @@ from .saved_queries import SavedQuery, SavedQueryExists, SavedQueryStore
 from .schema import create_db_engine, migration_lock
 from .search import SearchError
 
-__all__ = ["FeedRow", "ItemFilter", "OutboxEntry", "SavedQuery", "SavedQueryExists", "ScoredItem", "ScoredStory", "SearchError", "Store", "TaggedItem", "Watermark",
-           "create_db_engine", "languages_stored"]
+__all__ = ["FeedRow", "ItemFilter", "OutboxEntry", "SavedQuery", "SavedQueryExists", "ScoredItem", "ScoredStory",
+           "SearchError", "Store", "TaggedItem", "Watermark", "create_db_engine", "languages_stored"]
 
 
 class Store(FeedStore, ItemStore, PredictionStore, OutboxStore, PageQueries, SavedQueryStore):

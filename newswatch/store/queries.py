@@ -17,7 +17,7 @@ from ..models import TOPICS, Item, Label, Prediction
 from .items import _item, _story
 from .predictions import LabelStore
 from .schema import UTCDateTime, _chunks, feeds, items, labels, predictions
-from .search import SearchError, text_match
+from .search import SearchError, newest_first, searched
 
 
 @dataclass(frozen=True)
@@ -94,11 +94,17 @@ def _latest() -> sa.ColumnElement[bool]:
     return sa.and_(predictions.c.item_id == items.c.id, predictions.c.model_version == newest)
 
 
-def _scored_query(where: ItemFilter) -> sa.Select:  # type: ignore[type-arg]
-    query = (sa.select(items, feeds.c.url.label("feed_url"), feeds.c.name.label("feed_name"), _story().label("story"),
-                       predictions.c.model_version, predictions.c.scores, predictions.c.tags, predictions.c.why)
-             .select_from(items.join(feeds, feeds.c.id == items.c.feed_id).outerjoin(predictions, _latest())))
-    return query.where(*_conditions(where, predictions.c.tags, predictions.c.scores))
+def _scored_query(where: ItemFilter, dialect: str) -> sa.Select:  # type: ignore[type-arg]
+    """Items with their feed, story and latest prediction, as ``where`` filters them (a search needs the
+    database's dialect name)."""
+    source = items.join(feeds, feeds.c.id == items.c.feed_id).outerjoin(predictions, _latest())
+    conditions = _conditions(where, predictions.c.tags, predictions.c.scores)
+    if where.search:
+        source, matching = searched(source, where.search, dialect)
+        conditions += matching
+    query = sa.select(items, feeds.c.url.label("feed_url"), feeds.c.name.label("feed_name"), _story().label("story"),
+                      predictions.c.model_version, predictions.c.scores, predictions.c.tags, predictions.c.why)
+    return query.select_from(source).where(*conditions)
 
 
 def _conditions(where: ItemFilter, tags: sa.ColumnElement[str],
@@ -124,8 +130,6 @@ def _conditions(where: ItemFilter, tags: sa.ColumnElement[str],
         conditions.append(_when() >= where.since)
     if where.until is not None:
         conditions.append(_when() < where.until)
-    if where.search:
-        conditions.append(text_match(where.search))
     if where.tagged is not None:
         tagged = (tags.contains(f'"{where.topic}"', autoescape=True) if where.topic
                   else sa.and_(tags.is_not(None), tags != "[]"))
@@ -165,7 +169,7 @@ class PageQueries(LabelStore):
 
         Limit and offset count stories, so a page never splits a story nor repeats one.
         """
-        matching = _scored_query(where or ItemFilter())
+        matching = _scored_query(where or ItemFilter(), self.engine.dialect.name)
         story = _story()
         page = (matching.with_only_columns(story).group_by(story)
                 .order_by(sa.func.max(_when()).desc(), story.desc()).limit(limit).offset(offset))
@@ -175,7 +179,7 @@ class PageQueries(LabelStore):
             story_ids = list(conn.execute(page).scalars())
             for chunk in _chunks(story_ids):
                 matched.update(conn.execute(matching.with_only_columns(items.c.id).where(story.in_(chunk))).scalars())
-                rows += conn.execute(_scored_query(ItemFilter()).where(story.in_(chunk))
+                rows += conn.execute(_scored_query(ItemFilter(), self.engine.dialect.name).where(story.in_(chunk))
                                      .order_by(_when().desc(), items.c.id.desc())).all()
         copies: dict[int, list[ScoredItem]] = {story_id: [] for story_id in story_ids}
         for row in self._with_labels(rows):
@@ -191,15 +195,19 @@ class PageQueries(LabelStore):
 
         The one search behind ``newswatch search``, the API's /api/items and saved queries' feeds.
         """
-        query = _scored_query(where or ItemFilter())
+        where = where or ItemFilter()
+        dialect = self.engine.dialect.name
+        query = _scored_query(where, dialect)
+        newest = newest_first(where.search, dialect)
         if before is not None:
-            query = query.where(items.c.id < before)
+            query = query.where(newest < before)
         with self.engine.connect() as conn:
-            return self._with_labels(conn.execute(query.order_by(items.c.id.desc()).limit(limit)).all())
+            return self._with_labels(conn.execute(query.order_by(newest.desc()).limit(limit)).all())
 
     def scored_item(self, item_id: int) -> "ScoredItem | None":
         with self.engine.connect() as conn:
-            rows = conn.execute(_scored_query(ItemFilter()).where(items.c.id == item_id)).all()
+            query = _scored_query(ItemFilter(), self.engine.dialect.name).where(items.c.id == item_id)
+            rows = conn.execute(query).all()
         found = self._with_labels(rows)
         return found[0] if found else None
 
@@ -210,7 +218,8 @@ class PageQueries(LabelStore):
         Only the ``scan`` most recent scored items are considered, and a pair already labeled is
         skipped: labeling what is left teaches the model most.
         """
-        query = _scored_query(ItemFilter(scored=True)).order_by(_when().desc(), items.c.id.desc()).limit(scan)
+        query = (_scored_query(ItemFilter(scored=True), self.engine.dialect.name)
+                 .order_by(_when().desc(), items.c.id.desc()).limit(scan))
         with self.engine.connect() as conn:
             scored = self._with_labels(conn.execute(query).all())
         pairs = [(abs(row.prediction.scores[topic] - threshold), row, topic)

@@ -67,7 +67,7 @@ class SavedQueryStore:
 
     def matching_ids(self, where: ItemFilter, item_ids: Sequence[int]) -> set[int]:
         """Which of these items match ``where`` (a channel's saved query over a cycle's or a digest's items)."""
-        query = _scored_query(where).with_only_columns(items.c.id)
+        query = _scored_query(where, self.engine.dialect.name).with_only_columns(items.c.id)
         found: set[int] = set()
         with self.engine.connect() as conn:
             for chunk in _chunks(sorted(set(item_ids))):

@@ -16,10 +16,7 @@ full (quick for a common term, slow for a rare one over a big store).
 from __future__ import annotations
 
 import re
-from typing import Any
-
 import sqlalchemy as sa
-from sqlalchemy.ext.compiler import compiles
 
 from .schema import items
 
@@ -47,44 +44,47 @@ def search_terms(text: str) -> tuple[str, ...]:
     return found
 
 
-class TextMatch(sa.ColumnElement[bool]):
-    """True for the items whose title, summary or text holds every term; compiled per database."""
-
-    type = sa.Boolean()
-    inherit_cache = False  # the terms are Python data the statement cache cannot key on
-
-    def __init__(self, terms: tuple[str, ...]):
-        self.terms = terms
+FTS = sa.table("items_fts", sa.column("rowid"))
+"""SQLite's trigram index of items (revision 0006); its rowid is the item's id."""
 
 
-def text_match(text: str) -> TextMatch:
-    return TextMatch(search_terms(text))
+def searched(source: sa.FromClause, text: str, dialect: str) -> tuple[sa.FromClause, list[sa.ColumnElement[bool]]]:
+    """``source`` (a join that holds ``items``) narrowed to the items whose title, summary or text holds every
+    term of ``text``: the FROM clause to use and the conditions to add.
 
-
-@compiles(TextMatch, "sqlite")
-def _sqlite_match(element: TextMatch, compiler: Any, **kw: Any) -> str:
-    long_terms = [t for t in element.terms if len(t) >= MIN_TRIGRAM_TERM]
-    conditions: list[sa.ColumnElement[bool]] = []
-    if long_terms:
-        fts = sa.table("items_fts", sa.column("rowid"))
-        match = sa.literal_column("items_fts").op("MATCH")(" AND ".join(_fts_string(t) for t in long_terms))
-        conditions.append(items.c.id.in_(sa.select(fts.c.rowid).where(match)))
-    for term in element.terms:
+    On SQLite the trigram table joins in, so that FTS5 drives the query: it hands out matches newest first
+    (see ``newest_first``) and a first page stops after a page's worth, however common the term.
+    """
+    terms = search_terms(text)
+    if dialect == "postgresql":
+        return source, [_document().ilike(f"%{_like_escaped(term)}%", escape="/") for term in terms]
+    conditions = []
+    indexed = [term for term in terms if len(term) >= MIN_TRIGRAM_TERM]
+    if indexed:
+        source = source.join(FTS, FTS.c.rowid == items.c.id)
+        conditions.append(sa.literal_column("items_fts").op("MATCH")(" AND ".join(_fts_string(t) for t in indexed)))
+    for term in terms:
         if len(term) < MIN_TRIGRAM_TERM:
             # SQLite's LIKE folds ASCII case only: try the cased spellings of a Cyrillic term as well
             spellings = dict.fromkeys((term, term.lower(), term.upper(), term.capitalize()))
             conditions.append(sa.or_(*(column.contains(spelling, autoescape=True) for spelling in spellings
                                        for column in (items.c.title, items.c.summary, items.c.text))))
-    return compiler.process(sa.and_(*conditions), **kw)
+    return source, conditions
 
 
-@compiles(TextMatch, "postgresql")
-def _postgres_match(element: TextMatch, compiler: Any, **kw: Any) -> str:
-    # the indexed expression of revision 0006, with literal separators (a bound ' ' would not match it)
+def newest_first(text: str | None, dialect: str) -> sa.ColumnElement[int]:
+    """The item id to order by (descending) in a query made with ``searched``: the trigram table's own
+    rowid when it drives the query (FTS5 then needs no sort), else the item's."""
+    if text and dialect != "postgresql" and any(len(t) >= MIN_TRIGRAM_TERM for t in search_terms(text)):
+        return FTS.c.rowid
+    return items.c.id
+
+
+def _document() -> sa.ColumnElement[str]:
+    """PostgreSQL: the indexed expression of revision 0006, with literal separators (a bound ' ' would
+    not match the index's expression)."""
     space = sa.literal_column("' '")
-    document = items.c.title.op("||")(space).op("||")(items.c.summary).op("||")(space).op("||")(items.c.text)
-    return compiler.process(sa.and_(*(document.ilike(f"%{_like_escaped(term)}%", escape="/")
-                                      for term in element.terms)), **kw)
+    return items.c.title.op("||")(space).op("||")(items.c.summary).op("||")(space).op("||")(items.c.text)
 
 
 def _fts_string(term: str) -> str:

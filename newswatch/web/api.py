@@ -140,7 +140,8 @@ Limit = Annotated[int, Query(ge=1, le=MAX_PAGE, description="Results per page.")
 PageNumber = Annotated[int, Query(ge=1, le=100_000, description="Page number, from 1.")]
 Search = Annotated[str | None, Query(max_length=MAX_QUERY, description='Words and "quoted phrases", all required '
                                      "(title, summary, text; any language; case-insensitive substrings).")]
-TopicFilter = Annotated[Topic | None, Query(description="Tagged with this topic by the latest prediction.")]  # type: ignore[valid-type]
+TopicFilter = Annotated[Topic | None,  # type: ignore[valid-type]
+                        Query(description="Tagged with this topic by the latest prediction.")]
 FeedFilter = Annotated[int | None, Query(ge=1, le=MAX_ITEM_ID, description="A feed's id (see /api/feeds).")]
 Since = Annotated[datetime | date | None, Query(description="Published (else fetched) at or after this date or time.")]
 LabelItem = Callable[[Store, str, str, bool], tuple[Any, Any]]
