@@ -11,6 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from newswatch.config import WebSettings
+from newswatch.store import languages_stored
 from newswatch.web import create_app
 from test_web import LOCAL, copy_home, ids_by_title, stored_labels, web_template  # noqa: F401 (fixture)
 from web_data import DRILLS, ITEMS, RUSSIA_DPRK, STORY_WORLD
@@ -104,13 +105,20 @@ def test_paging_visits_every_item_once(client, described):
     ("/api/items", {"limit": "0"}), ("/api/items", {"limit": "201"}), ("/api/items", {"limit": "abc"}),
     ("/api/items", {"cursor": "-1"}), ("/api/items", {"cursor": "１２"}), ("/api/items", {"topic": "weather"}),
     ("/api/items", {"q": '""'}), ("/api/items", {"q": "kim\x00"}), ("/api/items", {"q": "x" * 201}),
-    ("/api/items", {"lang": "ko"}), ("/api/items", {"since": "yesterday"}), ("/api/items", {"feed": "99999999999"}),
+("/api/items", {"since": "yesterday"}), ("/api/items", {"feed": "99999999999"}),
     ("/api/stories", {"page": "0"}), ("/api/labels", {"limit": "1e3"}),
 ])
 def test_bad_parameters_get_a_documented_error(client, described, path, params):
     answer = client.get(path, params=params)
     assert answer.status_code in (400, 422)
     check(described, "get", path, answer)
+
+
+def test_a_language_filter_needs_languages_in_the_store(client, described):
+    answer = client.get("/api/items", params={"lang": "ko"})
+    check(described, "get", "/api/items", answer)
+    if not languages_stored():
+        assert answer.status_code == 400 and "does not record items' languages" in answer.json()["error"]
 
 
 def test_the_token_is_required_and_openapi_is_behind_it_too(settings, described):
