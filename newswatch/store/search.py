@@ -16,6 +16,7 @@ full (quick for a common term, slow for a rare one over a big store).
 from __future__ import annotations
 
 import re
+
 import sqlalchemy as sa
 
 from .schema import items
