@@ -5,7 +5,7 @@
 
 Builds the store once (synthetic items from 40 outlets, a third in each language, a quarter with an
 article text; each scored by one model version; kept and reused while it holds ``--items`` items), then
-times ``Store.find_items`` — the one search behind the review page, ``newswatch search``, the API and
+times ``Store.scored_items`` — the one search behind the review page, ``newswatch search``, the API and
 saved queries' feeds — for a first page of 20 results, over typical searches run in a shuffled order.
 Prints p50/p95 per search and overall. The baseline, in the same run over the same store, is what the
 inbox's search box did before: a substring of titles only (``lower(title) LIKE '%…%'``), newest first.
@@ -133,7 +133,7 @@ def main() -> None:
         searches = {name: ItemFilter(search=text) for name, text in SEARCHES.items()}
         searches[TOPIC_SEARCH[0]] = ItemFilter(search=TOPIC_SEARCH[1], topics=("russia_dprk",))
         for where in searches.values():  # warm the page cache once, as a running server would be
-            store.find_items(where, limit=PAGE)
+            store.scored_items(where, limit=PAGE)
         timings: dict[str, list[float]] = {name: [] for name in searches}
         found: dict[str, int] = {}
         order = list(searches)
@@ -142,7 +142,7 @@ def main() -> None:
             rng.shuffle(order)
             for name in order:
                 started = time.perf_counter()
-                found[name] = len(store.find_items(searches[name], limit=PAGE))
+                found[name] = len(store.scored_items(searches[name], limit=PAGE))
                 timings[name].append(time.perf_counter() - started)
         baseline: list[float] = []
         for _ in range(args.baseline_runs):

@@ -616,14 +616,13 @@ def search(settings: Settings, query: str, limit: int, as_json: bool) -> None:
 
     Terms match as case-insensitive substrings ("Путин" finds "Путина", "kim" finds "Kimchi"); a term of one
     or two characters only narrows the others' matches, or is scanned for alone (slower on a big store)."""
-    from .jsonview import item_json
     from .store import ItemFilter
 
     with open_store(settings) as store:
-        rows = store.find_items(ItemFilter(search=query), limit=limit)
+        rows = store.scored_items(ItemFilter(search=query), limit=limit)
     for row in rows:
         if as_json:
-            click.echo(json.dumps(item_json(row), ensure_ascii=False))
+            click.echo(json.dumps(row.as_json(), ensure_ascii=False))
             continue
         tags = ", ".join(row.prediction.tags) if row.prediction and row.prediction.tags else "untagged"
         click.echo(f"{row.item.id}  {row.when:%Y-%m-%d %H:%M}Z  {printable(row.feed_name)}  [{tags}]  "

@@ -1,5 +1,5 @@
 """The JSON shapes of stored things, one per kind, shared by the CLI's --json output and the API
-(whose OpenAPI description, web/api.py, declares the same fields)."""
+(whose OpenAPI description, web/api.py, declares the same fields); an item's is ``ScoredItem.as_json``."""
 
 from __future__ import annotations
 
@@ -9,21 +9,11 @@ from typing import Any
 from .config import Settings
 from .models import Label
 from .saved_queries import describe
-from .store import FeedRow, SavedQuery, ScoredItem, ScoredStory
-
-
-def item_json(row: ScoredItem) -> dict[str, Any]:
-    prediction = row.prediction
-    return {"id": row.item.id, "key": row.item.key, "title": row.item.title, "summary": row.item.summary,
-            "url": row.item.url, "feed": row.feed_name, "feed_url": row.item.feed_url,
-            "published_at": iso(row.item.published), "fetched_at": iso(row.fetched_at), "story_id": row.story_id,
-            "model_version": row.model_version, "scores": dict(prediction.scores) if prediction else None,
-            "tags": list(prediction.tags) if prediction else [],
-            "labels": {topic: label.value for topic, label in row.labels.items()}}
+from .store import FeedRow, SavedQuery, ScoredStory
 
 
 def story_json(story: ScoredStory) -> dict[str, Any]:
-    return {"id": story.story_id, "copies": [item_json(copy) for copy in story.copies],
+    return {"id": story.story_id, "copies": [copy.as_json() for copy in story.copies],
             "matched_ids": sorted(story.matched_ids)}
 
 

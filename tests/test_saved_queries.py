@@ -103,7 +103,7 @@ def test_a_channel_with_a_query_is_owed_only_its_matches(config, caplog):
     with store:
         ids = store_articles(store)
         store.add_saved_query(SavedQuery("russia-watch", text="Путин", feeds=(TASS.url,)), NOW)
-        matches = [Match(row.item, row.prediction, row.feed_name) for row in store.find_items(limit=100)]
+        matches = [Match(row.item, row.prediction, row.feed_name) for row in store.scored_items(limit=100)]
         owe_due(store, settings, matches, NOW)
         owed = {(entry.channel, entry.kind): entry.body_text for entry in store.outbox_entries()}
         assert "Визит Путина" in owed[("ru-desk", "immediate")]

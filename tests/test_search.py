@@ -51,7 +51,7 @@ def store_articles(store: Store) -> dict[str, int]:
 
 
 def keys(store: Store, text: str | None = None, **where) -> list[str]:
-    return [row.item.key for row in store.find_items(ItemFilter(search=text, **where), limit=100)]
+    return [row.item.key for row in store.scored_items(ItemFilter(search=text, **where), limit=100)]
 
 
 def test_words_phrases_and_languages(store):
@@ -127,8 +127,8 @@ def test_filters_and_paging(store):
     assert keys(store, min_score=0.9, topics=("russia_dprk",)) == ["ru-visit", "en-treaty"]
     assert keys(store, feed_urls=(TASS.url,)) == ["ru-drills", "ru-visit"]
     assert keys(store, story_id=ids["ko-summit"]) == ["ko-summit"]
-    first = store.find_items(ItemFilter(), limit=3)
-    rest = store.find_items(ItemFilter(), limit=10, before=first[-1].item.id)
+    first = store.scored_items(ItemFilter(), limit=3)
+    rest = store.scored_items(ItemFilter(), limit=10, before=first[-1].item.id)
     assert [r.item.key for r in first + rest] == [a[0] for a in reversed(ARTICLES)]
     assert first[0].prediction.scores["alliance_drills"] == 0.81 and first[0].feed_name == "TASS"
 

@@ -43,6 +43,7 @@ class ItemFilter:
     languages: tuple[str, ...] = ()
     """In any of these languages (needs ``items.lang``: see ``languages_stored``)."""
     story_id: int | None = None
+    """Only the copies of this story."""
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,17 @@ class ScoredItem:
     @property
     def when(self) -> datetime:
         return self.item.published or self.fetched_at
+
+    def as_json(self) -> dict[str, Any]:
+        """The item as `newswatch search --json` prints it and the API serves it (web/api.py's ItemOut)."""
+        item, prediction = self.item, self.prediction
+        return {"id": item.id, "key": item.key, "feed": self.feed_name, "feed_url": item.feed_url,
+                "title": item.title, "summary": item.summary, "url": item.url,
+                "published": item.published.isoformat() if item.published else None,
+                "fetched_at": self.fetched_at.isoformat(), "story_id": self.story_id,
+                "scores": dict(prediction.scores) if prediction else None,
+                "tags": list(prediction.tags) if prediction else None, "model_version": self.model_version,
+                "labels": {topic: label.value for topic, label in self.labels.items()}}
 
 
 @dataclass(frozen=True)
@@ -188,12 +200,14 @@ class PageQueries(LabelStore):
                             frozenset(c.item.id for c in copies[story_id] if c.item.id in matched))
                 for story_id in story_ids]
 
-    def find_items(self, where: "ItemFilter | None" = None, limit: int = 50,
-                   before: int | None = None) -> list["ScoredItem"]:
+    def scored_items(self, where: "ItemFilter | None" = None, limit: int = 50,
+                     before: int | None = None) -> list["ScoredItem"]:
         """The items matching ``where``, newest stored first (by id), with their latest prediction and labels;
         ``before`` (an item id) continues a list where its previous page ended.
 
-        The one search behind ``newswatch search``, the API's /api/items and saved queries' feeds.
+        The one listing and search behind ``newswatch search``, the API's /api/items and saved queries'
+        feeds. Stored order, not published order: with a search, SQLite's trigram index hands out matches
+        in that order, so a page costs a page's worth of work however many items match.
         """
         where = where or ItemFilter()
         dialect = self.engine.dialect.name

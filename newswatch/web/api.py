@@ -1,7 +1,7 @@
 """The machine doors of the web app: the read-only JSON API (described at /api/openapi.json) and each
 saved query's matches as Atom and JSON Feed (/feeds/<name>.atom, /feeds/<name>.json).
 
-Thin over the same functions as the CLI and the page: ``Store.find_items`` (the one search), the
+Thin over the same functions as the CLI and the page: ``Store.scored_items`` (the one search), the
 stories, feeds and labels views, ``app.model_versions``, and for a label the page's own ``label_item``.
 Auth is the page's (server.py's guard): a Bearer token when one is configured, open on loopback when
 none is. Feed readers that cannot send headers may put the token in the feed's address (``?token=``),
@@ -24,7 +24,7 @@ from starlette.exceptions import HTTPException
 from .. import app as core
 from .. import syndication
 from ..config import Settings
-from ..jsonview import feed_json, item_json, label_json, story_json
+from ..jsonview import feed_json, label_json, story_json
 from ..models import TOPICS
 from ..store import ItemFilter, SearchError, Store, languages_stored
 from ..store.search import MAX_QUERY, search_terms
@@ -49,12 +49,12 @@ class ItemOut(BaseModel):
     url: str | None
     feed: str = Field(description="The feed's name.")
     feed_url: str | None
-    published_at: datetime | None = Field(description="As the outlet published it; null when the feed gave no date.")
+    published: datetime | None = Field(description="As the outlet published it; null when the feed gave no date.")
     fetched_at: datetime
     story_id: int = Field(description="Copies of one story (several outlets) share it; see /api/stories.")
     model_version: str | None
     scores: dict[str, float] | None = Field(description="Topic → score of the latest prediction; null if unscored.")
-    tags: list[str]
+    tags: list[str] | None = Field(description="Topics the latest prediction tags; null if unscored.")
     labels: dict[str, bool] = Field(description="Topic → the analysts' judgement in force.")
 
 
@@ -164,9 +164,9 @@ def api_router(settings: Settings, store: Store, label_item: LabelItem, label_te
             raise HTTPException(400, "lang: this store does not record items' languages yet")
         where = ItemFilter(search=search_param(q), topics=(topic,) if topic else (), languages=(lang,) if lang else (),
                            feed_id=feed, since=_moment(since), story_id=story)
-        rows = store.find_items(where, limit=limit + 1, before=int(cursor) if cursor else None)
+        rows = store.scored_items(where, limit=limit + 1, before=int(cursor) if cursor else None)
         more = len(rows) > limit
-        return {"items": [item_json(row) for row in rows[:limit]],
+        return {"items": [row.as_json() for row in rows[:limit]],
                 "next_cursor": str(rows[limit - 1].item.id) if more else None}
 
     @router.get("/stories", response_model=StoryPage,
@@ -235,7 +235,7 @@ def feed_routes(web: FastAPI, settings: Settings, store: Store) -> None:
         query = store.saved_query(name)
         if query is None:
             raise HTTPException(404, f"no saved query named {name!r}")
-        rows = store.find_items(query.item_filter(), limit=FEED_ENTRIES)
+        rows = store.scored_items(query.item_filter(), limit=FEED_ENTRIES)
         path = f"/feeds/{name}.{kind}"  # never the ?token=: a feed's text must not carry the secret
         self_url = f"{settings.web.base_url}{path}" if settings.web.base_url else str(request.url.replace(query=""))
         render, media_type = ((syndication.atom, syndication.ATOM_TYPE) if kind == "atom"
