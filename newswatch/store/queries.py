@@ -258,13 +258,12 @@ class PageQueries(LabelStore):
 
     def tagged_times(self, topics: Sequence[str], since: datetime, until: datetime) -> dict[str, list[datetime]]:
         """topic → when each item tagged with it (by its latest prediction) happened, in [since, until)."""
-        latest = _latest()
         times: dict[str, list[datetime]] = {}
         with self.engine.connect() as conn:
             for topic in topics:
-                query = (sa.select(_when().label("at")).select_from(items.join(latest, latest.c.item_id == items.c.id))
+                query = (sa.select(_when().label("at")).select_from(items.join(predictions, _latest()))
                          .where(_when() >= since, _when() < until,
-                                latest.c.tags.contains(f'"{topic}"', autoescape=True)))
+                                predictions.c.tags.contains(f'"{topic}"', autoescape=True)))
                 times[topic] = list(conn.execute(query).scalars())
         return times
 
