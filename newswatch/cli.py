@@ -28,7 +28,7 @@ import click
 from .clock import utcnow
 from .config import Settings, load_settings
 from .models import TOPICS
-from .untrusted import NumberError, parse_item_id, printable, whole_number
+from .untrusted import mask, parse_item_id, printable
 
 if TYPE_CHECKING:
     from classifiers.registry import LoadedModel
@@ -71,7 +71,8 @@ def is_expected(exc: BaseException) -> bool:
 def describe(exc: BaseException, settings: Settings | None) -> str:
     """One line naming what failed and where, with every secret of the config masked."""
     if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
-        message = f"{exc.filename or 'the data directory'}: no space left on the device (nothing was lost: free some and run again)"
+        message = (f"{exc.filename or 'the data directory'}: no space left on the device "
+                   "(nothing was lost: free some and run again)")
     elif isinstance(exc, OSError) and exc.filename and exc.strerror:
         message = f"{exc.filename}: {exc.strerror}"
     elif type(exc).__module__.startswith("sqlalchemy"):
@@ -82,10 +83,7 @@ def describe(exc: BaseException, settings: Settings | None) -> str:
             message += " (nothing was lost: free some space and run again)"
     else:
         message = str(exc) or type(exc).__name__
-    for secret in sorted(settings.secrets if settings else (), key=len, reverse=True):
-        if len(secret) >= 4:
-            message = message.replace(secret, "****")
-    return " ".join(printable(message).split())
+    return " ".join(printable(mask(message, settings.secrets if settings else ())).split())
 
 
 def _masked_database(settings: Settings | None) -> str:
@@ -147,7 +145,9 @@ def _silence_stdout() -> None:
         pass
 
 
+@functools.cache
 def _plugins() -> dict[str, EntryPoint]:
+    """Read once per process: it scans every installed distribution's metadata (a large part of --help's time)."""
     return {entry.name: entry for entry in entry_points(group=PLUGIN_GROUP)}
 
 

@@ -101,12 +101,12 @@ class Channel:
     timezone: str = "UTC"
     retry_seconds: float = 60.0
     """First retry delay after a failed send; it doubles with every further failure."""
+    surge: "SurgeSettings" = field(default_factory=lambda: SurgeSettings())
+    """When a story or a topic surges (mode "surge")."""
     secrets: tuple[str, ...] = field(default=(), repr=False)
     """The values ``${NAME}`` put into the URL, as written and as encoded: masked wherever the channel is shown."""
     query: str | None = None
     """A saved query's name (``newswatch queries add``): the channel takes only the items it matches."""
-    surge: "SurgeSettings" = field(default_factory=lambda: SurgeSettings())
-    """When a story or a topic surges (mode "surge")."""
 
     def __repr__(self) -> str:  # the URL may carry a password or token
         return f"Channel(name={self.name!r}, topics={self.topics!r}, modes={self.modes!r})"
@@ -228,11 +228,11 @@ def decode_utf8(data: bytes, name: object, offset: int = 0) -> str:
                           f"0x{data[exc.start]:02x}); save the file as UTF-8") from None
 
 
-def unknown_key(key: str, known: Any, where: str = "") -> str:
+def unknown_key(key: str, known: Any, where: str = "", noun: str = "key") -> str:
     """The message for a key that is not one of ``known``: the nearest known key when there is one."""
     nearest = difflib.get_close_matches(key, list(known), n=1, cutoff=0.6)
     hint = f"; did you mean `{nearest[0]}`?" if nearest else ""
-    return f"unknown key {printable(key)!r}{f' in {where}' if where else ''}{hint} (known: {', '.join(sorted(known))})"
+    return f"unknown {noun} {printable(key)!r}{f' in {where}' if where else ''}{hint} (known: {', '.join(sorted(known))})"
 
 
 class _Reader:
@@ -355,7 +355,7 @@ class _Reader:
         topics = {name: TopicSettings(name) for name in TOPICS}
         for name, options in table.items():
             if name not in TOPICS:
-                raise self.fail(f"topics.{name}", f"unknown topic: {unknown_key(name, TOPICS)}")
+                raise self.fail(f"topics.{name}", unknown_key(name, TOPICS, "[topics]", noun="topic"))
             if not isinstance(options, dict):
                 raise self.fail(f"topics.{name}", "expected a table")
             self.known_keys(options, TOPIC_KEYS, f"topics.{name}.", f"[topics.{name}]")
@@ -388,8 +388,8 @@ class _Reader:
                 immediate_threshold=self.probability(table, "immediate_threshold", prefix, 0.9),
                 schedule=self.schedule(table, prefix), quiet_hours=self.quiet_hours(table, prefix),
                 timezone=self.timezone(table, "timezone", prefix, default_timezone), retry_seconds=retry_seconds,
-                secrets=tuple(dict.fromkeys(self.secrets[secrets_before:])),
-                query=self.get(table, "query", prefix, str), surge=self.surge(table, prefix)))
+                surge=self.surge(table, prefix), secrets=tuple(dict.fromkeys(self.secrets[secrets_before:])),
+                query=self.get(table, "query", prefix, str)))
         names = [c.name for c in channels]
         for name in names:
             if names.count(name) > 1:

@@ -193,8 +193,8 @@ class _Entry:
     why: str
     label: str
     label_link: str | None
-    others: tuple[tuple[str, str, str | None], ...] = ()
-    """The story's other copies: (source + time, title, url)."""
+    others: tuple[tuple[str, str, str | None, str | None], ...] = ()
+    """The story's other copies: (source + time, title, http(s) link or None, URL as text)."""
 
     @classmethod
     def of(cls, story: Story, zone: ZoneInfo, web_base_url: str | None) -> "_Entry":
@@ -203,12 +203,16 @@ class _Entry:
         n = story.other_sources
         more = f" {more_sources(n)}" if n else ""
         return cls(
-            title=item.title, link=http_url(item.url), url_text=printable(item.url) if item.url else None,
-            byline=f"{story.lead.source}{more} · {when} · score {story.lead.prediction.scores.get(topic, 0.0):.2f}",
-            snippet=_snippet(item), why=", ".join(story.lead.prediction.why.get(topic, ())),
+            # printable(): a title or feed name that skipped normalization (a test, a future source) still
+            # cannot put a terminal escape or an unencodable surrogate into a message
+            title=printable(item.title), link=http_url(item.url), url_text=printable(item.url) if item.url else None,
+            byline=printable(f"{story.lead.source}{more} · {when} · "
+                             f"score {story.lead.prediction.scores.get(topic, 0.0):.2f}"),
+            snippet=printable(_snippet(item)), why=printable(", ".join(story.lead.prediction.why.get(topic, ()))),
             label=label_command(item, topic),
             label_link=f"{web_base_url}/items/{item.id}" if web_base_url and item.id is not None else None,
-            others=tuple((f"{m.source} · {_when(m.item, zone)}", m.item.title, m.item.url) for m in story.others))
+            others=tuple((printable(f"{m.source} · {_when(m.item, zone)}"), printable(m.item.title), http_url(m.item.url),
+                          printable(m.item.url) if m.item.url else None) for m in story.others))
 
 
 def _text(entries: dict[str, list[_Entry]], subject: str) -> str:
@@ -221,8 +225,8 @@ def _text(entries: dict[str, list[_Entry]], subject: str) -> str:
             lines += [f"  {line}" for line in (entry.url_text, entry.snippet) if line]
             if entry.why:
                 lines.append(f"  why: {entry.why}")
-            for byline, title, url in entry.others:
-                lines.append(f"  also: {byline}: {title}" + (f" <{url}>" if url else ""))
+            for byline, title, _, url_text in entry.others:
+                lines.append(f"  also: {byline}: {title}" + (f" <{url_text}>" if url_text else ""))
             lines.append(f"  label: {entry.label}")
             if entry.label_link:
                 lines.append(f"  label online: {entry.label_link}")
@@ -244,8 +248,8 @@ def _markdown(entries: dict[str, list[_Entry]]) -> str:
             lines.append(f"- {title} — {_md(entry.byline)}")
             if entry.snippet:
                 lines.append(f"  {_md(entry.snippet)}")
-            for byline, title, url in entry.others:
-                also = f"[{_md(title)}](<{url}>)" if url else _md(title)
+            for byline, title, link, _ in entry.others:
+                also = f"[{_md(title)}](<{link}>)" if link else _md(title)
                 lines.append(f"  also: {_md(byline)}: {also}")
             why = f"why: {_md(entry.why)} · " if entry.why else ""
             link = f" · [label]({entry.label_link})" if entry.label_link else ""
@@ -287,8 +291,8 @@ def _html_entry(entry: _Entry) -> str:
         parts.append(f'<div style="font-size:14px;line-height:1.45;margin-top:6px">{e(entry.snippet)}</div>')
     if entry.why:
         parts.append(f'<div style="{small}"><b>why:</b> {e(entry.why)}</div>')
-    for byline, title, url in entry.others:
-        also = (f'<a href="{e(url)}" style="color:#0b4f8a">{e(title)}</a>' if url else e(title))
+    for byline, title, link, _ in entry.others:
+        also = (f'<a href="{e(link)}" style="color:#0b4f8a">{e(title)}</a>' if link else e(title))
         parts.append(f'<div style="{small}">also: {e(byline)}: {also}</div>')
     link = f' · <a href="{e(entry.label_link)}" style="color:#0b4f8a">label online</a>' if entry.label_link else ""
     parts.append(f'<div style="{small}">label: <code style="background:#eef1f5;padding:1px 4px;border-radius:3px">'

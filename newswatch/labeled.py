@@ -9,6 +9,7 @@ from typing import Any, Iterable, Iterator, TextIO
 
 from .models import TOPICS, Item, LabeledItem
 from .normalize import clean_text, item_key
+from .untrusted import printable
 
 
 class LabeledFileError(ValueError):
@@ -55,6 +56,9 @@ def _problem(record: Any, require_topics: bool) -> str | None:
     for key in ("id", "summary", "text", "url", "published"):
         if record.get(key) is not None and not isinstance(record[key], str):
             return f'"{key}" must be a string'
+    for key in ("id", "url"):  # kept as written (text fields are cleaned): no NUL, escapes or lone surrogates
+        if isinstance(record.get(key), str) and printable(record[key]) != record[key]:
+            return f'"{key}" must not contain control characters'
     if "topics" not in record:
         return '"topics" is required (an empty list means about neither topic)' if require_topics else None
     topics = record["topics"]

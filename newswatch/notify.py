@@ -27,6 +27,7 @@ from .alerts import quiet_until
 from .clock import utcnow
 from .config import Channel
 from .store import OutboxEntry, Store
+from .untrusted import MIN_SECRET, mask
 
 log = logging.getLogger(__name__)
 _EMAIL_SCHEMES = ("mailto", "mailtos")
@@ -46,10 +47,6 @@ class DeliveryReport:
     """Owed from earlier and not due yet: held for the end of quiet hours or waiting out a backoff."""
 
 
-MIN_SECRET = 4
-"""Shorter values are never masked: replacing every "p" or "25" in a message would garble it, hide nothing."""
-
-
 def secrets_in(url: str, substituted: tuple[str, ...] = ()) -> list[str]:
     """What of a channel must never be shown, longest first, each as a whole value: the URL, its password,
     user (except for email), tokens in path or query, and what ``${NAME}`` put into it (``substituted``)."""
@@ -65,9 +62,7 @@ def secrets_in(url: str, substituted: tuple[str, ...] = ()) -> list[str]:
 
 
 def scrub(message: str, channel: Channel) -> str:
-    for secret in secrets_in(channel.url, channel.secrets):
-        message = message.replace(secret, "****")
-    return message
+    return mask(message, secrets_in(channel.url, channel.secrets))
 
 
 def masked_url(channel: Channel) -> str:

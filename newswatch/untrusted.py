@@ -8,6 +8,7 @@ Applied at the edges: ``printable`` where outside text reaches a terminal, a log
 from __future__ import annotations
 
 import re
+from typing import Iterable
 
 MAX_ITEM_ID = 2**31 - 1
 """Item (and feed) ids are PostgreSQL INTEGER columns; one limit for both backends keeps them alike."""
@@ -40,6 +41,17 @@ def http_url(url: str | None) -> str | None:
     if _CONTROLS_AND_LAYOUT.search(candidate) or " " in candidate:
         return None  # browsers drop tabs/newlines inside a scheme ("java\tscript:"); never guess
     return candidate if candidate.lower().startswith(("http://", "https://")) else None
+
+
+MIN_SECRET = 4
+"""Shorter values are never masked: replacing every "p" or "25" in a message would garble it, hide nothing."""
+
+
+def mask(text: str, secrets: Iterable[str]) -> str:
+    """``text`` with every secret (at least MIN_SECRET long) replaced as a whole by ****, longest first."""
+    for secret in sorted({s for s in secrets if len(s) >= MIN_SECRET}, key=len, reverse=True):
+        text = text.replace(secret, "****")
+    return text
 
 
 class NumberError(ValueError):

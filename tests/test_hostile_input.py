@@ -12,7 +12,7 @@ import stat
 import subprocess
 import sys
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -25,7 +25,7 @@ from newswatch.digest import Match, build_digest
 from newswatch.fetch import fetch_url
 from newswatch.labels import import_labels
 from newswatch.models import Item, Prediction
-from newswatch.notify import deliver_owed, masked_url, scrub, send_apprise
+from newswatch.notify import masked_url, scrub, send_apprise
 from newswatch.store import Store
 from newswatch.store.predictions import LABEL_BATCH
 from newswatch.web import create_app
