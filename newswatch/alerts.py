@@ -8,6 +8,7 @@ nor owe it twice, and two processes digesting at once cannot both take one item.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, replace
 from datetime import datetime, time, timedelta
 from typing import Sequence
@@ -18,6 +19,8 @@ from .digest import Digest, Match, build_digest
 from .models import TOPIC_TITLES, TOPICS
 from .store import ItemFilter, Store
 from .surges import HISTORY, StorySurge, TopicSurge, story_surges, topic_surges
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -79,11 +82,28 @@ def digest_due(store: Store, channel: Channel, now: datetime) -> bool:
     return slot is None or watermark is None or watermark.digested_at < slot
 
 
+def for_channel(store: Store, channel: Channel, matches: Sequence[Match]) -> list[Match]:
+    """The matches the channel takes: those its saved query (``query = "NAME"``) matches, or all of them."""
+    if channel.query is None:
+        return list(matches)
+    saved = store.saved_query(channel.query)
+    if saved is None:
+        raise SavedQueryMissing(f"channel {channel.name}: no saved query named {channel.query!r} "
+                                "(newswatch queries list)")
+    wanted = store.matching_ids(saved.item_filter(), [m.item.id for m in matches if m.item.id is not None])
+    return [m for m in matches if m.item.id in wanted]
+
+
+class SavedQueryMissing(LookupError):
+    """A channel routes a saved query the store does not hold: it is owed nothing until one is saved."""
+
+
 def owe_immediate(store: Store, settings: Settings, channel: Channel, matches: Sequence[Match],
                   now: datetime) -> Digest | None:
     """Owe one alert with this cycle's items above the channel's immediate threshold, held in quiet hours."""
     if "immediate" not in channel.modes:
         return None
+    matches = for_channel(store, channel, matches)
     alert = build_digest(matches, channel.topics, channel.timezone, channel.immediate_threshold,
                          settings.web.base_url, kind="immediate")
     if alert is not None:
@@ -101,7 +121,7 @@ def channel_digest(store: Store, settings: Settings, channel: Channel, now: date
         watermark = store.watermark(channel.name)
         since = watermark.tagged_until - LOOKBACK if watermark else None
     tagged = store.tagged_between(since, now, not_taken_by=None if explicit else channel.name)
-    matches = [Match(t.item, t.prediction, t.source) for t in tagged]
+    matches = for_channel(store, channel, [Match(t.item, t.prediction, t.source) for t in tagged])
     digest = build_digest(matches, channel.topics, channel.timezone, channel.threshold, settings.web.base_url)
     considered = tuple(t.item.id for t in tagged if t.item.id is not None)
     return ChannelDigest(channel, digest, since, now, considered, explicit)
@@ -176,9 +196,12 @@ def owe_due(store: Store, settings: Settings, matches: Sequence[Match], now: dat
     """One cycle's obligations: immediate alerts for the new matches, surge alerts, and every digest that is due."""
     owed = []
     for channel in settings.channels:
-        owe_immediate(store, settings, channel, matches, now)
-        if digest_due(store, channel, now):
-            owed.append(owe_digest(store, settings, channel_digest(store, settings, channel, now), now))
+        try:
+            owe_immediate(store, settings, channel, matches, now)
+            if digest_due(store, channel, now):
+                owed.append(owe_digest(store, settings, channel_digest(store, settings, channel, now), now))
+        except SavedQueryMissing as exc:  # the other channels are still owed theirs; nothing is taken from it
+            log.error("%s", exc)
     owe_surges(store, settings, now)
     return owed
 

@@ -48,6 +48,8 @@ EXPECTED_ERRORS = (
     ("newswatch.labels", "LabelError"), ("newswatch.untrusted", "NumberError"), ("newswatch.feedlist", "OpmlError"),
     ("classifiers.registry", "ModelFileError"), ("sqlalchemy.exc", "OperationalError"),
     ("sqlalchemy.exc", "ArgumentError"), ("sqlalchemy.exc", "NoSuchModuleError"),
+    ("newswatch.store.search", "SearchError"), ("newswatch.store.saved_queries", "SavedQueryExists"),
+    ("newswatch.saved_queries", "SavedQueryError"), ("newswatch.alerts", "SavedQueryMissing"),
 )
 
 
@@ -381,7 +383,7 @@ def items_command(settings: Settings, as_json: bool, since_text: str | None, lan
     """Stored items, newest first: id, feed, language, title, URL, published, story, and the latest scores and tags."""
     from .store import ItemFilter
 
-    where = ItemFilter(since=parse_since(since_text, utcnow()) if since_text else None, lang=lang and lang.lower(),
+    where = ItemFilter(since=parse_since(since_text, utcnow()) if since_text else None, languages=(lang.lower(),) if lang else (),
                        topic=topic, tagged=True if topic else None, story_id=story_id)
     with open_store(settings) as store:
         found = store.scored_items(where, limit)
@@ -657,6 +659,86 @@ def review(settings: Settings, limit: int, as_json: bool, author: str) -> None:
                 break
             if answer != "s":
                 label_stored_item(store, item.id, entry.topic, answer == "y", author, utcnow())  # type: ignore[arg-type]
+
+@command(main, "search")
+@click.argument("query")
+@click.option("--limit", "-n", default=20, show_default=True, type=click.IntRange(1, 10_000),
+              help="How many items to list, newest first.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON Lines (one object per item) instead of a list.")
+def search(settings: Settings, query: str, limit: int, as_json: bool) -> None:
+    """Stored items whose title, summary or text holds every word and "quoted phrase" of QUERY (any language).
+
+    Terms match as case-insensitive substrings ("Путин" finds "Путина", "kim" finds "Kimchi"); a term of one
+    or two characters only narrows the others' matches, or is scanned for alone (slower on a big store)."""
+    from .store import ItemFilter
+
+    with open_store(settings) as store:
+        rows = store.scored_items(ItemFilter(search=query), limit=limit)
+    for row in rows:
+        if as_json:
+            click.echo(json.dumps(row.as_json(), ensure_ascii=False))
+            continue
+        tags = ", ".join(row.prediction.tags) if row.prediction and row.prediction.tags else "untagged"
+        click.echo(f"{row.item.id}  {row.when:%Y-%m-%d %H:%M}Z  {printable(row.feed_name)}  [{tags}]  "
+                   f"{printable(row.item.title)}")
+    if not rows and not as_json:
+        click.echo(f"nothing stored matches {printable(query)!r}")
+
+
+@main.group("queries")
+def queries_group() -> None:
+    """Saved queries: a search with topics, feeds and a minimum score, kept by name (channel filters, feeds)."""
+
+
+@command(queries_group, "add")
+@click.argument("name")
+@click.option("--text", default="", help='Words and "quoted phrases" that must all appear (as `newswatch search`).')
+@click.option("--topic", "topics", multiple=True, type=click.Choice(TOPICS),
+              help="Tagged with this topic (repeat: any of them).")
+@click.option("--feed", "feeds", multiple=True, metavar="URL_OR_NAME", help="From this feed (repeat: any of them).")
+@click.option("--lang", "languages", multiple=True, metavar="CODE",
+              help="In this language, e.g. en, ko, ru (repeat: any of them).")
+@click.option("--min-score", type=click.FloatRange(0, 1), default=None,
+              help="A score at least this for any --topic (any topic when none is given), tagged or not.")
+def queries_add(settings: Settings, name: str, text: str, topics: tuple[str, ...], feeds: tuple[str, ...],
+                languages: tuple[str, ...], min_score: float | None) -> None:
+    """Save a query as NAME: its matches feed /feeds/NAME.atom and .json, and any channel with query = "NAME"."""
+    from .saved_queries import describe, new_saved_query
+
+    query = new_saved_query(settings, name, text, topics, feeds, languages, min_score)
+    with open_store(settings) as store:
+        store.add_saved_query(query, utcnow())
+    click.echo(f"saved query {name}: {describe(query)}")
+
+
+@command(queries_group, "list")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list of objects instead of lines.")
+def queries_list(settings: Settings, as_json: bool) -> None:
+    """Every saved query and what it matches, with the channels that route it."""
+    from .jsonview import saved_query_json
+
+    with open_store(settings) as store:
+        saved = [saved_query_json(query, settings) for query in store.saved_queries()]
+    if as_json:
+        click.echo(json.dumps(saved, ensure_ascii=False, indent=2))
+        return
+    for query in saved:
+        routed = f"  -> channel {', '.join(query['channels'])}" if query["channels"] else ""
+        click.echo(f"{query['name']}\t{printable(query['description'])}{routed}")
+    if not saved:
+        click.echo("no saved queries (newswatch queries add NAME --text …)")
+
+
+@command(queries_group, "remove")
+@click.argument("name")
+def queries_remove(settings: Settings, name: str) -> None:
+    """Forget saved query NAME (refused while a channel routes it)."""
+    from .saved_queries import remove_saved_query
+
+    with open_store(settings) as store:
+        remove_saved_query(settings, store, name)
+    click.echo(f"removed saved query {name}")
+
 
 @command(main, "web")
 @click.option("--host", default="127.0.0.1", show_default=True,

@@ -105,6 +105,8 @@ class Channel:
     """When a story or a topic surges (mode "surge")."""
     secrets: tuple[str, ...] = field(default=(), repr=False)
     """The values ``${NAME}`` put into the URL, as written and as encoded: masked wherever the channel is shown."""
+    query: str | None = None
+    """A saved query's name (``newswatch queries add``): the channel takes only the items it matches."""
 
     def __repr__(self) -> str:  # the URL may carry a password or token
         return f"Channel(name={self.name!r}, topics={self.topics!r}, modes={self.modes!r})"
@@ -185,7 +187,7 @@ TOP_LEVEL_KEYS = frozenset({"data_dir", "database_url", "allow_private_addresses
 FEED_KEYS = frozenset({"url", "name", "tags", "allow_private_addresses", "fulltext", "kind"})
 TOPIC_KEYS = frozenset({"threshold"})
 CHANNEL_KEYS = frozenset({"name", "url", "topics", "mode", "threshold", "immediate_threshold", "schedule", "at",
-                          "weekday", "quiet_hours", "timezone", "retry_seconds", "surge_sources",
+                          "weekday", "quiet_hours", "timezone", "retry_seconds", "query", "surge_sources",
                           "surge_window_minutes", "surge_sigmas", "surge_min_items"})
 
 
@@ -393,7 +395,8 @@ class _Reader:
                 immediate_threshold=self.probability(table, "immediate_threshold", prefix, 0.9),
                 schedule=self.schedule(table, prefix), quiet_hours=self.quiet_hours(table, prefix),
                 timezone=self.timezone(table, "timezone", prefix, default_timezone), retry_seconds=retry_seconds,
-                surge=self.surge(table, prefix), secrets=tuple(dict.fromkeys(self.secrets[secrets_before:]))))
+                surge=self.surge(table, prefix), secrets=tuple(dict.fromkeys(self.secrets[secrets_before:])),
+                query=self.get(table, "query", prefix, str)))
         names = [c.name for c in channels]
         for name in names:
             if names.count(name) > 1:

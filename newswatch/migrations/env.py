@@ -8,7 +8,7 @@ import os
 
 from alembic import context
 
-from newswatch.store.schema import UTCDateTime, create_db_engine, metadata
+from newswatch.store.schema import UTCDateTime, create_db_engine, managed_by_metadata, metadata
 
 config = context.config
 
@@ -21,6 +21,7 @@ def render_item(kind, obj, autogen_context):  # type: ignore[no-untyped-def]
 def run(connection) -> None:  # type: ignore[no-untyped-def]
     # batch mode lets ALTER TABLE revisions work on SQLite too (it copies the table)
     context.configure(connection=connection, target_metadata=metadata, render_item=render_item,
+                      include_object=managed_by_metadata,
                       render_as_batch=connection.dialect.name == "sqlite")
     with context.begin_transaction():
         context.run_migrations()

@@ -9,7 +9,8 @@ entry before it is sent (two processes never send one message).
 - ``schema``: tables, column types, engine, migration lock (the migrations import only this);
 - ``feeds``: feed rows, health, leases;  ``items``: items and stories;
 - ``predictions``: predictions and labels;  ``outbox``: owed messages and digests' takings;
-- ``queries``: the review page's read-only views.
+- ``queries``: read-only views (the review page, search, the API);  ``search``: full-text matching;
+- ``saved_queries``: analysts' saved queries.
 
 ``Store`` joins them over one engine; use it as ``with open_store(settings) as store:``.
 """
@@ -23,13 +24,15 @@ from .items import ItemStore
 from .outbox import OutboxEntry, OutboxStore, TaggedItem, Watermark
 from .predictions import PredictionStore
 from .queries import ItemFilter, PageQueries, ScoredItem, ScoredStory
+from .saved_queries import SavedQuery, SavedQueryExists, SavedQueryStore
 from .schema import create_db_engine, migration_lock
+from .search import SearchError
 
-__all__ = ["FeedRow", "ItemFilter", "OutboxEntry", "ScoredItem", "ScoredStory", "Store", "TaggedItem", "Watermark",
-           "create_db_engine"]
+__all__ = ["FeedRow", "ItemFilter", "OutboxEntry", "SavedQuery", "SavedQueryExists", "ScoredItem", "ScoredStory",
+           "SearchError", "Store", "TaggedItem", "Watermark", "create_db_engine"]
 
 
-class Store(FeedStore, ItemStore, PredictionStore, OutboxStore, PageQueries):
+class Store(FeedStore, ItemStore, PredictionStore, OutboxStore, PageQueries, SavedQueryStore):
     """The store over one engine (a pool: safe to share between threads, one connection per operation)."""
 
     def __init__(self, engine: Engine):

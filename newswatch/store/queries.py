@@ -1,5 +1,5 @@
-"""The review page's read-only views: stories with their scored copies and labels, the review queue,
-items tagged per day."""
+"""Read-only views: stories with their scored copies and labels (the review page), items newest first (search,
+the API, saved queries' feeds), the review queue, items tagged per day."""
 
 from __future__ import annotations
 
@@ -9,12 +9,15 @@ from datetime import datetime
 from typing import Any, Mapping, Sequence
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Engine
+from sqlalchemy.ext.compiler import compiles
 
-from ..models import Item, Label, Prediction
+from ..models import TOPICS, Item, Label, Prediction
 from .items import _item, _story
 from .predictions import LabelStore
 from .schema import UTCDateTime, _chunks, feeds, items, labels, predictions
+from .search import newest_first, searched
 
 
 @dataclass(frozen=True)
@@ -28,10 +31,17 @@ class ItemFilter:
     tagged: bool | None = None
     labeled: bool | None = None
     search: str | None = None
+    """Words and "quoted phrases" that must all appear in the title, summary or text (store.search)."""
     scored: bool = False
     """Only items that have a prediction."""
-    lang: str | None = None
-    """Only items in this language (ISO 639-1 code, as normalize.language tells it)."""
+    topics: tuple[str, ...] = ()
+    """Tagged with any of these (or, with ``min_score``, scored at least that for any of them)."""
+    min_score: float | None = None
+    """A score at least this for any of ``topics`` (for any topic when none are given), tagged or not."""
+    feed_urls: tuple[str, ...] = ()
+    """From any of these feeds (by configured URL)."""
+    languages: tuple[str, ...] = ()
+    """In any of these languages (ISO 639-1 codes, as normalize.language tells them)."""
     story_id: int | None = None
     """Only the copies of this story."""
 
@@ -54,14 +64,15 @@ class ScoredItem:
         return self.item.published or self.fetched_at
 
     def as_json(self) -> dict[str, Any]:
-        """The item as `newswatch items --json` prints it (and an API would serve it)."""
+        """The item as `newswatch items --json` and `search --json` print it and the API serves it (web/api.py's ItemOut)."""
         item, prediction = self.item, self.prediction
-        return {"id": item.id, "feed": self.feed_name, "feed_url": item.feed_url, "lang": item.lang,
-                "title": item.title, "url": item.url,
+        return {"id": item.id, "key": item.key, "feed": self.feed_name, "feed_url": item.feed_url,
+                "lang": item.lang, "title": item.title, "summary": item.summary, "url": item.url,
                 "published": item.published.isoformat() if item.published else None,
                 "fetched_at": self.fetched_at.isoformat(), "story_id": self.story_id,
                 "scores": dict(prediction.scores) if prediction else None,
-                "tags": list(prediction.tags) if prediction else None, "model_version": self.model_version}
+                "tags": list(prediction.tags) if prediction else None, "model_version": self.model_version,
+                "labels": {topic: label.value for topic, label in self.labels.items()}}
 
 
 @dataclass(frozen=True)
@@ -83,39 +94,52 @@ def _when() -> sa.ColumnElement[datetime]:
     return sa.func.coalesce(items.c.published_at, items.c.fetched_at, type_=UTCDateTime())
 
 
-def _latest() -> sa.Subquery:
-    """Each item's most recent prediction (a newer model's scores replace an older one's)."""
-    ranked = sa.select(predictions, sa.func.row_number().over(
-        partition_by=predictions.c.item_id,
-        order_by=(predictions.c.created_at.desc(), predictions.c.model_version.desc())).label("rank")).subquery()
-    return sa.select(ranked).where(ranked.c.rank == 1).subquery("latest")
+def _latest() -> sa.ColumnElement[bool]:
+    """Join condition: the prediction is its item's most recent (a newer model's scores replace an older one's).
+
+    A correlated lookup through the predictions' primary key, item by item: a query that reads a page of
+    items reads only their predictions (a window over every prediction cost seconds at a million items).
+    """
+    newer = predictions.alias("newer")
+    newest = (sa.select(newer.c.model_version).where(newer.c.item_id == items.c.id)
+              .order_by(newer.c.created_at.desc(), newer.c.model_version.desc()).limit(1).scalar_subquery())
+    return sa.and_(predictions.c.item_id == items.c.id, predictions.c.model_version == newest)
 
 
-def _scored_query(where: ItemFilter) -> sa.Select:  # type: ignore[type-arg]
-    latest = _latest()
-    query = (sa.select(items, feeds.c.url.label("feed_url"), feeds.c.name.label("feed_name"), _story().label("story"),
-                       latest.c.model_version, latest.c.scores, latest.c.tags, latest.c.why)
-             .select_from(items.join(feeds, feeds.c.id == items.c.feed_id)
-                          .outerjoin(latest, latest.c.item_id == items.c.id)))
-    return query.where(*_conditions(where, latest.c.tags))
+def _scored_query(where: ItemFilter, dialect: str) -> sa.Select:  # type: ignore[type-arg]
+    """Items with their feed, story and latest prediction, as ``where`` filters them (a search needs the
+    database's dialect name)."""
+    source = items.join(feeds, feeds.c.id == items.c.feed_id).outerjoin(predictions, _latest())
+    conditions = _conditions(where, predictions.c.tags, predictions.c.scores)
+    if where.search:
+        source, matching = searched(source, where.search, dialect)
+        conditions += matching
+    query = sa.select(items, feeds.c.url.label("feed_url"), feeds.c.name.label("feed_name"), _story().label("story"),
+                      predictions.c.model_version, predictions.c.scores, predictions.c.tags, predictions.c.why)
+    return query.select_from(source).where(*conditions)
 
 
-def _conditions(where: ItemFilter, tags: sa.ColumnElement[str]) -> list[sa.ColumnElement[bool]]:
+def _conditions(where: ItemFilter, tags: sa.ColumnElement[str],
+                scores: sa.ColumnElement[str]) -> list[sa.ColumnElement[bool]]:
     conditions = []
+    if where.topics and where.min_score is None:
+        conditions.append(sa.or_(*(tags.contains(f'"{topic}"', autoescape=True) for topic in where.topics)))
+    if where.min_score is not None:
+        conditions.append(sa.or_(*(TopicScore(scores, topic) >= where.min_score for topic in where.topics or TOPICS)))
+    if where.feed_urls:
+        conditions.append(feeds.c.url.in_(where.feed_urls))
+    if where.story_id is not None:
+        conditions.append(_story() == where.story_id)
+    if where.languages:
+        conditions.append(items.c.lang.in_(where.languages))
     if where.scored:
         conditions.append(tags.is_not(None))
     if where.feed_id is not None:
         conditions.append(items.c.feed_id == where.feed_id)
-    if where.lang is not None:
-        conditions.append(items.c.lang == where.lang)
-    if where.story_id is not None:
-        conditions.append(_story() == where.story_id)
     if where.since is not None:
         conditions.append(_when() >= where.since)
     if where.until is not None:
         conditions.append(_when() < where.until)
-    if where.search:
-        conditions.append(sa.func.lower(items.c.title).contains(where.search.lower(), autoescape=True))
     if where.tagged is not None:
         tagged = (tags.contains(f'"{where.topic}"', autoescape=True) if where.topic
                   else sa.and_(tags.is_not(None), tags != "[]"))
@@ -150,7 +174,7 @@ class PageQueries(LabelStore):
 
         Limit and offset count stories, so a page never splits a story nor repeats one.
         """
-        matching = _scored_query(where or ItemFilter())
+        matching = _scored_query(where or ItemFilter(), self.engine.dialect.name)
         story = _story()
         page = (matching.with_only_columns(story).group_by(story)
                 .order_by(sa.func.max(_when()).desc(), story.desc()).limit(limit).offset(offset))
@@ -160,7 +184,7 @@ class PageQueries(LabelStore):
             story_ids = list(conn.execute(page).scalars())
             for chunk in _chunks(story_ids):
                 matched.update(conn.execute(matching.with_only_columns(items.c.id).where(story.in_(chunk))).scalars())
-                rows += conn.execute(_scored_query(ItemFilter()).where(story.in_(chunk))
+                rows += conn.execute(_scored_query(ItemFilter(), self.engine.dialect.name).where(story.in_(chunk))
                                      .order_by(_when().desc(), items.c.id.desc())).all()
         copies: dict[int, list[ScoredItem]] = {story_id: [] for story_id in story_ids}
         for row in self._with_labels(rows):
@@ -169,16 +193,28 @@ class PageQueries(LabelStore):
                             frozenset(c.item.id for c in copies[story_id] if c.item.id in matched))
                 for story_id in story_ids]
 
-    def scored_items(self, where: "ItemFilter | None" = None, limit: int | None = 50) -> list["ScoredItem"]:
-        """Stored items that match ``where``, newest first (published, else fetched), with their latest
-        prediction and labels."""
-        query = _scored_query(where or ItemFilter()).order_by(_when().desc(), items.c.id.desc()).limit(limit)
+    def scored_items(self, where: "ItemFilter | None" = None, limit: int = 50,
+                     before: int | None = None) -> list["ScoredItem"]:
+        """The items matching ``where``, newest stored first (by id), with their latest prediction and labels;
+        ``before`` (an item id) continues a list where its previous page ended.
+
+        The one listing and search behind ``newswatch search``, the API's /api/items and saved queries'
+        feeds. Stored order, not published order: with a search, SQLite's trigram index hands out matches
+        in that order, so a page costs a page's worth of work however many items match.
+        """
+        where = where or ItemFilter()
+        dialect = self.engine.dialect.name
+        query = _scored_query(where, dialect)
+        newest = newest_first(where.search, dialect)
+        if before is not None:
+            query = query.where(newest < before)
         with self.engine.connect() as conn:
-            return self._with_labels(conn.execute(query).all())
+            return self._with_labels(conn.execute(query.order_by(newest.desc()).limit(limit)).all())
 
     def scored_item(self, item_id: int) -> "ScoredItem | None":
         with self.engine.connect() as conn:
-            rows = conn.execute(_scored_query(ItemFilter()).where(items.c.id == item_id)).all()
+            query = _scored_query(ItemFilter(), self.engine.dialect.name).where(items.c.id == item_id)
+            rows = conn.execute(query).all()
         found = self._with_labels(rows)
         return found[0] if found else None
 
@@ -189,7 +225,8 @@ class PageQueries(LabelStore):
         Only the ``scan`` most recent scored items are considered, and a pair already labeled is
         skipped: labeling what is left teaches the model most.
         """
-        query = _scored_query(ItemFilter(scored=True)).order_by(_when().desc(), items.c.id.desc()).limit(scan)
+        query = (_scored_query(ItemFilter(scored=True), self.engine.dialect.name)
+                 .order_by(_when().desc(), items.c.id.desc()).limit(scan))
         with self.engine.connect() as conn:
             scored = self._with_labels(conn.execute(query).all())
         pairs = [(abs(row.prediction.scores[topic] - threshold), row, topic)
@@ -207,27 +244,25 @@ class PageQueries(LabelStore):
 
     def tagged_per_day(self, topics: Sequence[str], since: datetime) -> dict[str, dict[str, int]]:
         """topic → {"YYYY-MM-DD": items tagged with it (by their latest prediction) that day}."""
-        latest = _latest()
         day = sa.func.date(_when())
         counts: dict[str, dict[str, int]] = {}
         with self.engine.connect() as conn:
             for topic in topics:
                 query = (sa.select(day.label("day"), sa.func.count().label("n"))
-                         .select_from(items.join(latest, latest.c.item_id == items.c.id))
-                         .where(_when() >= since, latest.c.tags.contains(f'"{topic}"', autoescape=True))
+                         .select_from(items.join(predictions, _latest()))
+                         .where(_when() >= since, predictions.c.tags.contains(f'"{topic}"', autoescape=True))
                          .group_by(day))
                 counts[topic] = {str(row.day): row.n for row in conn.execute(query)}
         return counts
 
     def tagged_times(self, topics: Sequence[str], since: datetime, until: datetime) -> dict[str, list[datetime]]:
         """topic → when each item tagged with it (by its latest prediction) happened, in [since, until)."""
-        latest = _latest()
         times: dict[str, list[datetime]] = {}
         with self.engine.connect() as conn:
             for topic in topics:
-                query = (sa.select(_when().label("at")).select_from(items.join(latest, latest.c.item_id == items.c.id))
+                query = (sa.select(_when().label("at")).select_from(items.join(predictions, _latest()))
                          .where(_when() >= since, _when() < until,
-                                latest.c.tags.contains(f'"{topic}"', autoescape=True)))
+                                predictions.c.tags.contains(f'"{topic}"', autoescape=True)))
                 times[topic] = list(conn.execute(query).scalars())
         return times
 
@@ -236,3 +271,24 @@ class PageQueries(LabelStore):
         for label in self.labels_for(row.key for row in rows):
             by_key.setdefault(label.item_key, {})[label.topic] = label
         return [_scored_item(row._mapping, by_key.get(row.key, {})) for row in rows]
+
+
+class TopicScore(sa.ColumnElement[float]):
+    """One topic's score from a prediction's ``scores`` JSON text, as a number; compiled per database."""
+
+    type = sa.Float()
+    inherit_cache = False  # the topic is Python data the statement cache cannot key on
+
+    def __init__(self, scores: sa.ColumnElement[str], topic: str):
+        self.scores, self.topic = scores, topic
+
+
+@compiles(TopicScore, "sqlite")
+def _sqlite_score(element: TopicScore, compiler: Any, **kw: Any) -> str:
+    return compiler.process(sa.func.json_extract(element.scores, f'$."{element.topic}"'), **kw)
+
+
+@compiles(TopicScore, "postgresql")
+def _postgres_score(element: TopicScore, compiler: Any, **kw: Any) -> str:
+    value = sa.cast(element.scores, postgresql.JSONB).op("->>")(element.topic)
+    return compiler.process(sa.cast(value, sa.Float), **kw)

@@ -149,6 +149,29 @@ digest_items = sa.Table(
 )
 
 
+# An analyst's standing question: the items matching it feed a channel (``[[channels]] query``) and the
+# Atom / JSON feeds at /feeds/<name>.atom|.json. Lists are JSON arrays; an empty list means "any".
+saved_queries = sa.Table(
+    "saved_queries", metadata,
+    sa.Column("name", sa.Text, primary_key=True),
+    sa.Column("text", sa.Text, nullable=False, server_default=""),
+    sa.Column("topics", sa.Text, nullable=False, server_default="[]"),
+    sa.Column("feeds", sa.Text, nullable=False, server_default="[]"),
+    sa.Column("languages", sa.Text, nullable=False, server_default="[]"),
+    sa.Column("min_score", sa.Float),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+)
+
+#: The full-text index lives outside ``metadata`` (an FTS5 table and its triggers on SQLite, a pg_trgm
+#: expression index on PostgreSQL: see revision 0006 and store/search.py); autogenerate must leave it be.
+SEARCH_INDEX_NAMES = ("items_fts", "ix_items_search")
+
+
+def managed_by_metadata(obj: object, name: str | None, type_: str, reflected: bool, compare_to: object) -> bool:
+    """alembic's include_object: everything but the full-text index's tables and index."""
+    return not (name and name.startswith(SEARCH_INDEX_NAMES))
+
+
 
 def database_url_with_driver(database_url: str) -> sa.URL:
     """The URL users paste (``postgresql://``, ``postgres://``) with the driver newswatch installs: psycopg 3.

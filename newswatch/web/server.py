@@ -27,16 +27,16 @@ from .. import app as core
 from ..clock import Clock, utcnow
 from ..config import Settings
 from ..digest import lead_copy, more_sources, other_outlets
+from ..jsonview import saved_query_json
 from ..models import TOPIC_TITLES, TOPICS
 from ..store import ItemFilter, ScoredItem, ScoredStory, Store
 from ..untrusted import MAX_ITEM_ID, NumberError, http_url, parse_item_id, whole_number
 from . import security
+from .api import api_router, feed_routes, is_feed_path, search_param, serve_openapi
 from .charts import PALETTE, Series, line_chart
 
 PAGE_SIZE = 50
 """Stories per inbox page."""
-MAX_SEARCH = 200
-CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 LANGUAGE_CODE = re.compile(r"[a-z]{2,3}")
 TAGGED_DAYS = 30
 LABEL_AUTHOR = "web"
@@ -146,9 +146,14 @@ def create_app(settings: Settings, *, host: str = "127.0.0.1", store: Store | No
         request.state.bearer_client = bool(token) and security.same(
             token, security.bearer(request.headers.get("authorization")))
         open_paths = request.url.path == "/login" or request.url.path.startswith("/static/")
-        if token and not open_paths and not _authorized(request, token):
-            if request.method == "GET" and not _wants_json(request):
-                response: Response = RedirectResponse("/login?" + urlencode({"next": _here(request)}), 303)
+        # feed readers often cannot send a header: the token may ride in a saved query's feed address
+        feed_reader = is_feed_path(request.url.path) and security.same(token, request.query_params.get("token"))
+        if token and not open_paths and not feed_reader and not _authorized(request, token):
+            if is_feed_path(request.url.path):
+                response: Response = Response("a token is required (Authorization: Bearer …, or ?token=…)\n",
+                                              401, media_type="text/plain")
+            elif request.method == "GET" and not _wants_json(request):
+                response = RedirectResponse("/login?" + urlencode({"next": _here(request)}), 303)
             else:
                 response = JSONResponse({"error": "a token is required (Authorization: Bearer …)"}, 401)
         else:
@@ -189,22 +194,31 @@ def create_app(settings: Settings, *, host: str = "127.0.0.1", store: Store | No
         row = _scored_or_404(store, item_id)
         return page(request, "item.html", row=row, thresholds=core.thresholds(settings))
 
+    def label_item(store: Store, item_id: str, topic: str, value: bool) -> tuple[ScoredItem, Any]:
+        """What a label button and ``POST /api/items/{id}/labels`` do: one judgement on a stored item."""
+        row = _scored_or_404(store, item_id)
+        return row, store.add_label(row.item, topic, value, LABEL_AUTHOR, "web", clock())
+
     @web.post("/items/{item_id}/labels")
     async def add_label(request: Request, item_id: str) -> Response:
         fields = await _fields(request)
         _check_csrf(request, fields)
-        row = _scored_or_404(store, item_id)
         topic = fields.get("topic", "")
         if topic not in TOPICS:
             raise BadRequest(f"topic must be one of {', '.join(TOPICS)}, got {topic!r}")
         value = {"yes": True, "true": True, "no": False, "false": False}.get(fields.get("value", "").lower())
         if value is None:
             raise BadRequest(f"value must be yes or no, got {fields.get('value', '')!r}")
-        label = store.add_label(row.item, topic, value, LABEL_AUTHOR, "web", clock())
+        row, label = label_item(store, item_id, topic, value)
         if _wants_json(request):
             return JSONResponse({"item_id": row.item.id, "topic": topic, "value": value, "author": label.author,
                                  "created_at": label.created_at.isoformat(), "text": _label_text(label)})
         return RedirectResponse(security.safe_next(fields.get("next"), f"/items/{row.item.id}"), 303)
+
+    api = api_router(settings, store, label_item, _label_text)
+    web.include_router(api)
+    serve_openapi(web, api)
+    feed_routes(web, settings, store)
 
     @web.get("/review", response_class=HTMLResponse)
     def review(request: Request) -> HTMLResponse:
@@ -239,7 +253,8 @@ def create_app(settings: Settings, *, host: str = "127.0.0.1", store: Store | No
 
     @web.get("/feeds", response_class=HTMLResponse)
     def feeds(request: Request) -> HTMLResponse:
-        return page(request, "feeds.html", feeds=store.feed_rows())
+        return page(request, "feeds.html", feeds=store.feed_rows(),
+                    saved=[saved_query_json(query, settings) for query in store.saved_queries()])
 
     @web.get("/login", response_class=HTMLResponse)
     def login_form(request: Request) -> HTMLResponse:
@@ -349,18 +364,15 @@ def _item_filter(params: Mapping[str, str]) -> ItemFilter:
     topic = params.get("topic") or None
     if topic is not None and topic not in TOPICS:
         raise BadRequest(f"topic must be one of {', '.join(TOPICS)}, got {topic!r}")
-    search = (params.get("q") or "").strip() or None
-    if search and len(search) > MAX_SEARCH:
-        raise BadRequest(f"search text is limited to {MAX_SEARCH} characters")
-    if search and CONTROL_CHARACTERS.search(search):  # PostgreSQL refuses a NUL in text outright
-        raise BadRequest("search text must not contain control characters")
+    search = search_param(params.get("q"))
     lang = params.get("lang") or None
     if lang is not None and not LANGUAGE_CODE.fullmatch(lang):
         raise BadRequest(f"lang must be a language code like ko or ru, got {lang!r}")
     return ItemFilter(topic=topic, feed_id=_positive_int(params, "feed", 0, most=MAX_ITEM_ID) or None,
                       since=_day(params, "since"), until=_day(params, "until", through=True),
                       tagged=_choice({"tagged": params.get("tagged") or "yes"}, "tagged"),
-                      labeled=_choice(params, "labeled"), search=search, lang=lang)
+                      labeled=_choice(params, "labeled"), search=search,
+                      languages=(lang,) if lang else ())
 
 
 def _link(params: Mapping[str, str], changes: Mapping[str, Any]) -> str:
