@@ -377,10 +377,10 @@ def parse_since(text: str, now: datetime) -> datetime:
 @click.option("--topic", type=click.Choice(TOPICS), help="Only items whose latest prediction tags them with TOPIC.")
 @click.option("--story", "story_id", type=int, metavar="ID", help="Only the copies of story ID.")
 @click.option("--limit", "-n", type=click.IntRange(min=1), default=50, show_default=True,
-              help="At most this many items, newest first.")
+              help="At most this many items, newest stored first.")
 def items_command(settings: Settings, as_json: bool, since_text: str | None, lang: str | None, topic: str | None,
                   story_id: int | None, limit: int) -> None:
-    """Stored items, newest first: id, feed, language, title, URL, published, story, and the latest scores and tags."""
+    """Stored items, newest stored first: id, feed, language, title, URL, published, story, latest scores and tags."""
     from .store import ItemFilter
 
     where = ItemFilter(since=parse_since(since_text, utcnow()) if since_text else None, languages=(lang.lower(),) if lang else (),

@@ -96,12 +96,12 @@ def test_items_lists_stored_items_with_language_scores_tags_and_story(multilingu
     rows = [json.loads(line) for line in items(multilingual, "--json", "--limit", "100").splitlines()]
     assert len(rows) == 16
     assert {row["feed"]: row["lang"] for row in rows} == {"korea-euckr": "ko", "russia-koi8r": "ru", "world": "en"}
-    assert set(rows[0]) == {"id", "feed", "feed_url", "lang", "title", "url", "published", "fetched_at", "story_id",
-                            "scores", "tags", "model_version"}
+    assert set(rows[0]) == {"id", "key", "feed", "feed_url", "lang", "title", "summary", "url", "published",
+                            "fetched_at", "story_id", "scores", "tags", "model_version", "labels"}
     assert all(set(row["scores"]) == {"russia_dprk", "alliance_drills"} and isinstance(row["tags"], list)
                for row in rows)
-    published = [row["published"] for row in rows]
-    assert published == sorted(published, reverse=True), "newest first"
+    ids = [row["id"] for row in rows]
+    assert ids == sorted(ids, reverse=True), "newest stored first"
 
     korean = [json.loads(line) for line in items(multilingual, "--json", "--lang", "ko").splitlines()]
     assert len(korean) == 5 and {row["lang"] for row in korean} == {"ko"}
@@ -114,7 +114,7 @@ def test_items_lists_stored_items_with_language_scores_tags_and_story(multilingu
             .splitlines()} == {story}
     assert len(items(multilingual, "--json", "--limit", "2").splitlines()) == 2
     assert items(multilingual, "--since", "2024-11-01T00:00+00:00", "--json").count("\n") == sum(
-        p is not None and p >= "2024-11-01T00:00:00+00:00" for p in published)
+        row["published"] is not None and row["published"] >= "2024-11-01T00:00:00+00:00" for row in rows)
 
     table = items(multilingual, "--lang", "RU").splitlines()
     assert len(table) == 5 and all("\tru\t" in line for line in table)
