@@ -21,7 +21,9 @@ from newswatch.models import TOPICS
 from .concepts import concept_features, feature_names
 from .text import ngrams, normalize
 
-_SENTENCE_END = re.compile(r"(?<=[.!?。])\s+|\n+")
+# A sentence ends at . ! ? and a space, or a line; Korean copy often runs on without the space
+# ("…해석된다.한편 러시아는…"), so a Korean sentence also ends at its final syllable and a stop.
+_SENTENCE_END = re.compile(r"(?<=[.!?。])\s+|(?<=[가-힣][.!?])(?=[^\s\d.])|\n+")
 
 
 @dataclass(frozen=True)
