@@ -1,6 +1,8 @@
 """What each channel is owed and when: immediate alerts (held through quiet hours) and scheduled digests.
 
-Pure time arithmetic on a passed-in ``now`` plus outbox writes; sending is notify.py's job. A digest
+Pure time arithmetic on a passed-in ``now`` plus outbox writes; sending is notify.py's job. An immediate
+alert is owed in the transaction that saves an item's first prediction (``owe_immediate``), and takes the
+item for the channel (``alerted_items``), so an item is alerted at most once per channel. A digest
 holds every item scored since shortly before the channel's last digest that no digest of the channel
 has taken yet; it takes them in the same transaction that owes it, so a crash can neither lose an item
 nor owe it twice, and two processes digesting at once cannot both take one item.
@@ -17,7 +19,7 @@ from zoneinfo import ZoneInfo
 from .config import Channel, DigestSchedule, Settings
 from .digest import Digest, Match, build_digest
 from .models import TOPIC_TITLES, TOPICS
-from .store import ItemFilter, Store
+from .store import ItemFilter, Obligations, Store
 from .surges import HISTORY, StorySurge, TopicSurge, story_surges, topic_surges
 
 log = logging.getLogger(__name__)
@@ -83,33 +85,66 @@ def digest_due(store: Store, channel: Channel, now: datetime) -> bool:
 
 
 def for_channel(store: Store, channel: Channel, matches: Sequence[Match]) -> list[Match]:
-    """The matches the channel takes: those its saved query (``query = "NAME"``) matches, or all of them."""
+    """The matches the channel takes: those its saved query (``query = "NAME"``) matches, or all of them.
+
+    What the query asks of the text, feeds and languages is read from the stored items; what it asks of the
+    scores (topics, minimum score) from each match's own prediction, so this holds before that prediction is
+    committed (immediate alerts are owed in the transaction that saves it) as well as after."""
     if channel.query is None:
         return list(matches)
     saved = store.saved_query(channel.query)
     if saved is None:
         raise SavedQueryMissing(f"channel {channel.name}: no saved query named {channel.query!r} "
                                 "(newswatch queries list)")
-    wanted = store.matching_ids(saved.item_filter(), [m.item.id for m in matches if m.item.id is not None])
-    return [m for m in matches if m.item.id in wanted]
+    stored = replace(saved.item_filter(), topics=(), min_score=None)
+    wanted = store.matching_ids(stored, [m.item.id for m in matches if m.item.id is not None])
+    return [m for m in matches if m.item.id in wanted and _scores_match(m, saved.topics, saved.min_score)]
+
+
+def _scores_match(match: Match, topics: Sequence[str], min_score: float | None) -> bool:
+    if min_score is not None:
+        return any(match.prediction.scores.get(t, 0.0) >= min_score for t in topics or match.prediction.scores)
+    return not topics or any(t in match.prediction.tags for t in topics)
 
 
 class SavedQueryMissing(LookupError):
     """A channel routes a saved query the store does not hold: it is owed nothing until one is saved."""
 
 
-def owe_immediate(store: Store, settings: Settings, channel: Channel, matches: Sequence[Match],
-                  now: datetime) -> Digest | None:
-    """Owe one alert with this cycle's items above the channel's immediate threshold, held in quiet hours."""
-    if "immediate" not in channel.modes:
-        return None
-    matches = for_channel(store, channel, matches)
-    alert = build_digest(matches, channel.topics, channel.timezone, channel.immediate_threshold,
-                         settings.web.base_url, kind="immediate")
-    if alert is not None:
-        store.enqueue(channel.name, alert.key, alert.subject, alert.text, alert.html, alert.markdown, now,
-                      kind="immediate", not_before=quiet_until(channel, now))
-    return alert
+def channel_matches(store: Store, settings: Settings, matches: Sequence[Match]) -> dict[str, list[Match]]:
+    """Each immediate-mode channel's share of ``matches`` (its saved query applied); a channel whose saved
+    query is missing gets none, with the error logged, and the others theirs."""
+    shares = {}
+    for channel in settings.channels:
+        if "immediate" not in channel.modes:
+            continue
+        try:
+            shares[channel.name] = for_channel(store, channel, matches)
+        except SavedQueryMissing as exc:
+            log.error("%s", exc)
+    return shares
+
+
+def owe_immediate(obligations: Obligations, settings: Settings, shares: dict[str, list[Match]],
+                  now: datetime) -> None:
+    """For every immediate-mode channel, owe one alert with the items of its share (see ``channel_matches``)
+    above its immediate threshold that no alert of the channel has taken, held in quiet hours. Runs in the
+    transaction that saves the predictions."""
+    for channel in settings.channels:
+        matches = shares.get(channel.name)
+        if not matches:
+            continue
+        candidates = build_digest(matches, channel.topics, channel.timezone, channel.immediate_threshold,
+                                  kind="immediate")
+        if candidates is None:
+            continue
+        taken = obligations.take_for_alert(channel.name, candidates.item_ids)
+        alert = build_digest([m for m in matches if m.item.id in taken], channel.topics, channel.timezone,
+                             channel.immediate_threshold, settings.web.base_url, kind="immediate")
+        if alert is not None:
+            obligations.enqueue(channel.name, dict(
+                dedupe_key=alert.key, subject=alert.subject, body_text=alert.text, body_html=alert.html,
+                body_markdown=alert.markdown, created_at=now, kind="immediate", next_attempt_at=quiet_until(channel, now)))
 
 
 def channel_digest(store: Store, settings: Settings, channel: Channel, now: datetime,
@@ -192,12 +227,12 @@ def _tagged(match: Match, topics: Sequence[str]) -> Match:
     return replace(match, prediction=prediction)
 
 
-def owe_due(store: Store, settings: Settings, matches: Sequence[Match], now: datetime) -> list[ChannelDigest]:
-    """One cycle's obligations: immediate alerts for the new matches, surge alerts, and every digest that is due."""
+def owe_due(store: Store, settings: Settings, now: datetime) -> list[ChannelDigest]:
+    """A cycle's obligations besides immediate alerts (owed with the predictions): surge alerts, and every
+    digest that is due."""
     owed = []
     for channel in settings.channels:
         try:
-            owe_immediate(store, settings, channel, matches, now)
             if digest_due(store, channel, now):
                 owed.append(owe_digest(store, settings, channel_digest(store, settings, channel, now), now))
         except SavedQueryMissing as exc:  # the other channels are still owed theirs; nothing is taken from it

@@ -101,6 +101,8 @@ class Channel:
     timezone: str = "UTC"
     retry_seconds: float = 60.0
     """First retry delay after a failed send; it doubles with every further failure."""
+    max_attempts: int = 8
+    """Failed sends after which a message is dead (kept, shown by ``newswatch outbox``, no longer tried)."""
     surge: "SurgeSettings" = field(default_factory=lambda: SurgeSettings())
     """When a story or a topic surges (mode "surge")."""
     secrets: tuple[str, ...] = field(default=(), repr=False)
@@ -187,7 +189,7 @@ TOP_LEVEL_KEYS = frozenset({"data_dir", "database_url", "allow_private_addresses
 FEED_KEYS = frozenset({"url", "name", "tags", "allow_private_addresses", "fulltext", "kind"})
 TOPIC_KEYS = frozenset({"threshold"})
 CHANNEL_KEYS = frozenset({"name", "url", "topics", "mode", "threshold", "immediate_threshold", "schedule", "at",
-                          "weekday", "quiet_hours", "timezone", "retry_seconds", "query", "surge_sources",
+                          "weekday", "quiet_hours", "timezone", "retry_seconds", "max_attempts", "query", "surge_sources",
                           "surge_window_minutes", "surge_sigmas", "surge_min_items"})
 
 
@@ -389,14 +391,17 @@ class _Reader:
             retry_seconds = self.get(table, "retry_seconds", prefix, float, 60.0)
             if retry_seconds < 0:
                 raise self.fail(f"{prefix}retry_seconds", f"must not be negative, got {retry_seconds}")
+            max_attempts = self.get(table, "max_attempts", prefix, int, 8)
+            if max_attempts < 1:
+                raise self.fail(f"{prefix}max_attempts", f"must be at least 1, got {max_attempts}")
             channels.append(Channel(
                 name=self.get(table, "name", prefix, str, default=f"channel-{i + 1}"), url=url, topics=topics,
                 modes=modes, threshold=self.probability(table, "threshold", prefix, None),
                 immediate_threshold=self.probability(table, "immediate_threshold", prefix, 0.9),
                 schedule=self.schedule(table, prefix), quiet_hours=self.quiet_hours(table, prefix),
                 timezone=self.timezone(table, "timezone", prefix, default_timezone), retry_seconds=retry_seconds,
-                surge=self.surge(table, prefix), secrets=tuple(dict.fromkeys(self.secrets[secrets_before:])),
-                query=self.get(table, "query", prefix, str)))
+                max_attempts=max_attempts, surge=self.surge(table, prefix),
+                secrets=tuple(dict.fromkeys(self.secrets[secrets_before:])), query=self.get(table, "query", prefix, str)))
         names = [c.name for c in channels]
         for name in names:
             if names.count(name) > 1:

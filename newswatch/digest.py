@@ -24,6 +24,11 @@ from .untrusted import http_url, printable
 
 SNIPPET_CHARS = 200
 """About two lines of a mail client's reading pane."""
+TITLE_CHARS = 300
+"""A message shows at most this much of a title (the store keeps it whole): a feed's 1 MB title must not make a
+message its channel refuses, taking the other items of the alert with it."""
+URL_CHARS = 2048
+"""A longer link is left out of messages (a cut URL leads nowhere)."""
 FONTS = "Helvetica,Arial,'Noto Sans CJK KR','Apple SD Gothic Neo','Malgun Gothic',sans-serif"
 """Latin first, then faces with Hangul and Cyrillic on Linux, macOS and Windows."""
 
@@ -178,8 +183,20 @@ def _when(item: Item, zone: ZoneInfo) -> str:
 
 
 def _snippet(item: Item) -> str:
-    body = " ".join((item.summary or item.text).split())
-    return body if len(body) <= SNIPPET_CHARS else body[:SNIPPET_CHARS].rsplit(" ", 1)[0] + "…"
+    return _shortened(item.summary or item.text, SNIPPET_CHARS)
+
+
+def _link(item: Item) -> str | None:
+    return item.url if item.url and len(item.url) <= URL_CHARS else None
+
+
+def _shortened(text: str, limit: int) -> str:
+    """At most ``limit`` characters, whitespace folded, cut at a word where there is one."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    cut = text[:limit]
+    return (cut.rsplit(" ", 1)[0] if " " in cut else cut) + "…"
 
 
 @dataclass(frozen=True)
@@ -210,15 +227,17 @@ class _Entry:
         return cls(
             # printable(): a title or feed name that skipped normalization (a test, a future source) still
             # cannot put a terminal escape or an unencodable surrogate into a message
-            title=printable(item.title), link=http_url(item.url), url_text=printable(item.url) if item.url else None,
+            title=printable(_shortened(item.title, TITLE_CHARS)), link=http_url(_link(item)),
+            url_text=printable(_link(item) or "") or None,
             byline=printable(f"{story.lead.source}{_lang_tag(item)}{more} · {when} · "
                              f"score {story.lead.prediction.scores.get(topic, 0.0):.2f}"),
             snippet=printable(_snippet(item)), lang=item.lang,
             why=printable(", ".join(story.lead.prediction.why.get(topic, ()))),
             label=label_command(item, topic),
             label_link=f"{web_base_url}/items/{item.id}" if web_base_url and item.id is not None else None,
-            others=tuple((printable(f"{m.source}{_lang_tag(m.item)} · {_when(m.item, zone)}"), printable(m.item.title),
-                          http_url(m.item.url), printable(m.item.url) if m.item.url else None) for m in story.others))
+            others=tuple((printable(f"{m.source}{_lang_tag(m.item)} · {_when(m.item, zone)}"),
+                          printable(_shortened(m.item.title, TITLE_CHARS)), http_url(_link(m.item)),
+                          printable(_link(m.item) or "") or None) for m in story.others))
 
 
 def _lang_tag(item: Item) -> str:

@@ -1,4 +1,5 @@
-"""The feed list: adding and removing feeds in the config file, and each feed's health.
+"""The feed list: adding and removing feeds in the config file, and each feed's health (``feed_health``, the
+one definition the cycle summary, ``feeds status`` and the web feeds page share).
 
 The config file stays the one source of truth for which feeds are watched (it is what the cycle
 reads, what operators version and review). ``add`` appends a ``[[feeds]]`` table as text and
@@ -220,11 +221,27 @@ def opml(feeds: tuple[Feed, ...]) -> str:
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 
 
+HEALTH = ("new", "healthy", "failing", "unhealthy", "removed")
+
+
+def feed_health(consecutive_failures: int, last_success_at: datetime | None, unhealthy_after: int) -> str:
+    """``new`` (never fetched), ``healthy`` (the last fetch worked), ``failing`` (failed lately, fewer than
+    ``unhealthy_after`` times in a row since it last worked) or ``unhealthy`` (that many failures in a row,
+    or failures and never a success: a feed that never worked has given nothing)."""
+    if consecutive_failures == 0:
+        return "healthy" if last_success_at is not None else "new"
+    if consecutive_failures >= unhealthy_after or last_success_at is None:
+        return "unhealthy"
+    return "failing"
+
+
 @dataclass(frozen=True)
 class FeedStatus:
+    id: int | None
+    """The store's id; None for a configured feed never fetched yet."""
     url: str
     name: str
-    healthy: bool
+    health: str
     last_success_at: datetime | None
     last_error: str | None
     consecutive_failures: int
@@ -233,20 +250,30 @@ class FeedStatus:
     next_attempt_at: datetime | None
     fetch_url: str | None
 
+    @property
+    def healthy(self) -> bool:
+        """Not failing: a removed feed is no longer fetched, so it cannot be failing."""
+        return self.health not in ("failing", "unhealthy")
+
     def as_json(self) -> dict[str, Any]:
-        return {name: value.isoformat() if isinstance(value, datetime) else value
-                for name, value in self.__dict__.items()}
+        return {**{name: value.isoformat() if isinstance(value, datetime) else value
+                   for name, value in self.__dict__.items()}, "healthy": self.healthy}
 
 
 def feed_statuses(settings: Settings, store: Store) -> list[FeedStatus]:
-    """Every configured feed with its health; a feed never fetched yet shows as healthy and empty."""
+    """Every configured feed with its health, then the removed feeds whose items the store keeps, as
+    ``removed`` (not fetched any more, so never failing)."""
     rows = {row.url: row for row in store.feed_rows()}
+    configured = {feed.url for feed in settings.feeds}
+    removed = [Feed(row.url, row.name) for row in rows.values() if row.url not in configured and row.items_stored]
     statuses = []
-    for feed in settings.feeds:
+    for feed in [*settings.feeds, *removed]:
         row = rows.get(feed.url)
         failures = row.consecutive_failures if row else 0
+        health = (feed_health(failures, row.last_success_at if row else None, settings.fetch.unhealthy_after)
+                  if feed.url in configured else "removed")
         statuses.append(FeedStatus(
-            url=feed.url, name=feed.name, healthy=failures < settings.fetch.unhealthy_after,
+            id=row.id if row else None, url=feed.url, name=feed.name, health=health,
             last_success_at=row.last_success_at if row else None, last_error=row.last_error if row else None,
             consecutive_failures=failures, items_stored=row.items_stored if row else 0,
             last_new_item_at=row.last_new_item_at if row else None,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import feedparser
 import pytest
@@ -15,8 +15,8 @@ from fastapi.testclient import TestClient
 
 from newswatch.alerts import owe_due
 from newswatch.cli import main
+from newswatch.cycle import record_predictions
 from newswatch.config import load_settings
-from newswatch.digest import Match
 from newswatch.models import Item, Prediction
 from newswatch.store import SavedQuery, Store
 from newswatch.web import create_app
@@ -100,24 +100,23 @@ def test_a_channel_with_a_query_is_owed_only_its_matches(config, caplog):
     with store:
         ids = store_articles(store)
         store.add_saved_query(SavedQuery("russia-watch", text="Путин", feeds=(TASS.url,)), NOW)
-        matches = [Match(row.item, row.prediction, row.feed_name) for row in store.scored_items(limit=100)]
-        owe_due(store, settings, matches, NOW)
+        owe_due(store, settings, NOW)
         owed = {(entry.channel, entry.kind): entry.body_text for entry in store.outbox_entries()}
-        assert "Визит Путина" in owed[("ru-desk", "immediate")]
         assert "Визит Путина" in owed[("ru-desk", "digest")] and "Putin and Kim" not in owed[("ru-desk", "digest")]
         assert "Putin and Kim" in owed[("everything", "digest")] and "Визит Путина" in owed[("everything", "digest")]
 
+        def arrives(key: str, title: str, when: datetime) -> list[str]:
+            """A new TASS item scored (and owed its immediate alerts) at ``when``: the channels alerted."""
+            [item] = store.insert_new(store.sync_feeds([TASS])[TASS.url], [Item(key=key, title=title)], when)
+            record_predictions(store, settings, "v1", [item],
+                               [Prediction({"russia_dprk": 0.97, "alliance_drills": 0.0}, ("russia_dprk",))], when)
+            return sorted(e.channel for e in store.outbox_entries() if e.kind == "immediate" and e.created_at == when)
+
+        assert arrives("ru-late", "Путин снова в Пхеньяне", NOW + timedelta(hours=1)) == ["everything", "ru-desk"]
         store.remove_saved_query("russia-watch")  # gone from under the config: the others are still owed theirs
-        [item] = store.insert_new(store.sync_feeds([TASS])[TASS.url],
-                                  [Item(key="ru-late", title="Путин снова в Пхеньяне")], NOW)
-        store.save_predictions("v1", [(item, Prediction({"russia_dprk": 0.97, "alliance_drills": 0.0},
-                                                        ("russia_dprk",)))], NOW)
-        later = NOW + timedelta(hours=1)
         with caplog.at_level(logging.ERROR, logger="newswatch.alerts"):
-            owe_due(store, settings, [Match(item, Prediction({"russia_dprk": 0.97}, ("russia_dprk",)), "TASS")], later)
+            assert arrives("ru-later", "Путин и Ким", NOW + timedelta(hours=2)) == ["everything"]
         assert "channel ru-desk: no saved query named 'russia-watch'" in caplog.text
-        immediate = [e for e in store.outbox_entries() if e.kind == "immediate" and e.created_at == later]
-        assert [e.channel for e in immediate] == ["everything"]
         assert ids["ru-visit"] in store.matching_ids(SavedQuery("x", text="Путин").item_filter(), list(ids.values()))
 
 

@@ -21,15 +21,15 @@ from sqlalchemy.engine import Engine
 
 from .feeds import FeedRow, FeedStore
 from .items import ItemStore
-from .outbox import OutboxEntry, OutboxStore, TaggedItem, Watermark
+from .outbox import Obligations, OutboxEntry, OutboxStore, TaggedItem, Watermark
 from .predictions import PredictionStore
 from .queries import ItemFilter, PageQueries, ScoredItem, ScoredStory
 from .saved_queries import SavedQuery, SavedQueryExists, SavedQueryStore
 from .schema import create_db_engine, migration_lock
 from .search import SearchError
 
-__all__ = ["FeedRow", "ItemFilter", "OutboxEntry", "SavedQuery", "SavedQueryExists", "ScoredItem", "ScoredStory",
-           "SearchError", "Store", "TaggedItem", "Watermark", "create_db_engine"]
+__all__ = ["FeedRow", "ItemFilter", "Obligations", "OutboxEntry", "SavedQuery", "SavedQueryExists", "ScoredItem",
+           "ScoredStory", "SearchError", "Store", "TaggedItem", "Watermark", "create_db_engine"]
 
 
 class Store(FeedStore, ItemStore, PredictionStore, OutboxStore, PageQueries, SavedQueryStore):

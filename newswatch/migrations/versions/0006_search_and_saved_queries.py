@@ -1,7 +1,7 @@
 """full-text search over items (SQLite FTS5 trigram table + triggers; PostgreSQL pg_trgm GIN index) and saved queries
 
 Revision ID: 0006
-Revises: 0004
+Revises: 0005
 
 Trigrams rather than words: Korean and Russian need no tokenizer that knows them, and a term matches
 inside inflected or agglutinated words. Existing items are indexed here (backfill). On SQLite the
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 
 revision = '0006'
-down_revision = '0004'
+down_revision = '0005'
 branch_labels = None
 depends_on = None
 
