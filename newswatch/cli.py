@@ -30,7 +30,7 @@ from .labels import LabelError, export_records, import_labels, label_stored_item
 from .models import TOPICS
 from .notify import deliver_owed, masked_url
 from .parallel import forked_map
-from .refresh import run_cycle
+from .cycle import run_cycle
 
 USER_ERRORS = (ConfigError, LabeledFileError, LabelError, ModelFileError, OSError)
 
@@ -169,9 +169,12 @@ def digest(settings: Settings, dry_run: bool, since_text: str | None, channel_na
         else:
             click.echo(f"== {one.channel.name}: owed {one.digest.subject!r} (since {window})")
     if delivery is not None:
-        click.echo(f"alerts: {delivery.sent} sent, {delivery.failed} failed, {delivery.held} held")
+        click.echo(f"alerts: {delivery.sent} sent, {delivery.failed} failed, {delivery.held} held"
+                   + (f", {delivery.dead} dead" if delivery.dead else ""))
         for error in delivery.errors:
             click.echo(f"  alert failure: {error}")
+        for note in delivery.notes:
+            click.echo(f"  partly refused: {note}")
 
 
 def parse_since(text: str, now: datetime) -> datetime:
@@ -186,12 +189,24 @@ def parse_since(text: str, now: datetime) -> datetime:
     return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
 
 
-@command(main, "outbox")
-@click.option("--all", "show_all", is_flag=True, help="Include messages already sent.")
-def outbox(settings: Settings, show_all: bool) -> None:
-    """List owed deliveries (pending, sending, failed; --all adds sent) per channel, secrets masked."""
+@main.group("outbox", invoke_without_command=True)
+@click.option("--all", "show_all", is_flag=True, help="Include messages already sent or dropped.")
+@click.option("--config", "-c", type=click.Path(dir_okay=False), envvar="NEWSWATCH_CONFIG",
+              help="Config file (default: ./newswatch.toml, else the defaults in seeds/).")
+@click.pass_context
+def outbox(ctx: click.Context, show_all: bool, config: str | None) -> None:
+    """List owed deliveries (pending, sending, failed) and dead letters per channel, secrets masked;
+    `outbox retry ID` owes a dead letter again, `outbox drop ID` gives a message up."""
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(outbox_list, config=config, show_all=show_all)
+
+
+@command(None, "list")
+@click.option("--all", "show_all", is_flag=True, help="Include messages already sent or dropped.")
+def outbox_list(settings: Settings, show_all: bool) -> None:
+    """List owed deliveries and dead letters (--all adds sent and dropped ones)."""
     with app.open_store(settings) as store:
-        entries = store.outbox_entries(None if show_all else ("pending", "sending", "failed"))
+        entries = store.outbox_entries(None if show_all else ("pending", "sending", "failed", "dead"))
     channels = {c.name: c for c in settings.channels}
     if not entries:
         click.echo("outbox: nothing owed" if not show_all else "outbox: empty")
@@ -199,11 +214,39 @@ def outbox(settings: Settings, show_all: bool) -> None:
         channel = channels.get(entry.channel)
         where = masked_url(channel) if channel else "(no longer configured)"
         timing = (f"sent {entry.sent_at:%Y-%m-%d %H:%M}Z" if entry.sent_at else
+                  "not tried again (outbox retry / outbox drop)" if entry.status == "dead" else
+                  "" if entry.status == "dropped" else
                   f"next try {entry.next_attempt_at:%Y-%m-%d %H:%M}Z" if entry.next_attempt_at else "next run")
         click.echo(f"#{entry.id} {entry.status:<8} {entry.kind:<9} {entry.channel} <{where}> "
                    f"attempts {entry.attempts}, {timing}: {entry.subject}")
-        if entry.last_error and entry.status != "sent":
-            click.echo(f"    last error: {entry.last_error}")
+        if entry.last_error:
+            click.echo(f"    {'refused' if entry.status == 'sent' else 'last error'}: {entry.last_error}")
+
+
+outbox.add_command(outbox_list)
+
+
+@command(outbox, "retry")
+@click.argument("entry_id", type=int, metavar="ID")
+def outbox_retry(settings: Settings, entry_id: int) -> None:
+    """Owe dead letter ID again: the next run or digest sends it, with a fresh count of attempts."""
+    with app.open_store(settings) as store:
+        revived = store.revive(entry_id)
+    if not revived:
+        raise click.ClickException(f"outbox: #{entry_id} is not a dead letter (see `newswatch outbox`)")
+    click.echo(f"outbox: #{entry_id} owed again")
+
+
+@command(outbox, "drop")
+@click.argument("entry_id", type=int, metavar="ID")
+def outbox_drop(settings: Settings, entry_id: int) -> None:
+    """Give up message ID (dead, failed or pending): it is kept as dropped and never sent."""
+    with app.open_store(settings) as store:
+        dropped = store.drop(entry_id)
+    if not dropped:
+        raise click.ClickException(f"outbox: #{entry_id} is not owed nor dead (see `newswatch outbox --all`)")
+    click.echo(f"outbox: #{entry_id} dropped")
+
 
 @main.group()
 def feeds() -> None:
@@ -251,7 +294,7 @@ def feeds_status(settings: Settings, as_json: bool) -> None:
         click.echo(json.dumps([status.as_json() for status in statuses], indent=2))
         return
     for s in statuses:
-        click.echo(f"{s.name} <{s.url}>: {'healthy' if s.healthy else 'UNHEALTHY'}, {s.items_stored} items, "
+        click.echo(f"{s.name} <{s.url}>: {s.health.upper() if s.health == 'unhealthy' else s.health}, {s.items_stored} items, "
                    f"last success {_when(s.last_success_at)}, last new item {_when(s.last_new_item_at)}")
         if s.last_error:
             click.echo(f"    last error ({s.consecutive_failures} failures in a row): {s.last_error}")

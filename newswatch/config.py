@@ -86,6 +86,8 @@ class Channel:
     timezone: str = "UTC"
     retry_seconds: float = 60.0
     """First retry delay after a failed send; it doubles with every further failure."""
+    max_attempts: int = 8
+    """Failed sends after which a message is dead (kept, shown by ``newswatch outbox``, no longer tried)."""
 
     def __repr__(self) -> str:  # the URL may carry a password or token
         return f"Channel(name={self.name!r}, topics={self.topics!r}, modes={self.modes!r})"
@@ -296,7 +298,7 @@ class _Reader:
     def channels(self, raw: Mapping[str, Any], default_timezone: str) -> tuple[Channel, ...]:
         channels: list[Channel] = []
         known = {"name", "url", "topics", "mode", "threshold", "immediate_threshold", "schedule", "at", "weekday",
-                 "quiet_hours", "timezone", "retry_seconds"}
+                 "quiet_hours", "timezone", "retry_seconds", "max_attempts"}
         for i, table in enumerate(self.tables(raw, "channels")):
             prefix = f"channels[{i}]."
             for key in table:
@@ -313,12 +315,16 @@ class _Reader:
             retry_seconds = self.get(table, "retry_seconds", prefix, float, 60.0)
             if retry_seconds < 0:
                 raise self.fail(f"{prefix}retry_seconds", f"must not be negative, got {retry_seconds}")
+            max_attempts = self.get(table, "max_attempts", prefix, int, 8)
+            if max_attempts < 1:
+                raise self.fail(f"{prefix}max_attempts", f"must be at least 1, got {max_attempts}")
             channels.append(Channel(
                 name=self.get(table, "name", prefix, str, default=f"channel-{i + 1}"), url=url, topics=topics,
                 modes=modes, threshold=self.probability(table, "threshold", prefix, None),
                 immediate_threshold=self.probability(table, "immediate_threshold", prefix, 0.9),
                 schedule=self.schedule(table, prefix), quiet_hours=self.quiet_hours(table, prefix),
-                timezone=self.timezone(table, "timezone", prefix, default_timezone), retry_seconds=retry_seconds))
+                timezone=self.timezone(table, "timezone", prefix, default_timezone), retry_seconds=retry_seconds,
+                max_attempts=max_attempts))
         names = [c.name for c in channels]
         for name in names:
             if names.count(name) > 1:

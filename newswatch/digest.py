@@ -20,6 +20,11 @@ from .models import TOPIC_TITLES, TOPICS, Item, Prediction
 
 SNIPPET_CHARS = 200
 """About two lines of a mail client's reading pane."""
+TITLE_CHARS = 300
+"""A message shows at most this much of a title (the store keeps it whole): a feed's 1 MB title must not make a
+message its channel refuses, taking the other items of the alert with it."""
+URL_CHARS = 2048
+"""A longer link is left out of messages (a cut URL leads nowhere)."""
 
 KINDS = ("digest", "immediate")
 _OLDEST = datetime.min.replace(tzinfo=timezone.utc)
@@ -159,8 +164,16 @@ def label_command(item: Item, topic: str, verdict: str = "yes|no") -> str:
 
 
 def _snippet(item: Item) -> str:
-    body = " ".join((item.summary or item.text).split())
-    return body if len(body) <= SNIPPET_CHARS else body[:SNIPPET_CHARS].rsplit(" ", 1)[0] + "…"
+    return _shortened(item.summary or item.text, SNIPPET_CHARS)
+
+
+def _shortened(text: str, limit: int) -> str:
+    """At most ``limit`` characters, whitespace folded, cut at a word where there is one."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    cut = text[:limit]
+    return (cut.rsplit(" ", 1)[0] if " " in cut else cut) + "…"
 
 
 @dataclass(frozen=True)
@@ -182,7 +195,7 @@ class _Entry:
         n = story.other_sources
         more = f" {more_sources(n)}" if n else ""
         return cls(
-            title=item.title, url=item.url,
+            title=_shortened(item.title, TITLE_CHARS), url=item.url if item.url and len(item.url) <= URL_CHARS else None,
             byline=f"{story.lead.source}{more} · {when} · score {story.lead.prediction.scores.get(topic, 0.0):.2f}",
             snippet=_snippet(item), why=", ".join(story.lead.prediction.why.get(topic, ())),
             label=label_command(item, topic),

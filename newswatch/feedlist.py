@@ -1,4 +1,5 @@
-"""The feed list: adding and removing feeds in the config file, and each feed's health.
+"""The feed list: adding and removing feeds in the config file, and each feed's health (``feed_health``, the
+one definition the cycle summary, ``feeds status`` and the web feeds page share).
 
 The config file stays the one source of truth for which feeds are watched (it is what the cycle
 reads, what operators version and review). ``add`` appends a ``[[feeds]]`` table as text and
@@ -95,11 +96,27 @@ def _toml_string(value: str) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
+HEALTH = ("new", "healthy", "failing", "unhealthy")
+
+
+def feed_health(consecutive_failures: int, last_success_at: datetime | None, unhealthy_after: int) -> str:
+    """``new`` (never fetched), ``healthy`` (the last fetch worked), ``failing`` (failed lately, fewer than
+    ``unhealthy_after`` times in a row since it last worked) or ``unhealthy`` (that many failures in a row,
+    or failures and never a success: a feed that never worked has given nothing)."""
+    if consecutive_failures == 0:
+        return "healthy" if last_success_at is not None else "new"
+    if consecutive_failures >= unhealthy_after or last_success_at is None:
+        return "unhealthy"
+    return "failing"
+
+
 @dataclass(frozen=True)
 class FeedStatus:
+    id: int | None
+    """The store's id; None for a configured feed never fetched yet."""
     url: str
     name: str
-    healthy: bool
+    health: str
     last_success_at: datetime | None
     last_error: str | None
     consecutive_failures: int
@@ -108,20 +125,25 @@ class FeedStatus:
     next_attempt_at: datetime | None
     fetch_url: str | None
 
+    @property
+    def healthy(self) -> bool:
+        return self.health in ("new", "healthy")
+
     def as_json(self) -> dict[str, Any]:
-        return {name: value.isoformat() if isinstance(value, datetime) else value
-                for name, value in self.__dict__.items()}
+        return {**{name: value.isoformat() if isinstance(value, datetime) else value
+                   for name, value in self.__dict__.items()}, "healthy": self.healthy}
 
 
 def feed_statuses(settings: Settings, store: Store) -> list[FeedStatus]:
-    """Every configured feed with its health; a feed never fetched yet shows as healthy and empty."""
+    """Every configured feed (removed ones are not watched, so not listed) with its health."""
     rows = {row.url: row for row in store.feed_rows()}
     statuses = []
     for feed in settings.feeds:
         row = rows.get(feed.url)
         failures = row.consecutive_failures if row else 0
         statuses.append(FeedStatus(
-            url=feed.url, name=feed.name, healthy=failures < settings.fetch.unhealthy_after,
+            id=row.id if row else None, url=feed.url, name=feed.name,
+            health=feed_health(failures, row.last_success_at if row else None, settings.fetch.unhealthy_after),
             last_success_at=row.last_success_at if row else None, last_error=row.last_error if row else None,
             consecutive_failures=failures, items_stored=row.items_stored if row else 0,
             last_new_item_at=row.last_new_item_at if row else None,

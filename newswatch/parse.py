@@ -8,7 +8,7 @@ from typing import Any
 import feedparser
 
 from .models import FetchResult, Item
-from .normalize import canonical_url, clean_text, item_key, utc_datetime
+from .normalize import canonical_url, clean_text, item_key, storable, utc_datetime
 
 
 class NotAFeed(ValueError):
@@ -35,11 +35,11 @@ def _item(entry: Any, feed_url: str, shared_links: set[str]) -> Item | None:
     if not title and not summary:
         return None
     url = canonical_url(entry.get("link"))
-    guid = entry.get("id") or None
+    guid = storable(entry.get("id") or "") or None
     published = utc_datetime(entry.get("published_parsed") or entry.get("updated_parsed"))
     return Item(
         # a link shared by several entries of one feed names no single article
-        key=item_key(guid, None if url in shared_links else url, title, summary),
+        key=item_key(guid, None if url in shared_links else url, title, summary, feed_url),
         title=title or summary[:120],
         summary=summary,
         url=url,

@@ -13,7 +13,7 @@ from newswatch.cli import main
 from newswatch.config import FetchSettings, load_settings
 from newswatch.fetch import fetch_url, new_session, retry_after_seconds
 from newswatch.models import Item
-from newswatch.refresh import ingest, next_attempt
+from newswatch.cycle import ingest, next_attempt
 from newswatch.store import Store
 from newswatch.stories import cluster
 
@@ -66,7 +66,8 @@ def test_items_sharing_one_link_are_kept_apart_by_guid(feed_server, tmp_path, st
     feed_server.route("live.xml", body=rss(items))
     settings = load_settings(write_config(tmp_path, {"Live": feed_server.url("live.xml")}), env={})
     [outcome] = ingest(settings, store)
-    assert sorted(i.key for i in outcome.new_items) == ["guid:b0", "guid:b1", "guid:b2"]
+    live = feed_server.url("live.xml")
+    assert sorted(i.key for i in outcome.new_items) == [f"guid:{live} b0", f"guid:{live} b1", f"guid:{live} b2"]
 
 
 def test_backoff_doubles_from_the_second_failure_and_retry_after_wins_when_longer():

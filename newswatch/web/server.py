@@ -27,6 +27,7 @@ from .. import app as core
 from ..clock import Clock, utcnow
 from ..config import Settings
 from ..digest import lead_copy, more_sources, other_outlets
+from ..feedlist import feed_statuses
 from ..models import TOPIC_TITLES, TOPICS
 from ..store import ItemFilter, ScoredItem, ScoredStory, Store
 from . import security
@@ -236,7 +237,7 @@ def create_app(settings: Settings, *, host: str = "127.0.0.1", store: Store | No
 
     @web.get("/feeds", response_class=HTMLResponse)
     def feeds(request: Request) -> HTMLResponse:
-        return page(request, "feeds.html", feeds=store.feed_rows())
+        return page(request, "feeds.html", feeds=feed_statuses(settings, store))
 
     @web.get("/login", response_class=HTMLResponse)
     def login_form(request: Request) -> HTMLResponse:
