@@ -33,7 +33,7 @@ PREFECT = [sys.executable, "-m", "prefect"]
 POOL = "newswatch"  # the work pool prefect.yaml deploys to
 FEEDS = 48
 ITEMS_PER_FEED = 3  # write_feeds' default
-FEED_DELAY = 1.0  # seconds per feed response: keeps a cycle in its fetch phase long enough to die in it
+FEED_DELAY = 1.0  # seconds per feed response: with 2 fetches per host at once, a cycle fetches for ~12-24 s
 
 pytestmark = pytest.mark.skipif(importlib.util.find_spec("prefect.cli") is None,
                                 reason="the prefect CLI is not installed")
@@ -50,7 +50,7 @@ def test_two_process_workers_one_killed_mid_cycle_store_classify_and_alert_every
     config = tmp_path / "newswatch.toml"
     # a short fetch deadline keeps the dead run's feed leases short (2 x deadline + 60 s)
     config.write_text(feeds_config([feed_server.url(n) for n in names], smtp_server.apprise_url())
-                      + "[fetch]\ndeadline = 5\nmax_workers = 8\nper_host = 8\n")
+                      + "[fetch]\ndeadline = 5\n")
     Store.open(postgres_url).close()  # migrate once, so the first runs do not race to create the schema
 
     # runs are triggered by this test only: no schedule of prefect.yaml may add one in the middle
@@ -221,7 +221,7 @@ def flow_run_id(pid: int) -> str | None:
 
 
 def kill_one_worker_mid_cycle(workers: list[Worker], url: str, total: int, logs: Path) -> tuple[str, str]:
-    """Once both workers run a cycle and those have stored a quarter of the items but not half, kill one.
+    """Once both workers run a cycle and those have stored a quarter of the items but not 3/4, kill one.
 
     Returns the killed worker's name and the id of the flow run that died with it.
     """
@@ -232,13 +232,13 @@ def kill_one_worker_mid_cycle(workers: list[Worker], url: str, total: int, logs:
         while time.monotonic() < deadline:
             stored = conn.execute("select count(*) from items").fetchone()[0]
             running = [(worker, runs) for worker in workers if (runs := worker.flow_runs())]
-            if len(running) == 2 and total // 4 <= stored < total // 2:
+            if len(running) == 2 and total // 4 <= stored < total * 3 // 4:
                 victim, runs = running[0]
                 victim.kill()
                 (logs / "kill.log").write_text(f"killed {victim.name} running {runs}; {stored} of {total} stored\n")
                 [run] = runs.values()
                 return victim.name, run
-            assert stored < total // 2, f"the cycles stored {stored} items before both were seen running"
+            assert stored < total * 3 // 4, f"the cycles stored {stored} items before both were seen running"
             time.sleep(0.05)
     pytest.fail("the two workers never ran a cycle at once\n" + worker_logs(logs))
 
