@@ -96,7 +96,7 @@ def _toml_string(value: str) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-HEALTH = ("new", "healthy", "failing", "unhealthy")
+HEALTH = ("new", "healthy", "failing", "unhealthy", "removed")
 
 
 def feed_health(consecutive_failures: int, last_success_at: datetime | None, unhealthy_after: int) -> str:
@@ -127,7 +127,8 @@ class FeedStatus:
 
     @property
     def healthy(self) -> bool:
-        return self.health in ("new", "healthy")
+        """Not failing: a removed feed is no longer fetched, so it cannot be failing."""
+        return self.health not in ("failing", "unhealthy")
 
     def as_json(self) -> dict[str, Any]:
         return {**{name: value.isoformat() if isinstance(value, datetime) else value
@@ -135,15 +136,19 @@ class FeedStatus:
 
 
 def feed_statuses(settings: Settings, store: Store) -> list[FeedStatus]:
-    """Every configured feed (removed ones are not watched, so not listed) with its health."""
+    """Every configured feed with its health, then the removed feeds whose items the store keeps, as
+    ``removed`` (not fetched any more, so never failing)."""
     rows = {row.url: row for row in store.feed_rows()}
+    configured = {feed.url for feed in settings.feeds}
+    removed = [Feed(row.url, row.name) for row in rows.values() if row.url not in configured and row.items_stored]
     statuses = []
-    for feed in settings.feeds:
+    for feed in [*settings.feeds, *removed]:
         row = rows.get(feed.url)
         failures = row.consecutive_failures if row else 0
+        health = (feed_health(failures, row.last_success_at if row else None, settings.fetch.unhealthy_after)
+                  if feed.url in configured else "removed")
         statuses.append(FeedStatus(
-            id=row.id if row else None, url=feed.url, name=feed.name,
-            health=feed_health(failures, row.last_success_at if row else None, settings.fetch.unhealthy_after),
+            id=row.id if row else None, url=feed.url, name=feed.name, health=health,
             last_success_at=row.last_success_at if row else None, last_error=row.last_error if row else None,
             consecutive_failures=failures, items_stored=row.items_stored if row else 0,
             last_new_item_at=row.last_new_item_at if row else None,
