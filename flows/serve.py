@@ -50,7 +50,6 @@ from .monitor import monitor
 from .retrain import retrain
 
 log = logging.getLogger(__name__)
-MONITOR = "newswatch-monitor"
 SERVER_START_TIMEOUT = 180.0  # a fresh PREFECT_HOME migrates its database first: slow on a busy machine
 
 
@@ -58,12 +57,19 @@ class ServerError(RuntimeError):
     """The local Prefect server did not come up."""
 
 
+def deployment_name(flow: Flow) -> str:
+    return f"newswatch-{flow.name}"
+
+
+MONITOR = deployment_name(monitor)
+
+
 def deployments(settings: Settings) -> list[RunnerDeployment]:
     """One deployment per enabled schedule, each running its flow on the same config file."""
     parameters = {"config": str(settings.source)} if settings.source else {}
     flows: list[tuple[Flow, Schedule]] = [(monitor, settings.schedules.monitor), (digest, settings.schedules.digest),
                                           (retrain, settings.schedules.retrain)]
-    return [flow.to_deployment(name=f"newswatch-{flow.name}", parameters=parameters,
+    return [flow.to_deployment(name=deployment_name(flow), parameters=parameters,
                                entrypoint_type=EntrypointType.MODULE_PATH, **_timing(schedule, settings))
             for flow, schedule in flows if schedule.enabled]
 
