@@ -24,7 +24,7 @@ from typing import Callable, Sequence, TypeVar
 
 import requests
 
-from .alerts import owe_due_digests, owe_immediate
+from .alerts import owe_due, owe_immediate
 from .clock import Clock, utcnow
 from .config import FetchSettings, Settings
 from .digest import Digest, Match, build_digest
@@ -282,9 +282,9 @@ def classify_backlog(settings: Settings, store: Store, model: Classifier, clock:
 
 
 def deliver(store: Store, settings: Settings, send: Sender = send_apprise, clock: Clock = utcnow) -> DeliveryReport:
-    """Owe every due digest, then deliver everything owed (including earlier messages whose retry or quiet
-    hours are over)."""
-    owe_due_digests(store, settings, clock())
+    """Owe every due digest and surge alert, then deliver everything owed (including earlier messages whose
+    retry or quiet hours are over)."""
+    owe_due(store, settings, clock())
     return deliver_owed(store, settings.channels, send, clock)
 
 

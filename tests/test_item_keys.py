@@ -4,13 +4,13 @@ item within its feed only, text a backend refuses is cleaned, and concurrent lab
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
+import threading
 from datetime import datetime, timezone
 
 from newswatch.config import load_settings
 from newswatch.cycle import ingest
+from newswatch.labels import import_labels
+from newswatch.store import Store
 from newswatch.models import Item
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)
@@ -75,19 +75,24 @@ def test_a_nul_or_a_lone_surrogate_in_a_feed_is_cleaned_not_a_failed_feed(feed_s
     assert titles == {"Kim meets Putin", "Drills\ufffd begin"}
 
 
-def test_concurrent_imports_of_one_label_file_add_each_label_once(database_url, data_dir, tmp_path):
-    path = tmp_path / "labels.jsonl"
-    path.write_text("".join(json.dumps({"id": f"item-{n}", "title": f"Report {n}",
-                                        "topics": ["russia_dprk"] if n % 2 else []}) + "\n" for n in range(200)))
-    command = [sys.executable, "-m", "newswatch", "labels", "import", str(path)]
-    subprocess.run([sys.executable, "-c", f"from newswatch.store import Store; Store.open({database_url!r}).close()"],
-                   check=True)
-    runs = [subprocess.Popen(command, env=os.environ, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-            for _ in range(3)]
-    outputs = [run.communicate(timeout=100)[0] for run in runs]
-    assert [run.returncode for run in runs] == [0, 0, 0], outputs
-    from newswatch.store import Store
+def test_concurrent_imports_of_one_label_file_add_each_label_once(database_url, tmp_path):
+    records = "".join(json.dumps({"id": f"item-{n}", "title": f"Report {n}",
+                                  "topics": ["russia_dprk"] if n % 2 else []}) + "\n" for n in range(300))
+    Store.open(database_url).close()
+    stores = [Store.open(database_url) for _ in range(3)]
+    start = threading.Barrier(len(stores))
+    added: list[int] = []
 
-    store = Store.open(database_url)
-    assert count(store, "select count(*) from labels") == 400  # 200 items x 2 topics, once
-    store.close()
+    def import_once(store):  # three importers, each with its own connections, starting at the same moment
+        start.wait()
+        added.append(import_labels(store, records.splitlines(), "labels.jsonl", "ana", NOW))
+
+    threads = [threading.Thread(target=import_once, args=(store,)) for store in stores]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=100)
+    assert sorted(added)[-1] == 600 and sum(added) == 600, added
+    assert count(stores[0], "select count(*) from labels") == 600  # 300 items x 2 topics, once
+    for store in stores:
+        store.close()
