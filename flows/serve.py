@@ -2,8 +2,9 @@
 
 Prefect's ephemeral mode refuses schedules, so this talks to the Prefect API in ``$PREFECT_API_URL``
 when set and otherwise starts ``prefect server start`` itself (its SQLite under ``<data dir>/prefect``,
-on a free loopback port, telemetry off), waits until it is healthy, and stops it on exit. Ctrl-C stops
-the runner cleanly and leaves the schedules active (not paused) for the next start.
+on a free loopback port, telemetry off, its UI told that port), waits until it is healthy, and stops it
+on exit. The monitor flow runs once at start, then on its schedule. Ctrl-C stops the runner cleanly and
+leaves the schedules active (not paused) for the next start.
 
 The command joins the ``newswatch`` CLI through the ``newswatch.commands`` entry point group, so the
 Prefect-free core never imports this module.
@@ -11,6 +12,7 @@ Prefect-free core never imports this module.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import signal
@@ -25,10 +27,20 @@ from typing import Iterator
 
 import click
 import requests
-from prefect import Flow, serve as prefect_serve
+from prefect import Flow
+from prefect.deployments import run_deployment
 from prefect.deployments.runner import EntrypointType, RunnerDeployment
+from prefect.exceptions import TerminationSignal
+from prefect.runner import Runner
 from prefect.schedules import Cron
-from prefect.settings import PREFECT_API_URL, PREFECT_HOME, PREFECT_SERVER_ANALYTICS_ENABLED, temporary_settings
+from prefect.settings import (
+    PREFECT_API_URL,
+    PREFECT_HOME,
+    PREFECT_SERVER_ANALYTICS_ENABLED,
+    PREFECT_SERVER_UI_ENABLED,
+    PREFECT_UI_URL,
+    temporary_settings,
+)
 
 from newswatch.cli import command
 from newswatch.config import Schedule, Settings
@@ -45,12 +57,19 @@ class ServerError(RuntimeError):
     """The local Prefect server did not come up."""
 
 
+def deployment_name(flow: Flow) -> str:
+    return f"newswatch-{flow.name}"
+
+
+MONITOR = deployment_name(monitor)
+
+
 def deployments(settings: Settings) -> list[RunnerDeployment]:
     """One deployment per enabled schedule, each running its flow on the same config file."""
     parameters = {"config": str(settings.source)} if settings.source else {}
     flows: list[tuple[Flow, Schedule]] = [(monitor, settings.schedules.monitor), (digest, settings.schedules.digest),
                                           (retrain, settings.schedules.retrain)]
-    return [flow.to_deployment(name=f"newswatch-{flow.name}", parameters=parameters,
+    return [flow.to_deployment(name=deployment_name(flow), parameters=parameters,
                                entrypoint_type=EntrypointType.MODULE_PATH, **_timing(schedule, settings))
             for flow, schedule in flows if schedule.enabled]
 
@@ -73,8 +92,11 @@ def local_prefect_server(home: Path, timeout: float = SERVER_START_TIMEOUT) -> I
     home.mkdir(parents=True, exist_ok=True)
     port = free_port()
     api_url = f"http://127.0.0.1:{port}/api"
-    env = {**os.environ, "PREFECT_HOME": str(home), "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
-    env.pop("PREFECT_API_URL", None)
+    # The UI asks the server's /ui-settings where the API is; left alone, that answer is built from
+    # PREFECT_SERVER_API_PORT (4200), not --port, and every page of the UI fails to reach the API.
+    env = {**os.environ, "PREFECT_HOME": str(home), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+           "PREFECT_SERVER_API_HOST": "127.0.0.1", "PREFECT_SERVER_API_PORT": str(port),
+           "PREFECT_API_URL": api_url, "PREFECT_UI_API_URL": api_url, "PREFECT_UI_URL": ui_address(api_url)}
     with open(home / "server.log", "ab") as server_log:
         # its own session: a Ctrl-C in the terminal reaches serve, which then stops the server in order
         server = subprocess.Popen([sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1",
@@ -90,6 +112,11 @@ def local_prefect_server(home: Path, timeout: float = SERVER_START_TIMEOUT) -> I
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait()
+
+
+def ui_address(api_url: str) -> str:
+    """Where a Prefect server's UI is, given its API URL (the UI is served at the root)."""
+    return api_url.removesuffix("/").removesuffix("/api")
 
 
 def _wait_until_healthy(server: subprocess.Popen, api_url: str, timeout: float, server_log: Path) -> None:
@@ -118,18 +145,32 @@ def prefect_api(settings: Settings) -> Iterator[str]:
         # flow runs are child processes of the runner: they find the API in the environment
         os.environ["PREFECT_API_URL"] = api_url
         try:
-            with temporary_settings(updates={PREFECT_API_URL: api_url, PREFECT_HOME: str(home)}):
+            with temporary_settings(updates={PREFECT_API_URL: api_url, PREFECT_UI_URL: ui_address(api_url),
+                                             PREFECT_HOME: str(home)}):
                 yield api_url
         finally:
             del os.environ["PREFECT_API_URL"]
 
 
 def serve_schedules(settings: Settings) -> None:
-    """Serve the scheduled deployments until interrupted (Ctrl-C or SIGTERM)."""
+    """Serve the scheduled deployments until interrupted (Ctrl-C or SIGTERM); monitor runs once at start.
+
+    This is ``prefect.serve`` (a Runner polling for its deployments' runs) plus the start-up run, which
+    needs the deployment's id between registering and polling.
+    """
     with temporary_settings(updates={PREFECT_SERVER_ANALYTICS_ENABLED: False}), prefect_api(settings) as api_url:
-        served = deployments(settings)
-        click.echo(f"newswatch serve: Prefect API {api_url}; serving {', '.join(d.name for d in served)}", err=True)
-        prefect_serve(*served, pause_on_shutdown=False, print_starting_message=False)
+        runner = Runner(pause_on_shutdown=False)
+        served = {deployment.name: runner.add_deployment(deployment) for deployment in deployments(settings)}
+        if MONITOR in served:
+            # an interval's first scheduled run is one interval away: the first cycle should not wait for it
+            run_deployment(served[MONITOR], timeout=0, flow_run_name="monitor-at-start")
+        click.echo(f"newswatch serve: Prefect API {api_url}; serving {', '.join(served)}", err=True)
+        if PREFECT_SERVER_UI_ENABLED.value():
+            click.echo(f"newswatch serve: Prefect UI {PREFECT_UI_URL.value()}", err=True)
+        try:
+            asyncio.run(runner.start())
+        except (KeyboardInterrupt, TerminationSignal):
+            pass
     click.echo("newswatch serve: stopped", err=True)
 
 

@@ -90,6 +90,7 @@ class _FeedHandler(http.server.BaseHTTPRequestHandler):
         owner = self.owner
         path = urlsplit(self.path).path
         owner._record(self.command, self.path, dict(self.headers.items()))
+        time.sleep(owner.delay)
 
         canned = owner._routes.get(path)
         if canned is not None:
@@ -159,6 +160,8 @@ class FeedServer:
     def __init__(self, root: Path):
         self.root = Path(root)
         self.requests: list[tuple[str, str, dict[str, str]]] = []
+        #: seconds every response waits before it is sent (a slow network keeps a cycle busy for a while)
+        self.delay = 0.0
         self._lock = threading.Lock()
         self._routes: dict[str, CannedResponse] = {}
         handler = type("Handler", (_FeedHandler,), {"owner": self})

@@ -52,7 +52,9 @@ def test_the_validator_rejects_a_broken_compose_file(tmp_path):
 def test_prefect_yaml_deploys_existing_flows_to_the_work_pool():
     spec = yaml.safe_load((REPO / "prefect.yaml").read_text())
     for deployment in spec["deployments"]:
-        path, name = deployment["entrypoint"].split(":")
-        module = importlib.import_module(path.removesuffix(".py").replace("/", "."))
+        # a module path (no colon): workers import the installed package, nothing is pulled
+        module_name, name = deployment["entrypoint"].rsplit(".", 1)
+        module = importlib.import_module(module_name)
         assert getattr(module, name).name == deployment["name"].removeprefix("newswatch-")
         assert deployment["work_pool"]["name"] == "newswatch" and deployment["schedules"]
+    assert spec["pull"] == [], "no pull step: a working directory of one machine is wrong on every other"

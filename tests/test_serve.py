@@ -1,6 +1,8 @@
-"""`newswatch serve` starts its own Prefect server, runs monitor and digest on schedule, stops on Ctrl-C."""
+"""`newswatch serve` starts its own Prefect server (its UI pointed at it), runs monitor at once and then
+monitor and digest on schedule, stops on Ctrl-C."""
 
 import os
+import re
 import shutil
 import signal
 import sqlite3
@@ -10,6 +12,7 @@ import threading
 import time
 
 import pytest
+import requests
 from click.testing import CliRunner
 
 from newswatch.cli import main
@@ -39,26 +42,36 @@ def test_deployments_follow_the_schedules_in_the_config(tmp_path):
 
 
 def flow_runs(prefect_db):
-    """(flow name, final state) of every flow run the local Prefect server recorded."""
+    """(flow name, run name, state) of every flow run the local Prefect server recorded."""
     if not prefect_db.exists():
         return []
     with sqlite3.connect(f"file:{prefect_db}?mode=ro", uri=True, timeout=5) as conn:
         try:
-            return conn.execute("select flow.name, flow_run.state_type from flow_run "
+            return conn.execute("select flow.name, flow_run.name, flow_run.state_type from flow_run "
                                 "join flow on flow.id = flow_run.flow_id").fetchall()
         except sqlite3.OperationalError:  # the server is still creating its tables
             return []
 
 
+def wait_for_line(output: list[str], pattern: str, serve: subprocess.Popen, timeout: float) -> re.Match:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and serve.poll() is None:
+        for line in list(output):
+            if found := re.search(pattern, line):
+                return found
+        time.sleep(0.2)
+    pytest.fail(f"serve printed no line matching {pattern!r}:\n" + "".join(output))
+
+
 @pytest.mark.timeout(420)
-def test_serve_runs_monitor_and_digest_on_schedule_and_stops_cleanly(data_dir, seed_models, feed_server,
-                                                                     smtp_server, feeds_dir, tmp_path):
+def test_serve_runs_monitor_at_start_and_on_schedule_shows_a_working_ui_and_stops_cleanly(
+        data_dir, seed_models, feed_server, smtp_server, feeds_dir, tmp_path):
     shutil.copytree(seed_models, data_dir / "models")
     feed_server.add_file("korea.xml", (feeds_dir / "korea.xml").read_bytes())
     config = tmp_path / "newswatch.toml"
     config.write_text(feeds_config([feed_server.url("korea.xml")], smtp_server.apprise_url()) + """
 [schedules.monitor]
-every = 20
+every = 3600
 [schedules.digest]
 every = 20
 [schedules.retrain]
@@ -67,7 +80,7 @@ enabled = false
     env = {key: value for key, value in os.environ.items()
            if key not in ("PREFECT_API_URL", "PREFECT_HOME", "PREFECT_PROFILES_PATH", "PREFECT_PROFILE")}
     env.update(PREFECT_RUNNER_POLL_FREQUENCY="2", PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS="2",
-               PREFECT_UI_ENABLED="false", PREFECT_LOGGING_LEVEL="INFO")
+               PREFECT_LOGGING_LEVEL="INFO")
     serve = subprocess.Popen([sys.executable, "-m", "newswatch", "serve", "--config", str(config)], env=env,
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     output: list[str] = []
@@ -75,9 +88,18 @@ enabled = false
     reader.start()
     prefect_db = data_dir / "prefect" / "prefect.db"
     try:
+        api_url = wait_for_line(output, r"Prefect API (http://127\.0\.0\.1:\d+/api)", serve, 240)[1]
+        ui_url = wait_for_line(output, r"Prefect UI (http://\S+)", serve, 10)[1]
+        assert ui_url == api_url.removesuffix("/api"), "the UI is served by the same server"
+        # every page of the UI asks /ui-settings where the API is: it must be this server, not :4200
+        assert requests.get(f"{ui_url}/ui-settings", timeout=10).json()["api_url"] == api_url
+        assert "<html" in requests.get(ui_url, timeout=10).text.lower()
+        at_start = [run for run in flow_runs(prefect_db) if run[0] == "monitor"]
+        assert at_start, "a monitor run is created at start, not one interval (here an hour) later"
+
         deadline = time.monotonic() + 300
         while time.monotonic() < deadline and serve.poll() is None:
-            completed = {name for name, state in flow_runs(prefect_db) if state == "COMPLETED"}
+            completed = {name for name, _, state in flow_runs(prefect_db) if state == "COMPLETED"}
             if {"monitor", "digest"} <= completed:
                 break
             time.sleep(1)
@@ -96,6 +118,9 @@ enabled = false
     log = "".join(output)
     assert returncode == 0, log
     assert "newswatch serve: stopped" in log and "Traceback" not in log
+    # the hourly schedule's runs lie in the future: the monitor run that ran is the one made at start
+    assert [name for flow, name, state in flow_runs(prefect_db)
+            if flow == "monitor" and state == "COMPLETED"] == ["monitor-at-start"]
     assert "feeds: 1 ok, 0 failed" in log, "the Prefect logs carry the cycle summary"
 
     store = Store.open(f"sqlite:///{data_dir / 'newswatch.db'}")
