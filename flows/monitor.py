@@ -52,7 +52,7 @@ def monitor(config: str | None = None) -> dict:
         new_items = [item for outcome in report.feeds for item in outcome.new_items]
         assign_stories(store, new_items, utcnow())
         report.matches = classify_new(store, model, new_items, {f.url: f.name for f in settings.feeds})
-        report.digest_files, report.delivery = alert(store, settings, report.matches)
+        report.digest_files, report.delivery = alert(store, settings, report.matches, tagged_at=model.thresholds)
     get_run_logger().info("monitor cycle\n%s", report.summary())
     create_markdown_artifact(key="monitor-summary", markdown=f"```\n{report.summary()}\n```",
                              description="newswatch monitoring cycle summary")

@@ -1,4 +1,5 @@
-"""The feed list: adding and removing feeds in the config file, and each feed's health.
+"""The feed list: adding and removing feeds in the config file, and each feed's health; the other edit
+the page makes to the config file, a topic's tagging threshold, goes through the same safe path.
 
 The config file stays the one source of truth for which feeds are watched (it is what the cycle
 reads, what operators version and review). ``add`` appends a ``[[feeds]]`` table as text and
@@ -13,10 +14,10 @@ import json
 import os
 import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from .config import ConfigError, Settings, default_config_path, load_settings
 from .models import Feed
@@ -58,6 +59,25 @@ def remove_feed(settings: Settings, url_or_name: str) -> Feed:
     raise ConfigError(f"{path}: feed {feed.url!r} is not a plain [[feeds]] table; edit the file by hand")
 
 
+def set_topic_threshold(settings: Settings, topic: str, threshold: float | None) -> Settings:
+    """Pin ``topic``'s tagging threshold in the config file (``[topics.<topic>] threshold``), or with None
+    unpin it (the model's own threshold applies again); return ``settings`` with the edited topics."""
+    path = _editable(settings)
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    header = re.compile(rf"^\s*\[\s*topics\s*\.\s*\"?{re.escape(topic)}\"?\s*\]\s*(#.*)?$")
+    start = next((i for i, line in enumerate(lines) if header.match(line)), None)
+    setting = [] if threshold is None else [f"threshold = {threshold:.2f}\n"]
+    if start is None:
+        text = "".join(lines).rstrip("\n") + "".join(["\n\n", f"[topics.{topic}]\n", *setting] if setting else "\n")
+    else:
+        end = next((j for j in range(start + 1, len(lines)) if _TABLE_HEADER.match(lines[j])), len(lines))
+        kept = [line for line in lines[start + 1:end] if not re.match(r"^\s*threshold\s*=", line)]
+        text = "".join(lines[:start + 1] + setting + kept + lines[end:])
+    wanted = None if threshold is None else round(threshold, 2)
+    edited = _replace_validated(path, text, check=lambda loaded: loaded.topics[topic].threshold == wanted)
+    return replace(settings, topics=edited.topics)  # only the topics changed (the rest may come from a passed env)
+
+
 def _feed_tables(lines: list[str]) -> list[tuple[int, int]]:
     """(first line, line after the last) of each ``[[feeds]]`` table."""
     spans = []
@@ -78,7 +98,9 @@ def _editable(settings: Settings) -> Path:
     return path
 
 
-def _replace_validated(path: Path, text: str) -> Settings:
+def _replace_validated(path: Path, text: str, check: Callable[[Settings], bool] = lambda _: True) -> Settings:
+    """Replace the config file by ``text`` once it loads (and ``check`` says the edit took: a value set
+    elsewhere in the file, as a dotted key or an inline table, would otherwise win silently)."""
     candidate = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     candidate.write_text(text, encoding="utf-8")
     try:
@@ -86,6 +108,9 @@ def _replace_validated(path: Path, text: str) -> Settings:
     except ConfigError as exc:
         candidate.unlink()
         raise ConfigError(str(exc).replace(str(candidate), str(path))) from None
+    if not check(settings):
+        candidate.unlink()
+        raise ConfigError(f"{path}: the setting is defined in a form newswatch does not edit; edit the file by hand")
     os.replace(candidate, path)
     return settings
 

@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import requests
 
@@ -195,15 +195,16 @@ def write_digest_files(digest: Digest, directory: Path, now: datetime) -> list[P
 
 
 def alert(store: Store, settings: Settings, matches: Sequence[Match], send: Sender = send_apprise,
-          clock: Clock = utcnow) -> tuple[list[Path], DeliveryReport]:
+          clock: Clock = utcnow, tagged_at: Mapping[str, float] | None = None) -> tuple[list[Path], DeliveryReport]:
     """Write the digest of the new matches, owe each channel its immediate alerts and due digests, deliver
     what is owed (including earlier messages whose retry or quiet hours are over)."""
     now = clock()
     files: list[Path] = []
-    full = build_digest(matches, TOPICS, settings.digest.timezone, web_base_url=settings.web.base_url)
+    full = build_digest(matches, TOPICS, settings.digest.timezone, web_base_url=settings.web.base_url,
+                        tagged_at=tagged_at)
     if full is not None:
         files = write_digest_files(full, settings.digests_dir, now)
-    owe_due(store, settings, matches, now)
+    owe_due(store, settings, matches, now, tagged_at)
     return files, deliver_owed(store, settings.channels, send, clock)
 
 
@@ -251,7 +252,7 @@ def run_cycle(settings: Settings, store: Store, model: Classifier, session: requ
     report.feeds = ingest(settings, store, session, clock)
     new_items = [item for outcome in report.feeds for item in outcome.new_items]
     report.matches = classify_new(store, model, new_items, {f.url: f.name for f in settings.feeds}, clock)
-    report.digest_files, report.delivery = alert(store, settings, report.matches, send, clock)
+    report.digest_files, report.delivery = alert(store, settings, report.matches, send, clock, model.thresholds)
     report.seconds = time.monotonic() - started
     log.info("cycle done\n%s", report.summary())
     return report

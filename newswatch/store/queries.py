@@ -1,5 +1,4 @@
-"""The review page's read-only views: stories with their scored copies and labels, the review queue,
-items tagged per day."""
+"""The review page's read-only views: stories with their scored copies and labels, items tagged per day."""
 
 from __future__ import annotations
 
@@ -156,23 +155,6 @@ class PageQueries(LabelStore):
             rows = conn.execute(_scored_query(ItemFilter()).where(items.c.id == item_id)).all()
         found = self._with_labels(rows)
         return found[0] if found else None
-
-    def near_threshold(self, thresholds: Mapping[str, float], limit: int = 30,
-                       scan: int = 2000) -> list[tuple["ScoredItem", str]]:
-        """(item, topic) pairs the model is least sure about, closest to the threshold first.
-
-        Only the ``scan`` most recent scored items are considered, and a pair already labeled is
-        skipped: labeling what is left teaches the model most.
-        """
-        query = _scored_query(ItemFilter(scored=True)).order_by(_when().desc(), items.c.id.desc()).limit(scan)
-        with self.engine.connect() as conn:
-            scored = self._with_labels(conn.execute(query).all())
-        pairs = [(abs(row.prediction.scores[topic] - threshold), row, topic)
-                 for row in scored if row.prediction is not None
-                 for topic, threshold in thresholds.items()
-                 if topic in row.prediction.scores and topic not in row.labels]
-        pairs.sort(key=lambda pair: pair[0])
-        return [(row, topic) for _, row, topic in pairs[:limit]]
 
     def tagged_per_day(self, topics: Sequence[str], since: datetime) -> dict[str, dict[str, int]]:
         """topic → {"YYYY-MM-DD": items tagged with it (by their latest prediction) that day}."""
