@@ -111,6 +111,24 @@ def precision_recall_curves(Y: np.ndarray, scores: np.ndarray) -> dict[str, list
     return {topic: precision_recall_points(Y[:, t], scores[:, t], THRESHOLD_GRID) for t, topic in enumerate(TOPICS)}
 
 
+def _tags_without_choosing_on_them(Y: np.ndarray, scores: np.ndarray, rows: np.ndarray, chose: np.ndarray,
+                                   pinned: Mapping[str, float | None] | None, weights: np.ndarray | None,
+                                   groups: int) -> np.ndarray:
+    """Tags of ``rows`` (scores from models that did not train on them) at thresholds chosen, as
+    ``choose_thresholds`` does, on the ``chose`` rows minus a group of ``rows`` at a time: a threshold
+    fitted to the very labels it is then scored on would make the estimate look better than it is."""
+    weights = np.ones(len(Y)) if weights is None else np.asarray(weights, dtype=float)
+    indices = np.flatnonzero(rows)
+    tags = np.zeros((len(indices), Y.shape[1]), dtype=int)
+    for group in range(groups):
+        scored = np.zeros(len(Y), dtype=bool)
+        scored[indices[group::groups]] = True
+        basis = chose & ~scored
+        thresholds = choose_thresholds(Y[basis], scores[basis], pinned, weights[basis])
+        tags[group::groups] = apply_thresholds(scores[scored], thresholds)
+    return tags
+
+
 @dataclass
 class Candidate:
     """A trained candidate, how it and the model in service did on the same held-out examples, the verdict."""
@@ -175,6 +193,9 @@ def train_candidate(labeled: Sequence[LabeledItem], held_out: np.ndarray, curren
     metadata = _metadata(training, model, thresholds, pinned, metrics(Y[rows], apply_thresholds(scores, thresholds)))
     metadata["pr_curve"] = precision_recall_curves(Y[rows][validation], scores[validation])
     if estimate_rows.any():
-        metadata["metrics"]["held_out"] = estimate(Y[estimate_rows], apply_thresholds(unseen[estimate_rows], thresholds))
+        chose = np.zeros(len(labeled), dtype=bool)
+        chose[rows[validation]] = True
+        tags = _tags_without_choosing_on_them(Y, unseen, estimate_rows, chose, pinned, weights, folds)
+        metadata["metrics"]["held_out"] = estimate(Y[estimate_rows], tags)
     return Candidate(model, metadata, int(held_out.sum()), candidate_metrics, current_metrics, verdict,
                      Y[held_out] if held_out.any() else None, candidate_tags, current_tags)

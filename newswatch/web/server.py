@@ -205,8 +205,7 @@ def create_app(settings: Settings, *, host: str = "127.0.0.1", store: Store | No
             label_stored_item(store, row.item.id, topic, value, LABEL_AUTHOR, clock(), source="web")  # type: ignore[arg-type]
         except LabelError as exc:
             raise BadRequest(str(exc)) from None
-        label = store.labels_for([row.item.key])
-        label = next(one for one in label if one.topic == topic)
+        label = next(one for one in store.labels_for([row.item.key]) if one.topic == topic)
         if _wants_json(request):
             return JSONResponse({"item_id": row.item.id, "topic": topic, "value": value, "author": label.author,
                                  "created_at": label.created_at.isoformat(), "text": _label_text(label)})
