@@ -6,13 +6,15 @@ news names Pyongyang, the Kremlin or Ulchi Freedom Shield. So the names are grou
 (after the topic definitions in TOPICS.md), and the classifier's features say where concepts occur
 together: in the headline, and in one sentence of the lead. The model learns what each is worth.
 
-The terms are written as the classifier's tokenizer sees text: lower case, words of letters and
-digits, punctuation dropped ("U.S." is "u s", "Kim Jong-un" has the bigram "jong un"), so that a
-concept is found by looking up hashed columns the n-gram features already computed.
+The names are turned into features as ``classifiers.text`` reads any text (lower case, punctuation
+dropped: "U.S." is "u s", "Kim Jong-un" has the pair "jong un"; Russian stems, Korean words without
+particles), so that a concept is found by looking up hashed columns the n-gram features already
+computed, in whichever language the item is written: "Путин", "푸틴" and "Putin" fire one concept.
 """
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from itertools import combinations
 
@@ -20,33 +22,86 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.utils import murmurhash3_32
 
+from .text import russian_forms, term
+
+_CYRILLIC = re.compile("[а-яё]")
+
+# The names of each concept as readers write them, in English, Korean (South Korean and North Korean
+# spellings) and Russian; ``terms()`` turns them into features. Russian names are given in the forms
+# whose Snowball stems differ ("Пхеньян" → "пхенья", "Пхеньяне" → "пхеньян"). Korean ones are whole
+# words or the two- and three-syllable pieces features take from inside words ("북러", "연합훈"); a
+# piece that other words share ("조선" of 조선업, shipbuilding; "연합" of 연합뉴스) is left out. A name
+# has at most two words: the features are words and word pairs ("Kim Jong Un" is found as "jong un").
 CONCEPTS: dict[str, tuple[str, ...]] = {
     "Russia": ("russia", "russian", "russians", "russian federation", "moscow", "kremlin", "putin", "lavrov",
                "shoigu", "medvedev", "belousov", "zakharova", "peskov", "soviet", "ussr", "vladivostok",
-               "khabarovsk", "rosatom", "roscosmos", "tass"),
+               "khabarovsk", "rosatom", "roscosmos", "tass",
+               "러시아", "러", "露", "북러", "대러", "한러", "조러", "로씨야", "로씨야련방", "푸틴", "쇼이구", "라브로프",
+               "라브로", "모스크바", "크렘린", "메드베", "벨로우", "자하로", "페스코", "소련", "블라디", "하바롭", "연해주",
+               "Россия", "России", "российский", "российские", "русский", "Российская Федерация", "РФ", "Москва",
+               "Москвы", "Кремль", "Путин", "Лавров", "Лаврова", "Шойгу", "Медведев", "Белоусов", "Захарова",
+               "Песков", "советский", "СССР", "Владивосток", "Хабаровск", "Росатом", "Роскосмос", "ТАСС",
+               "россияне"),
     "North Korea": ("north korea", "north korean", "north koreans", "n korea", "n korean", "n k", "nk", "dprk",
                     "pyongyang", "jong un", "yo jong", "son hui", "kpa", "wpk", "workers party", "kcna",
-                    "rodong sinmun", "korean people"),
+                    "rodong sinmun", "korean people",
+                    "북한", "북", "北", "朝", "북러", "북중", "북미", "조러", "김정은", "김여정", "최선희", "평양", "조선중앙",
+                    "조선중앙통신", "노동당", "로동당", "노동신문", "로동신문", "인민군", "조선인민군", "북한군", "방북",
+                    "КНДР", "Северная Корея", "Северной Кореи", "Северной Кореей", "северокорейский",
+                    "северокорейские", "Пхеньян", "Пхеньяне", "Чен Ын", "Е Чжон", "Сон Хи", "Трудовая партия",
+                    "ЦТАК", "народная армия", "Нодон Синмун"),
     "US": ("u s", "united states", "washington", "american", "americans", "pentagon", "usfk", "indo pacific",
-           "uss", "u s a"),
+           "uss",
+           "미국", "미", "美", "한미", "한미일", "북미", "미군", "주한미", "워싱턴", "펜타곤",
+           "США", "Соединенные Штаты", "Вашингтон", "американский", "американские", "Америка", "Пентагон"),
     "South Korea": ("south korea", "south korean", "south koreans", "s korea", "s korean", "rok", "seoul",
-                    "puppet"),
-    "Japan": ("japan", "japanese", "tokyo", "self defense", "self defence", "jsdf", "sdf"),
-    "China": ("china", "chinese", "beijing", "pla"),
+                    "puppet",
+                    "한국", "남한", "한", "韓", "한미", "한미일", "한일", "한러", "대한민국", "서울", "합참", "국군", "한국군",
+                    "괴뢰",
+                    "Южная Корея", "Южной Кореи", "Южной Кореей", "южнокорейский", "южнокорейские", "Сеул",
+                    "Республика Корея", "марионеточный"),
+    "Japan": ("japan", "japanese", "tokyo", "self defense", "self defence", "jsdf", "sdf",
+              "일본", "일", "日", "한일", "한미일", "도쿄", "자위대",
+              "Япония", "японский", "японские", "Токио", "самообороны"),
+    "China": ("china", "chinese", "beijing", "pla",
+              "중국", "중", "中", "북중", "베이징", "시진핑", "해방군",
+              "Китай", "Китая", "китайский", "китайские", "Пекин", "НОАК", "КНР"),
     "drill": ("drill", "drills", "exercise", "exercises", "war game", "war games", "wargame", "wargames",
               "maneuver", "maneuvers", "manoeuvre", "manoeuvres", "joint patrol", "freedom shield", "ulchi",
               "ulji", "foal eagle", "key resolve", "vigilant defense", "vigilant ace", "freedom edge",
-              "freedom flag", "ssangyong", "max thunder", "joint sea", "northern interaction"),
-    "allied": ("joint", "combined", "trilateral", "allied", "allies", "alliance", "bilateral"),
+              "freedom flag", "ssangyong", "max thunder", "joint sea", "northern interaction",
+              "훈련", "연습", "을지", "자유 방패", "프리덤", "프리덤 에지", "쌍룡", "키리졸브", "독수리", "순찰", "기동",
+              "учения", "учение", "маневры", "военные игры", "патрулирование", "патрулирования", "патруль",
+              "Щит свободы", "Ульчи", "Фридом Эдж", "Морское взаимодействие", "Северное взаимодействие"),
+    "allied": ("joint", "combined", "trilateral", "allied", "allies", "alliance", "bilateral",
+               "연합훈", "연합연", "연합공", "연합해", "연합작", "합동", "동맹", "삼각", "한미일",
+               "совместные", "совместных", "совместное", "объединенные", "трехсторонние", "союзники", "союзный",
+               "альянс", "двусторонние"),
     "peninsula": ("korean peninsula", "east sea", "yellow sea", "west sea", "korea strait", "jeju",
-                  "demilitarized zone", "dmz"),
+                  "demilitarized zone", "dmz",
+                  "한반도", "동해", "서해", "황해", "대한해협", "제주", "비무장지대", "휴전선", "군사분계선",
+                  "Корейский полуостров", "Корейском полуострове", "Японское море", "Японском море", "Желтое море",
+                  "Корейский пролив", "Чеджу", "демилитаризованная зона"),
     "elsewhere": ("europe", "european", "nato", "baltic", "taiwan", "south china", "philippines", "australia",
-                  "india", "alaska", "oman", "south africa", "middle east", "mediterranean", "arctic"),
+                  "india", "alaska", "oman", "south africa", "middle east", "mediterranean", "arctic",
+                  "유럽", "나토", "발트", "대만", "남중국해", "필리핀", "호주", "인도", "알래스카", "오만", "남아공", "중동",
+                  "지중해", "북극",
+                  "Европа", "европейский", "НАТО", "Балтика", "балтийский", "Тайвань", "Южно Китайское",
+                  "Филиппины", "Австралия", "Индия", "Аляска", "Оман", "ЮАР", "Ближний Восток", "Средиземное",
+                  "Средиземном", "Арктика", "арктический"),
     "missile": ("missile", "missiles", "icbm", "icbms", "ballistic", "launch", "launches", "launched", "fired",
-                "artillery"),
+                "artillery",
+                "미사일", "탄도", "발사", "방사포", "순항", "대륙간", "포병", "사격",
+                "ракета", "ракеты", "ракетный", "МБР", "баллистическая", "баллистические", "пуск", "запуск",
+                "артиллерия"),
     "ties": ("treaty", "pact", "summit", "visit", "visits", "visited", "talks", "delegation", "ambassador",
              "embassy", "cooperation", "partnership", "arms", "munitions", "shells", "troops", "soldiers",
-             "sanctions", "trade", "greetings", "message"),
+             "sanctions", "trade", "greetings", "message",
+             "조약", "정상회담", "정상회", "회담", "방문", "방북", "방러", "대표단", "대사", "대사관", "협력", "동반자", "무기",
+             "포탄", "탄약", "병력", "파병", "군인", "장병", "제재", "무역", "교역", "축전", "서한", "친서", "메시지", "노동자",
+             "договор", "пакт", "саммит", "визит", "визита", "переговоры", "делегация", "посол", "посольство",
+             "сотрудничество", "партнерство", "оружие", "боеприпасы", "снаряды", "войска", "солдаты",
+             "военнослужащие", "санкции", "торговля", "поздравление", "послание", "телеграмма"),
 }
 NAMES = tuple(CONCEPTS)
 PAIRS = tuple(combinations(range(len(NAMES)), 2))
@@ -73,11 +128,25 @@ def relation_columns() -> np.ndarray:
 def concept_columns(n_features: int) -> sp.csr_matrix:
     """(n_features × concepts): 1 where a hashed column is one of a concept's terms (FeatureHasher's hash)."""
     rows, cols = [], []
-    for c, terms in enumerate(CONCEPTS.values()):
-        for term in terms:
-            rows.append(abs(murmurhash3_32(term, seed=0)) % n_features)
+    for c, name in enumerate(NAMES):
+        for feature in terms(name):
+            rows.append(abs(murmurhash3_32(feature, seed=0)) % n_features)
             cols.append(c)
-    return sp.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(n_features, len(NAMES)))
+    flags = sp.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(n_features, len(NAMES)))
+    flags.data[:] = 1  # a column two terms of one concept share counts once
+    return flags
+
+
+@lru_cache(maxsize=None)
+def terms(concept: str) -> tuple[str, ...]:
+    """A concept's names as the features write them, sorted; a Russian name in all its cases."""
+    found = set()
+    for name in CONCEPTS[concept]:
+        found.add(term(name))
+        if _CYRILLIC.match(name.lower()):  # "Ким Чен Ыном": the last word takes the case
+            *first, last = term(name).split()
+            found.update(" ".join(first + [form]) for form in russian_forms(name.split()[-1]))
+    return tuple(sorted(found))
 
 
 def concept_features(segment_counts: sp.csr_matrix, doc_of_segment: np.ndarray, is_headline: np.ndarray

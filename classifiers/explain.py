@@ -9,7 +9,8 @@ import numpy as np
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
 from .concepts import feature_names, relation_columns
-from .pipeline import TOKEN, Features, TopicClassifier, normalize
+from .pipeline import Features, TopicClassifier
+from .text import language, normalize, surface_forms
 
 CANDIDATES_PER_REASON = 3
 """Ranked candidates looked at per reason shown: some are dropped (stop words, a shared hashed column)."""
@@ -47,7 +48,7 @@ class Explainer:
         rank = np.arange(len(order)) - np.searchsorted(row_of, row_of)
         keep = rank < k * CANDIDATES_PER_REASON
         reasons: list[list[str]] = [[] for _ in rows]
-        tokens: dict[int, set[str]] = {}
+        forms: dict[int, dict[str, str]] = {}
         with_relation: set[int] = set()
         n_terms = len(self.model.vocabulary_columns_)
         for r, n in zip(row_of[keep].tolist(), name[keep].tolist()):
@@ -56,12 +57,13 @@ class Explainer:
             if n >= n_terms:
                 if r not in with_relation:
                     with_relation.add(r)
-                    reasons[r].append(self._names[n])
+                    reasons[r].append(relation_name(self._names[n], language(texts[rows[r]])))
                 continue
-            if r not in tokens:
-                tokens[r] = set(TOKEN.findall(normalize(self.model.head(texts[rows[r]]))))
-            if _in_text(self._names[n], tokens[r]):
-                _add(reasons[r], self._names[n])
+            if r not in forms:
+                forms[r] = surface_forms(normalize(self.model.head(texts[rows[r]])))
+            shown = _as_written(self._names[n], forms[r])
+            if shown:
+                _add(reasons[r], shown)
         return [tuple(reason) for reason in reasons]
 
     def _contributions(self, features: Features, rows: np.ndarray, topic_index: int
@@ -82,6 +84,32 @@ class Explainer:
                 np.concatenate([at[named], len(columns) + concept_columns]))
 
 
+RELATION_NAMES = {
+    "ko": {"Russia": "러시아", "North Korea": "북한", "US": "미국", "South Korea": "한국", "Japan": "일본",
+           "China": "중국", "drill": "훈련", "allied": "연합", "peninsula": "한반도", "elsewhere": "역외",
+           "missile": "미사일", "ties": "교류", "in headline": "(제목)", "in one sentence": "(한 문장)",
+           "drill with allies": "동맹 연합훈련"},
+    "ru": {"Russia": "Россия", "North Korea": "КНДР", "US": "США", "South Korea": "Южная Корея", "Japan": "Япония",
+           "China": "Китай", "drill": "учения", "allied": "совместные", "peninsula": "Корейский полуостров",
+           "elsewhere": "другой регион", "missile": "ракеты", "ties": "связи", "in headline": "в заголовке",
+           "in one sentence": "в одном предложении", "drill with allies": "учения союзников"},
+}
+
+
+def relation_name(name: str, lang: str) -> str:
+    """A relation feature's name in the item's language ("Russia + North Korea in one sentence" is
+    "러시아 + 북한 (한 문장)" for a Korean item)."""
+    words = RELATION_NAMES.get(lang)
+    if words is None:
+        return name
+    for place in ("in headline", "in one sentence"):
+        if name.endswith(place):
+            subject = name[: -len(place) - 1]
+            parts = [words.get(part, part) for part in subject.split(" + ")]
+            return f"{' + '.join(parts)} {words[place]}"
+    return name
+
+
 def _add(shown: list[str], term: str) -> None:
     """Add ``term`` unless a shown n-gram holds it; a pair replaces its shown words ("freedom", "edge"
     become "freedom edge", where "freedom" was)."""
@@ -96,7 +124,39 @@ def _add(shown: list[str], term: str) -> None:
         shown.append(term)
 
 
-def _in_text(term: str, tokens: set[str]) -> bool:
-    """An n-gram really in the text (a hashed column may be another n-gram's too), not only stop words."""
-    words = term.split()
-    return all(word in tokens for word in words) and not all(word in ENGLISH_STOP_WORDS for word in words)
+def _as_written(feature: str, forms: dict[str, str]) -> str | None:
+    """A word feature as the text writes it ("северн коре" → "северной кореи"), or None where it is no
+    word a reader would take as a reason: a column another n-gram shares that is not in this text,
+    a piece from inside a Korean word, a stop word, a number, a single letter, a day or a month."""
+    written = [forms.get(word) for word in feature.split()]
+    if any(word is None or not _meaningful(word) for word in written):
+        return None
+    return " ".join(written)  # type: ignore[arg-type]
+
+
+def _meaningful(word: str) -> bool:
+    return len(word) > 1 and not any(c.isdigit() for c in word) and word not in STOP_WORDS
+
+
+STOP_WORDS = frozenset(ENGLISH_STOP_WORDS) | frozenset((
+    # the days and months of datelines ("wednesday the"), and the English words of bylines
+    "monday tuesday wednesday thursday friday saturday sunday january february march april may june july august "
+    "september october november december jan feb mar apr jun jul aug sep sept oct nov dec said says year years "
+    "news reported according reuters yonhap ap afp "
+    # Russian function words, the days and months, and the words of news agencies' datelines
+    "и в во на с со по о об от до за из к ко у не ни но а же ли бы что чтобы как это этот эта эти того тот та те "
+    "он она оно они его ее их ему ей им ими мы вы я для при под над без через после перед между также уже еще "
+    "был была было были быть будет будут есть который которая которые которых который которого свой своей "
+    "год года году лет заявил заявила сообщил сообщила сообщает сообщили отметил говорится время "
+    "понедельник вторник среда среду четверг пятница пятницу суббота субботу воскресенье января февраля марта "
+    "апреля мая июня июля августа сентября октября ноября декабря этого этой этом эту всех все весь всего них нем "
+    "ней него себя свои своих только очень более можно нужно так там тут здесь где когда если или либо пока "
+    "почти около благодаря однако кроме также тоже ранее сейчас теперь первый первая новый новые словам "
+    "данным которую которым которой этим этих всей будто именно даже лишь раз ряд "
+    # Korean words that carry no topic: dependent nouns, demonstratives, the words of datelines and bylines
+    "것 등 및 수 이 그 저 이번 지난 오늘 올해 지난해 이날 당시 현지시간 기자 뉴스 연합뉴스 뉴시스 특파원 밝혔다 "
+    "말했다 했다 있다 없다 위해 대한 관련 통해 따르면 오전 오후 월요일 화요일 수요일 목요일 금요일 토요일 일요일 "
+    "우리 정부 한다 하는 하고 있는 있고 있어 알려졌다 전했다 으로 이들 것으로 대해 위한 이후 가운데 따라 또한 "
+    "한편 그는 이어 함께 최근 이라며 라며 이라고 라고 것이다 한다고 했다고 밝힌 이같이 다른 모든 같은 지난달 "
+    "이달 내년 현재 당국자 관계자"
+).split())

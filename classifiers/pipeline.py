@@ -4,7 +4,6 @@ calibrated logistic regression per topic."""
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -20,23 +19,9 @@ from sklearn.utils import murmurhash3_32
 from newswatch.models import TOPICS
 
 from .concepts import concept_features, feature_names
+from .text import ngrams, normalize
 
-# Single letters are tokens too, so that "N. Korea" and "U.S." keep the bigrams "n korea" and "u s".
-TOKEN = re.compile(r"(?u)\b\w+\b")
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
-_COMBINING_MARKS = re.compile("[\u0300-\u036f]+")
-
-
-def normalize(text: str) -> str:
-    """What the tokens are taken from: lower case, accents stripped ("Đà Nẵng" → "đa nang")."""
-    text = text.lower()
-    return text if text.isascii() else _COMBINING_MARKS.sub("", unicodedata.normalize("NFKD", text))
-
-
-def ngrams(segment: str) -> list[str]:
-    """The words and word pairs of a normalized segment (HashingVectorizer's word 1-2-grams, leaner)."""
-    tokens = TOKEN.findall(segment)
-    return tokens + [f"{a} {b}" for a, b in zip(tokens, tokens[1:])]
+_SENTENCE_END = re.compile(r"(?<=[.!?。])\s+|\n+")
 
 
 @dataclass(frozen=True)
@@ -46,6 +31,18 @@ class Features:
     words: sp.csr_matrix
     concepts: np.ndarray
     matrix: sp.csr_matrix
+
+
+def _regression(C: float) -> LogisticRegression:
+    """One topic's regression. liblinear's dual solver suits many more columns than examples; its
+    coordinate descent visits examples in a random order, so the seed is fixed (the same data give
+    the same model file), and it is given the iterations it needs on the seeds and labels rather
+    than warning that 1,000 did not converge."""
+    return LogisticRegression(C=C, class_weight="balanced", solver="liblinear", dual=True, max_iter=MAX_ITER,
+                              random_state=0)
+
+
+MAX_ITER = 20_000
 
 
 class TopicClassifier(ClassifierMixin, BaseEstimator):
@@ -63,8 +60,10 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
     (0.5 if absent), usually the one `classifiers.train` chose on validation data.
     """
 
-    def __init__(self, C: float = 10.0, lead_chars: int = 1000, concept_weight: float = 0.5,
-                 n_features: int = 2**20, calibration_folds: int = 3, thresholds: dict[str, float] | None = None):
+    def __init__(self, topics: Sequence[str] = TOPICS, C: float = 10.0, lead_chars: int = 1000,
+                 concept_weight: float = 0.5, n_features: int = 2**20, calibration_folds: int = 3,
+                 thresholds: dict[str, float] | None = None):
+        self.topics = topics
         self.C = C
         self.lead_chars = lead_chars
         self.concept_weight = concept_weight
@@ -73,28 +72,28 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
         self.thresholds = thresholds
 
     def fit(self, texts: Sequence[str], Y: np.ndarray, sample_weight: np.ndarray | None = None) -> "TopicClassifier":
+        topics = tuple(self.topics)
         Y = np.asarray(Y)
-        if Y.ndim != 2 or Y.shape[1] != len(TOPICS):
-            raise ValueError(f"Y must have one column per topic {TOPICS}, got shape {Y.shape}")
+        if Y.ndim != 2 or Y.shape[1] != len(topics):
+            raise ValueError(f"Y must have one column per topic {topics}, got shape {Y.shape}")
         smallest_class = int(min(Y.sum(axis=0).min(), (1 - Y).sum(axis=0).min()))
         folds = min(self.calibration_folds, smallest_class)
         if folds < 2:
             raise ValueError("every topic needs at least two positive and two negative examples")
         texts = list(texts)
-        self.topics_ = TOPICS
+        self.topics_ = topics
         segments, doc_of_segment, _ = self._segments(texts)
         counts = self._word_counts(self._hash(segments), doc_of_segment, len(texts))
         self.word_idf_ = TfidfTransformer(sublinear_tf=True).fit(counts)
         self.vocabulary_, self.vocabulary_columns_ = self._vocabulary(segments)
         features = self.features(texts)
         self.regressions_ = [
-            CalibratedClassifierCV(LogisticRegression(C=self.C, class_weight="balanced", solver="liblinear", dual=True),
-                                   method="sigmoid", cv=folds, ensemble=False).fit(features.matrix, Y[:, t],
-                                                                                   sample_weight=sample_weight)
-            for t in range(len(TOPICS))
+            CalibratedClassifierCV(_regression(self.C), method="sigmoid", cv=folds, ensemble=False).fit(
+                features.matrix, Y[:, t], sample_weight=sample_weight)
+            for t in range(len(topics))
         ]
         thresholds = self.thresholds or {}
-        self.thresholds_ = np.array([thresholds.get(topic, 0.5) for topic in TOPICS])
+        self.thresholds_ = np.array([thresholds.get(topic, 0.5) for topic in topics])
         return self
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:

@@ -6,6 +6,7 @@ expect, so a tampered or foreign file is refused instead of executed.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
@@ -29,9 +30,11 @@ from .pipeline import TopicClassifier
 TRUSTED_TYPES = frozenset({"classifiers.pipeline.TopicClassifier", "sklearn.calibration._CalibratedClassifier",
                            "sklearn.calibration._SigmoidCalibration"})
 _VERSION = re.compile(r"^v(\d+)$")
-MODEL_FORMAT = 2
-"""Bumped whenever ``TopicClassifier``'s fitted state changes shape: a file of another format would load
-and then fail on its first prediction. 2: concept features, one regression per topic (no char n-grams)."""
+MODEL_FORMAT = 3
+"""Bumped whenever ``TopicClassifier``'s fitted state changes shape or meaning: a file of another format
+would load and then fail on its first prediction, or read text differently than it was trained to.
+2: concept features, one regression per topic (no char n-grams). 3: Korean and Russian words (particles
+stripped, stems) and concept names; the estimator records its topics."""
 
 
 class ModelFileError(RuntimeError):
@@ -39,7 +42,12 @@ class ModelFileError(RuntimeError):
 
 
 class OutdatedModelError(ModelFileError):
-    """A model file an earlier newswatch wrote, in a format this one cannot use."""
+    """A model file an earlier newswatch wrote, in a format this one cannot use: train a new one."""
+
+
+class TopicsChangedError(OutdatedModelError):
+    """A model trained for other topics than those asked for (the config's topics changed): its score
+    columns would not match them, so it is refused and a new one is trained."""
 
 
 @dataclass
@@ -106,15 +114,17 @@ class Registry:
             version = f"v{number}"
             try:
                 with open(self._model_path(version), "xb") as handle:  # exclusive: two trainers never share a name
-                    handle.write(sio.dumps(estimator, compression=zipfile.ZIP_DEFLATED))  # the weights are mostly zeros
+                    handle.write(_reproducible(sio.dumps(estimator)))
                 break
             except FileExistsError:
                 number += 1
         _write_atomically(self._metadata_path(version),
-                          json.dumps({**metadata, "version": version, "model_format": MODEL_FORMAT}, indent=2))
+                          json.dumps({**metadata, "version": version, "model_format": MODEL_FORMAT,
+                                      "topics": list(estimator.topics_)}, indent=2))
         return version
 
-    def load(self, version: str) -> LoadedModel:
+    def load(self, version: str, topics: Sequence[str] = TOPICS) -> LoadedModel:
+        """The model ``version``, checked before use: its format, the types in its file and its topics."""
         path = self._model_path(version)
         if not path.exists():
             raise ModelFileError(f"model {version} not found in {self.root}")
@@ -123,6 +133,8 @@ class Registry:
         if metadata.get("model_format") != MODEL_FORMAT:
             raise OutdatedModelError(f"{path}: written by an earlier newswatch (model format "
                                      f"{metadata.get('model_format', 1)}, this one reads {MODEL_FORMAT})")
+        if "topics" in metadata:  # refused before the file is read, where the metadata says it
+            _check_topics(path, metadata["topics"], topics)
         try:
             untrusted = set(sio.get_untrusted_types(file=path))
         except Exception as exc:  # a truncated or foreign file fails inside skops' zip/JSON reader
@@ -136,6 +148,7 @@ class Registry:
             raise ModelFileError(f"{path}: could not be loaded ({type(exc).__name__}: {exc})") from None
         if not isinstance(estimator, TopicClassifier):
             raise ModelFileError(f"{path}: holds a {type(estimator).__name__}, not a TopicClassifier")
+        _check_topics(path, getattr(estimator, "topics_", None), topics)
         return LoadedModel(version, estimator, metadata)
 
     def current_version(self) -> str | None:
@@ -159,6 +172,49 @@ class Registry:
     def current(self) -> LoadedModel | None:
         version = self.current_version()
         return self.load(version) if version else None
+
+
+def _check_topics(path: Path, trained_for: Sequence[str] | None, topics: Sequence[str]) -> None:
+    if trained_for is None or tuple(trained_for) != tuple(topics):
+        raise TopicsChangedError(f"{path}: trained for the topics {list(trained_for or [])}, "
+                                 f"not the ones asked for {list(topics)}")
+
+
+def _reproducible(dumped: bytes) -> bytes:
+    """skops' archive made a function of the model alone, so the same model gives the same file bytes:
+    skops names objects and array files by their memory address (``id()``) and stamps each entry
+    with the clock; here the addresses are numbered in the order the schema meets them (one address,
+    one number: shared references stay shared) and the entries get one fixed date. Deflated, for
+    the weights are mostly zeros."""
+    numbers: dict[int, int] = {}
+
+    def renumber(node: Any) -> Any:
+        if isinstance(node, dict):
+            return {key: numbers.setdefault(value, len(numbers)) if key == "__id__" else
+                    _renamed(value, numbers) if isinstance(value, str) else renumber(value)
+                    for key, value in node.items()}
+        if isinstance(node, list):
+            return [renumber(value) for value in node]
+        return node
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(dumped)) as source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        schema = renumber(json.loads(source.read("schema.json")))
+        entries = {_renamed(name, numbers): source.read(name) for name in source.namelist() if name != "schema.json"}
+        entries["schema.json"] = json.dumps(schema, indent=2).encode("utf-8")
+        for name in sorted(entries):
+            target.writestr(zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0)), entries[name],
+                            compress_type=zipfile.ZIP_DEFLATED)
+    return out.getvalue()
+
+
+_ARRAY_FILE = re.compile(r"^(\d+)\.npy$")
+
+
+def _renamed(name: str, numbers: dict[int, int]) -> str:
+    """An array file's name ("140167790733968.npy") by the number its address was given."""
+    match = _ARRAY_FILE.match(name)
+    return f"{numbers.setdefault(int(match.group(1)), len(numbers))}.npy" if match else name
 
 
 def _write_atomically(path: Path, text: str) -> None:

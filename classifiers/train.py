@@ -16,6 +16,7 @@ from newswatch.models import TOPICS, LabeledItem
 
 from .evaluate import (GateVerdict, documents, estimate, indicator, metrics, paired_gate,  # noqa: F401 (re-exported)
                        precision_recall_points)
+from .model import build_model
 from .pipeline import TopicClassifier
 
 THRESHOLD_GRID = np.round(np.arange(0.05, 0.96, 0.01), 2)
@@ -37,7 +38,7 @@ def _check(Y: np.ndarray) -> None:
 def train(labeled: Sequence[LabeledItem], weights: np.ndarray | None = None, **params: object) -> TopicClassifier:
     Y = indicator(labeled)
     _check(Y)
-    return TopicClassifier(**params).fit(documents(labeled), Y, sample_weight=weights)  # type: ignore[arg-type]
+    return build_model(**params).fit(documents(labeled), Y, sample_weight=weights)
 
 
 def example_weights(examples: int, labeled: int, label_weight: float) -> np.ndarray:
@@ -59,7 +60,7 @@ def out_of_fold_scores(labeled: Sequence[LabeledItem], folds: int = 5, weights: 
     smallest = int(counts[counts > 0].min())
     splitter = StratifiedKFold(n_splits=max(2, min(folds, smallest)), shuffle=True, random_state=0)
     for train_rows, test_rows in splitter.split(texts, stratify):
-        model = TopicClassifier(**params).fit(  # type: ignore[arg-type]
+        model = build_model(**params).fit(
             [texts[i] for i in train_rows], Y[train_rows], sample_weight=None if weights is None else weights[train_rows])
         scores[test_rows] = model.predict_proba([texts[i] for i in test_rows])
     return scores

@@ -1,15 +1,22 @@
-"""The classifier's parts on their own: concept features, explanations, label weights, the estimator contract."""
+"""The classifier's parts on their own: reading Korean and Russian, concept features, explanations,
+label weights, the estimator contract, repeatable training."""
 
 from __future__ import annotations
+
+import hashlib
+import re
+import warnings
 
 import numpy as np
 import pytest
 from sklearn.base import clone
+from sklearn.exceptions import ConvergenceWarning
 
 from classifiers.concepts import feature_names, relation_columns
-from classifiers.explain import Explainer
-from classifiers.pipeline import TopicClassifier, ngrams, normalize
-from classifiers.train import example_weights, train
+from classifiers.explain import STOP_WORDS, Explainer
+from classifiers.registry import LoadedModel, Registry
+from classifiers.text import korean_stem, ngrams, normalize, words
+from classifiers.train import example_weights, train, train_with_metadata
 from newswatch.labeled import seed_corpus
 from newswatch.models import TOPICS, Item, LabeledItem
 
@@ -18,7 +25,97 @@ NAMES = feature_names()
 
 @pytest.fixture(scope="module")
 def seed_model():
-    return train(seed_corpus(), thresholds={"russia_dprk": 0.5, "alliance_drills": 0.5})
+    """Trained on every seed, any warning of the solver recorded (none is expected)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model = train(seed_corpus(), thresholds={"russia_dprk": 0.5, "alliance_drills": 0.5})
+    model.training_warnings = [w for w in caught if issubclass(w.category, ConvergenceWarning)]
+    return model
+
+
+# Written for these tests in the voice of Yonhap and TASS (not taken from any evaluation set).
+KOREAN_TIES = Item(key="ko-ties", title="러시아 국방장관, 평양서 김정은 접견…\"군사협력 강화\"",
+                   summary="(서울=연합뉴스) 안드레이 벨로우소프 러시아 국방장관이 평양을 방문해 김정은 국무위원장과 "
+                           "만나 양국 군사협력 확대 방안을 논의했다고 조선중앙통신이 전했다.")
+KOREAN_OTHER = Item(key="ko-other", title="서울 아파트값 3주 연속 상승",
+                    summary="한국부동산원에 따르면 이번 주 서울 아파트 매매가격은 0.1% 올라 3주 연속 상승했다.")
+RUSSIAN_TIES = Item(key="ru-ties", title="Шойгу прибыл в Пхеньян для переговоров с Ким Чен Ыном",
+                    summary="Секретарь Совбеза России Сергей Шойгу прибыл в КНДР, где обсудит с руководством "
+                            "республики военное сотрудничество, передает ТАСС.")
+RUSSIAN_OTHER = Item(key="ru-other", title="Центробанк сохранил ключевую ставку",
+                     summary="Банк России сохранил ключевую ставку на уровне 16% годовых, сообщил регулятор.")
+
+
+def test_korean_and_russian_items_about_russia_dprk_ties_are_tagged(seed_model):
+    predictions = LoadedModel("v", seed_model).predict_items([KOREAN_TIES, KOREAN_OTHER, RUSSIAN_TIES, RUSSIAN_OTHER])
+    assert [p.tags for p in predictions] == [("russia_dprk",), (), ("russia_dprk",), ()], predictions
+
+
+@pytest.mark.parametrize("item, letters", [(KOREAN_TIES, "[가-힣]"), (RUSSIAN_TIES, "[а-я]")], ids=["ko", "ru"])
+def test_why_is_in_the_items_language_with_no_stop_words_numbers_or_fragments(seed_model, item, letters):
+    [prediction] = LoadedModel("v", seed_model).predict_items([item])
+    reasons = prediction.why["russia_dprk"]
+    assert reasons and all(re.search(letters, reason) for reason in reasons), reasons
+    relation_words = {"+", "(제목)", "(한", "문장)", "в", "одном", "предложении", "заголовке"}
+    for reason in reasons:
+        for word in set(reason.split()) - relation_words:
+            assert len(word) > 1 and not re.search(r"\d", word) and word not in STOP_WORDS, reasons
+
+
+def test_english_why_terms_are_words_a_reader_recognises(seed_model):
+    texts = ["On Wednesday the U.S. and South Korea began Freedom Shield drills, 2025's largest\n"
+             "The allies said on Wednesday the 11-day exercise would involve 20,000 troops."]
+    features = seed_model.features(texts)
+    [reasons] = Explainer(seed_model).top_terms(texts, features, np.array([0]), TOPICS.index("alliance_drills"), k=8)
+    shown = " ".join(reasons).split()
+    assert "wednesday" not in shown and "the" not in shown and not any(re.search(r"\d", w) for w in shown), reasons
+
+
+def test_korean_words_lose_their_particles_and_russian_words_are_stemmed():
+    assert korean_stem("러시아와의") == korean_stem("러시아") == "러시아"
+    assert korean_stem("김정은이") == korean_stem("김정은") == "김정은"  # a name ending like a particle
+    assert korean_stem("국가") == "국가" and korean_stem("것으로") == "것으로"
+    assert words(normalize("России Россией")) == ["росс", "росс"]
+    assert {"북러", "연합훈"} <= set(ngrams(normalize("북러정상회담 한미연합훈련")))
+    assert words(normalize("北김정은")) == ["北", "김정은"]
+
+
+@pytest.mark.parametrize("text", [
+    "Putin meets Kim Jong Un\n",
+    "푸틴, 김정은과 회담\n",
+    "北·러 정상회담\n",
+    "Путин встретился с Ким Чен Ыном\n",
+    "Россия и КНДР подписали договор\n",
+], ids=["en", "ko", "ko-abbreviated", "ru", "ru-dprk"])
+def test_russia_and_north_korea_fire_one_concept_in_every_language(seed_model, text):
+    [row] = concepts_of(seed_model, text)
+    assert row.get("Russia + North Korea in headline") == 1, row
+
+
+@pytest.mark.parametrize("text", [
+    "U.S., South Korea, Japan hold Freedom Edge drills\n",
+    "한미일, 프리덤 에지 연합훈련 실시\n",
+    "США, Южная Корея и Япония начали совместные учения\n",
+], ids=["en", "ko", "ru"])
+def test_an_allied_drill_fires_one_concept_in_every_language(seed_model, text):
+    [row] = concepts_of(seed_model, text)
+    assert row.get("drill with allies in headline") == 1, row
+
+
+def test_training_gives_no_convergence_warning(seed_model):
+    assert seed_model.training_warnings == []
+
+
+def test_the_same_data_give_the_same_model_file_and_thresholds(tmp_path):
+    corpus = seed_corpus()[::6]
+    files, thresholds = set(), []
+    for run in ("a", "b"):
+        model, metadata, _ = train_with_metadata(corpus, folds=3)
+        registry = Registry(tmp_path / run)
+        version = registry.save(model, metadata)
+        files.add(hashlib.sha256((registry.root / f"{version}.skops").read_bytes()).hexdigest())
+        thresholds.append(metadata["thresholds"])
+    assert len(files) == 1 and thresholds[0] == thresholds[1]
 
 
 def concepts_of(model, *texts: str) -> list[dict[str, float]]:
@@ -72,3 +169,11 @@ def test_a_weighted_label_moves_the_model_more_than_an_unweighted_one():
     probe = ["Zebra crossing festival opens"]
     assert weighted.predict_proba(probe)[0, 0] > plain.predict_proba(probe)[0, 0]
     assert list(example_weights(5, 2, 10.0)) == [1, 1, 1, 10, 10]
+
+
+def test_every_concept_name_is_a_word_or_a_word_pair():
+    """The features are words and word pairs: a longer name would never be found."""
+    from classifiers.concepts import CONCEPTS
+    from classifiers.text import term
+
+    assert [name for names in CONCEPTS.values() for name in names if len(term(name).split()) > 2] == []

@@ -1,0 +1,130 @@
+"""How the classifier reads English, Korean and Russian text: normalized words, the features taken from
+them, and the words a reader would recognise in an explanation.
+
+One analysis for every language, chosen word by word from the script (a Korean item quoting "KCNA"
+or a Russian one naming "Freedom Edge" reads both parts right):
+- Latin words as written (lower case, accents stripped): the English model was built on them.
+- Russian words by their Snowball stem (PyStemmer, the C implementation: "России", "Россией" and
+  "Россия" are one feature, "росс"), so a few hundred seed examples cover a language of six cases.
+- Korean words (eojeol) without their particle ("러시아와의" → "러시아", "북한이" → "북한"), plus the
+  character bigrams and trigrams inside them, because Korean news writes compounds in one word
+  ("북러정상회담", "한미연합훈련") and a bag of whole words would never see "북러" or "연합훈" in them.
+- Each Chinese character on its own: Korean headlines abbreviate the countries so ("北", "美", "韓").
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+import Stemmer
+
+# A word is a run of Hangul, one Han character, or a run of other letters and digits (Latin, Cyrillic):
+# "北김정은" is "北" and "김정은"; single letters count, so "N. Korea" keeps the pair "n korea".
+WORD = re.compile(r"[가-힣]+|[\u3400-\u9fff\uf900-\ufaff]|[^\W_가-힣\u3400-\u9fff\uf900-\ufaff]+")
+_HANGUL = re.compile(r"[가-힣]")
+_CYRILLIC = re.compile(r"[а-я]")
+_LATIN_ACCENTS = re.compile(r"(?<=[a-z])[\u0300-\u036f]+")
+
+# Korean particles, longest first; a word keeps at least two syllables ("국가" is not "국" + "가").
+_PARTICLES = tuple(sorted((
+    "은", "는", "이", "가", "을", "를", "과", "와", "의", "에", "로", "으로", "에서", "에게", "에는", "에서는",
+    "에서도", "으로는", "로는", "와의", "과의", "와는", "과는", "으로부터", "로부터", "까지", "부터", "보다",
+    "처럼", "이라고", "라고", "이다", "이며", "로서", "으로서", "께서", "들", "들이", "들은", "들을", "들의",
+), key=len, reverse=True))
+# Words whose last syllable looks like a particle and is not one: names and nouns of the news.
+_NOT_PARTICLE_ENDINGS = ("김정은", "회의", "주의", "협의", "합의", "논의", "결의", "동의", "모의", "항의", "제의", "건의",
+                         "평가", "참가", "증가", "추가", "물가", "주가", "대가", "국가", "문가", "치가", "차이", "사이",
+                         "나이", "높이", "해로", "도로", "경로", "항로", "통로", "진로", "대로")
+
+_russian = Stemmer.Stemmer("russian")
+
+
+def normalize(text: str) -> str:
+    """What words are taken from: lower case, Latin accents stripped ("Đà Nẵng" → "đa nang"), ё as е;
+    Hangul and Cyrillic (й) kept whole."""
+    text = text.lower()
+    if text.isascii():
+        return text
+    decomposed = _LATIN_ACCENTS.sub("", unicodedata.normalize("NFKD", text))
+    return unicodedata.normalize("NFC", decomposed).replace("ё", "е")
+
+
+@lru_cache(maxsize=65536)
+def korean_stem(word: str) -> str:
+    """A Korean word without its particle ("러시아와의" → "러시아")."""
+    if word.endswith(_NOT_PARTICLE_ENDINGS):
+        return word
+    for particle in _PARTICLES:
+        if word.endswith(particle):  # the longest particle it ends with, or none ("것으로" stays whole)
+            return word[: -len(particle)] if len(word) - len(particle) >= 2 else word
+    return word
+
+
+def _analyzed(surface: list[str]) -> list[str]:
+    """The feature word of each surface word (same length and order)."""
+    words = list(surface)
+    cyrillic = [i for i, w in enumerate(words) if _CYRILLIC.match(w)]
+    if cyrillic:
+        for i, stem in zip(cyrillic, _russian.stemWords([words[i] for i in cyrillic])):
+            words[i] = stem
+    for i, w in enumerate(words):
+        if _HANGUL.match(w):
+            words[i] = korean_stem(w)
+    return words
+
+
+def words(segment: str) -> list[str]:
+    """The feature words of a normalized segment, in order."""
+    surface = WORD.findall(segment)
+    return surface if segment.isascii() else _analyzed(surface)
+
+
+def surface_forms(segment: str) -> dict[str, str]:
+    """Feature word → the first surface word of a normalized segment it came from (particles stripped
+    in Korean: the word a reader finds in the text)."""
+    surface = WORD.findall(segment)
+    forms: dict[str, str] = {}
+    for word, form in zip(_analyzed(surface), surface):
+        forms.setdefault(word, korean_stem(form) if _HANGUL.match(form) else form)
+    return forms
+
+
+def ngrams(segment: str) -> list[str]:
+    """The features of a normalized segment: its words, word pairs and, inside Korean words, the
+    character bigrams and trigrams."""
+    tokens = words(segment)
+    grams = tokens + [f"{a} {b}" for a, b in zip(tokens, tokens[1:])]
+    if not segment.isascii():
+        for token in tokens:
+            if len(token) > 2 and _HANGUL.match(token):  # (a word of two or three is its own bi- or trigram)
+                grams.extend(token[i:i + 2] for i in range(len(token) - 1))
+                if len(token) > 3:
+                    grams.extend(token[i:i + 3] for i in range(len(token) - 2))
+    return grams
+
+
+def term(phrase: str) -> str:
+    """A phrase as the features write it ("Северная Корея" → "северн коре"): how a concept's names
+    are written as readers know them and found among the features."""
+    return " ".join(words(normalize(phrase)))
+
+
+_RUSSIAN_ENDINGS = ("а", "у", "е", "ом", "ым", "ой", "ей", "ы", "и", "ого", "ому", "ых", "ими", "ам", "ах", "ами")
+
+
+def russian_forms(word: str) -> set[str]:
+    """The stems of a Russian name in the cases it takes ("Белоусов", "Белоусовым" and "Белоусова"
+    have three stems): the word, it with the case endings, and its stem with them."""
+    word = normalize(word)
+    bases = {word, words(word)[0]} | ({word[:-1]} if word[-1] in "аяоеьйы" else set())
+    return {words(base + ending)[0] for base in bases for ending in ("",) + _RUSSIAN_ENDINGS}
+
+
+def language(text: str) -> str:
+    """"ko", "ru" or "en" by the letters of ``text`` (enough to say which language to explain in)."""
+    hangul, cyrillic = len(_HANGUL.findall(text)), len(_CYRILLIC.findall(text.lower()))
+    if max(hangul, cyrillic) < 3:
+        return "en"
+    return "ko" if hangul >= cyrillic else "ru"
