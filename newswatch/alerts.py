@@ -15,7 +15,9 @@ from zoneinfo import ZoneInfo
 
 from .config import Channel, DigestSchedule, Settings
 from .digest import Digest, Match, build_digest
-from .store import Store
+from .models import TOPIC_TITLES, TOPICS
+from .store import ItemFilter, Store
+from .surges import HISTORY, StorySurge, TopicSurge, story_surges, topic_surges
 
 
 @dataclass(frozen=True)
@@ -123,15 +125,66 @@ def owe_digest(store: Store, settings: Settings, planned: ChannelDigest, now: da
     return replace(planned, digest=None)
 
 
+def owe_surges(store: Store, settings: Settings, now: datetime) -> None:
+    """Owe every surge-mode channel one alert per story that surged and per topic hour that surged; the outbox's
+    unique (channel, key) makes a later cycle that sees the same surge owe nothing."""
+    channels = [c for c in settings.channels if "surge" in c.modes]
+    if not channels:
+        return
+    window = timedelta(minutes=max(c.surge.window_minutes for c in channels))
+    recent = store.scored_stories(ItemFilter(since=min(now - window, _hour(now)), until=now, scored=True),
+                                  limit=None)
+    times = store.tagged_times(TOPICS, _hour(now) - HISTORY, now)
+    watched_since = store.first_fetched_at()
+    for channel in channels:
+        surge = channel.surge
+        for story in story_surges(recent, channel.topics, now, surge.sources,
+                                  timedelta(minutes=surge.window_minutes), channel.threshold):
+            _owe_surge(store, settings, channel, story.key, _story_subject(story), story.copies, story.topics, now)
+        topic_times = {t: times[t] for t in channel.topics}
+        for topic in topic_surges(topic_times, recent, now, surge.sigmas, surge.min_items, watched_since):
+            _owe_surge(store, settings, channel, topic.key, _topic_subject(topic), topic.matches, (topic.topic,), now)
+
+
+def _hour(now: datetime) -> datetime:
+    return now.replace(minute=0, second=0, microsecond=0)
+
+
+def _story_subject(surge: StorySurge) -> str:
+    lead = max(surge.copies, key=lambda m: max((m.prediction.scores.get(t, 0.0) for t in surge.topics), default=0.0))
+    return f"Surge: {surge.sources} sources — {lead.item.title}"
+
+
+def _topic_subject(surge: TopicSurge) -> str:
+    return (f"Surge: {TOPIC_TITLES[surge.topic]} — {surge.count} items this hour "
+            f"(usually {surge.usual:.1f} ± {surge.spread:.1f})")
+
+
+def _owe_surge(store: Store, settings: Settings, channel: Channel, key: str, subject: str,
+               matches: Sequence[Match], topics: Sequence[str], now: datetime) -> None:
+    alert = build_digest([_tagged(m, topics) for m in matches], topics, channel.timezone, None,
+                         settings.web.base_url, kind="surge", subject=subject)
+    if alert is not None:
+        store.enqueue(channel.name, key, alert.subject, alert.text, alert.html, alert.markdown, now, kind="surge",
+                      not_before=quiet_until(channel, now))
+
+
+def _tagged(match: Match, topics: Sequence[str]) -> Match:
+    """Every copy of a surging story is listed under its topics, whichever copy the model tagged."""
+    prediction = replace(match.prediction, tags=tuple(dict.fromkeys((*match.prediction.tags, *topics))))
+    return replace(match, prediction=prediction)
+
+
 def owe_due(store: Store, settings: Settings, matches: Sequence[Match], now: datetime,
             tagged_at: Mapping[str, float] | None = None) -> list[ChannelDigest]:
-    """One cycle's obligations: immediate alerts for the new matches, and every digest that is due."""
+    """One cycle's obligations: immediate alerts for the new matches, surge alerts, and every digest that is due."""
     owed = []
     for channel in settings.channels:
         owe_immediate(store, settings, channel, matches, now)
         if digest_due(store, channel, now):
             owed.append(owe_digest(store, settings, channel_digest(store, settings, channel, now,
                                                                    tagged_at=tagged_at), now))
+    owe_surges(store, settings, now)
     return owed
 
 

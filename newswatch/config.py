@@ -54,7 +54,7 @@ class TopicSettings:
     """Pinned alert threshold; None uses the threshold the model chose on validation data."""
 
 
-DELIVERY_MODES = ("immediate", "digest")
+DELIVERY_MODES = ("immediate", "digest", "surge")
 SCHEDULES = ("cycle", "hourly", "daily", "weekly")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -68,6 +68,18 @@ class DigestSchedule:
     """For hourly only the minute counts."""
     weekday: int = 0
     """Monday is 0; weekly digests only."""
+
+
+@dataclass(frozen=True)
+class SurgeSettings:
+    """Mode "surge": one alert when a story reaches ``sources`` outlets within ``window_minutes``, and one
+    when a topic's hourly count reaches ``sigmas`` standard deviations over its last 14 days (and at least
+    ``min_items``)."""
+
+    sources: int = 3
+    window_minutes: float = 120.0
+    sigmas: float = 3.0
+    min_items: int = 5
 
 
 @dataclass(frozen=True)
@@ -86,6 +98,8 @@ class Channel:
     timezone: str = "UTC"
     retry_seconds: float = 60.0
     """First retry delay after a failed send; it doubles with every further failure."""
+    surge: "SurgeSettings" = field(default_factory=lambda: SurgeSettings())
+    """When a story or a topic surges (mode "surge")."""
 
     def __repr__(self) -> str:  # the URL may carry a password or token
         return f"Channel(name={self.name!r}, topics={self.topics!r}, modes={self.modes!r})"
@@ -296,7 +310,8 @@ class _Reader:
     def channels(self, raw: Mapping[str, Any], default_timezone: str) -> tuple[Channel, ...]:
         channels: list[Channel] = []
         known = {"name", "url", "topics", "mode", "threshold", "immediate_threshold", "schedule", "at", "weekday",
-                 "quiet_hours", "timezone", "retry_seconds"}
+                 "quiet_hours", "timezone", "retry_seconds", "surge_sources", "surge_window_minutes", "surge_sigmas",
+                 "surge_min_items"}
         for i, table in enumerate(self.tables(raw, "channels")):
             prefix = f"channels[{i}]."
             for key in table:
@@ -318,12 +333,24 @@ class _Reader:
                 modes=modes, threshold=self.probability(table, "threshold", prefix, None),
                 immediate_threshold=self.probability(table, "immediate_threshold", prefix, 0.9),
                 schedule=self.schedule(table, prefix), quiet_hours=self.quiet_hours(table, prefix),
-                timezone=self.timezone(table, "timezone", prefix, default_timezone), retry_seconds=retry_seconds))
+                timezone=self.timezone(table, "timezone", prefix, default_timezone), retry_seconds=retry_seconds,
+                surge=self.surge(table, prefix)))
         names = [c.name for c in channels]
         for name in names:
             if names.count(name) > 1:
                 raise self.fail("channels", f"channel name {name!r} is used twice")
         return tuple(channels)
+
+    def surge(self, table: Mapping[str, Any], prefix: str) -> SurgeSettings:
+        defaults = SurgeSettings()
+        values = {}
+        for name, kind, least in (("sources", int, 2), ("window_minutes", float, 1), ("sigmas", float, 0),
+                                  ("min_items", int, 1)):
+            value = self.get(table, f"surge_{name}", prefix, kind, getattr(defaults, name))
+            if value < least:
+                raise self.fail(f"{prefix}surge_{name}", f"must be at least {least}, got {value}")
+            values[name] = value
+        return SurgeSettings(**values)
 
     def choices(self, table: Mapping[str, Any], key: str, prefix: str, allowed: tuple[str, ...],
                 default: tuple[str, ...]) -> tuple[str, ...]:

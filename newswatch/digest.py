@@ -1,7 +1,8 @@
 """build_digest(matches) → Digest: the subject, plain text, HTML and Markdown of one alert or digest. Pure.
 
 One entry per story: syndicated copies of one story (same ``story_id``; an item without one is its own
-story) collapse into the highest-scoring copy plus "+N sources". The review page's
+story) collapse into the highest-scoring copy plus "+N sources", and every other copy is still listed under
+it (source, title, link), so a copy that clustering put in the wrong story is never hidden. The review page's
 inbox groups its stories by the same rules (``lead_copy``, ``other_outlets``, ``more_sources``). Every piece
 of feed-provided text is escaped in the HTML; the plain-text part is written here, not converted from HTML.
 """
@@ -21,7 +22,7 @@ from .models import TOPIC_TITLES, TOPICS, Item, Prediction
 SNIPPET_CHARS = 200
 """About two lines of a mail client's reading pane."""
 
-KINDS = ("digest", "immediate")
+KINDS = ("digest", "immediate", "surge")
 _OLDEST = datetime.min.replace(tzinfo=timezone.utc)
 
 
@@ -88,6 +89,12 @@ class Story:
         return len(other_outlets(self.lead, self.copies, source=lambda m: m.source))
 
     @cached_property
+    def others(self) -> tuple[Match, ...]:
+        """Every copy but the lead, newest first."""
+        rest = [m for m in self.copies if m is not self.lead]
+        return tuple(sorted(rest, key=lambda m: m.item.published or _OLDEST, reverse=True))
+
+    @cached_property
     def newest(self) -> datetime:
         return max((m.item.published or _OLDEST for m in self.copies), default=_OLDEST)
 
@@ -115,17 +122,19 @@ def story_id(item: Item) -> str:
     return str(story) if story is not None else f"key:{item.key}"
 
 
+def counts_for(prediction: Prediction, topic: str, threshold: float | None = None) -> bool:
+    """Whether an item counts for ``topic``: the model tagged it, or, given a threshold, its score reaches it."""
+    return topic in prediction.tags if threshold is None else prediction.scores.get(topic, 0.0) >= threshold
+
+
 def stories_by_topic(matches: Sequence[Match], topics: Sequence[str] = TOPICS,
                      threshold: float | None = None) -> dict[str, list[Story]]:
-    """Stories per topic, newest first. A match counts for a topic when the model tagged it, or, given a
-    threshold, when its score reaches it. A story about both topics shows under both."""
+    """Stories per topic, newest first (see ``counts_for``). A story about both topics shows under both."""
     grouped: dict[str, list[Story]] = {}
     for topic in topics:
         copies: dict[str, list[Match]] = {}
         for m in matches:
-            counts = (topic in m.prediction.tags if threshold is None
-                      else m.prediction.scores.get(topic, 0.0) >= threshold)
-            if counts:
+            if counts_for(m.prediction, topic, threshold):
                 copies.setdefault(story_id(m.item), []).append(m)
         if copies:
             grouped[topic] = sorted((Story(topic, tuple(c)) for c in copies.values()),
@@ -140,11 +149,12 @@ def subject_line(grouped: dict[str, list[Story]], kind: str = "digest") -> str:
 
 def build_digest(matches: Sequence[Match], topics: Sequence[str] = TOPICS, tz: str = "UTC",
                  threshold: float | None = None, web_base_url: str | None = None,
-                 kind: str = "digest", tagged_at: Mapping[str, float] | None = None) -> Digest | None:
+                 kind: str = "digest", subject: str | None = None,
+                 tagged_at: Mapping[str, float] | None = None) -> Digest | None:
     """The message for the matches on the given topics, or None when none of them counts for one.
-
-    ``tagged_at`` (the model's tagging threshold per topic) is named in the footer, so a reader knows
-    what "tagged" meant; a channel ``threshold`` replaces it for that channel."""
+    ``subject`` replaces the counting subject line (surge alerts say what surged). ``tagged_at`` (the
+    model's tagging threshold per topic) is named in the footer, so a reader knows what "tagged" meant;
+    a channel ``threshold`` replaces it for that channel."""
     grouped = stories_by_topic(matches, topics, threshold)
     if not grouped:
         return None
@@ -152,7 +162,7 @@ def build_digest(matches: Sequence[Match], topics: Sequence[str] = TOPICS, tz: s
     entries = {topic: [_Entry.of(story, zone, web_base_url) for story in stories] for topic, stories in grouped.items()}
     item_ids = tuple(sorted({m.item.id for stories in grouped.values() for s in stories for m in s.copies
                              if m.item.id is not None}))
-    subject = subject_line(grouped, kind)
+    subject = subject or subject_line(grouped, kind)
     footer = tagging_footer(list(grouped), threshold, tagged_at)
     return Digest(subject=subject, text=_text(entries, subject, footer), html=_html(entries, subject, footer),
                   markdown=_markdown(entries, footer), item_ids=item_ids, kind=kind)
@@ -171,6 +181,10 @@ def label_command(item: Item, topic: str, verdict: str = "yes|no") -> str:
     return f"newswatch label {item.id} {topic} {verdict}"
 
 
+def _when(item: Item, zone: ZoneInfo) -> str:
+    return item.published.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z") if item.published else "undated"
+
+
 def _snippet(item: Item) -> str:
     body = " ".join((item.summary or item.text).split())
     return body if len(body) <= SNIPPET_CHARS else body[:SNIPPET_CHARS].rsplit(" ", 1)[0] + "…"
@@ -187,11 +201,13 @@ class _Entry:
     why: str
     label: str
     label_link: str | None
+    others: tuple[tuple[str, str, str | None], ...] = ()
+    """The story's other copies: (source + time, title, url)."""
 
     @classmethod
     def of(cls, story: Story, zone: ZoneInfo, web_base_url: str | None) -> "_Entry":
         item, topic = story.lead.item, story.topic
-        when = item.published.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z") if item.published else "undated"
+        when = _when(item, zone)
         n = story.other_sources
         more = f" {more_sources(n)}" if n else ""
         return cls(
@@ -199,7 +215,8 @@ class _Entry:
             byline=f"{story.lead.source}{more} · {when} · score {story.lead.prediction.scores.get(topic, 0.0):.2f}",
             snippet=_snippet(item), why=", ".join(story.lead.prediction.why.get(topic, ())),
             label=label_command(item, topic),
-            label_link=f"{web_base_url}/items/{item.id}" if web_base_url and item.id is not None else None)
+            label_link=f"{web_base_url}/items/{item.id}" if web_base_url and item.id is not None else None,
+            others=tuple((f"{m.source} · {_when(m.item, zone)}", m.item.title, m.item.url) for m in story.others))
 
 
 def _text(entries: dict[str, list[_Entry]], subject: str, footer: str) -> str:
@@ -212,6 +229,8 @@ def _text(entries: dict[str, list[_Entry]], subject: str, footer: str) -> str:
             lines += [f"  {line}" for line in (entry.url, entry.snippet) if line]
             if entry.why:
                 lines.append(f"  why: {entry.why}")
+            for byline, title, url in entry.others:
+                lines.append(f"  also: {byline}: {title}" + (f" <{url}>" if url else ""))
             lines.append(f"  label: {entry.label}")
             if entry.label_link:
                 lines.append(f"  label online: {entry.label_link}")
@@ -235,6 +254,9 @@ def _markdown(entries: dict[str, list[_Entry]], footer: str) -> str:
             lines.append(f"- {title} — {_md(entry.byline)}")
             if entry.snippet:
                 lines.append(f"  {_md(entry.snippet)}")
+            for byline, title, url in entry.others:
+                also = f"[{_md(title)}](<{url}>)" if url else _md(title)
+                lines.append(f"  also: {_md(byline)}: {also}")
             why = f"why: {_md(entry.why)} · " if entry.why else ""
             link = f" · [label]({entry.label_link})" if entry.label_link else ""
             lines.append(f"  {why}`{entry.label}`{link}")
@@ -278,6 +300,9 @@ def _html_entry(entry: _Entry) -> str:
         parts.append(f'<div style="font-size:14px;line-height:1.45;margin-top:6px">{e(entry.snippet)}</div>')
     if entry.why:
         parts.append(f'<div style="{small}"><b>why:</b> {e(entry.why)}</div>')
+    for byline, title, url in entry.others:
+        also = (f'<a href="{e(url)}" style="color:#0b4f8a">{e(title)}</a>' if url else e(title))
+        parts.append(f'<div style="{small}">also: {e(byline)}: {also}</div>')
     link = f' · <a href="{e(entry.label_link)}" style="color:#0b4f8a">label online</a>' if entry.label_link else ""
     parts.append(f'<div style="{small}">label: <code style="background:#eef1f5;padding:1px 4px;border-radius:3px">'
                  f'{e(entry.label)}</code>{link}</div>')

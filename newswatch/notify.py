@@ -152,7 +152,7 @@ def deliver_owed(store: Store, channels: Sequence[Channel], send: Sender = send_
     errors: list[str] = []
     for channel in channels:
         for entry in store.due(channel.name, now(), now() - STALE_CLAIM):
-            if entry.kind == "immediate" and entry.status != "sending" and quiet_until(channel, now()):
+            if entry.kind in ("immediate", "surge") and entry.status != "sending" and quiet_until(channel, now()):
                 continue  # a retry that came due inside quiet hours waits for their end too
             if not store.claim(entry, now()):
                 continue  # another process claimed it after we read it

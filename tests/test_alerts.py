@@ -95,7 +95,7 @@ def test_email_digest_is_multipart_escaped_explained_and_says_what_is_inside(tmp
     store.close()
 
 
-def test_one_entry_per_story_with_more_sources():
+def test_one_entry_per_story_with_more_sources_and_every_copy_listed():
     prediction = Prediction({"russia_dprk": 0.9}, ("russia_dprk",))
     copies = [Match(Item(key=str(i), title=f"Treaty signed ({i})", id=i, story_id=1,
                               published=NOW - timedelta(minutes=i)), prediction, source)
@@ -103,7 +103,10 @@ def test_one_entry_per_story_with_more_sources():
     alone = Match(Item(key="9", title="Lone report", id=9, published=NOW - timedelta(hours=3)), prediction, "BBC")
     digest = build_digest(copies + [alone])
     assert digest.subject == "2 new: Russia–DPRK ties"
-    assert digest.text.count("Treaty signed") == 1 and "+2 sources" in digest.text
+    assert digest.text.count("* Treaty signed") == 1 and "+2 sources" in digest.text
+    # a copy clustering put in the story is never hidden: each is listed under the lead, in every rendering
+    for rendering in (digest.text, digest.markdown, digest.html):
+        assert "TASS" in rendering and "Treaty signed (2)" in rendering and "Treaty signed (3)" in rendering
     assert digest.item_ids == (1, 2, 3, 9)
 
 
@@ -123,7 +126,8 @@ def test_a_stored_story_carried_by_two_outlets_is_one_entry_of_the_mailed_digest
     [mail] = smtp_server.wait_for(1)
     text = mail.get_body(("plain",)).get_content()
     assert mail["Subject"] == "1 new: Russia–DPRK ties"
-    assert "Putin and Kim sign treaty" in text and "+1 source" in text and "defence treaty" not in text
+    assert "* Putin and Kim sign treaty" in text and "+1 source" in text and "* Putin, Kim sign defence" not in text
+    assert "also: Yonhap" in text and "Putin, Kim sign defence treaty" in text  # listed under the lead, not hidden
     store.close()
 
 

@@ -88,6 +88,11 @@ class ItemStore:
         with self.engine.connect() as conn:
             return [_item(row._mapping) for row in conn.execute(query)]
 
+    def first_fetched_at(self) -> datetime | None:
+        """When the oldest stored item was fetched: how long this store has been watching."""
+        with self.engine.connect() as conn:
+            return conn.execute(sa.select(sa.func.min(items.c.fetched_at))).scalar()
+
     def newest_items(self, limit: int) -> list[Item]:
         with self.engine.connect() as conn:
             return [_item(r._mapping) for r in conn.execute(_item_query().order_by(items.c.id.desc()).limit(limit))]

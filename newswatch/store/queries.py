@@ -170,6 +170,18 @@ class PageQueries(LabelStore):
                 counts[topic] = {str(row.day): row.n for row in conn.execute(query)}
         return counts
 
+    def tagged_times(self, topics: Sequence[str], since: datetime, until: datetime) -> dict[str, list[datetime]]:
+        """topic → when each item tagged with it (by its latest prediction) happened, in [since, until)."""
+        latest = _latest()
+        times: dict[str, list[datetime]] = {}
+        with self.engine.connect() as conn:
+            for topic in topics:
+                query = (sa.select(_when().label("at")).select_from(items.join(latest, latest.c.item_id == items.c.id))
+                         .where(_when() >= since, _when() < until,
+                                latest.c.tags.contains(f'"{topic}"', autoescape=True)))
+                times[topic] = list(conn.execute(query).scalars())
+        return times
+
     def _with_labels(self, rows: Sequence[sa.Row]) -> list["ScoredItem"]:  # type: ignore[type-arg]
         by_key: dict[str, dict[str, Label]] = {}
         for label in self.labels_for(row.key for row in rows):
