@@ -1,12 +1,17 @@
-"""Classifier figures (issue 3). One command per figure:
+"""Classifier figures (issues 3, 11, 16). One command per figure:
 
-    python bench/classifier.py quality      # seed model vs keyword baseline on ../shared/eval/dev.jsonl
+    python bench/classifier.py quality      # seed model vs keyword baseline on ../shared/eval/dev.jsonl (English)
+    python bench/classifier.py languages    # seed model, russia_dprk on the Korean and Russian items of dev-ml.jsonl
     python bench/classifier.py curve        # learning curve: seeds + 10/25/50/100 % of dev labels, 5-fold
-    python bench/classifier.py throughput   # `newswatch classify` on 50,000 synthesized items
+    python bench/classifier.py throughput   # `newswatch classify` on 50,000 synthesized items; model load; peak RSS
+    python bench/classifier.py training     # training time: the seeds + 1,000 labels synthesized from the seeds
+    python bench/classifier.py footprint    # what the classifier's own dependencies add to an install
 """
 
 from __future__ import annotations
 
+import hashlib
+import importlib.metadata
 import json
 import os
 import random
@@ -25,15 +30,24 @@ from classifiers.registry import Registry
 from classifiers.train import documents, indicator
 from newswatch.config import load_settings
 from newswatch.labeled import read_labeled_file, seed_corpus
+from newswatch.models import Item, LabeledItem
 from newswatch.retrain import candidate_for
 
 # ../shared next to the repository; $NEWSWATCH_DEV_SET names it elsewhere (from a git worktree)
 DEV = Path(os.environ.get("NEWSWATCH_DEV_SET", Path(__file__).resolve().parents[2] / "shared" / "eval" / "dev.jsonl"))
 
 
-def dev():
-    with DEV.open(encoding="utf-8") as stream:
-        return read_labeled_file(stream, str(DEV))
+DEV_ML = DEV.with_name("dev-ml.jsonl")
+
+
+def dev(path=DEV):
+    with path.open(encoding="utf-8") as stream:
+        return read_labeled_file(stream, str(path))
+
+
+def half_a(key):
+    """The half of a dev set whose errors may be read (the other half is only ever scored)."""
+    return int(hashlib.sha256(key.encode()).hexdigest(), 16) % 2 == 0
 
 
 def show(name, result):
@@ -54,6 +68,23 @@ def quality():
     model = production_model([])
     show("seed", metrics(indicator(examples), model.predict(documents(examples))))
     show("keywords", metrics(indicator(examples), keyword_predict(documents(examples))))
+
+
+def languages():
+    """Seed-only: russia_dprk on the Korean and on the Russian items of dev-ml (judge drills on the
+    English sets: dev-ml has three drill items)."""
+    examples = dev(DEV_ML)
+    with DEV_ML.open(encoding="utf-8") as stream:
+        langs = [json.loads(line)["lang"] for line in stream if line.strip()]
+    model = production_model([])
+    predicted, truth = model.predict(documents(examples)), indicator(examples)
+    for lang in ("ko", "ru"):
+        for half, keep in (("all", lambda e: True), ("half A", lambda e: half_a(e.item.key)),
+                           ("half B", lambda e: not half_a(e.item.key))):
+            rows = [i for i, (e, l) in enumerate(zip(examples, langs)) if l == lang and keep(e)]
+            m = metrics(truth[rows], predicted[rows])["topics"]["russia_dprk"]
+            print(f"{lang} {half:<6} ({len(rows):>2} items, {m['support']:>2} russia_dprk): P {m['precision']:.3f} "
+                  f"R {m['recall']:.3f} F1 {m['f1']:.3f}", flush=True)
 
 
 def curve():
@@ -111,5 +142,33 @@ def throughput(n=50_000):
                   flush=True)
 
 
+def training(labels=1_000):
+    """`newswatch train`'s work on the seeds + ``labels`` analyst labels (out-of-fold thresholds, then
+    the model), the labels synthesized from seed examples (second halves shuffled) so no dev item trains."""
+    rng = random.Random(0)
+    seeds = seed_corpus()
+    synthesized = []
+    for i in range(labels):
+        example = rng.choice(seeds)
+        words = (example.item.summary or example.item.text[:600]).split()
+        tail = words[len(words) // 2:]
+        rng.shuffle(tail)
+        synthesized.append(LabeledItem(Item(key=f"label-{i}", title=example.item.title,
+                                            summary=" ".join(words[: len(words) // 2] + tail)), example.topics))
+    started = time.perf_counter()
+    production_model(synthesized)
+    print(f"train on {len(seeds)} seeds + {labels} labels (5 validation folds + the model): "
+          f"{time.perf_counter() - started:.1f}s", flush=True)
+
+
+def footprint():
+    """Installed size of the dependencies the classifier added for Korean and Russian."""
+    for name in ("PyStemmer",):
+        distribution = importlib.metadata.distribution(name)
+        size = sum(Path(distribution.locate_file(f)).stat().st_size for f in distribution.files or ())
+        print(f"{name} {distribution.version}: {size / 1e6:.1f} MB installed")
+
+
 if __name__ == "__main__":
-    {"quality": quality, "curve": curve, "throughput": throughput}[sys.argv[1]]()
+    {"quality": quality, "languages": languages, "curve": curve, "throughput": throughput, "training": training,
+     "footprint": footprint}[sys.argv[1]]()

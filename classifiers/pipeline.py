@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Iterable, Sequence
 
 import numpy as np
 import scipy.sparse as sp
@@ -21,7 +21,9 @@ from newswatch.models import TOPICS
 from .concepts import concept_features, feature_names
 from .text import ngrams, normalize
 
-_SENTENCE_END = re.compile(r"(?<=[.!?。])\s+|\n+")
+# A sentence ends at . ! ? and a space, or a line; Korean copy often runs on without the space
+# ("…해석된다.한편 러시아는…"), so a Korean sentence also ends at its final syllable and a stop.
+_SENTENCE_END = re.compile(r"(?<=[.!?。])\s+|(?<=[가-힣][.!?])(?=[^\s\d.])|\n+")
 
 
 @dataclass(frozen=True)
@@ -82,11 +84,12 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
             raise ValueError("every topic needs at least two positive and two negative examples")
         texts = list(texts)
         self.topics_ = topics
-        segments, doc_of_segment, _ = self._segments(texts)
-        counts = self._word_counts(self._hash(segments), doc_of_segment, len(texts))
-        self.word_idf_ = TfidfTransformer(sublinear_tf=True).fit(counts)
-        self.vocabulary_, self.vocabulary_columns_ = self._vocabulary(segments)
-        features = self.features(texts)
+        segments, whose, headline = self._segments(texts)
+        grams = [ngrams(segment) for segment in segments]  # read once: the hashed columns and their names
+        hashed = self._hash(grams)
+        self.word_idf_ = TfidfTransformer(sublinear_tf=True).fit(self._word_counts(hashed, whose, len(texts)))
+        self.vocabulary_, self.vocabulary_columns_ = self._vocabulary(grams)
+        features = self._features(hashed, whose, headline)
         self.regressions_ = [
             CalibratedClassifierCV(_regression(self.C), method="sigmoid", cv=folds, ensemble=False).fit(
                 features.matrix, Y[:, t], sample_weight=sample_weight)
@@ -118,9 +121,9 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
 
     # -- features -----------------------------------------------------------------------------------
 
-    def _hash(self, segments: list[str]) -> sp.csr_matrix:
+    def _hash(self, grams: Iterable[list[str]]) -> sp.csr_matrix:
         hasher = FeatureHasher(n_features=self.n_features, input_type="string", alternate_sign=False)
-        return hasher.transform(map(ngrams, segments)).tocsr()
+        return hasher.transform(grams).tocsr()
 
     def _segments(self, texts: Sequence[str]) -> tuple[list[str], np.ndarray, np.ndarray]:
         """Each text's headline and lead sentences, normalized and flattened: (segments, whose, is the headline)."""
@@ -143,22 +146,23 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
         return (documents @ hashed).tocsr()
 
     def features(self, texts: Sequence[str]) -> Features:
-        texts = list(texts)
-        segments, whose, headline = self._segments(texts)
-        hashed = self._hash(segments)
-        words = self.word_idf_.transform(self._word_counts(hashed, whose, len(texts)))
+        segments, whose, headline = self._segments(list(texts))
+        return self._features(self._hash(map(ngrams, segments)), whose, headline)
+
+    def _features(self, hashed: sp.csr_matrix, whose: np.ndarray, headline: np.ndarray) -> Features:
+        words = self.word_idf_.transform(self._word_counts(hashed, whose, int(headline.sum())))
         concepts = concept_features(hashed, whose, headline)
         matrix = sp.hstack([words, sp.csr_matrix(self.concept_weight * concepts)], format="csr")
         return Features(words=words, concepts=concepts, matrix=matrix)
 
-    def _vocabulary(self, segments: list[str]) -> tuple[str, np.ndarray]:
+    def _vocabulary(self, grams: list[list[str]]) -> tuple[str, np.ndarray]:
         """The training n-grams by hashed column, to name the columns an explanation points at: a
         column no training text filled has no weight, so every weighted column has a name here. Stored
         as one newline-joined string (one skops node, not one per term); a shared column keeps its
         most frequent n-gram."""
         frequency: dict[str, int] = {}
-        for segment in segments:
-            for term in set(ngrams(segment)):
+        for segment in grams:
+            for term in set(segment):
                 frequency[term] = frequency.get(term, 0) + 1
         by_column: dict[int, str] = {}
         for term in sorted(frequency, key=lambda t: (-frequency[t], t)):

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from classifiers.registry import ModelFileError
+from classifiers.registry import ModelFileError, OutdatedModelError, TopicsChangedError
 from classifiers.train import train_candidate
 from newswatch import app
 from newswatch.cli import main
@@ -19,6 +19,9 @@ from newswatch.config import load_settings
 from newswatch.labeled import LabeledFileError, seed_corpus
 from newswatch.labels import export_records, import_labels
 from newswatch.models import Feed, Item
+
+# Trainings on every seed take 10-40 s each on a busy two-core machine; some tests run two.
+pytestmark = pytest.mark.timeout(600)
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)
 RECORDS = [
@@ -142,3 +145,20 @@ def test_a_model_an_earlier_newswatch_wrote_is_replaced_by_one_trained_on_seeds_
     assert model.metadata["trained_on"] == "seeds+labels" and model.metadata["labeled_items"] == len(RECORDS)
     assert (registry.root / f"{old}.skops").exists(), "the old file is kept"
     assert app.current_model(settings).version == model.version, "trained once, then served"
+
+
+def test_a_model_trained_for_other_topics_is_refused_so_that_a_new_one_is_trained(settings):
+    """Refused by what its metadata says, and by the estimator's own ``topics_`` when the metadata does
+    not say it; the refusal is one the app answers by training a new model (an OutdatedModelError)."""
+    registry = app.registry(settings)
+    version = registry.current_version()
+    assert registry.load(version).estimator.topics_ == ("russia_dprk", "alliance_drills")
+    with pytest.raises(TopicsChangedError, match=r"trained for the topics \['russia_dprk', 'alliance_drills'\]"):
+        registry.load(version, topics=("russia_dprk", "alliance_drills", "sanctions"))
+    metadata_path = registry.root / f"{version}.json"
+    metadata = json.loads(metadata_path.read_text())
+    del metadata["topics"]
+    metadata_path.write_text(json.dumps(metadata))
+    with pytest.raises(TopicsChangedError):
+        registry.load(version, topics=("alliance_drills", "russia_dprk"))
+    assert issubclass(TopicsChangedError, OutdatedModelError)
