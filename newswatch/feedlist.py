@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import stat
 import tomllib
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -99,20 +100,40 @@ def _editable(settings: Settings) -> Path:
 
 
 def _replace_validated(path: Path, text: str, check: Callable[[Settings], bool] = lambda _: True) -> Settings:
-    """Replace the config file by ``text`` once it loads (and ``check`` says the edit took: a value set
-    elsewhere in the file, as a dotted key or an inline table, would otherwise win silently)."""
-    candidate = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    candidate.write_text(text, encoding="utf-8")
+    """Write ``text`` over the config file at ``path`` once it loads (and ``check`` says the edit took: a
+    value set elsewhere in the file, as a dotted key or an inline table, would otherwise win silently),
+    atomically, as the same file.
+
+    A symlinked config is edited where it points (the link stays a link); the new file is written next to
+    that real file (``os.replace`` is atomic only within one filesystem) with the old one's mode and, where
+    allowed, owner, so a mode-600 file holding a token never comes back world-readable.
+    """
+    real = Path(os.path.realpath(path))
+    before = real.stat()
+    candidate = real.with_name(f".{real.name}.{os.getpid()}.tmp")
+    # created with the old mode from the start: the text is never readable by more people than before
+    descriptor = os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_EXCL, stat.S_IMODE(before.st_mode))
     try:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(candidate, stat.S_IMODE(before.st_mode))  # the umask may have narrowed os.open's mode
+        if (before.st_uid, before.st_gid) != (os.getuid(), os.getgid()):
+            try:
+                os.chown(candidate, before.st_uid, before.st_gid)
+            except PermissionError:
+                pass  # only root may give a file away; the file then belongs to whoever edits it
         settings = load_settings(candidate)
-    except ConfigError as exc:
-        candidate.unlink()
-        raise ConfigError(str(exc).replace(str(candidate), str(path))) from None
-    if not check(settings):
-        candidate.unlink()
-        raise ConfigError(f"{path}: the setting is defined in a form newswatch does not edit; edit the file by hand")
-    os.replace(candidate, path)
-    return settings
+        if not check(settings):
+            raise ConfigError(f"{path}: the setting is defined in a form newswatch does not edit; edit the file by hand")
+    except BaseException as exc:
+        candidate.unlink(missing_ok=True)
+        if isinstance(exc, ConfigError):
+            raise ConfigError(str(exc).replace(str(candidate), str(path))) from None
+        raise
+    os.replace(candidate, real)
+    return replace(settings, source=path)
 
 
 def _toml_string(value: str) -> str:

@@ -11,6 +11,8 @@ from datetime import datetime, timezone
 from html.parser import HTMLParser
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from .untrusted import printable
+
 TRACKING_PARAMETERS = frozenset({
     "fbclid", "gclid", "dclid", "gbraid", "wbraid", "msclkid", "yclid", "mc_cid", "mc_eid", "igshid",
     "_ga", "_gl", "ref_src", "ref_url", "cmpid", "ocid", "smid", "sr_share",
@@ -69,7 +71,9 @@ def clean_text(value: str | None) -> str:
         value = "".join(extractor.parts)
     else:
         value = html.unescape(value)
-    return " ".join(value.split())
+    # control characters (NUL, which PostgreSQL refuses; terminal escapes) and lone surrogates (which no
+    # encoder takes) go here, where every feed's and every labeled file's text enters
+    return " ".join(printable(value).split())
 
 
 def utc_datetime(parsed: time.struct_time | None) -> datetime | None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+import re
+
 import feedparser
 
 from .models import FetchResult, Item
@@ -18,7 +20,8 @@ class NotAFeed(ValueError):
 def parse(result: FetchResult) -> list[Item]:
     """Items of a fetched feed. A bozo feed with entries is accepted (feeds are often slightly broken);
     a body with no feed in it raises NotAFeed with feedparser's reason."""
-    parsed = feedparser.parse(result.body, response_headers={k.lower(): v for k, v in result.headers.items()})
+    parsed = feedparser.parse(_valid_char_refs(result.body),
+                              response_headers={k.lower(): v for k, v in result.headers.items()})
     if not parsed.entries and not parsed.get("version"):
         # an empty body, an HTML page: nothing RSS/Atom/RDF in it (a real feed with no entries has a version)
         reason = parsed.get("bozo_exception") if parsed.get("bozo") else None
@@ -27,6 +30,20 @@ def parse(result: FetchResult) -> list[Item]:
     shared_links = {url for url, count in links.items() if url and count > 1}
     items = (_item(entry, result.feed_url, shared_links) for entry in parsed.entries)
     return [item for item in items if item is not None]
+
+
+_CHAR_REF = re.compile(rb"&#(?:[xX]0*([0-9a-fA-F]{1,16})|0*([0-9]{1,20}));")
+
+
+def _valid_char_refs(body: bytes) -> bytes:
+    """The body with character references to no character (a surrogate such as &#xD800;, or past U+10FFFF)
+    replaced by U+FFFD: feedparser raises on them, and one such entry would cost the whole feed."""
+
+    def replace(match: re.Match[bytes]) -> bytes:
+        code = int(match.group(1), 16) if match.group(1) else int(match.group(2))
+        return b"&#xFFFD;" if 0xD800 <= code <= 0xDFFF or code > 0x10FFFF else match.group(0)
+
+    return _CHAR_REF.sub(replace, body)
 
 
 def _item(entry: Any, feed_url: str, shared_links: set[str]) -> Item | None:

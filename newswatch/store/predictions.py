@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from itertools import islice
 from typing import Iterable, Mapping, Sequence
 
 import sqlalchemy as sa
@@ -36,30 +37,49 @@ class PredictionStore:
             return [(_item(row._mapping), json.loads(row.scores)) for row in conn.execute(query)]
 
 
+LABEL_BATCH = 500
+"""Labels compared and inserted at once: one query and one insert per batch, memory bounded by it."""
+
+
+def _add_label_batch(conn: sa.Connection, batch: Sequence[Label], now: datetime) -> int:
+    # the latest labels are read inside the transaction, so earlier batches of the same import count; the
+    # newest-per-topic subquery is limited to the batch's keys (its index), not grouped over the whole table
+    keys = sorted({label.item_key for label in batch})
+    newest = (sa.select(sa.func.max(labels.c.id)).where(labels.c.item_key.in_(keys))
+              .group_by(labels.c.item_key, labels.c.topic))
+    current = {(row.item_key, row.topic): row.value
+               for row in conn.execute(sa.select(labels.c.item_key, labels.c.topic, labels.c.value)
+                                       .where(labels.c.id.in_(newest)))}
+    rows = []
+    for label in batch:
+        if current.get((label.item_key, label.topic)) == label.value:
+            continue
+        current[(label.item_key, label.topic)] = label.value
+        rows.append(dict(item_key=label.item_key, topic=label.topic, value=label.value, author=label.author,
+                         source=label.source, title=label.title, summary=label.summary, text=label.text,
+                         url=label.url, created_at=label.created_at or now))
+    if rows:
+        conn.execute(labels.insert(), rows)
+    return len(rows)
+
+
 class LabelStore:
     engine: Engine
 
-    def add_labels(self, batch: Sequence[Label], now: datetime) -> int:
+    def add_labels(self, labels_: Iterable[Label], now: datetime) -> int:
         """Record the labels that change an item's current judgement, all or none; return how many.
 
         A label equal to the latest one for its item and topic adds nothing, so importing the same
-        file twice, or saying the same thing twice, leaves the store as it was.
+        file twice, or saying the same thing twice, leaves the store as it was. ``labels_`` is consumed
+        in batches of LABEL_BATCH inside one transaction, so a file of any size is imported in flat memory,
+        and an error raised while iterating (a malformed line further on) rolls every batch back.
         """
+        added = 0
+        stream = iter(labels_)
         with self.engine.begin() as conn:
-            keys = sorted({label.item_key for label in batch})
-            current = {(row.item_key, row.topic): row.value
-                       for row in conn.execute(_latest_labels_query().where(labels.c.item_key.in_(keys)))}
-            rows = []
-            for label in batch:
-                if current.get((label.item_key, label.topic)) == label.value:
-                    continue
-                current[(label.item_key, label.topic)] = label.value
-                rows.append(dict(item_key=label.item_key, topic=label.topic, value=label.value, author=label.author,
-                                 source=label.source, title=label.title, summary=label.summary, text=label.text,
-                                 url=label.url, created_at=label.created_at or now))
-            if rows:
-                conn.execute(labels.insert(), rows)
-        return len(rows)
+            while batch := list(islice(stream, LABEL_BATCH)):
+                added += _add_label_batch(conn, batch, now)
+        return added
 
     def latest_labels(self) -> list[Label]:
         """The judgement in force for every labeled item and topic, oldest first."""
