@@ -20,7 +20,7 @@ from typing import Any, Mapping
 from urllib.parse import quote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from .models import TOPICS, Feed
+from .models import FEED_KINDS, TOPICS, Feed
 from .untrusted import printable
 
 DEFAULT_DATA_DIR = ".newswatch"
@@ -182,7 +182,7 @@ class Settings:
 
 TOP_LEVEL_KEYS = frozenset({"data_dir", "database_url", "allow_private_addresses", "feeds", "topics", "channels",
                             "fetch", "digest", "web", "training", "schedules"})
-FEED_KEYS = frozenset({"url", "name", "tags", "allow_private_addresses", "fulltext"})
+FEED_KEYS = frozenset({"url", "name", "tags", "allow_private_addresses", "fulltext", "kind"})
 TOPIC_KEYS = frozenset({"threshold"})
 CHANNEL_KEYS = frozenset({"name", "url", "topics", "mode", "threshold", "immediate_threshold", "schedule", "at",
                           "weekday", "quiet_hours", "timezone", "retry_seconds", "surge_sources",
@@ -345,8 +345,15 @@ class _Reader:
                 tags=self.string_list(table, "tags", prefix, ()),
                 allow_private_addresses=self.get(table, "allow_private_addresses", prefix, bool, allow_private),
                 fulltext=self.get(table, "fulltext", prefix, bool, False),
+                kind=self.feed_kind(table, prefix),
             ))
         return tuple(feeds)
+
+    def feed_kind(self, table: Mapping[str, Any], prefix: str) -> str:
+        kind = self.get(table, "kind", prefix, str, "auto")
+        if kind not in FEED_KINDS:
+            raise self.fail(f"{prefix}kind", f"unknown feed kind {kind!r} (known: {', '.join(FEED_KINDS)})")
+        return kind
 
     def topics(self, raw: Mapping[str, Any]) -> dict[str, TopicSettings]:
         table = self.get(raw, "topics", "", dict, {})

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from newswatch.config import load_settings
 from newswatch.digest import Match, build_digest
 from newswatch.models import TOPICS, FetchResult, Feed, Item, Prediction
-from newswatch.parse import NotAFeed, parse
+from newswatch.parsers import NotAFeed, parse
 from newswatch.store import Store
 from newswatch.web import create_app
 
