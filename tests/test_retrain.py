@@ -104,7 +104,7 @@ def test_the_first_retrain_with_78_labels_is_judged_for_a_stated_reason(settings
                            "Allied warships hold a combined exercise off Busan", "Seoul stocks close higher"])
     runner = CliRunner()
     with app.open_store(settings) as store, FIRST_LABELS.open(encoding="utf-8") as labels:
-        assert import_labels(store, labels, "first.jsonl", "ana", NOW) == 156
+        assert import_labels(store, labels, "first.jsonl", "ana", NOW).labels == 156
     before = retrain.current_version(settings)
 
     dry = runner.invoke(main, ["train", "--dry-run", "--config", str(settings.source)])
