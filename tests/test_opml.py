@@ -118,7 +118,7 @@ def test_a_bad_or_hostile_opml_file_is_refused_in_one_line_and_changes_nothing(c
     before = config.read_bytes()
     (tmp_path / "in.opml").write_bytes(data)
     result = CliRunner().invoke(main, ["feeds", "import", str(tmp_path / "in.opml"), "--config", str(config)])
-    assert result.exit_code == 1 and len(result.output.strip().splitlines()) == 1 and "in.opml" in result.output
+    assert result.exit_code == 2 and len(result.output.strip().splitlines()) == 1 and "in.opml" in result.output
     assert config.read_bytes() == before
 
 
@@ -126,4 +126,4 @@ def test_the_shipped_default_config_is_not_edited_by_an_import(monkeypatch, tmp_
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("NEWSWATCH_CONFIG", raising=False)
     result = CliRunner().invoke(main, ["feeds", "import", str(OPML / "miniflux.opml")])
-    assert result.exit_code == 1 and "copy it to ./newswatch.toml" in result.output
+    assert result.exit_code == 2 and "copy it to ./newswatch.toml" in result.output
