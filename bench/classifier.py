@@ -27,10 +27,11 @@ from sklearn.model_selection import KFold
 from classifiers.baseline import keyword_predict
 from classifiers.evaluate import metrics
 from classifiers.registry import Registry
-from classifiers.train import documents, example_weights, indicator, train_with_metadata
-from newswatch.config import TrainingSettings
+from classifiers.train import documents, indicator
+from newswatch.config import load_settings
 from newswatch.labeled import read_labeled_file, seed_corpus
 from newswatch.models import Item, LabeledItem
+from newswatch.retrain import candidate_for
 
 # ../shared next to the repository; $NEWSWATCH_DEV_SET names it elsewhere (from a git worktree)
 DEV = Path(os.environ.get("NEWSWATCH_DEV_SET", Path(__file__).resolve().parents[2] / "shared" / "eval" / "dev.jsonl"))
@@ -54,9 +55,17 @@ def show(name, result):
     print(f"{name:<10} macro-F1 {result['macro_f1']:.3f}  {cells}", flush=True)
 
 
+def production_model(labels):
+    """The model `newswatch train` makes after importing ``labels`` (default config, no model in service)."""
+    with tempfile.TemporaryDirectory() as home:
+        candidate, *_ = candidate_for(load_settings(env={"NEWSWATCH_HOME": home}), seed_corpus() + list(labels),
+                                      len(labels), None)
+    return candidate.model
+
+
 def quality():
     examples = dev()
-    model, _, _ = train_with_metadata(seed_corpus())
+    model = production_model([])
     show("seed", metrics(indicator(examples), model.predict(documents(examples))))
     show("keywords", metrics(indicator(examples), keyword_predict(documents(examples))))
 
@@ -67,7 +76,7 @@ def languages():
     examples = dev(DEV_ML)
     with DEV_ML.open(encoding="utf-8") as stream:
         langs = [json.loads(line)["lang"] for line in stream if line.strip()]
-    model, _, _ = train_with_metadata(seed_corpus())
+    model = production_model([])
     predicted, truth = model.predict(documents(examples)), indicator(examples)
     for lang in ("ko", "ru"):
         for half, keep in (("all", lambda e: True), ("half A", lambda e: half_a(e.item.key)),
@@ -79,19 +88,14 @@ def languages():
 
 
 def curve():
-    """As `newswatch train` would after importing that share of the dev labels: seeds + labels, each
-    label weighted [training] label_weight (default), thresholds from out-of-fold scores."""
+    """As `newswatch train` does after importing that share of the dev labels (``production_model``)."""
     examples = dev()
-    seeds = seed_corpus()
-    label_weight = TrainingSettings().label_weight
     for fraction in (0.0, 0.1, 0.25, 0.5, 1.0):
         scores = []
         for train_rows, test_rows in KFold(5, shuffle=True, random_state=0).split(examples):
             rng = np.random.default_rng(0)
             taken = rng.permutation(train_rows)[: int(round(fraction * len(train_rows)))]
-            corpus = seeds + [examples[i] for i in taken]
-            model, _, _ = train_with_metadata(corpus, folds=3,
-                                              weights=example_weights(len(corpus), len(taken), label_weight))
+            model = production_model([examples[i] for i in taken])
             test = [examples[i] for i in test_rows]
             scores.append(metrics(indicator(test), model.predict(documents(test)))["macro_f1"])
         print(f"{int(fraction * 100):>3} % of training folds' dev labels: macro-F1 {np.mean(scores):.3f} "
@@ -151,10 +155,8 @@ def training(labels=1_000):
         rng.shuffle(tail)
         synthesized.append(LabeledItem(Item(key=f"label-{i}", title=example.item.title,
                                             summary=" ".join(words[: len(words) // 2] + tail)), example.topics))
-    corpus = seeds + synthesized
-    weights = example_weights(len(corpus), labels, TrainingSettings().label_weight)
     started = time.perf_counter()
-    train_with_metadata(corpus, weights=weights)
+    production_model(synthesized)
     print(f"train on {len(seeds)} seeds + {labels} labels (5 validation folds + the model): "
           f"{time.perf_counter() - started:.1f}s", flush=True)
 

@@ -59,6 +59,11 @@ class LoadedModel:
     estimator: TopicClassifier
     metadata: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def thresholds(self) -> dict[str, float]:
+        """The tagging threshold per topic."""
+        return {topic: float(value) for topic, value in zip(TOPICS, self.estimator.thresholds_)}
+
     @cached_property
     def explainer(self) -> Explainer:
         return Explainer(self.estimator)

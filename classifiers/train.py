@@ -16,19 +16,12 @@ from sklearn.model_selection import StratifiedKFold
 
 from newswatch.models import TOPICS, LabeledItem
 
-from .evaluate import metrics, passes_gate
+from .evaluate import (GateVerdict, documents, estimate, indicator, metrics, paired_gate,  # noqa: F401 (re-exported)
+                       precision_recall_points)
 from .model import build_model
 from .pipeline import TopicClassifier
 
 THRESHOLD_GRID = np.round(np.arange(0.05, 0.96, 0.01), 2)
-
-
-def documents(labeled: Sequence[LabeledItem]) -> list[str]:
-    return [example.item.document for example in labeled]
-
-
-def indicator(labeled: Sequence[LabeledItem]) -> np.ndarray:
-    return np.array([[int(topic in example.topics) for topic in TOPICS] for example in labeled], dtype=int)
 
 
 def dataset_hash(labeled: Sequence[LabeledItem]) -> str:
@@ -112,17 +105,6 @@ def apply_thresholds(scores: np.ndarray, thresholds: Mapping[str, float]) -> np.
     return (scores >= np.array([thresholds[topic] for topic in TOPICS])).astype(int)
 
 
-def train_with_metadata(labeled: Sequence[LabeledItem], pinned: Mapping[str, float | None] | None = None,
-                        folds: int = 5, weights: np.ndarray | None = None, **params: object
-                        ) -> tuple[TopicClassifier, dict, np.ndarray]:
-    """A fitted model, what is stored beside it, and the out-of-fold scores its thresholds came from."""
-    Y = indicator(labeled)
-    scores = out_of_fold_scores(labeled, folds, weights, **params)
-    thresholds = choose_thresholds(Y, scores, pinned, weights)
-    model = train(labeled, weights, **params, thresholds=thresholds)
-    return model, _metadata(labeled, model, thresholds, pinned, metrics(Y, apply_thresholds(scores, thresholds))), scores
-
-
 def _metadata(labeled: Sequence[LabeledItem], model: TopicClassifier, thresholds: Mapping[str, float],
               pinned: Mapping[str, float | None] | None, cross_validation: dict) -> dict:
     return {
@@ -137,6 +119,29 @@ def _metadata(labeled: Sequence[LabeledItem], model: TopicClassifier, thresholds
     }
 
 
+def precision_recall_curves(Y: np.ndarray, scores: np.ndarray) -> dict[str, list[dict]]:
+    """Per topic, precision and recall of validation (out-of-fold) scores at every grid threshold."""
+    return {topic: precision_recall_points(Y[:, t], scores[:, t], THRESHOLD_GRID) for t, topic in enumerate(TOPICS)}
+
+
+def _tags_without_choosing_on_them(Y: np.ndarray, scores: np.ndarray, rows: np.ndarray, chose: np.ndarray,
+                                   pinned: Mapping[str, float | None] | None, weights: np.ndarray | None,
+                                   groups: int) -> np.ndarray:
+    """Tags of ``rows`` (scores from models that did not train on them) at thresholds chosen, as
+    ``choose_thresholds`` does, on the ``chose`` rows minus a group of ``rows`` at a time: a threshold
+    fitted to the very labels it is then scored on would make the estimate look better than it is."""
+    weights = np.ones(len(Y)) if weights is None else np.asarray(weights, dtype=float)
+    indices = np.flatnonzero(rows)
+    tags = np.zeros((len(indices), Y.shape[1]), dtype=int)
+    for group in range(groups):
+        scored = np.zeros(len(Y), dtype=bool)
+        scored[indices[group::groups]] = True
+        basis = chose & ~scored
+        thresholds = choose_thresholds(Y[basis], scores[basis], pinned, weights[basis])
+        tags[group::groups] = apply_thresholds(scores[scored], thresholds)
+    return tags
+
+
 @dataclass
 class Candidate:
     """A trained candidate, how it and the model in service did on the same held-out examples, the verdict."""
@@ -145,22 +150,37 @@ class Candidate:
     metadata: dict
     held_out: int
     candidate_metrics: dict | None
+    """On the held-out rows, with bootstrap intervals (``evaluate.estimate``)."""
     current_metrics: dict | None
-    promote: bool
-    reason: str
+    verdict: GateVerdict
+    held_out_truth: np.ndarray | None = None
+    candidate_tags: np.ndarray | None = None
+    current_tags: np.ndarray | None = None
+
+    @property
+    def promote(self) -> bool:
+        return self.verdict.promote
+
+    @property
+    def reason(self) -> str:
+        return self.verdict.reason
 
 
 def train_candidate(labeled: Sequence[LabeledItem], held_out: np.ndarray, current: TopicClassifier | None,
                     margin: float, pinned: Mapping[str, float | None] | None = None, folds: int = 5,
-                    train_on_held_out: bool = True, weights: np.ndarray | None = None, **params: object
-                    ) -> Candidate:
-    """Train a candidate; judge it against ``current`` on the rows ``held_out`` marks.
+                    train_on_held_out: bool = True, weights: np.ndarray | None = None,
+                    estimate_rows: np.ndarray | None = None, **params: object) -> Candidate:
+    """Train a candidate; judge it against ``current`` on the rows ``held_out`` marks (``evaluate.paired_gate``).
 
     With ``train_on_held_out`` False the held-out rows are a slice no model trains on, scored by the
     candidate itself; otherwise they are rows the current model did not train on, scored out-of-fold
-    (no candidate fold saw the row it scores). Thresholds are chosen on the other rows' out-of-fold scores.
+    (no candidate fold saw the row it scores). Thresholds are chosen on the other rows' out-of-fold scores,
+    whose precision/recall curve per topic is kept in the metadata (``pr_curve``). The estimate kept in
+    the metadata (``metrics.held_out``) covers ``estimate_rows`` (default: the held-out rows), each
+    scored by a model that did not train on it.
     """
     held_out = np.asarray(held_out, dtype=bool)
+    estimate_rows = held_out if estimate_rows is None else np.asarray(estimate_rows, dtype=bool)
     Y = indicator(labeled)
     rows = np.arange(len(labeled)) if train_on_held_out else np.flatnonzero(~held_out)
     training = [labeled[i] for i in rows]
@@ -170,15 +190,25 @@ def train_candidate(labeled: Sequence[LabeledItem], held_out: np.ndarray, curren
     thresholds = choose_thresholds(Y[rows][validation], scores[validation], pinned,
                                    None if training_weights is None else training_weights[validation])
     model = train(training, training_weights, **params, thresholds=thresholds)
-    held_texts = [d for d, h in zip(documents(labeled), held_out) if h]
-    candidate_metrics = current_metrics = None
-    if held_texts:
-        held_scores = scores[held_out[rows]] if train_on_held_out else model.predict_proba(held_texts)
-        candidate_metrics = metrics(Y[held_out], apply_thresholds(held_scores, thresholds))
+    unseen = np.zeros(Y.shape, dtype=float)  # every row's scores from a model that did not train on it
+    unseen[rows] = scores
+    if not train_on_held_out and held_out.any():
+        unseen[held_out] = model.predict_proba([d for d, h in zip(documents(labeled), held_out) if h])
+    candidate_metrics = current_metrics = candidate_tags = current_tags = None
+    if held_out.any():
+        candidate_tags = apply_thresholds(unseen[held_out], thresholds)
+        candidate_metrics = estimate(Y[held_out], candidate_tags)
         if current is not None:
-            current_metrics = metrics(Y[held_out], current.predict(held_texts))
-    promote, reason = passes_gate(candidate_metrics, current_metrics, margin, has_current=current is not None)
+            current_tags = current.predict([d for d, h in zip(documents(labeled), held_out) if h])
+            current_metrics = metrics(Y[held_out], current_tags)
+    verdict = paired_gate(Y[held_out] if held_out.any() else None, candidate_tags, current_tags, margin,
+                          has_current=current is not None)
     metadata = _metadata(training, model, thresholds, pinned, metrics(Y[rows], apply_thresholds(scores, thresholds)))
-    if candidate_metrics:
-        metadata["metrics"]["held_out"] = {**candidate_metrics, "examples": int(held_out.sum())}
-    return Candidate(model, metadata, int(held_out.sum()), candidate_metrics, current_metrics, promote, reason)
+    metadata["pr_curve"] = precision_recall_curves(Y[rows][validation], scores[validation])
+    if estimate_rows.any():
+        chose = np.zeros(len(labeled), dtype=bool)
+        chose[rows[validation]] = True
+        tags = _tags_without_choosing_on_them(Y, unseen, estimate_rows, chose, pinned, weights, folds)
+        metadata["metrics"]["held_out"] = estimate(Y[estimate_rows], tags)
+    return Candidate(model, metadata, int(held_out.sum()), candidate_metrics, current_metrics, verdict,
+                     Y[held_out] if held_out.any() else None, candidate_tags, current_tags)

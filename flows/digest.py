@@ -5,7 +5,7 @@ from __future__ import annotations
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
 
-from newswatch import alerts, app
+from newswatch import alerts, app, retrain
 from newswatch.clock import utcnow
 from newswatch.config import load_settings
 from newswatch.notify import deliver_owed
@@ -15,7 +15,7 @@ from newswatch.notify import deliver_owed
 def digest(config: str | None = None, dry_run: bool = False) -> dict:
     settings = load_settings(config)
     with app.open_store(settings) as store:
-        planned = alerts.digest_now(store, settings, utcnow(), dry_run=dry_run)
+        planned = alerts.digest_now(store, settings, utcnow(), dry_run=dry_run, tagged_at=retrain.thresholds(settings))
         delivery = None if dry_run else deliver_owed(store, settings.channels)
     built = [one for one in planned if one.digest is not None]
     for one in built:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, replace
 from datetime import datetime, time, timedelta
-from typing import Sequence
+from typing import Mapping, Sequence
 from zoneinfo import ZoneInfo
 
 from .config import Channel, DigestSchedule, Settings
@@ -35,6 +35,8 @@ class ChannelDigest:
     """Every item the window held, tagged for the channel or not: owing the digest takes them all."""
     explicit: bool = False
     """A window the user asked for (``digest --since``), which may repeat items already digested."""
+    tagged_at: Mapping[str, float] | None = None
+    """The model's tagging thresholds, named in the digest's footer."""
 
 
 LOOKBACK = timedelta(hours=1)
@@ -148,7 +150,7 @@ def owe_immediate(obligations: Obligations, settings: Settings, shares: dict[str
 
 
 def channel_digest(store: Store, settings: Settings, channel: Channel, now: datetime,
-                   since: datetime | None = None) -> ChannelDigest:
+                   since: datetime | None = None, tagged_at: Mapping[str, float] | None = None) -> ChannelDigest:
     """The channel's digest of what its digests have not taken yet (or, with ``since``, of everything
     first scored since then) up to ``now``."""
     explicit = since is not None
@@ -157,9 +159,10 @@ def channel_digest(store: Store, settings: Settings, channel: Channel, now: date
         since = watermark.tagged_until - LOOKBACK if watermark else None
     tagged = store.tagged_between(since, now, not_taken_by=None if explicit else channel.name)
     matches = for_channel(store, channel, [Match(t.item, t.prediction, t.source) for t in tagged])
-    digest = build_digest(matches, channel.topics, channel.timezone, channel.threshold, settings.web.base_url)
+    digest = build_digest(matches, channel.topics, channel.timezone, channel.threshold, settings.web.base_url,
+                          tagged_at=tagged_at)
     considered = tuple(t.item.id for t in tagged if t.item.id is not None)
-    return ChannelDigest(channel, digest, since, now, considered, explicit)
+    return ChannelDigest(channel, digest, since, now, considered, explicit, tagged_at)
 
 
 def owe_digest(store: Store, settings: Settings, planned: ChannelDigest, now: datetime) -> ChannelDigest:
@@ -172,7 +175,7 @@ def owe_digest(store: Store, settings: Settings, planned: ChannelDigest, now: da
         if store.enqueue_digest(planned.channel.name, message, planned.considered, planned.until, now,
                                 exclusive=not planned.explicit):
             return planned
-        planned = channel_digest(store, settings, planned.channel, now)
+        planned = channel_digest(store, settings, planned.channel, now, tagged_at=planned.tagged_at)
     # still racing: whatever is left stays untaken, so the next cycle owes it
     return replace(planned, digest=None)
 
@@ -242,10 +245,11 @@ def owe_due(store: Store, settings: Settings, now: datetime) -> list[ChannelDige
 
 
 def digest_now(store: Store, settings: Settings, now: datetime, since: datetime | None = None,
-               channel_names: Sequence[str] = (), dry_run: bool = False) -> list[ChannelDigest]:
+               channel_names: Sequence[str] = (), dry_run: bool = False,
+               tagged_at: Mapping[str, float] | None = None) -> list[ChannelDigest]:
     """Every digest-mode channel's digest now, whatever its schedule; owed unless ``dry_run``."""
     chosen = [c for c in settings.channels if "digest" in c.modes and (not channel_names or c.name in channel_names)]
-    planned = [channel_digest(store, settings, channel, now, since) for channel in chosen]
+    planned = [channel_digest(store, settings, channel, now, since, tagged_at) for channel in chosen]
     if dry_run:
         return planned
     return [owe_digest(store, settings, one, now) for one in planned]

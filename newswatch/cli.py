@@ -275,9 +275,9 @@ def _classified_lines(model: "LoadedModel", records: list[dict[str, Any]]) -> li
 @click.argument("source", type=click.File("rb"))
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table.")
 def evaluate(settings: Settings, source: Any, as_json: bool) -> None:
-    """Precision, recall, F1 and support per topic, and macro-F1, of the current model on a labeled FILE."""
-    from classifiers.evaluate import metrics
-    from classifiers.train import documents, indicator
+    """Precision, recall, F1 (with its 90 % interval) and support per topic, and macro-F1, of the current
+    model on a labeled FILE."""
+    from classifiers.evaluate import evaluate_model
 
     from . import app
     from .labeled import LabeledFileError, read_labeled_file
@@ -286,16 +286,18 @@ def evaluate(settings: Settings, source: Any, as_json: bool) -> None:
     if not labeled:
         raise LabeledFileError(f"{_name(source)}: no labeled items")
     model = app.current_model(settings)
-    result = metrics(indicator(labeled), model.estimator.predict(documents(labeled)))
-    result["model_version"] = model.version
+    result = {**evaluate_model(model.estimator, labeled), "model_version": model.version}
     if as_json:
         click.echo(json.dumps(result))
         return
-    click.echo(f"{'topic':<18}{'precision':>10}{'recall':>10}{'f1':>10}{'support':>9}")
+    click.echo(f"{'topic':<18}{'precision':>10}{'recall':>10}{'f1':>10}{'90 % interval':>16}{'support':>9}")
     for topic in TOPICS:
         m = result["topics"][topic]
-        click.echo(f"{topic:<18}{m['precision']:>10.3f}{m['recall']:>10.3f}{m['f1']:>10.3f}{m['support']:>9}")
-    click.echo(f"macro-F1 {result['macro_f1']:.3f} (model {model.version})")
+        low, high = m["f1_interval"]
+        click.echo(f"{topic:<18}{m['precision']:>10.3f}{m['recall']:>10.3f}{m['f1']:>10.3f}"
+                   f"{f'{low:.3f}–{high:.3f}':>16}{m['support']:>9}")
+    low, high = result["macro_f1_interval"]
+    click.echo(f"macro-F1 {result['macro_f1']:.3f} (90 % interval {low:.3f}–{high:.3f}; model {model.version})")
 
 
 def _name(stream: Any) -> str:
@@ -313,6 +315,7 @@ def digest(settings: Settings, dry_run: bool, since_text: str | None, channel_na
     """Build the digest of every digest-mode channel now, whatever its schedule, and send it (or print it)."""
     from .alerts import digest_now
     from .notify import deliver_owed
+    from .retrain import thresholds
 
     now = utcnow()
     since = parse_since(since_text, now) if since_text else None
@@ -320,7 +323,7 @@ def digest(settings: Settings, dry_run: bool, since_text: str | None, channel_na
     if unknown:
         raise Failure(f"no channel named {', '.join(sorted(unknown))} in {settings.source}")
     with open_store(settings) as store:
-        planned = digest_now(store, settings, now, since, channel_names, dry_run)
+        planned = digest_now(store, settings, now, since, channel_names, dry_run, thresholds(settings))
         delivery = None if dry_run else deliver_owed(store, settings.channels)
         digested_before = {one.channel.name: _already_digested(store, one) for one in planned if one.digest is None}
     for one in planned:
@@ -611,29 +614,30 @@ def labels_export(settings: Settings) -> None:
 @click.option("--force", is_flag=True, help="Promote the candidate even if it is worse than the current model.")
 @click.option("--dry-run", is_flag=True, help="Promote nothing; list the stored items whose tags would change.")
 def train(settings: Settings, force: bool, dry_run: bool) -> None:
-    """Train a candidate on seeds + labels, compare it with the current model, promote it if not worse."""
-    from . import app
+    """Train a candidate on seeds + labels, compare it with the current model, promote it unless worse beyond noise."""
+    from . import retrain
 
     with open_store(settings) as store:
-        report = app.train(settings, store, force=force, dry_run=dry_run)
+        report = retrain.train(settings, store, force=force, dry_run=dry_run)
     candidate = report.candidate
-    click.echo(f"evaluated on {report.evaluated_on}")
-    click.echo(f"{'topic':<18}{'current F1':>11}{'candidate P':>12}{'R':>7}{'F1':>7}{'threshold':>10}")
-    for topic in TOPICS if candidate.candidate_metrics else ():
-        new = candidate.candidate_metrics["topics"][topic]
-        old = f"{candidate.current_metrics['topics'][topic]['f1']:.3f}" if candidate.current_metrics else "-"
-        click.echo(f"{topic:<18}{old:>11}{new['precision']:>12.3f}{new['recall']:>7.3f}{new['f1']:>7.3f}"
-                   f"{candidate.metadata['thresholds'][topic]:>10.2f}")
-    old_macro = f"{candidate.current_metrics['macro_f1']:.3f}" if candidate.current_metrics else "-"
-    if candidate.candidate_metrics:
-        click.echo(f"{'macro-F1':<18}{old_macro:>11}{'':>26}{candidate.candidate_metrics['macro_f1']:.3f}")
-    click.echo(f"cross-validation macro-F1 (all training data): "
-               f"{candidate.metadata['metrics']['cross_validation']['macro_f1']:.3f}")
+    click.echo(f"{report.labeled} labeled item(s); judged on {report.evaluated_on}")
+    held = candidate.candidate_metrics
+    if held:
+        click.echo(f"{'topic':<18}{'in service F1':>14}{'candidate P':>12}{'R':>7}{'F1':>7}{'90 % interval':>15}"
+                   f"{'threshold':>10}")
+        for topic in TOPICS:
+            new = held["topics"][topic]
+            old = f"{candidate.current_metrics['topics'][topic]['f1']:.3f}" if candidate.current_metrics else "-"
+            low, high = new["f1_interval"]
+            click.echo(f"{topic:<18}{old:>14}{new['precision']:>12.3f}{new['recall']:>7.3f}{new['f1']:>7.3f}"
+                       f"{f'{low:.2f}–{high:.2f}':>15}{candidate.metadata['thresholds'][topic]:>10.2f}")
+    click.echo(f"held-out estimate: {report.estimate}")
+    click.echo(f"training data: {retrain.cross_validation_in_words({**candidate.metadata, 'labeled_items': report.labeled})}")
     click.echo(f"gate: {candidate.reason}")
     if dry_run:
         click.echo(f"dry run: nothing promoted; {len(report.changes)} stored item(s) would change tags")
         for change in report.changes:
-            click.echo(f"  {change.item.id}: {list(change.before)} -> {list(change.after)}  {change.item.title}")
+            click.echo(f"  {change.item.id}: {list(change.before)} -> {list(change.after)}  {printable(change.item.title)}")
     elif report.promoted_version:
         forced = " (forced)" if force and not candidate.promote else ""
         click.echo(f"promoted {report.promoted_version}{forced} (was {report.current_version or 'none'})")
@@ -648,29 +652,29 @@ def models_group() -> None:
 
 @command(models_group, "list")
 def models_list(settings: Settings) -> None:
-    """Every stored model version with its date, training data and metrics; * marks the one in service."""
-    from . import app
+    """Every stored model version with its date, training data, held-out estimate; * marks the one in service."""
+    from classifiers.evaluate import describe_estimate
 
-    models = app.registry(settings)
+    from . import retrain
+
+    models = retrain.registry(settings)
     current = models.current_version()
     for meta in models.versions():
-        metrics = meta.get("metrics", {})
-        held_out = metrics.get("held_out", {}).get("macro_f1")
-        cv = metrics.get("cross_validation", {}).get("macro_f1")
         click.echo(f"{'*' if meta['version'] == current else ' '} {meta['version']:<5} {meta.get('created_at', '?')}"
                    f"  {meta.get('trained_on', '?'):<13} examples {meta.get('training_examples', '?'):<5}"
-                   f" cv-F1 {cv if cv is not None else '-'}  held-out-F1 {held_out if held_out is not None else '-'}"
                    f"  thresholds {meta.get('thresholds')}  data {str(meta.get('training_data_hash', ''))[:12]}"
                    f"  sklearn {meta.get('sklearn_version', '?')}")
+        click.echo(f"      held-out estimate: {describe_estimate(meta.get('metrics', {}).get('held_out'))}")
+        click.echo(f"      training data: {retrain.cross_validation_in_words(meta)}")
 
 
 @command(models_group, "rollback")
 @click.argument("version", required=False)
 def models_rollback(settings: Settings, version: str | None) -> None:
     """Put VERSION (2 or v2; default: the version before the one in service) back in service."""
-    from . import app
+    from . import retrain
 
-    click.echo(f"{app.rollback(settings, version)} is in service")
+    click.echo(f"{retrain.rollback(settings, version)} is in service")
 
 
 @command(main, "review")
@@ -679,12 +683,13 @@ def models_rollback(settings: Settings, version: str | None) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON Lines instead of prompting.")
 @_author_option
 def review(settings: Settings, limit: int, as_json: bool, author: str) -> None:
-    """Stored items the model is least sure about; on a terminal, label each: y(es) n(o) s(kip) q(uit)."""
-    from . import app
+    """Stored items whose label would teach the model most (uncertain, one per story, no near-duplicates);
+    on a terminal, label each: y(es) n(o) s(kip) q(uit)."""
+    from . import app, retrain
     from .labels import label_stored_item
 
     with open_store(settings) as store:
-        entries = app.review_queue(settings, store, limit)
+        entries = retrain.review_queue(settings, store, app.current_model(settings), limit)
         interactive = not as_json and sys.stdin.isatty()
         for entry in entries:
             item = entry.item

@@ -15,7 +15,7 @@ import html
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import cached_property
-from typing import Callable, Iterable, Protocol, Sequence, TypeVar
+from typing import Callable, Iterable, Mapping, Protocol, Sequence, TypeVar
 from zoneinfo import ZoneInfo
 
 from .models import TOPIC_TITLES, TOPICS, Item, Prediction
@@ -159,9 +159,12 @@ def subject_line(grouped: dict[str, list[Story]], kind: str = "digest") -> str:
 
 def build_digest(matches: Sequence[Match], topics: Sequence[str] = TOPICS, tz: str = "UTC",
                  threshold: float | None = None, web_base_url: str | None = None,
-                 kind: str = "digest", subject: str | None = None) -> Digest | None:
+                 kind: str = "digest", subject: str | None = None,
+                 tagged_at: Mapping[str, float] | None = None) -> Digest | None:
     """The message for the matches on the given topics, or None when none of them counts for one.
-    ``subject`` replaces the counting subject line (surge alerts say what surged)."""
+    ``subject`` replaces the counting subject line (surge alerts say what surged). ``tagged_at`` (the
+    model's tagging threshold per topic) is named in the footer, so a reader knows what "tagged" meant;
+    a channel ``threshold`` replaces it for that channel."""
     grouped = stories_by_topic(matches, topics, threshold)
     if not grouped:
         return None
@@ -170,8 +173,18 @@ def build_digest(matches: Sequence[Match], topics: Sequence[str] = TOPICS, tz: s
     item_ids = tuple(sorted({m.item.id for stories in grouped.values() for s in stories for m in s.copies
                              if m.item.id is not None}))
     subject = printable(subject or subject_line(grouped, kind))
-    return Digest(subject=subject, text=_text(entries, subject), html=_html(entries, subject),
-                  markdown=_markdown(entries), item_ids=item_ids, kind=kind)
+    footer = tagging_footer(list(grouped), threshold, tagged_at)
+    return Digest(subject=subject, text=_text(entries, subject, footer), html=_html(entries, subject, footer),
+                  markdown=_markdown(entries, footer), item_ids=item_ids, kind=kind)
+
+
+def tagging_footer(topics: Sequence[str], threshold: float | None, tagged_at: Mapping[str, float] | None) -> str:
+    """What a match meant: "tagged at russia_dprk ≥ 0.42, alliance_drills ≥ 0.38" (or the channel's threshold)."""
+    if threshold is not None:
+        return f"listed at score ≥ {threshold:.2f} (this channel's threshold)"
+    if not tagged_at:
+        return ""
+    return "tagged at " + ", ".join(f"{topic} ≥ {tagged_at[topic]:.2f}" for topic in topics if topic in tagged_at)
 
 
 def label_command(item: Item, topic: str, verdict: str = "yes|no") -> str:
@@ -245,7 +258,7 @@ def _lang_tag(item: Item) -> str:
     return f" [{item.lang}]" if item.lang != UNDETERMINED else ""
 
 
-def _text(entries: dict[str, list[_Entry]], subject: str) -> str:
+def _text(entries: dict[str, list[_Entry]], subject: str, footer: str) -> str:
     lines = [subject, ""]
     for topic, topic_entries in entries.items():
         heading = f"{TOPIC_TITLES[topic]} ({len(topic_entries)})"
@@ -261,6 +274,8 @@ def _text(entries: dict[str, list[_Entry]], subject: str) -> str:
             if entry.label_link:
                 lines.append(f"  label online: {entry.label_link}")
             lines.append("")
+    if footer:
+        lines += ["--", footer]
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -268,7 +283,7 @@ def _md(value: str) -> str:
     return value.replace("[", "\\[").replace("]", "\\]").replace("*", "\\*").replace("_", "\\_")
 
 
-def _markdown(entries: dict[str, list[_Entry]]) -> str:
+def _markdown(entries: dict[str, list[_Entry]], footer: str) -> str:
     """Compact, for chat and webhook channels."""
     lines = []
     for topic, topic_entries in entries.items():
@@ -285,10 +300,12 @@ def _markdown(entries: dict[str, list[_Entry]]) -> str:
             link = f" · [label]({entry.label_link})" if entry.label_link else ""
             lines.append(f"  {why}`{entry.label}`{link}")
         lines.append("")
+    if footer:
+        lines.append(f"_{_md(footer)}_")
     return "\n".join(lines).rstrip() + "\n"
 
 
-def _html(entries: dict[str, list[_Entry]], subject: str) -> str:
+def _html(entries: dict[str, list[_Entry]], subject: str, footer: str) -> str:
     e = html.escape
     parts = ['<!doctype html><html><head><meta charset="utf-8">',
              f'<title>{e(subject)}</title></head>',
@@ -303,7 +320,8 @@ def _html(entries: dict[str, list[_Entry]], subject: str) -> str:
         parts += [_html_entry(entry) for entry in topic_entries]
     parts += ['<p style="font-size:12px;color:#5f6b7a;margin-top:28px">Scores are the model\'s confidence; '
               '"why" lists the terms that pushed it. Run the label command (or follow the label link) '
-              'to teach the model.</p>', "</div></body></html>"]
+              f'to teach the model.{" " + e(footer[:1].upper() + footer[1:]) + "." if footer else ""}</p>',
+              "</div></body></html>"]
     return "\n".join(parts) + "\n"
 
 

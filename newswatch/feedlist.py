@@ -1,5 +1,6 @@
 """The feed list: adding and removing feeds in the config file, and each feed's health (``feed_health``, the
-one definition the cycle summary, ``feeds status`` and the web feeds page share).
+one definition the cycle summary, ``feeds status`` and the web feeds page share); the other edit the page
+makes to the config file, a topic's tagging threshold, goes through the same safe path.
 
 The config file stays the one source of truth for which feeds are watched (it is what the cycle
 reads, what operators version and review). ``add`` appends a ``[[feeds]]`` table as text and
@@ -20,7 +21,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from .config import ConfigError, Settings, default_config_path, load_settings
 from .models import Feed
@@ -71,6 +72,25 @@ def remove_feed(settings: Settings, url_or_name: str) -> Feed:
     raise ConfigError(f"{path}: feed {feed.url!r} is not a plain [[feeds]] table; edit the file by hand")
 
 
+def set_topic_threshold(settings: Settings, topic: str, threshold: float | None) -> Settings:
+    """Pin ``topic``'s tagging threshold in the config file (``[topics.<topic>] threshold``), or with None
+    unpin it (the model's own threshold applies again); return ``settings`` with the edited topics."""
+    path = _editable(settings)
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    header = re.compile(rf"^\s*\[\s*topics\s*\.\s*\"?{re.escape(topic)}\"?\s*\]\s*(#.*)?$")
+    start = next((i for i, line in enumerate(lines) if header.match(line)), None)
+    setting = [] if threshold is None else [f"threshold = {threshold:.2f}\n"]
+    if start is None:
+        text = "".join(lines).rstrip("\n") + "".join(["\n\n", f"[topics.{topic}]\n", *setting] if setting else "\n")
+    else:
+        end = next((j for j in range(start + 1, len(lines)) if _TABLE_HEADER.match(lines[j])), len(lines))
+        kept = [line for line in lines[start + 1:end] if not re.match(r"^\s*threshold\s*=", line)]
+        text = "".join(lines[:start + 1] + setting + kept + lines[end:])
+    wanted = None if threshold is None else round(threshold, 2)
+    edited = _replace_validated(path, text, check=lambda loaded: loaded.topics[topic].threshold == wanted)
+    return replace(settings, topics=edited.topics)  # only the topics changed (the rest may come from a passed env)
+
+
 def _feed_tables(lines: list[str]) -> list[tuple[int, int]]:
     """(first line, line after the last) of each ``[[feeds]]`` table."""
     spans = []
@@ -91,8 +111,10 @@ def _editable(settings: Settings) -> Path:
     return path
 
 
-def _replace_validated(path: Path, text: str) -> Settings:
-    """Write ``text`` over the config file at ``path`` once it loads, atomically, as the same file.
+def _replace_validated(path: Path, text: str, check: Callable[[Settings], bool] = lambda _: True) -> Settings:
+    """Write ``text`` over the config file at ``path`` once it loads (and ``check`` says the edit took: a
+    value set elsewhere in the file, as a dotted key or an inline table, would otherwise win silently),
+    atomically, as the same file.
 
     A symlinked config is edited where it points (the link stays a link); the new file is written next to
     that real file (``os.replace`` is atomic only within one filesystem) with the old one's mode and, where
@@ -115,6 +137,8 @@ def _replace_validated(path: Path, text: str) -> Settings:
             except PermissionError:
                 pass  # only root may give a file away; the file then belongs to whoever edits it
         settings = load_settings(candidate)
+        if not check(settings):
+            raise ConfigError(f"{path}: the setting is defined in a form newswatch does not edit; edit the file by hand")
     except BaseException as exc:
         candidate.unlink(missing_ok=True)
         if isinstance(exc, ConfigError):

@@ -26,15 +26,18 @@ def labels_for_item(item: Item, topics: dict[str, bool], author: str, source: st
             for topic, value in topics.items()]
 
 
-def label_stored_item(store: Store, item_id: int, topic: str | None, value: bool, author: str, now: datetime) -> int:
-    """Label a stored item about ``topic`` (None: about neither topic); return how many labels changed."""
+def label_stored_item(store: Store, item_id: int, topic: str | None, value: bool, author: str, now: datetime,
+                      source: str = "cli") -> int:
+    """Label a stored item about ``topic`` (None: about neither topic); return how many labels changed.
+
+    The one way an analyst labels a stored item, from the command line, the review queue or the page."""
     found = store.items_by_id([item_id])
     if not found:
         raise LabelError(f"no stored item with id {item_id}")
     if topic is not None and topic not in TOPICS:
         raise LabelError(f"unknown topic {topic!r} (known: {', '.join(TOPICS)})")
     judgement = {topic: value} if topic else dict.fromkeys(TOPICS, False)
-    return store.add_labels(labels_for_item(found[0], judgement, author, "cli", now), now)
+    return store.add_labels(labels_for_item(found[0], judgement, author, source, now), now)
 
 
 @dataclass(frozen=True)

@@ -123,4 +123,8 @@ class Classifier(Protocol):
 
     version: str
 
+    @property
+    def thresholds(self) -> Mapping[str, float]:
+        """The tagging threshold per topic (named in digests)."""
+
     def predict_items(self, items: Sequence[Item]) -> list[Prediction]: ...

@@ -16,7 +16,7 @@ from classifiers.concepts import feature_names, relation_columns
 from classifiers.explain import STOP_WORDS, Explainer
 from classifiers.registry import LoadedModel, Registry
 from classifiers.text import korean_stem, ngrams, normalize, words
-from classifiers.train import example_weights, train, train_with_metadata
+from classifiers.train import example_weights, train, train_candidate
 from newswatch.labeled import seed_corpus
 from newswatch.models import TOPICS, Item, LabeledItem
 
@@ -113,7 +113,8 @@ def test_the_same_data_give_the_same_model_file_and_thresholds(tmp_path):
     corpus = seed_corpus()[::6]
     files, thresholds = set(), []
     for run in ("a", "b"):
-        model, metadata, _ = train_with_metadata(corpus, folds=3)
+        candidate = train_candidate(corpus, np.zeros(len(corpus), dtype=bool), None, margin=0.01, folds=3)
+        model, metadata = candidate.model, candidate.metadata
         registry = Registry(tmp_path / run)
         version = registry.save(model, metadata)
         files.add(hashlib.sha256((registry.root / f"{version}.skops").read_bytes()).hexdigest())

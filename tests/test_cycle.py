@@ -164,8 +164,9 @@ def test_evaluate_json_has_the_documented_shape(data_dir, seed_models, tmp_path)
     result = run("evaluate", str(source), "--json")
     report = json.loads(result.output)
     assert set(report["topics"]) == {"russia_dprk", "alliance_drills"}
-    assert set(report["topics"]["russia_dprk"]) == {"precision", "recall", "f1", "support"}
-    assert 0.0 <= report["macro_f1"] <= 1.0
+    assert set(report["topics"]["russia_dprk"]) == {"precision", "recall", "f1", "f1_interval", "support"}
+    assert 0.0 <= report["macro_f1_interval"][0] <= report["macro_f1"] <= report["macro_f1_interval"][1] <= 1.0
+    assert report["examples"] == 3 and report["positives"] == {"russia_dprk": 1, "alliance_drills": 1}
     table = run("evaluate", str(source))
     assert "macro-F1" in table.output
 

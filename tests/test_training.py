@@ -85,7 +85,7 @@ def test_gate_keeps_a_worse_candidate():
             return indicator(corpus[-30:])
 
     candidate = train_candidate(corpus, held_out, Perfect(), margin=0.0, folds=2)
-    assert not candidate.promote and candidate.reason.startswith("worse")
+    assert not candidate.promote and candidate.reason.startswith("refused: worse beyond noise")
     assert train_candidate(corpus, held_out, None, margin=0.0, folds=2).promote
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from types import SimpleNamespace
 import re
 from datetime import timedelta
 
@@ -10,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 from fastapi.testclient import TestClient
 
-from newswatch import app
+from newswatch import app, retrain
 from newswatch.cli import main
 from newswatch.config import WebSettings
 from newswatch.digest import Match, build_digest
@@ -286,8 +287,8 @@ def test_token_guards_every_page_and_action(settings):
 
 def test_retrain_button_runs_in_the_background_and_shows_the_decision(settings):
     def quick_retrain(settings_, store):
-        # the real app.retrain trains for tens of seconds; its own test below covers it
-        return app.RetrainDecision("v2", "v1", "candidate macro-F1 0.91 vs 0.90", "2 labeled items")
+        # the real retrain.train trains for tens of seconds; its own test below covers it
+        return SimpleNamespace(message="v2 promoted: not worse: macro-F1 0.91 vs 0.90", promoted_version="v2")
 
     with TestClient(create_app(settings, retrain=quick_retrain), base_url=LOCAL) as client:
         token = csrf(client)
@@ -318,13 +319,13 @@ def test_real_retrain_learns_from_web_labels_and_keeps_the_gate(settings, client
                     headers={"X-CSRF-Token": token, "Accept": "application/json"})
     store = app.open_store(settings)
     try:
-        corpus, labeled = app.training_corpus(store)
-        decision = app.retrain(settings, store)
+        corpus, labeled = retrain.training_corpus(store)
+        report = retrain.train(settings, store)
     finally:
         store.close()
     assert labeled == 2 and {"w-1", "kr-1"} <= {e.item.key for e in corpus}
-    assert decision.current == "v1" and decision.reason
-    assert app.current_version(settings) == (decision.promoted or "v1")
+    assert report.current_version == "v1" and report.candidate.reason
+    assert retrain.current_version(settings) == (report.promoted_version or "v1")
 
 
 def test_digest_links_each_entry_to_its_page(settings):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 
+from newswatch.labels import labels_for_item
 from newswatch.models import Feed, Item, Prediction
 from newswatch.store import ItemFilter
 
@@ -22,6 +23,10 @@ def scored(store, specs):
     return {item.key: item.id for item in stored}
 
 
+def label(store, key, topic, value, author, when):
+    store.add_labels(labels_for_item(Item(key=key, title=key), {topic: value}, author, "web", when), when)
+
+
 SPECS = [
     ("a", "Putin meets Kim 100%_done", 1, {"russia_dprk": 0.95, "alliance_drills": 0.10}, ["russia_dprk"]),
     ("b", "Allied drill off Busan", 30, {"russia_dprk": 0.30, "alliance_drills": 0.58}, ["alliance_drills"]),
@@ -30,9 +35,9 @@ SPECS = [
 
 
 def test_labels_latest_per_item_and_topic_wins(store):
-    store.add_label(Item(key="a", title="a"), "russia_dprk", True, "ana", "web", NOW)
-    store.add_label(Item(key="a", title="a"), "russia_dprk", False, "bo", "web", NOW + timedelta(minutes=1))
-    store.add_label(Item(key="a", title="a"), "alliance_drills", False, "ana", "cli", NOW)
+    label(store, "a", "russia_dprk", True, "ana", NOW)
+    label(store, "a", "russia_dprk", False, "bo", NOW + timedelta(minutes=1))
+    label(store, "a", "alliance_drills", False, "ana", NOW)
     latest = {(label.item_key, label.topic): (label.value, label.author) for label in store.labels_for(["a", "zz"])}
     assert latest == {("a", "russia_dprk"): (False, "bo"), ("a", "alliance_drills"): (False, "ana")}
     assert store.labels_for([]) == []
@@ -57,7 +62,7 @@ def test_scored_items_newest_first_with_latest_prediction_and_filters(store):
     assert keys(search="100%_") == ["a"] and keys(search="busan") == ["b"] and keys(search="%") == ["a"]
     assert keys(since=NOW - timedelta(hours=40)) == ["a", "b"]
     assert keys(until=NOW - timedelta(hours=40)) == ["c"]
-    store.add_label(Item(key="c", title="c"), "russia_dprk", False, "ana", "web", NOW)
+    label(store, "c", "russia_dprk", False, "ana", NOW)
     assert keys(labeled=True) == ["c"] and keys(labeled=False) == ["a", "b"]
     assert keys(topic="alliance_drills", labeled=True) == []
     assert store.scored_item(ids["c"]).labels["russia_dprk"].value is False
@@ -101,22 +106,13 @@ def test_scored_stories_group_copies_match_any_copy_and_page_by_story(store):
     assert stories(until=NOW - timedelta(hours=3, minutes=30)) == [(bridge, [bridge]), (treaty[0], [treaty[2]])]
     assert stories(search="kcna") == [(treaty[0], [treaty[1]])]
     assert stories(feed_id=feed_ids[2]) == [(treaty[0], [treaty[2]])]
-    store.add_label(Item(key="t-kcna", title="x"), "russia_dprk", False, "ana", "web", NOW)
+    label(store, "t-kcna", "russia_dprk", False, "ana", NOW)
     assert stories(labeled=True) == [(treaty[0], [treaty[1]])]
     [labeled] = store.scored_stories(ItemFilter(labeled=True))
     assert [sorted(copy.labels) for copy in labeled.copies] == [[], ["russia_dprk"], []]  # labels stay per copy
     pages = [store.scored_stories(limit=1, offset=n) for n in range(4)]
     assert [[story.story_id for story in page] for page in pages] == [[drills], [treaty[0]], [bridge], []]
     assert len(pages[1][0].copies) == 3  # a page never splits a story
-
-
-def test_near_threshold_skips_labeled_pairs(store):
-    scored(store, SPECS)
-    pairs = store.near_threshold({"russia_dprk": 0.5, "alliance_drills": 0.5}, limit=3)
-    assert [(row.item.key, topic) for row, topic in pairs] == [("c", "russia_dprk"), ("b", "alliance_drills"),
-                                                                ("b", "russia_dprk")]
-    store.add_label(Item(key="c", title="c"), "russia_dprk", False, "ana", "web", NOW)
-    assert store.near_threshold({"russia_dprk": 0.5}, limit=1)[0][0].item.key == "b"
 
 
 def test_tagged_per_day(store):

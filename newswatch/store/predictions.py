@@ -11,7 +11,6 @@ from typing import Callable, Iterable, Mapping, Sequence
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from ..clock import utcnow
 from ..models import Item, Label, Prediction
 from ..normalize import storable
 from .items import _item, _item_query
@@ -116,14 +115,6 @@ class LabelStore:
         """The judgement in force for every labeled item and topic, oldest first."""
         with self.engine.connect() as conn:
             return [_label(row._mapping) for row in conn.execute(_latest_labels_query().order_by(labels.c.id))]
-
-    def add_label(self, item: Item, topic: str, value: bool, author: str, source: str,
-                  now: datetime | None = None) -> Label:
-        """One analyst judgement on a stored item (see add_labels: saying the same thing twice adds nothing)."""
-        label = Label(item.key, topic, bool(value), author, source, item.title, item.summary, item.text, item.url,
-                      now or utcnow())
-        self.add_labels([label], label.created_at)  # type: ignore[arg-type]
-        return label
 
     def labels_for(self, item_keys: Iterable[str]) -> list[Label]:
         """The latest label per item key and topic (older ones are history)."""

@@ -218,24 +218,6 @@ class PageQueries(LabelStore):
         found = self._with_labels(rows)
         return found[0] if found else None
 
-    def near_threshold(self, thresholds: Mapping[str, float], limit: int = 30,
-                       scan: int = 2000) -> list[tuple["ScoredItem", str]]:
-        """(item, topic) pairs the model is least sure about, closest to the threshold first.
-
-        Only the ``scan`` most recent scored items are considered, and a pair already labeled is
-        skipped: labeling what is left teaches the model most.
-        """
-        query = (_scored_query(ItemFilter(scored=True), self.engine.dialect.name)
-                 .order_by(_when().desc(), items.c.id.desc()).limit(scan))
-        with self.engine.connect() as conn:
-            scored = self._with_labels(conn.execute(query).all())
-        pairs = [(abs(row.prediction.scores[topic] - threshold), row, topic)
-                 for row in scored if row.prediction is not None
-                 for topic, threshold in thresholds.items()
-                 if topic in row.prediction.scores and topic not in row.labels]
-        pairs.sort(key=lambda pair: pair[0])
-        return [(row, topic) for _, row, topic in pairs[:limit]]
-
     def languages(self) -> list[str]:
         """The languages of the stored items, most items first: what the inbox offers to filter on."""
         query = sa.select(items.c.lang).group_by(items.c.lang).order_by(sa.func.count().desc(), items.c.lang)

@@ -1,7 +1,7 @@
 """The review page: FastAPI routes over the store, rendered on the server with Jinja2.
 
-Reads go through ``Store``; model versions and retraining through ``newswatch.app`` (the one core module
-that may import the classifiers). Every page is plain HTML; ``static/app.js`` only turns the label buttons
+Reads go through ``Store``; the review queue, labels, model versions, thresholds and retraining through
+the same functions the CLI runs (``newswatch.retrain``, ``newswatch.labels``, ``newswatch.feedlist``). Every page is plain HTML; ``static/app.js`` only turns the label buttons
 into in-place updates and polls a running retrain.
 """
 
@@ -24,10 +24,12 @@ from starlette.exceptions import HTTPException
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from .. import app as core
+from .. import retrain as loop
 from ..clock import Clock, utcnow
-from ..config import Settings
+from ..config import ConfigError, Settings
+from ..labels import LabelError, label_stored_item
 from ..digest import lead_copy, more_sources, other_outlets
-from ..feedlist import feed_statuses
+from ..feedlist import feed_statuses, set_topic_threshold
 from ..jsonview import saved_query_json
 from ..models import TOPIC_TITLES, TOPICS
 from ..store import ItemFilter, ScoredItem, ScoredStory, Store
@@ -41,7 +43,7 @@ PAGE_SIZE = 50
 LANGUAGE_CODE = re.compile(r"[a-z]{2,3}")
 TAGGED_DAYS = 30
 LABEL_AUTHOR = "web"
-Retrain = Callable[[Settings, Store], "core.RetrainDecision"]
+Retrain = Callable[[Settings, Store], "loop.TrainingReport"]
 
 
 class BadRequest(HTTPException):
@@ -80,7 +82,7 @@ class RetrainJob:
     """One retrain at a time, in a background thread, so the page stays responsive while it trains."""
 
     def __init__(self, retrain: Retrain, settings: Settings, store: Store, clock: Clock):
-        self._retrain, self._settings, self._store, self._clock = retrain, settings, store, clock
+        self._retrain, self.settings, self._store, self._clock = retrain, settings, store, clock
         self._lock = threading.Lock()
         self.status = RetrainStatus()
         self._thread: threading.Thread | None = None
@@ -97,8 +99,9 @@ class RetrainJob:
 
     def _run(self) -> None:
         try:
-            decision = self._retrain(self._settings, self._store)
-            status = RetrainStatus("done", decision.message, decision.promoted, self.status.started_at)
+            report = self._retrain(self.settings, self._store)
+            status = RetrainStatus("done", report.message, report.promoted_version is not None,
+                                   self.status.started_at)
         except Exception as exc:  # the page must say why, and stay up for the next attempt
             status = RetrainStatus("failed", f"retraining failed: {type(exc).__name__}: {exc}", None,
                                    self.status.started_at)
@@ -130,7 +133,7 @@ def create_app(settings: Settings, *, host: str = "127.0.0.1", store: Store | No
             store.close()
 
     web = FastAPI(title="newswatch", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
-    job = RetrainJob(retrain or core.retrain, settings, store, clock)
+    job = RetrainJob(retrain or loop.train, settings, store, clock)
     web.state.store, web.state.retrain_job = store, job
     web.mount("/static", StaticFiles(packages=[("newswatch.web", "static")]), name="static")
 
@@ -188,17 +191,22 @@ def create_app(settings: Settings, *, host: str = "127.0.0.1", store: Store | No
         return page(request, "inbox.html", stories=stories, feeds=store.feed_rows(), languages=store.languages(),
                     params=params, where=where,
                     page=page_number, more=len(found) > PAGE_SIZE, link=lambda **changes: _link(params, changes),
-                    thresholds=core.thresholds(settings))
+                    thresholds=loop.thresholds(settings))
 
     @web.get("/items/{item_id}", response_class=HTMLResponse)
     def item_page(request: Request, item_id: str) -> HTMLResponse:
         row = _scored_or_404(store, item_id)
-        return page(request, "item.html", row=row, thresholds=core.thresholds(settings))
+        return page(request, "item.html", row=row, thresholds=loop.thresholds(settings))
 
     def label_item(store: Store, item_id: str, topic: str, value: bool) -> tuple[ScoredItem, Any]:
-        """What a label button and ``POST /api/items/{id}/labels`` do: one judgement on a stored item."""
+        """What a label button and ``POST /api/items/{id}/labels`` do: one judgement on a stored item, through
+        the labeling path the CLI uses (``labels.label_stored_item``, with its checks)."""
         row = _scored_or_404(store, item_id)
-        return row, store.add_label(row.item, topic, value, LABEL_AUTHOR, "web", clock())
+        try:
+            label_stored_item(store, row.item.id, topic, value, LABEL_AUTHOR, clock(), source="web")  # type: ignore[arg-type]
+        except LabelError as exc:
+            raise BadRequest(str(exc)) from None
+        return row, next(one for one in store.labels_for([row.item.key]) if one.topic == topic)
 
     @web.post("/items/{item_id}/labels")
     async def add_label(request: Request, item_id: str) -> Response:
@@ -224,19 +232,24 @@ def create_app(settings: Settings, *, host: str = "127.0.0.1", store: Store | No
     @web.get("/review", response_class=HTMLResponse)
     def review(request: Request) -> HTMLResponse:
         limit = _positive_int(request.query_params, "limit", 30, most=500)
-        thresholds = core.thresholds(settings)
-        return page(request, "review.html", pairs=store.near_threshold(thresholds, limit), thresholds=thresholds)
+        entries = loop.review_queue(settings, store, loop.in_service(settings), limit)
+        rows = [(store.scored_item(entry.item.id), entry.topic) for entry in entries]  # type: ignore[arg-type]
+        return page(request, "review.html", pairs=[(row, topic) for row, topic in rows if row is not None],
+                    thresholds=loop.thresholds(settings))
 
     @web.get("/model", response_class=HTMLResponse)
     def model(request: Request) -> HTMLResponse:
-        versions = core.model_versions(settings)
-        current = core.current_version(settings)
+        versions = loop.model_versions(settings)
+        current = loop.current_version(settings)
         today = clock().date()
         days = [today - timedelta(days=n) for n in range(TAGGED_DAYS - 1, -1, -1)]
         since = datetime.combine(days[0], time(), timezone.utc)
         per_day = store.tagged_per_day(TOPICS, since)
         return page(request, "model.html", versions=versions, current=current,
                     current_meta=next((v for v in versions if v["version"] == current), None),
+                    thresholds=loop.thresholds(settings), pinned=loop.pinned_thresholds(settings),
+                    threshold_message=request.query_params.get("threshold_set", ""),
+                    curves=_threshold_choices(next((v for v in versions if v["version"] == current), {})),
                     quality_chart=_quality_chart(versions),
                     tagged_chart=_tagged_chart(days, per_day), retrain=job.status)
 
@@ -247,6 +260,33 @@ def create_app(settings: Settings, *, host: str = "127.0.0.1", store: Store | No
         if _wants_json(request):
             return JSONResponse(_retrain_json(job.status), 202 if started else 409)
         return RedirectResponse("/model", 303)
+
+    @web.post("/model/thresholds")
+    async def set_threshold(request: Request) -> Response:
+        """Pin a topic's tagging threshold in the config file (the point an analyst chose on its curve),
+        or with ``threshold=model`` unpin it; it applies to every item scored from now on."""
+        nonlocal settings
+        fields = await _fields(request)
+        _check_csrf(request, fields)
+        topic = fields.get("topic", "")
+        if topic not in TOPICS:
+            raise BadRequest(f"topic must be one of {', '.join(TOPICS)}, got {topic!r}")
+        raw = fields.get("threshold", "").strip()
+        try:
+            threshold = None if raw == "model" else float(raw)
+        except ValueError:
+            raise BadRequest(f"threshold must be a number between 0 and 1 or 'model', got {raw!r}") from None
+        if threshold is not None and not 0.0 < threshold < 1.0:
+            raise BadRequest(f"threshold must be between 0 and 1, got {raw!r}")
+        try:
+            settings = set_topic_threshold(settings, topic, threshold)
+        except ConfigError as exc:
+            raise BadRequest(str(exc), 409) from None
+        job.settings = settings
+        said = f"{topic} tagged at ≥ {threshold:.2f}" if threshold is not None else f"{topic} back to the model's threshold"
+        if _wants_json(request):
+            return JSONResponse({"topic": topic, "threshold": threshold, "thresholds": loop.thresholds(settings)})
+        return RedirectResponse("/model?" + urlencode({"threshold_set": said}), 303)
 
     @web.get("/api/retrain")
     def retrain_status() -> JSONResponse:
@@ -392,6 +432,12 @@ def _label_text(label: Any) -> str:
     return f"labeled {verdict} by {label.author}, {_when(label.created_at)}"
 
 
+def _threshold_choices(metadata: Mapping[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """Per topic, the stored precision/recall points every 0.05: few enough to choose from in a list."""
+    return {topic: [p for p in points if round(p["threshold"] * 100) % 5 == 0]
+            for topic, points in metadata.get("pr_curve", {}).items()}
+
+
 def _retrain_json(status: RetrainStatus) -> dict[str, Any]:
     return {"state": status.state, "message": status.message, "promoted": status.promoted,
             "started_at": status.started_at.isoformat() if status.started_at else None}
@@ -406,7 +452,7 @@ def _quality_chart(versions: list[dict[str, Any]]) -> Any:
     series = [Series(f"{TOPIC_TITLES[topic]} {name}", [metric(v, topic, name) for v in versions],
                      PALETTE[i], dashed=name == "recall")
               for i, topic in enumerate(TOPICS) for name in ("precision", "recall")]
-    return line_chart("Precision and recall per topic, by model version (cross-validated)",
+    return line_chart("Precision and recall per topic, by model version (cross-validated on its training data)",
                       [v["version"] for v in versions], series, y_max=1.0, percent=True)
 
 

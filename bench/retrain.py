@@ -1,0 +1,147 @@
+"""The analyst's loop, measured on ../shared/eval/dev.jsonl (these benchmarks train on dev labels and say so):
+
+    python bench/retrain.py estimate   # the estimate the model page shows vs the score on the rest of dev
+    python bench/retrain.py active     # labels chosen by the review queue vs random labels, at 10/25/50 labels
+
+Both train exactly as `newswatch train` does (``newswatch.retrain.candidate_for`` / ``retrain.train``,
+default config: 5 folds, labels weighted 10, thresholds from out-of-fold scores).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+from classifiers.evaluate import describe_estimate, evaluate_model
+from newswatch import retrain
+from newswatch.config import load_settings
+from newswatch.labeled import read_labeled_file, seed_corpus
+from newswatch.labels import label_stored_item
+from newswatch.models import TOPICS, Feed
+from newswatch.store import Store
+from newswatch.stories import assign_stories
+
+DEV = Path(os.environ.get("NEWSWATCH_DEV_SET", Path(__file__).resolve().parents[2] / "shared" / "eval" / "dev.jsonl"))
+NOW = datetime(2026, 12, 1, tzinfo=timezone.utc)
+CHECKPOINTS = (10, 25, 50)
+
+
+def dev():
+    if not DEV.exists():
+        sys.exit(f"skipped: no dev set at {DEV} (set NEWSWATCH_DEV_SET)")
+    with DEV.open(encoding="utf-8") as stream:
+        return read_labeled_file(stream, str(DEV))
+
+
+def settings_in(home: str):
+    return load_settings(env={"NEWSWATCH_HOME": home})
+
+
+def candidate(settings, labels):
+    """A candidate trained as `newswatch train` would after importing ``labels`` (no model in service)."""
+    corpus = seed_corpus() + list(labels)
+    started = time.perf_counter()
+    trained, *_ = retrain.candidate_for(settings, corpus, len(labels), None)
+    return trained, time.perf_counter() - started
+
+
+def macro(model, examples) -> float:
+    return evaluate_model(model, examples)["macro_f1"]
+
+
+def estimate(splits: int = 5):
+    """Import a share of dev as labels, train, and set what the model page would show against the truth:
+    the macro-F1 on the rest of dev, which no part of training saw. Also the figure the page showed
+    before, the cross-validation on the training data (seeds + labels)."""
+    examples = dev()
+    with tempfile.TemporaryDirectory() as home:
+        settings = settings_in(home)
+        for share in (0.5, 0.8):
+            rows = []
+            for split in range(splits):
+                order = np.random.default_rng(split).permutation(len(examples))
+                cut = int(round(share * len(examples)))
+                labels, rest = [examples[i] for i in order[:cut]], [examples[i] for i in order[cut:]]
+                trained, seconds = candidate(settings, labels)
+                shown = trained.metadata["metrics"]["held_out"]
+                truth = macro(trained.model, rest)
+                cv = trained.metadata["metrics"]["cross_validation"]["macro_f1"]
+                rows.append((shown["macro_f1"], *shown["macro_f1_interval"], truth, cv, shown["enough"]))
+                print(f"{share:.0%} of dev as labels, split {split}: shown {describe_estimate(shown)}; "
+                      f"truth on the other {len(rest)} items {truth:.3f}; cross-validation {cv:.3f} ({seconds:.0f} s)",
+                      flush=True)
+            shown, low, high, truth, cv, enough = map(np.array, zip(*rows))
+            print(f"== {share:.0%}: shown estimate {shown.mean():.3f} vs truth {truth.mean():.3f} (mean |error| "
+                  f"{np.abs(shown - truth).mean():.3f}; truth inside the 90 % interval in {int(((low <= truth) & (truth <= high)).sum())}"
+                  f"/{splits}; 'enough' in {int(enough.sum())}/{splits}); cross-validation {cv.mean():.3f} "
+                  f"(mean |error| {np.abs(cv - truth).mean():.3f})", flush=True)
+
+
+def _half(example) -> int:
+    return int(hashlib.sha256(example.item.key.encode()).hexdigest(), 16) % 2
+
+
+def active(random_seeds: int = 3):
+    """Pool = one half of dev (by a hash of the id), test = the other half, then swapped. From the seed
+    model, an analyst labels the next items (every topic, from the dev truth) and runs `newswatch train
+    --force`, until 10, 25 and 50 items are labeled. The items are the review queue's (``retrain.review_queue``
+    of the model in service), or drawn at random from the pool: the only difference between the runs."""
+    examples = dev()
+    results: dict[str, list[list[float]]] = {}
+    for split in (0, 1):
+        pool = [e for e in examples if _half(e) == split]
+        test = [e for e in examples if _half(e) != split]
+        with tempfile.TemporaryDirectory() as base:
+            seeded = settings_in(base)
+            with Store.open(seeded.database_url) as store:
+                retrain.train(seeded, store, force=True)  # the seed model, as on first use
+            seed_f1 = macro(retrain.in_service(seeded).estimator, test)  # type: ignore[union-attr]
+            print(f"split {split}: pool {len(pool)}, test {len(test)}; seeds only: macro-F1 {seed_f1:.3f}", flush=True)
+            runs = [("review queue", None)] + [(f"random (seed {seed})", seed) for seed in range(random_seeds)]
+            for name, seed in runs:
+                with tempfile.TemporaryDirectory() as home:
+                    shutil.copytree(seeded.models_dir, Path(home) / "models")
+                    started = time.perf_counter()
+                    curve = _curve(settings_in(home), pool, test, seed)
+                results.setdefault("review queue" if seed is None else "random", []).append(curve)
+                print(f"  {name:<16} " + "  ".join(f"{n}: {f:.3f}" for n, f in zip(CHECKPOINTS, curve))
+                      + f"   ({time.perf_counter() - started:.0f} s)", flush=True)
+    for name, curves in results.items():
+        mean = np.mean(curves, axis=0)
+        print(f"{name:<13} mean of {len(curves)} runs: " + "  ".join(f"{n}: {f:.3f}" for n, f in zip(CHECKPOINTS, mean)))
+
+
+def _curve(settings, pool, test, seed: int | None) -> list[float]:
+    """Label up to each checkpoint (the queue's picks, or with ``seed`` random ones), retrain, score on test."""
+    truth = {e.item.key: e for e in pool}
+    with Store.open(settings.database_url) as store:
+        feed_id = store.sync_feeds([Feed("https://dev.example/rss", "dev")])["https://dev.example/rss"]
+        stored = store.insert_new(feed_id, [e.item for e in pool], NOW)
+        assign_stories(store, stored, NOW)
+        order = None if seed is None else np.random.default_rng(seed).permutation(len(stored))
+        curve, labeled = [], 0
+        for n in CHECKPOINTS:
+            if order is None:
+                chosen = [e.item for e in retrain.review_queue(settings, store, retrain.in_service(settings), n - labeled)]
+            else:
+                chosen = [stored[i] for i in order[labeled:n]]
+            for item in chosen:
+                for topic in TOPICS:
+                    label_stored_item(store, item.id, topic, topic in truth[item.key].topics, "bench", NOW,  # type: ignore[arg-type]
+                                      source="bench")
+            labeled += len(chosen)
+            retrain.train(settings, store, force=True)
+            curve.append(macro(retrain.in_service(settings).estimator, test))  # type: ignore[union-attr]
+    return curve
+
+
+if __name__ == "__main__":
+    {"estimate": estimate, "active": active}[sys.argv[1]]()

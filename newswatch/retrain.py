@@ -1,0 +1,305 @@
+"""The analyst's loop: the review queue → labels → a candidate trained on seeds + labels → the gate →
+promote or keep (or roll back), and what the model page shows of it.
+
+Every front door runs these functions: the `newswatch` CLI (`review`, `train`, `models`), the review
+page, the `retrain` flow and the benchmarks (``candidate_for`` is the one training path). This is one of
+the composers that import ``classifiers``; the ML itself (features, fitting, metrics) lives there.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import numpy as np
+
+from classifiers.evaluate import describe_estimate
+from classifiers.registry import LoadedModel, ModelFileError, OutdatedModelError, Registry
+from classifiers.train import Candidate, documents, example_weights, train_candidate
+
+from .clock import utcnow
+from .config import Settings
+from .cycle import record_predictions
+from .labeled import seed_corpus
+from .labels import labeled_examples
+from .models import TOPICS, Item, LabeledItem
+from .store import Store
+
+log = logging.getLogger(__name__)
+
+SIMILAR = 0.5
+"""Cosine similarity of two items' word features above which the review queue shows only the first:
+near-duplicates (rewrites of one wire story) teach the model the same thing twice."""
+REVIEW_SHORTLIST = 20
+"""The review queue weighs diversity among the ``limit × REVIEW_SHORTLIST`` most uncertain items."""
+
+
+def registry(settings: Settings) -> Registry:
+    return Registry(settings.models_dir)
+
+
+def pinned_thresholds(settings: Settings) -> dict[str, float | None]:
+    """The thresholds an analyst set in the config (``[topics.<t>] threshold``), None where the model chooses."""
+    return {topic: options.threshold for topic, options in settings.topics.items()}
+
+
+def with_pinned_thresholds(model: LoadedModel, settings: Settings) -> LoadedModel:
+    """The model tagging at the config's thresholds where set: a threshold chosen on the model page
+    applies from the next item scored, without waiting for a retrain."""
+    pinned = pinned_thresholds(settings)
+    model.estimator.thresholds_ = np.array([pinned.get(topic) or float(model.estimator.thresholds_[t])
+                                            for t, topic in enumerate(TOPICS)])
+    return model
+
+
+def in_service(settings: Settings) -> LoadedModel | None:
+    """The version in service, at the config's thresholds; if its file is refused (tampered, truncated,
+    foreign), the newest older version that loads, with the refusal logged; None when none is in
+    service or none loads."""
+    models = registry(settings)
+    version = models.current_version()
+    if version is None:
+        return None
+    try:
+        return with_pinned_thresholds(models.load(version), settings)
+    except OutdatedModelError as outdated:
+        log.warning("%s; training a current model on the seeds and every label", outdated)
+        return None
+    except ModelFileError as refused:
+        fallback = models.previous_version(version)
+        while fallback is not None:
+            try:
+                model = models.load(fallback)
+            except ModelFileError:
+                fallback = models.previous_version(fallback)
+                continue
+            log.error("%s; serving %s instead", refused, fallback)
+            return with_pinned_thresholds(model, settings)
+        log.error("%s; no earlier version loads either: training a new model on the seeds and every label", refused)
+        return None
+
+
+# -- training: labels + seeds → candidate → gate → promote ------------------------------------------
+
+@dataclass(frozen=True)
+class TagChange:
+    item: Item
+    before: tuple[str, ...]
+    after: tuple[str, ...]
+
+
+@dataclass
+class TrainingReport:
+    candidate: Candidate
+    current_version: str | None
+    evaluated_on: str
+    labeled: int
+    promoted_version: str | None = None
+    forced: bool = False
+    changes: list[TagChange] = field(default_factory=list)
+
+    @property
+    def estimate(self) -> str:
+        """The candidate's estimate on the analysts' labels in words (or why there is none)."""
+        return describe_estimate(self.candidate.metadata["metrics"].get("held_out"))
+
+    @property
+    def message(self) -> str:
+        """The decision in one sentence, for the review page and the flow's log."""
+        if self.promoted_version:
+            verdict = f"{self.promoted_version} promoted" + (" (forced)" if self.forced and not self.candidate.promote else "")
+        else:
+            verdict = f"not promoted, {self.current_version} stays in service"
+        return f"{verdict}: {self.candidate.reason}"
+
+
+def training_corpus(store: Store) -> tuple[list[LabeledItem], int]:
+    """The seeds plus every labeled item (a label overrides a seed with the same key); the labeled come last."""
+    labeled = labeled_examples(store.latest_labels())
+    keys = {example.item.key for example in labeled}
+    seeds = [example for example in seed_corpus() if example.item.key not in keys]
+    return seeds + labeled, len(labeled)
+
+
+def held_out_rows(corpus: Sequence[LabeledItem], labeled: int, min_held_out: int, seen_by_current: set[str]
+                  ) -> tuple[np.ndarray, bool, str]:
+    """Which examples judge the candidate against the current model, whether to train on them, and a description.
+
+    Once there are enough, a fixed fifth of the labeled items (by a hash of their key, so it never
+    moves) that no model trains on; before that, the labeled items the current model did not train on,
+    each scored by a candidate fold that did not train on it.
+    """
+    is_label = np.arange(len(corpus)) >= len(corpus) - labeled
+    bucket = np.array([int(hashlib.sha256(e.item.key.encode()).hexdigest(), 16) % 5 == 0 for e in corpus])
+    if (is_label & bucket).sum() >= min_held_out:
+        return is_label & bucket, False, f"{int((is_label & bucket).sum())} held-out labeled items (a fixed fifth, never trained on)"
+    unseen = is_label & np.array([e.item.key not in seen_by_current for e in corpus])
+    return unseen, True, (f"{int(unseen.sum())} labeled items the model in service did not train on "
+                          "(each scored by a candidate fold that did not train on it)")
+
+
+def candidate_for(settings: Settings, corpus: Sequence[LabeledItem], labeled: int, current: LoadedModel | None
+                  ) -> tuple[Candidate, np.ndarray, bool, str]:
+    """The one training path (production and benchmarks): a candidate trained on ``corpus`` (seeds, then
+    ``labeled`` analyst labels), judged against ``current`` on held-out labels. Returns the candidate,
+    the held-out rows, whether it trained on them, and what they are in words."""
+    seen = set(current.metadata.get("label_keys", [])) if current else set()
+    held_out, train_on_held_out, evaluated_on = held_out_rows(corpus, labeled, settings.training.min_held_out, seen)
+    # the estimate shown covers every label, each scored by a model that did not train on it
+    labels = np.arange(len(corpus)) >= len(corpus) - labeled
+    candidate = train_candidate(corpus, held_out, current.estimator if current else None,
+                                settings.training.gate_margin, pinned_thresholds(settings), settings.training.folds,
+                                train_on_held_out, example_weights(len(corpus), labeled, settings.training.label_weight),
+                                estimate_rows=labels)
+    return candidate, held_out, train_on_held_out, evaluated_on
+
+
+def train(settings: Settings, store: Store, force: bool = False, dry_run: bool = False) -> TrainingReport:
+    """Train a candidate on seeds + labels, judge it against the model in service, promote it if it passes.
+
+    ``force`` promotes whatever the verdict; ``dry_run`` promotes nothing and lists the stored items
+    whose tags the candidate would change.
+    """
+    corpus, labeled = training_corpus(store)
+    current = in_service(settings)
+    candidate, held_out, train_on_held_out, evaluated_on = candidate_for(settings, corpus, labeled, current)
+    report = TrainingReport(candidate, current.version if current else None, evaluated_on, labeled, forced=force)
+    if dry_run:
+        report.changes = backtest(store, current, candidate, settings.training.backtest_items)
+        return report
+    if candidate.promote or force:
+        trained_keys = [e.item.key for e, h in zip(corpus[len(corpus) - labeled:], held_out[len(corpus) - labeled:])
+                        if train_on_held_out or not h]
+        metadata = {**candidate.metadata, "trained_on": "seeds+labels" if labeled else "seeds", "labeled_items": labeled,
+                    "label_keys": trained_keys,
+                    "gate": {"evaluated_on": evaluated_on, "current_version": report.current_version,
+                             "current_metrics": candidate.current_metrics, **candidate.verdict.as_json(),
+                             "passed": candidate.promote, "forced": force and not candidate.promote}}
+        models = registry(settings)
+        report.promoted_version = models.save(candidate.model, metadata)
+        models.promote(report.promoted_version)
+    return report
+
+
+def backtest(store: Store, current: LoadedModel | None, candidate: Candidate, limit: int) -> list[TagChange]:
+    """The most recent stored items whose tags differ between the model in service and the candidate."""
+    stored = store.newest_items(limit)
+    if not stored:
+        return []
+    texts = documents([LabeledItem(item, ()) for item in stored])
+    after = candidate.model.predict(texts)
+    before = current.estimator.predict(texts) if current else np.zeros_like(after)
+    return [TagChange(item, _tags(before[i]), _tags(after[i]))
+            for i, item in enumerate(stored) if (before[i] != after[i]).any()]
+
+
+def _tags(row: np.ndarray) -> tuple[str, ...]:
+    return tuple(topic for topic, tagged in zip(TOPICS, row) if tagged)
+
+
+def rollback(settings: Settings, version: str | None = None) -> str:
+    """Put ``version`` (default: the one before the version in service) back in service; return it."""
+    models = registry(settings)
+    if version and version.isascii() and version.isdigit():
+        version = f"v{version}"  # `models rollback 2` means v2, as `models list` names it
+    target = version or models.previous_version()
+    if target is None:
+        raise ModelFileError("no earlier model version to roll back to")
+    models.promote(target)
+    return target
+
+
+# -- the review queue: what to label next ------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ReviewEntry:
+    item: Item
+    topic: str
+    score: float
+    threshold: float
+
+
+def review_queue(settings: Settings, store: Store, model: LoadedModel | None, limit: int) -> list[ReviewEntry]:
+    """Stored items nobody labeled yet, in the order a label teaches the model most: uncertain first
+    (a score near its threshold), one item per story, and none too similar to one already listed.
+
+    Items the model has not scored yet (the newest ``review_pool``) are scored first. Each entry names
+    the item's most uncertain unlabeled topic.
+    """
+    if model is None or limit <= 0:
+        return []
+    unscored = store.items_unscored_by(model.version, settings.training.review_pool)
+    # as the cycle records them: an item's first prediction owes its immediate alerts in the same transaction
+    record_predictions(store, settings, model.version, unscored, model.predict_items(unscored, explain=0), utcnow())
+    labeled = {(label.item_key, label.topic) for label in store.latest_labels()}
+    thresholds = dict(zip(TOPICS, map(float, model.estimator.thresholds_)))
+    nearest: dict[int, ReviewEntry] = {}
+    for item, scores in store.latest_predictions(model.version):
+        for topic in TOPICS:
+            if (item.key, topic) in labeled:
+                continue
+            entry = ReviewEntry(item, topic, scores[topic], thresholds[topic])
+            held = nearest.get(item.id)  # type: ignore[arg-type]
+            if held is None or _distance(entry) < _distance(held):
+                nearest[item.id] = entry  # type: ignore[index]
+    shortlist = sorted(nearest.values(), key=lambda e: (_distance(e), e.item.id))[: limit * REVIEW_SHORTLIST]
+    return diverse(shortlist, model, limit)
+
+
+def _distance(entry: ReviewEntry) -> float:
+    return abs(entry.score - entry.threshold)
+
+
+def diverse(entries: Sequence[ReviewEntry], model: LoadedModel, limit: int) -> list[ReviewEntry]:
+    """``entries`` (most uncertain first) without a second item of one story or a near-duplicate of one
+    already taken (cosine of their TF-IDF word features above ``SIMILAR``)."""
+    if not entries:
+        return []
+    words = model.estimator.features([e.item.document for e in entries]).words
+    norms = np.sqrt(np.asarray(words.multiply(words).sum(axis=1))).ravel()
+    norms[norms == 0] = 1.0
+    taken: list[int] = []
+    stories: set[int] = set()
+    for i, entry in enumerate(entries):
+        story = entry.item.story_id or entry.item.id
+        if story in stories:
+            continue
+        if taken:
+            similarity = (words[taken] @ words[i].T).toarray().ravel() / (norms[taken] * norms[i])
+            if similarity.max() > SIMILAR:
+                continue
+        taken.append(i)
+        stories.add(story)  # type: ignore[arg-type]
+        if len(taken) == limit:
+            break
+    return [entries[i] for i in taken]
+
+
+# -- what the model page shows ------------------------------------------------------------------------
+
+def model_versions(settings: Settings) -> list[dict[str, Any]]:
+    """Metadata of every stored model version, oldest first, each with "estimate" (its held-out figure)
+    and "cross_validation" in words."""
+    return [{**meta, "estimate": describe_estimate(meta.get("metrics", {}).get("held_out")),
+             "cross_validation": cross_validation_in_words(meta)} for meta in registry(settings).versions()]
+
+
+def cross_validation_in_words(metadata: dict[str, Any]) -> str:
+    """The training-time cross-validation, said for what it is: a figure on the data the model learned from."""
+    value = metadata.get("metrics", {}).get("cross_validation", {}).get("macro_f1")
+    data = "the seeds" if not metadata.get("labeled_items") else "the seeds and the labels it trained on"
+    return f"macro-F1 {value:.2f} cross-validated on {data} (not an estimate on your news)" if value is not None else "-"
+
+
+def current_version(settings: Settings) -> str | None:
+    return registry(settings).current_version()
+
+
+def thresholds(settings: Settings) -> dict[str, float]:
+    """The tagging threshold per topic: pinned in the config, else the current model's, else 0.5."""
+    version = current_version(settings)
+    chosen = next((v.get("thresholds", {}) for v in registry(settings).versions() if v["version"] == version), {})
+    pinned = {name: topic.threshold for name, topic in settings.topics.items() if topic.threshold is not None}
+    return {topic: float(pinned.get(topic, chosen.get(topic, 0.5))) for topic in TOPICS}

@@ -1,0 +1,196 @@
+"""The analyst's loop: honest estimates, the paired gate, the first real retrain, the review queue,
+thresholds chosen on the model page and named in digests."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from fastapi.testclient import TestClient
+
+from classifiers.evaluate import MIN_POSITIVES, describe_estimate, estimate, paired_gate
+from newswatch import app, retrain
+from newswatch.cli import main
+from newswatch.config import ConfigError, load_settings
+from newswatch.digest import Match, build_digest
+from newswatch.feedlist import set_topic_threshold
+from newswatch.labels import import_labels, label_stored_item
+from newswatch.models import Feed, Item, Prediction
+from newswatch.web import create_app
+
+NOW = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)
+FIRST_LABELS = Path(__file__).parent / "labels" / "first_retrain.jsonl"
+"""78 labels as an analyst's first session gives them: 26 russia_dprk, 8 alliance_drills, 44 neither."""
+
+
+def truth(n: int, positives: tuple[int, int], seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    Y = np.zeros((n, 2), dtype=int)
+    for t, count in enumerate(positives):
+        Y[rng.choice(n, count, replace=False), t] = 1
+    return Y
+
+
+def test_an_estimate_on_few_labels_says_it_is_too_few():
+    Y = truth(12, (5, 2))
+    result = estimate(Y, Y)
+    assert result["macro_f1"] == 1.0 and not result["enough"]
+    assert describe_estimate(result) == ("12 held-out labels, 5 russia_dprk positives, 2 alliance_drills positives: "
+                                         f"too few to estimate (needs {MIN_POSITIVES} positives of each topic)")
+    assert "no held-out labels yet" in describe_estimate(None)
+
+
+def test_an_estimate_on_enough_labels_has_a_90_percent_interval_around_it():
+    Y = truth(300, (60, 40))
+    predicted = Y.copy()
+    predicted[:30] = 1 - predicted[:30]  # 30 items wrong on both topics
+    result = estimate(Y, predicted)
+    low, high = result["macro_f1_interval"]
+    assert result["enough"] and low < result["macro_f1"] < high and high - low < 0.2
+    for topic in ("russia_dprk", "alliance_drills"):
+        low, high = result["topics"][topic]["f1_interval"]
+        assert low <= result["topics"][topic]["f1"] <= high
+    assert re.fullmatch(r"macro-F1 0\.\d\d \(90 % interval 0\.\d\d–0\.\d\d\) on 300 held-out labels, "
+                        r"60 russia_dprk positives, 40 alliance_drills positives", describe_estimate(result))
+
+
+def test_the_gate_does_not_refuse_a_drop_that_is_noise_at_this_size():
+    """The issue's case: 81 held-out labels, 8 drill positives, the candidate misses one drill item more."""
+    Y = truth(81, (25, 8))
+    current = Y.copy()
+    candidate = Y.copy()
+    drills = np.flatnonzero(Y[:, 1])
+    candidate[drills[:2], 1] = 0
+    current[drills[:1], 1] = 0
+    verdict = paired_gate(Y, candidate, current, margin=0.01)
+    assert verdict.promote and verdict.difference < -0.01
+    assert verdict.reason.startswith("promoted: too few to tell a 0.0")
+    assert "81 held-out labels, 25 russia_dprk positives, 8 alliance_drills positives" in verdict.reason
+
+
+def test_the_gate_refuses_a_candidate_worse_beyond_noise():
+    Y = truth(400, (100, 80))
+    candidate = Y.copy()
+    candidate[np.flatnonzero(Y[:, 0])[:40], 0] = 0  # misses 40 % of one topic
+    verdict = paired_gate(Y, candidate, Y, margin=0.01)
+    assert not verdict.promote and verdict.reason.startswith("refused: worse beyond noise")
+    assert verdict.interval[1] < -0.01
+    assert paired_gate(Y, Y, candidate, margin=0.01).reason.startswith("promoted: not worse")
+    assert paired_gate(Y, candidate, None, margin=0.01, has_current=False).promote
+
+
+@pytest.fixture
+def settings(data_dir, seed_models):
+    shutil.copytree(seed_models, data_dir / "models")
+    config = data_dir / "newswatch.toml"
+    config.write_text(f'data_dir = "{data_dir}"\n\n[topics.alliance_drills]\n# chosen by hand\n')
+    return load_settings(config, env={})
+
+
+def store_items(settings, titles):
+    with app.open_store(settings) as store:
+        feed_id = store.sync_feeds([Feed("https://a.example/rss", "A")])["https://a.example/rss"]
+        return store.insert_new(feed_id, [Item(key=f"s{n}", title=title) for n, title in enumerate(titles)], NOW)
+
+
+@pytest.mark.timeout(600)  # two real trainings (a dry run and the retrain) on seeds + 78 labels
+def test_the_first_retrain_with_78_labels_is_judged_for_a_stated_reason(settings):
+    store_items(settings, ["Russian and North Korean officials open a new border bridge",
+                           "Allied warships hold a combined exercise off Busan", "Seoul stocks close higher"])
+    runner = CliRunner()
+    with app.open_store(settings) as store, FIRST_LABELS.open(encoding="utf-8") as labels:
+        assert import_labels(store, labels, "first.jsonl", "ana", NOW).labels == 156
+    before = retrain.current_version(settings)
+
+    dry = runner.invoke(main, ["train", "--dry-run", "--config", str(settings.source)])
+    assert dry.exit_code == 0, dry.output
+    assert re.search(r"dry run: nothing promoted; \d+ stored item\(s\) would change tags", dry.output)
+    assert retrain.current_version(settings) == before
+
+    result = runner.invoke(main, ["train", "--config", str(settings.source)])
+    assert result.exit_code == 0, result.output
+    output = result.output
+    assert "78 labeled item(s); judged on 78 labeled items the model in service did not train on" in output
+    assert ("held-out estimate: 78 held-out labels, 26 russia_dprk positives, 8 alliance_drills positives: "
+            "too few to estimate") in output
+    assert "cross-validated on the seeds and the labels it trained on (not an estimate on your news)" in output
+    [gate] = [line for line in output.splitlines() if line.startswith("gate: ")]
+    low, high = map(float, re.search(r"interval of the difference ([-+]\d\.\d+) to ([-+]\d\.\d+)", gate).groups())
+    difference = float(re.search(r"in service \(([-+]\d\.\d+);", gate).group(1))
+    if "refused" in gate:  # only when worse beyond noise
+        assert gate.startswith("gate: refused: worse beyond noise") and high < -0.01
+        assert "kept v1" in output and retrain.current_version(settings) == before
+    else:
+        assert high >= -0.01 and (gate.startswith("gate: promoted: not worse") and difference >= -0.01
+                                  or "too few to tell" in gate or "within the noise" in gate)
+        promoted = retrain.current_version(settings)
+        assert promoted != before and f"promoted {promoted}" in output
+        listed = runner.invoke(main, ["models", "list", "--config", str(settings.source)]).output
+        assert "held-out estimate: 78 held-out labels" in listed and "too few to estimate" in listed
+        assert "cross-validated on the seeds (not an estimate on your news)" in listed  # v1, seeds only
+
+
+def test_review_queue_is_uncertain_first_one_per_story_and_no_near_duplicates(settings):
+    titles = ["Russia and North Korea discuss rail link at Khasan",
+              "Russia and North Korea discuss rail link at Khasan, officials say",  # a rewrite of the same wire
+              "North Korea and Russia sign labour agreement in Vladivostok",
+              "Allies begin combined naval drill in the East Sea",
+              "Allied navies begin combined drill in the Yellow Sea",
+              "Seoul stocks close higher on chip rally", "K-pop band announces world tour"]
+    stored = store_items(settings, titles)
+    with app.open_store(settings) as store:
+        store.set_stories({stored[4].id: stored[3].id})  # one story, two copies
+        label_stored_item(store, stored[2].id, None, False, "ana", NOW)  # labeled: about neither
+        model = retrain.in_service(settings)
+        queue = retrain.review_queue(settings, store, model, limit=10)
+    ids = [entry.item.id for entry in queue]
+    assert len(ids) == len(set(ids)) and stored[2].id not in ids
+    assert not {stored[0].id, stored[1].id} <= set(ids), "near-duplicates: only the first is worth a label"
+    assert not {stored[3].id, stored[4].id} <= set(ids), "one item per story"
+    distances = [abs(e.score - e.threshold) for e in queue]
+    assert distances == sorted(distances)
+
+
+def test_a_threshold_chosen_on_the_model_page_is_kept_in_the_config_and_tags_from_then_on(settings):
+    client = TestClient(create_app(settings), base_url="http://127.0.0.1")
+    with client:
+        page = client.get("/model")
+        assert "Held-out estimate:" in page.text and "cross-validated on the seeds" in page.text
+        assert "precision" in page.text and 'action="/model/thresholds"' in page.text
+        token = client.cookies["newswatch_csrf"]
+        assert client.post("/model/thresholds", data={"topic": "russia_dprk", "threshold": "0.42"}).status_code == 403
+        answer = client.post("/model/thresholds", data={"topic": "russia_dprk", "threshold": "0.42",
+                                                        "csrf_token": token}, follow_redirects=False)
+        assert answer.status_code == 303
+        assert "≥ 0.42" in client.get(answer.headers["location"]).text
+        bad = client.post("/model/thresholds", data={"topic": "russia_dprk", "threshold": "1.5", "csrf_token": token})
+        assert bad.status_code == 400 and "between 0 and 1" in bad.text
+    text = settings.source.read_text()
+    assert "[topics.russia_dprk]\nthreshold = 0.42\n" in text and "# chosen by hand" in text
+    reloaded = load_settings(settings.source, env={})
+    model = app.current_model(reloaded)
+    assert model.thresholds["russia_dprk"] == pytest.approx(0.42)
+    unpinned = set_topic_threshold(reloaded, "russia_dprk", None)
+    assert unpinned.topics["russia_dprk"].threshold is None and "threshold =" not in settings.source.read_text()
+    set_topic_threshold(unpinned, "alliance_drills", 0.38)
+    assert "[topics.alliance_drills]\nthreshold = 0.38\n# chosen by hand\n" in settings.source.read_text()
+
+
+def test_a_threshold_is_never_written_into_the_shipped_default_config(tmp_path):
+    defaults = load_settings(env={"NEWSWATCH_HOME": str(tmp_path)})
+    with pytest.raises(ConfigError, match="shipped default config is not edited"):
+        set_topic_threshold(defaults, "russia_dprk", 0.4)
+
+
+def test_the_digest_footer_names_the_thresholds_items_were_tagged_at():
+    item = Item(key="k", title="Putin and Kim meet", id=1, published=NOW - timedelta(hours=1))
+    match = Match(item, Prediction({"russia_dprk": 0.9, "alliance_drills": 0.4}, ("russia_dprk",), {}), "Yonhap")
+    digest = build_digest([match], tagged_at={"russia_dprk": 0.42, "alliance_drills": 0.38})
+    assert "tagged at russia_dprk ≥ 0.42" in digest.text and "russia\\_dprk ≥ 0.42" in digest.markdown
+    assert "Tagged at russia_dprk ≥ 0.42" in digest.html
+    assert "listed at score ≥ 0.80 (this channel's threshold)" in build_digest([match], threshold=0.8).text
