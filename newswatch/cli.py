@@ -24,15 +24,16 @@ from . import app
 from .alerts import digest_now
 from .clock import utcnow
 from .config import ConfigError, Settings, load_settings
-from .feedlist import add_feed, feed_statuses, remove_feed
+from .feedlist import OpmlError, add_feed, feed_statuses, import_opml, opml, remove_feed
 from .labeled import LabeledFileError, item_from_record, iter_records, read_labeled_file
 from .labels import LabelError, export_records, import_labels, label_stored_item
 from .models import TOPICS
 from .notify import deliver_owed, masked_url
 from .parallel import forked_map
 from .refresh import run_cycle
+from .store import ItemFilter
 
-USER_ERRORS = (ConfigError, LabeledFileError, LabelError, ModelFileError, OSError)
+USER_ERRORS = (ConfigError, LabeledFileError, LabelError, ModelFileError, OpmlError, OSError)
 
 
 PLUGIN_GROUP = "newswatch.commands"
@@ -113,10 +114,11 @@ def classify(settings: Settings, source: Any, jobs: int) -> None:
 
 
 def _classified_lines(model: LoadedModel, records: list[dict[str, Any]]) -> list[str]:
-    predictions = model.predict_items([item_from_record(r) for r in records])
-    return [json.dumps({**record, "scores": dict(p.scores), "tags": list(p.tags),
+    items = [item_from_record(r) for r in records]
+    predictions = model.predict_items(items)
+    return [json.dumps({**record, "lang": item.lang, "scores": dict(p.scores), "tags": list(p.tags),
                         "why": {t: list(w) for t, w in p.why.items()}}, ensure_ascii=False) + "\n"
-            for record, p in zip(records, predictions)]
+            for record, item, p in zip(records, items, predictions)]
 
 
 @command(main, "evaluate")
@@ -141,7 +143,7 @@ def evaluate(settings: Settings, source: Any, as_json: bool) -> None:
 
 
 def _name(stream: Any) -> str:
-    return "<stdin>" if stream.name == "<stdin>" else str(stream.name)
+    return str(getattr(stream, "name", "<stdin>"))  # a binary stdin has no name
 
 
 @command(main, "digest")
@@ -186,6 +188,34 @@ def parse_since(text: str, now: datetime) -> datetime:
     return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
 
 
+@command(main, "items")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON Lines (one object per item) instead of a table.")
+@click.option("--since", "since_text", metavar="WHEN",
+              help="Only items published (else fetched) since WHEN: an ISO time or an age (90m, 24h, 7d).")
+@click.option("--lang", metavar="L", help="Only items in language L (an ISO 639-1 code: ko, ru, en, ja, zh, …).")
+@click.option("--topic", type=click.Choice(TOPICS), help="Only items whose latest prediction tags them with TOPIC.")
+@click.option("--story", "story_id", type=int, metavar="ID", help="Only the copies of story ID.")
+@click.option("--limit", "-n", type=click.IntRange(min=1), default=50, show_default=True,
+              help="At most this many items, newest first.")
+def items_command(settings: Settings, as_json: bool, since_text: str | None, lang: str | None, topic: str | None,
+                  story_id: int | None, limit: int) -> None:
+    """Stored items, newest first: id, feed, language, title, URL, published, story, and the latest scores and tags."""
+    where = ItemFilter(since=parse_since(since_text, utcnow()) if since_text else None, lang=lang,
+                       topic=topic, tagged=True if topic else None, story_id=story_id)
+    with app.open_store(settings) as store:
+        found = store.scored_items(where, limit)
+    for row in found:
+        if as_json:
+            click.echo(json.dumps(row.as_json(), ensure_ascii=False))
+            continue
+        item, prediction = row.item, row.prediction
+        scores = " ".join(f"{t} {s:.2f}" for t, s in prediction.scores.items()) if prediction else "not scored"
+        tags = ",".join(prediction.tags) if prediction and prediction.tags else "-"
+        published = f"{item.published:%Y-%m-%d %H:%M}Z" if item.published else "undated"
+        click.echo(f"{item.id}\t{item.lang}\t{published}\tstory {row.story_id}\t{tags}\t{scores}\t{row.feed_name}\t"
+                   f"{item.title}\t{item.url or ''}")
+
+
 @command(main, "outbox")
 @click.option("--all", "show_all", is_flag=True, help="Include messages already sent.")
 def outbox(settings: Settings, show_all: bool) -> None:
@@ -216,6 +246,7 @@ def feeds_list(settings: Settings) -> None:
     for feed in settings.feeds:
         extras = [f"tags: {', '.join(feed.tags)}"] if feed.tags else []
         extras += ["fulltext"] if feed.fulltext else []
+        extras += [f"kind: {feed.kind}"] if feed.kind != "auto" else []
         click.echo(f"{feed.name}\t{feed.url}" + (f"\t({'; '.join(extras)})" if extras else ""))
 
 
@@ -239,6 +270,23 @@ def feeds_remove(settings: Settings, url_or_name: str) -> None:
     """Remove the feed with this URL (or name) from the config file; its stored items stay."""
     feed = remove_feed(settings, url_or_name)
     click.echo(f"removed {feed.name} <{feed.url}> from {settings.source}")
+
+
+@command(feeds, "import")
+@click.argument("source", type=click.File("rb"))
+def feeds_import(settings: Settings, source: Any) -> None:
+    """Add the feeds of an OPML file (FILE or - for stdin) that the config file does not have yet.
+
+    Each feed keeps its name; its folders and OPML categories become its tags."""
+    report = import_opml(settings, source.read(), _name(source))
+    click.echo(f"{len(report.added)} feed(s) added to {settings.source}, "
+               f"{len(report.skipped)} skipped (already configured)")
+
+
+@command(feeds, "export")
+def feeds_export(settings: Settings) -> None:
+    """Print the configured feeds as OPML 2.0 (name, URL, tags as categories) for another reader."""
+    click.echo(opml(settings.feeds), nl=False)
 
 
 @command(feeds, "status")
@@ -384,7 +432,7 @@ def review(settings: Settings, limit: int, as_json: bool, author: str) -> None:
         for entry in entries:
             item = entry.item
             if not interactive:
-                line = {"id": item.id, "title": item.title, "url": item.url, "topic": entry.topic,
+                line = {"id": item.id, "lang": item.lang, "title": item.title, "url": item.url, "topic": entry.topic,
                         "score": entry.score, "threshold": entry.threshold,
                         "label": f"newswatch label {item.id} {entry.topic} yes|no"}
                 click.echo(json.dumps(line, ensure_ascii=False) if as_json else

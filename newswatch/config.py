@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Mapping
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from .models import TOPICS, Feed
+from .models import FEED_KINDS, TOPICS, Feed
 
 DEFAULT_DATA_DIR = ".newswatch"
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -290,8 +290,15 @@ class _Reader:
                 tags=self.string_list(table, "tags", prefix, ()),
                 allow_private_addresses=self.get(table, "allow_private_addresses", prefix, bool, allow_private),
                 fulltext=self.get(table, "fulltext", prefix, bool, False),
+                kind=self.feed_kind(table, prefix),
             ))
         return tuple(feeds)
+
+    def feed_kind(self, table: Mapping[str, Any], prefix: str) -> str:
+        kind = self.get(table, "kind", prefix, str, "auto")
+        if kind not in FEED_KINDS:
+            raise self.fail(f"{prefix}kind", f"unknown feed kind {kind!r} (known: {', '.join(FEED_KINDS)})")
+        return kind
 
     def topics(self, raw: Mapping[str, Any]) -> dict[str, TopicSettings]:
         table = self.get(raw, "topics", "", dict, {})

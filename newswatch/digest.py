@@ -18,9 +18,12 @@ from typing import Callable, Iterable, Protocol, Sequence, TypeVar
 from zoneinfo import ZoneInfo
 
 from .models import TOPIC_TITLES, TOPICS, Item, Prediction
+from .normalize import UNDETERMINED
 
 SNIPPET_CHARS = 200
 """About two lines of a mail client's reading pane."""
+FONTS = "Helvetica,Arial,'Noto Sans CJK KR','Apple SD Gothic Neo','Malgun Gothic',sans-serif"
+"""Latin first, then faces with Hangul and Cyrillic on Linux, macOS and Windows."""
 
 KINDS = ("digest", "immediate", "surge")
 _OLDEST = datetime.min.replace(tzinfo=timezone.utc)
@@ -185,6 +188,8 @@ class _Entry:
     url: str | None
     byline: str
     snippet: str
+    lang: str
+    """The lead copy's language: "[ko]" in the byline, the lang attribute of its title and snippet in HTML."""
     why: str
     label: str
     label_link: str | None
@@ -199,11 +204,18 @@ class _Entry:
         more = f" {more_sources(n)}" if n else ""
         return cls(
             title=item.title, url=item.url,
-            byline=f"{story.lead.source}{more} · {when} · score {story.lead.prediction.scores.get(topic, 0.0):.2f}",
-            snippet=_snippet(item), why=", ".join(story.lead.prediction.why.get(topic, ())),
+            byline=f"{story.lead.source}{_lang_tag(item)}{more} · {when} · score "
+                   f"{story.lead.prediction.scores.get(topic, 0.0):.2f}",
+            snippet=_snippet(item), lang=item.lang, why=", ".join(story.lead.prediction.why.get(topic, ())),
             label=label_command(item, topic),
             label_link=f"{web_base_url}/items/{item.id}" if web_base_url and item.id is not None else None,
-            others=tuple((f"{m.source} · {_when(m.item, zone)}", m.item.title, m.item.url) for m in story.others))
+            others=tuple((f"{m.source}{_lang_tag(m.item)} · {_when(m.item, zone)}", m.item.title, m.item.url)
+                         for m in story.others))
+
+
+def _lang_tag(item: Item) -> str:
+    """The " [ko]" after a source's name; nothing when the language could not be told."""
+    return f" [{item.lang}]" if item.lang != UNDETERMINED else ""
 
 
 def _text(entries: dict[str, list[_Entry]], subject: str) -> str:
@@ -253,7 +265,7 @@ def _html(entries: dict[str, list[_Entry]], subject: str) -> str:
     e = html.escape
     parts = ['<!doctype html><html><head><meta charset="utf-8">',
              f'<title>{e(subject)}</title></head>',
-             '<body style="margin:0;background:#f3f5f8;font-family:Helvetica,Arial,sans-serif;color:#1d2733">',
+             f'<body style="margin:0;background:#f3f5f8;font-family:{FONTS};color:#1d2733">',
              '<div style="max-width:720px;margin:0 auto;padding:24px">',
              '<div style="font-size:12px;letter-spacing:1px;text-transform:uppercase;color:#5f6b7a">newswatch</div>',
              f'<h1 style="font-size:22px;margin:4px 0 20px 0">{e(subject)}</h1>']
@@ -274,12 +286,13 @@ def _html_entry(entry: _Entry) -> str:
     small = "font-size:12px;color:#3d4b5c;margin-top:6px"
     title = (f'<a href="{e(entry.url)}" style="color:#0b4f8a;text-decoration:none">{e(entry.title)}</a>'
              if entry.url else e(entry.title))
+    lang = f' lang="{e(entry.lang)}"' if entry.lang != UNDETERMINED else ""
     parts = ['<div style="background:#fff;border:1px solid #dde3ea;border-radius:6px;padding:12px 14px;'
              'margin:0 0 12px 0">',
-             f'<div style="font-size:16px;font-weight:bold;line-height:1.3">{title}</div>',
+             f'<div{lang} style="font-size:16px;font-weight:bold;line-height:1.3">{title}</div>',
              f'<div style="color:#5f6b7a;font-size:13px;margin-top:2px">{e(entry.byline)}</div>']
     if entry.snippet:
-        parts.append(f'<div style="font-size:14px;line-height:1.45;margin-top:6px">{e(entry.snippet)}</div>')
+        parts.append(f'<div{lang} style="font-size:14px;line-height:1.45;margin-top:6px">{e(entry.snippet)}</div>')
     if entry.why:
         parts.append(f'<div style="{small}"><b>why:</b> {e(entry.why)}</div>')
     for byline, title, url in entry.others:

