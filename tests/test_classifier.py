@@ -20,6 +20,9 @@ from classifiers.train import example_weights, train, train_with_metadata
 from newswatch.labeled import seed_corpus
 from newswatch.models import TOPICS, Item, LabeledItem
 
+# Trainings on every seed take 10-40 s each on a busy two-core machine; some tests run two.
+pytestmark = pytest.mark.timeout(600)
+
 NAMES = feature_names()
 
 

@@ -20,6 +20,9 @@ from newswatch.labeled import LabeledFileError, seed_corpus
 from newswatch.labels import export_records, import_labels
 from newswatch.models import Feed, Item
 
+# Trainings on every seed take 10-40 s each on a busy two-core machine; some tests run two.
+pytestmark = pytest.mark.timeout(600)
+
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)
 RECORDS = [
     {"id": "l1", "title": "Putin and Kim sign defence pact in Pyongyang", "topics": ["russia_dprk"]},
