@@ -200,7 +200,7 @@ def parse_since(text: str, now: datetime) -> datetime:
 def items_command(settings: Settings, as_json: bool, since_text: str | None, lang: str | None, topic: str | None,
                   story_id: int | None, limit: int) -> None:
     """Stored items, newest first: id, feed, language, title, URL, published, story, and the latest scores and tags."""
-    where = ItemFilter(since=parse_since(since_text, utcnow()) if since_text else None, lang=lang,
+    where = ItemFilter(since=parse_since(since_text, utcnow()) if since_text else None, lang=lang and lang.lower(),
                        topic=topic, tagged=True if topic else None, story_id=story_id)
     with app.open_store(settings) as store:
         found = store.scored_items(where, limit)

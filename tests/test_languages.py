@@ -116,7 +116,7 @@ def test_items_lists_stored_items_with_language_scores_tags_and_story(multilingu
     assert items(multilingual, "--since", "2024-11-01T00:00+00:00", "--json").count("\n") == sum(
         p is not None and p >= "2024-11-01T00:00:00+00:00" for p in published)
 
-    table = items(multilingual, "--lang", "ru").splitlines()
+    table = items(multilingual, "--lang", "RU").splitlines()
     assert len(table) == 5 and all("\tru\t" in line for line in table)
 
 
