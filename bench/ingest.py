@@ -32,7 +32,7 @@ import feedparser
 import requests
 
 from newswatch.config import load_settings
-from newswatch.refresh import ingest
+from newswatch.cycle import ingest
 from newswatch.store import Store
 
 WORDS = ("north korea russia pyongyang moscow seoul treaty summit missile launch drills exercise alliance "

@@ -58,7 +58,7 @@ def overhead(feeds: int, repeats: int) -> None:
     from flows.monitor import monitor
     from newswatch import app
     from newswatch.config import load_settings
-    from newswatch.refresh import run_cycle
+    from newswatch.cycle import run_cycle
 
     def direct(home: Path) -> None:
         settings = load_settings(config, env={"NEWSWATCH_HOME": str(home)})

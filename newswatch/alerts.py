@@ -1,6 +1,8 @@
 """What each channel is owed and when: immediate alerts (held through quiet hours) and scheduled digests.
 
-Pure time arithmetic on a passed-in ``now`` plus outbox writes; sending is notify.py's job. A digest
+Pure time arithmetic on a passed-in ``now`` plus outbox writes; sending is notify.py's job. An immediate
+alert is owed in the transaction that saves an item's first prediction (``owe_immediate``), and takes the
+item for the channel (``alerted_items``), so an item is alerted at most once per channel. A digest
 holds every item scored since shortly before the channel's last digest that no digest of the channel
 has taken yet; it takes them in the same transaction that owes it, so a crash can neither lose an item
 nor owe it twice, and two processes digesting at once cannot both take one item.
@@ -16,7 +18,7 @@ from zoneinfo import ZoneInfo
 from .config import Channel, DigestSchedule, Settings
 from .digest import Digest, Match, build_digest
 from .models import TOPIC_TITLES, TOPICS
-from .store import ItemFilter, Store
+from .store import ItemFilter, Obligations, Store
 from .surges import HISTORY, StorySurge, TopicSurge, story_surges, topic_surges
 
 
@@ -79,17 +81,23 @@ def digest_due(store: Store, channel: Channel, now: datetime) -> bool:
     return slot is None or watermark is None or watermark.digested_at < slot
 
 
-def owe_immediate(store: Store, settings: Settings, channel: Channel, matches: Sequence[Match],
-                  now: datetime) -> Digest | None:
-    """Owe one alert with this cycle's items above the channel's immediate threshold, held in quiet hours."""
-    if "immediate" not in channel.modes:
-        return None
-    alert = build_digest(matches, channel.topics, channel.timezone, channel.immediate_threshold,
-                         settings.web.base_url, kind="immediate")
-    if alert is not None:
-        store.enqueue(channel.name, alert.key, alert.subject, alert.text, alert.html, alert.markdown, now,
-                      kind="immediate", not_before=quiet_until(channel, now))
-    return alert
+def owe_immediate(obligations: Obligations, settings: Settings, matches: Sequence[Match], now: datetime) -> None:
+    """For every immediate-mode channel, owe one alert with the items above its immediate threshold that no
+    alert of the channel has taken, held in quiet hours. Runs in the transaction that saves the predictions."""
+    for channel in settings.channels:
+        if "immediate" not in channel.modes:
+            continue
+        candidates = build_digest(matches, channel.topics, channel.timezone, channel.immediate_threshold,
+                                  kind="immediate")
+        if candidates is None:
+            continue
+        taken = obligations.take_for_alert(channel.name, candidates.item_ids)
+        alert = build_digest([m for m in matches if m.item.id in taken], channel.topics, channel.timezone,
+                             channel.immediate_threshold, settings.web.base_url, kind="immediate")
+        if alert is not None:
+            obligations.enqueue(channel.name, dict(
+                dedupe_key=alert.key, subject=alert.subject, body_text=alert.text, body_html=alert.html,
+                body_markdown=alert.markdown, created_at=now, kind="immediate", next_attempt_at=quiet_until(channel, now)))
 
 
 def channel_digest(store: Store, settings: Settings, channel: Channel, now: datetime,
@@ -172,13 +180,11 @@ def _tagged(match: Match, topics: Sequence[str]) -> Match:
     return replace(match, prediction=prediction)
 
 
-def owe_due(store: Store, settings: Settings, matches: Sequence[Match], now: datetime) -> list[ChannelDigest]:
-    """One cycle's obligations: immediate alerts for the new matches, surge alerts, and every digest that is due."""
-    owed = []
-    for channel in settings.channels:
-        owe_immediate(store, settings, channel, matches, now)
-        if digest_due(store, channel, now):
-            owed.append(owe_digest(store, settings, channel_digest(store, settings, channel, now), now))
+def owe_due(store: Store, settings: Settings, now: datetime) -> list[ChannelDigest]:
+    """A cycle's obligations besides immediate alerts (owed with the predictions): surge alerts, and every
+    digest that is due."""
+    owed = [owe_digest(store, settings, channel_digest(store, settings, channel, now), now)
+            for channel in settings.channels if digest_due(store, channel, now)]
     owe_surges(store, settings, now)
     return owed
 

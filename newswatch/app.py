@@ -19,6 +19,7 @@ from classifiers.train import Candidate, documents, example_weights, train_candi
 
 from .clock import utcnow
 from .config import Settings
+from .cycle import record_predictions
 from .labeled import seed_corpus
 from .labels import labeled_examples
 from .models import TOPICS, Item, LabeledItem
@@ -167,6 +168,8 @@ def _tags(row: np.ndarray) -> tuple[str, ...]:
 def rollback(settings: Settings, version: str | None = None) -> str:
     """Put ``version`` (default: the one before the version in service) back in service; return it."""
     models = registry(settings)
+    if version and version.isascii() and version.isdigit():
+        version = f"v{version}"  # `models rollback 2` means v2, as `models list` names it
     target = version or models.previous_version()
     if target is None:
         raise ModelFileError("no earlier model version to roll back to")
@@ -187,7 +190,7 @@ def review_queue(settings: Settings, store: Store, limit: int) -> list[ReviewEnt
     these teaches the model most. Items the model in service has not scored are scored first."""
     model = current_model(settings)
     unscored = store.items_unscored_by(model.version, settings.training.review_pool)
-    store.save_predictions(model.version, list(zip(unscored, model.predict_items(unscored, explain=0))), utcnow())
+    record_predictions(store, settings, model.version, unscored, model.predict_items(unscored, explain=0), utcnow())
     labeled = {(label.item_key, label.topic) for label in store.latest_labels()}
     thresholds = dict(zip(TOPICS, map(float, model.estimator.thresholds_)))
     entries = [ReviewEntry(item, topic, scores[topic], thresholds[topic])

@@ -1,4 +1,5 @@
-"""The feed list: adding and removing feeds in the config file, and each feed's health.
+"""The feed list: adding and removing feeds in the config file, and each feed's health (``feed_health``, the
+one definition the cycle summary, ``feeds status`` and the web feeds page share).
 
 The config file stays the one source of truth for which feeds are watched (it is what the cycle
 reads, what operators version and review). ``add`` appends a ``[[feeds]]`` table as text and
@@ -13,9 +14,10 @@ import json
 import os
 import pyexpat
 import re
+import stat
 import tomllib
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -90,15 +92,36 @@ def _editable(settings: Settings) -> Path:
 
 
 def _replace_validated(path: Path, text: str) -> Settings:
-    candidate = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    candidate.write_text(text, encoding="utf-8")
+    """Write ``text`` over the config file at ``path`` once it loads, atomically, as the same file.
+
+    A symlinked config is edited where it points (the link stays a link); the new file is written next to
+    that real file (``os.replace`` is atomic only within one filesystem) with the old one's mode and, where
+    allowed, owner, so a mode-600 file holding a token never comes back world-readable.
+    """
+    real = Path(os.path.realpath(path))
+    before = real.stat()
+    candidate = real.with_name(f".{real.name}.{os.getpid()}.tmp")
+    # created with the old mode from the start: the text is never readable by more people than before
+    descriptor = os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_EXCL, stat.S_IMODE(before.st_mode))
     try:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(candidate, stat.S_IMODE(before.st_mode))  # the umask may have narrowed os.open's mode
+        if (before.st_uid, before.st_gid) != (os.getuid(), os.getgid()):
+            try:
+                os.chown(candidate, before.st_uid, before.st_gid)
+            except PermissionError:
+                pass  # only root may give a file away; the file then belongs to whoever edits it
         settings = load_settings(candidate)
-    except ConfigError as exc:
-        candidate.unlink()
-        raise ConfigError(str(exc).replace(str(candidate), str(path))) from None
-    os.replace(candidate, path)
-    return settings
+    except BaseException as exc:
+        candidate.unlink(missing_ok=True)
+        if isinstance(exc, ConfigError):
+            raise ConfigError(str(exc).replace(str(candidate), str(path))) from None
+        raise
+    os.replace(candidate, real)
+    return replace(settings, source=path)
 
 
 def _toml_string(value: str) -> str:
@@ -198,11 +221,27 @@ def opml(feeds: tuple[Feed, ...]) -> str:
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 
 
+HEALTH = ("new", "healthy", "failing", "unhealthy", "removed")
+
+
+def feed_health(consecutive_failures: int, last_success_at: datetime | None, unhealthy_after: int) -> str:
+    """``new`` (never fetched), ``healthy`` (the last fetch worked), ``failing`` (failed lately, fewer than
+    ``unhealthy_after`` times in a row since it last worked) or ``unhealthy`` (that many failures in a row,
+    or failures and never a success: a feed that never worked has given nothing)."""
+    if consecutive_failures == 0:
+        return "healthy" if last_success_at is not None else "new"
+    if consecutive_failures >= unhealthy_after or last_success_at is None:
+        return "unhealthy"
+    return "failing"
+
+
 @dataclass(frozen=True)
 class FeedStatus:
+    id: int | None
+    """The store's id; None for a configured feed never fetched yet."""
     url: str
     name: str
-    healthy: bool
+    health: str
     last_success_at: datetime | None
     last_error: str | None
     consecutive_failures: int
@@ -211,20 +250,30 @@ class FeedStatus:
     next_attempt_at: datetime | None
     fetch_url: str | None
 
+    @property
+    def healthy(self) -> bool:
+        """Not failing: a removed feed is no longer fetched, so it cannot be failing."""
+        return self.health not in ("failing", "unhealthy")
+
     def as_json(self) -> dict[str, Any]:
-        return {name: value.isoformat() if isinstance(value, datetime) else value
-                for name, value in self.__dict__.items()}
+        return {**{name: value.isoformat() if isinstance(value, datetime) else value
+                   for name, value in self.__dict__.items()}, "healthy": self.healthy}
 
 
 def feed_statuses(settings: Settings, store: Store) -> list[FeedStatus]:
-    """Every configured feed with its health; a feed never fetched yet shows as healthy and empty."""
+    """Every configured feed with its health, then the removed feeds whose items the store keeps, as
+    ``removed`` (not fetched any more, so never failing)."""
     rows = {row.url: row for row in store.feed_rows()}
+    configured = {feed.url for feed in settings.feeds}
+    removed = [Feed(row.url, row.name) for row in rows.values() if row.url not in configured and row.items_stored]
     statuses = []
-    for feed in settings.feeds:
+    for feed in [*settings.feeds, *removed]:
         row = rows.get(feed.url)
         failures = row.consecutive_failures if row else 0
+        health = (feed_health(failures, row.last_success_at if row else None, settings.fetch.unhealthy_after)
+                  if feed.url in configured else "removed")
         statuses.append(FeedStatus(
-            url=feed.url, name=feed.name, healthy=failures < settings.fetch.unhealthy_after,
+            id=row.id if row else None, url=feed.url, name=feed.name, health=health,
             last_success_at=row.last_success_at if row else None, last_error=row.last_error if row else None,
             consecutive_failures=failures, items_stored=row.items_stored if row else 0,
             last_new_item_at=row.last_new_item_at if row else None,

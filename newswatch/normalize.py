@@ -13,18 +13,31 @@ from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from .untrusted import printable
+
 TRACKING_PARAMETERS = frozenset({
     "fbclid", "gclid", "dclid", "gbraid", "wbraid", "msclkid", "yclid", "mc_cid", "mc_eid", "igshid",
     "_ga", "_gl", "ref_src", "ref_url", "cmpid", "ocid", "smid", "sr_share",
 })
+_UNSTORABLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
 _BLOCK_TAGS = frozenset({"p", "br", "div", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote"})
 _SKIPPED_TAGS = frozenset({"script", "style", "noscript", "template"})
+
+
+def storable(value: str) -> str:
+    """Text every backend stores: no NUL (PostgreSQL refuses it), no other C0 control characters but tab and
+    newlines, no lone surrogates (not encodable as UTF-8; replaced by U+FFFD). Every text field is cleaned
+    with this before it is stored."""
+    value = _UNSTORABLE.sub("", value)
+    return _LONE_SURROGATE.sub("\ufffd", value)
 
 
 def canonical_url(url: str | None) -> str | None:
     """Scheme and host lowercased, default ports, fragments and tracking parameters dropped."""
     if not url or not url.strip():
         return None
+    url = storable(url)
     parts = urlsplit(url.strip())
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
         return url.strip()
@@ -64,6 +77,7 @@ def clean_text(value: str | None) -> str:
     """Plain text from an HTML fragment: tags and scripts gone, entities decoded, whitespace folded."""
     if not value:
         return ""
+    value = storable(value)
     if "<" in value:
         extractor = _TextExtractor()
         extractor.feed(value)
@@ -71,7 +85,9 @@ def clean_text(value: str | None) -> str:
         value = "".join(extractor.parts)
     else:
         value = html.unescape(value)
-    return " ".join(value.split())
+    # control characters (NUL, which PostgreSQL refuses; terminal escapes) and lone surrogates (which no
+    # encoder takes) go here, where every feed's and every labeled file's text enters
+    return " ".join(printable(value).split())
 
 
 UNDETERMINED = "und"
@@ -119,19 +135,20 @@ def utc_datetime(parsed: time.struct_time | None) -> datetime | None:
         return None
 
 
-def item_key(guid: str | None, url: str | None, title: str, summary: str) -> str:
-    """Stable identity across fetches: the canonical article URL, else the GUID, else a hash of the text.
+def item_key(guid: str | None, url: str | None, title: str, summary: str, feed_url: str | None = None) -> str:
+    """Stable identity across fetches: the canonical article URL, else the feed's GUID, else a hash of the text.
 
     The URL comes first because it is what survives in practice: feeds regenerate GUIDs (CMS
     migrations, GUIDs with timestamps, republishing) far more often than articles move, and the same
     article reached through two feeds has one URL but often two GUIDs. A link to a site's front page
     is no article URL, so such items fall back to the GUID; so do items of one fetch that share a link
-    (``parsers.entries.to_items`` passes ``url=None`` for them).
+    (``parsers.entries.to_items`` passes ``url=None`` for them). A GUID names an item within its feed only
+    (feeds number their items 1, 2, 3…), so a GUID key carries the feed's URL.
     """
     if url and is_article_url(url):
         return "url:" + url
     if guid and guid.strip():
-        return "guid:" + guid.strip()
+        return f"guid:{feed_url} {guid.strip()}" if feed_url else "guid:" + guid.strip()
     digest = hashlib.sha256(f"{title}\n{summary}".encode("utf-8")).hexdigest()[:32]
     return "text:" + digest
 

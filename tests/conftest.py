@@ -68,6 +68,8 @@ class CannedResponse:
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
     body: bytes = b""
+    delay: float = 0.0
+    """Seconds to wait before answering (a slow feed)."""
 
 
 class _FeedHandler(http.server.BaseHTTPRequestHandler):
@@ -91,6 +93,7 @@ class _FeedHandler(http.server.BaseHTTPRequestHandler):
 
         canned = owner._routes.get(path)
         if canned is not None:
+            time.sleep(canned.delay)
             body = canned.body if isinstance(canned.body, bytes) else str(canned.body).encode()
             self._respond(canned.status, canned.headers, body, send_body)
             return
@@ -175,11 +178,11 @@ class FeedServer:
         return f"{self.base_url}/{quote(path.lstrip('/'), safe='/?=&%:@')}"
 
     def route(self, path: str, status: int = 200, headers: dict | None = None,
-              body: bytes | str = b"") -> str:
+              body: bytes | str = b"", delay: float = 0.0) -> str:
         """Register a canned response for ``path`` (takes precedence over files). Returns its URL."""
         if isinstance(body, str):
             body = body.encode("utf-8")
-        self._routes["/" + path.lstrip("/")] = CannedResponse(status, dict(headers or {}), body)
+        self._routes["/" + path.lstrip("/")] = CannedResponse(status, dict(headers or {}), body, delay)
         return self.url(path)
 
     def add_file(self, name: str, data: bytes | str, mtime: float | None = None) -> str:
@@ -231,6 +234,12 @@ class _CollectingHandler:
     def __init__(self, owner: "SMTPServer"):
         self.owner = owner
 
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address in self.owner.refuse:
+            return "550 5.1.1 mailbox unavailable"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
     async def handle_DATA(self, server, session, envelope):
         msg = email.message_from_bytes(envelope.original_content or envelope.content,
                                        policy=email.policy.default)
@@ -245,6 +254,8 @@ class SMTPServer:
         self.host = LOOPBACK
         self.port = port or free_port()
         self.received: list[ReceivedMail] = []
+        self.refuse: set[str] = set()
+        """Recipients answered 550 at RCPT TO (a mailbox that is gone)."""
         self._lock = threading.Lock()
         self._controller = None
 
@@ -453,6 +464,8 @@ class WebhookReceiver:
     def __init__(self):
         self.received: list[ReceivedPost] = []
         self.statuses: list[int] = []
+        self.max_body: int | None = None
+        """Bodies larger than this are answered 413 Payload Too Large (and not recorded), as real endpoints do."""
         self.on_request = None
         self._lock = threading.Lock()
         owner = self
@@ -465,6 +478,11 @@ class WebhookReceiver:
 
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                if owner.max_body is not None and len(body) > owner.max_body:
+                    self.send_response(413)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 with owner._lock:
                     owner.received.append(ReceivedPost(self.path, dict(self.headers.items()), body))
                     status = owner.statuses.pop(0) if owner.statuses else 200

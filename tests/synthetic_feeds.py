@@ -34,6 +34,42 @@ def write_feeds(directory: Path, count: int, items_per_feed: int = 3) -> list[st
     return names
 
 
+TOPIC_LEADS = (
+    "Putin and Kim Jong Un sign military cooperation treaty in Pyongyang; Russia to supply DPRK missile technology",
+    "South Korea, US and Japan hold joint military drills; North Korea condemns Freedom Shield exercise",
+    "Seoul stock market closes higher as chipmakers rally on export data",
+)
+
+
+def distinct_title(n: int) -> str:
+    """A title sharing no content words with any other but its topic's lead: every item its own story."""
+    return f"{TOPIC_LEADS[n % len(TOPIC_LEADS)]} (dispatch {n}: " + " ".join(
+        f"w{n}x{k}" for k in range(12)) + ")"
+
+
+def write_distinct_feeds(directory: Path, count: int, items_per_feed: int = 3, offset: int = 0) -> list[str]:
+    """Like ``write_feeds``, but no two items tell one story (story clustering keeps each apart), so a
+    message can be checked for every item it owes (``newswatch label ID`` lines name the item)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    names = []
+    for feed in range(count):
+        entries = []
+        for index in range(items_per_feed):
+            n = offset + feed * items_per_feed + index
+            title = escape(distinct_title(n))
+            entries.append(f"<item><title>{title}</title><link>https://distinct.example/{n}</link>"
+                           f"<guid isPermaLink=\"false\">distinct-{n}</guid>"
+                           f"<pubDate>Mon, 23 Nov 2026 08:00:00 GMT</pubDate>"
+                           f"<description>{title}</description></item>")
+        name = f"distinct-{offset}-{feed:04d}.xml"
+        (directory / name).write_text(
+            '<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel>'
+            f"<title>Distinct {feed}</title><link>https://distinct.example/</link><description>d</description>"
+            + "".join(entries) + "</channel></rss>", encoding="utf-8")
+        names.append(name)
+    return names
+
+
 def feeds_config(urls: list[str], channel_url: str | None = None) -> str:
     """A newswatch.toml monitoring ``urls`` (loopback, so private addresses are allowed)."""
     lines = ["allow_private_addresses = true"]

@@ -20,7 +20,7 @@ from newswatch.config import load_settings
 from newswatch.digest import Match, build_digest
 from newswatch.models import Feed, Item, Prediction
 from newswatch.notify import IDEMPOTENCY_HEADER, deliver_owed
-from newswatch.refresh import alert
+from newswatch.cycle import deliver, record_predictions
 from newswatch.store import Store
 
 NOW = datetime(2026, 5, 4, 0, 30, tzinfo=timezone.utc)  # 09:30 in Seoul
@@ -54,12 +54,12 @@ def stored(settings, rows, tagged_at=NOW):
         feed = Feed(f"https://{source.lower().replace(' ', '-')}.example/rss", source)
         feed_id = store.sync_feeds([feed])[feed.url]
         [item] = store.insert_new(feed_id, [Item(
-            key=f"{title}-{n}-{tagged_at.isoformat()}", title=title, url=f"https://news.example/{n}?a=1&b=2",
+            key=f"{title}-{n}-{tagged_at.isoformat()}", title=title, url=f"https://news.example/{n}-{tagged_at:%H%M}?a=1&b=2",
             summary="Officials met in Vladivostok to discuss munitions, labour and satellite technology. " * 4,
             published=NOW - timedelta(minutes=age), feed_url=feed.url)], tagged_at)
         prediction = Prediction(scores=scores, tags=tuple(t for t, s in scores.items() if s >= 0.5),
                                 why={t: ("pyongyang", "moscow") for t in scores})
-        store.save_predictions("test-model", [(item, prediction)], tagged_at)
+        record_predictions(store, settings, "test-model", [item], [prediction], tagged_at)
         matches.append(Match(item, prediction, source))
     return store, matches
 
@@ -78,7 +78,7 @@ def test_email_digest_is_multipart_escaped_explained_and_says_what_is_inside(tmp
     """, extra='[web]\nbase_url = "https://newswatch.example/"')
     store, _ = stored(settings, [(EVIL, RUSSIA, "Yonhap", 30), ("Putin hosts Kim", RUSSIA_WEAK, "TASS", 10),
                                  ("Freedom Shield starts", DRILLS, "NK News", 5)])
-    _, report = alert(store, settings, [], clock=at(1))
+    report = deliver(store, settings, clock=at(1))
     assert (report.sent, report.failed) == (1, 0)
 
     [mail] = smtp_server.wait_for(1)
@@ -120,7 +120,7 @@ def test_a_stored_story_carried_by_two_outlets_is_one_entry_of_the_mailed_digest
                                        ("Putin, Kim sign defence treaty", RUSSIA_WEAK, "Yonhap", 10)])
     first, second = (m.item.id for m in matches)
     store.set_stories({second: first})  # what clustering does when the second copy arrives
-    _, report = alert(store, settings, [], clock=at(1))
+    report = deliver(store, settings, clock=at(1))
     assert (report.sent, report.failed) == (1, 0)
 
     [mail] = smtp_server.wait_for(1)
@@ -147,7 +147,7 @@ def test_each_channel_gets_its_topics_and_threshold_webhooks_get_markdown_with_a
     """)
     store, _ = stored(settings, [("Treaty ratified", RUSSIA, "Yonhap", 30), ("Putin hosts Kim", RUSSIA_WEAK, "TASS", 10),
                                  ("Freedom Shield starts", DRILLS, "NK News", 5)])
-    alert(store, settings, [], clock=at(1))
+    deliver(store, settings, clock=at(1))
 
     [post] = webhook.wait_for(1)
     payload = post.json()
@@ -175,7 +175,7 @@ def test_immediate_alerts_are_held_through_quiet_hours_and_sent_when_they_end(tm
     night = datetime(2026, 5, 3, 14, 30, tzinfo=timezone.utc)  # 23:30 in Seoul
     store, matches = stored(settings, [("Treaty ratified", RUSSIA, "Yonhap", 1), ("Putin hosts Kim", RUSSIA_WEAK, "TASS", 1)],
                             tagged_at=night)
-    _, report = alert(store, settings, matches, clock=lambda: night)
+    report = deliver(store, settings, clock=lambda: night)
     assert (report.sent, report.held) == (0, 1)
     [held] = store.owed("pager")
     assert held.kind == "immediate" and held.next_attempt_at == datetime(2026, 5, 3, 22, 0, tzinfo=timezone.utc)
@@ -201,11 +201,11 @@ def test_daily_digest_is_due_once_a_day_and_holds_what_was_tagged_since_the_last
     """)
     seoul_0630 = datetime(2026, 5, 3, 21, 30, tzinfo=timezone.utc)
     store, _ = stored(settings, [("Treaty ratified", RUSSIA, "Yonhap", 1)], tagged_at=seoul_0630 - timedelta(hours=1))
-    assert alert(store, settings, [], clock=lambda: seoul_0630)[1].sent == 1  # the first digest is due at once
+    assert deliver(store, settings, clock=lambda: seoul_0630).sent == 1  # the first digest is due at once
     stored(settings, [("Freedom Shield starts", DRILLS, "NK News", 1)], tagged_at=seoul_0630 + timedelta(minutes=10))
-    assert alert(store, settings, [], clock=lambda: seoul_0630 + timedelta(minutes=29))[1].sent == 0  # 06:59
-    assert alert(store, settings, [], clock=lambda: seoul_0630 + timedelta(minutes=31))[1].sent == 1  # 07:01
-    assert alert(store, settings, [], clock=lambda: seoul_0630 + timedelta(hours=5))[1].sent == 0
+    assert deliver(store, settings, clock=lambda: seoul_0630 + timedelta(minutes=29)).sent == 0  # 06:59
+    assert deliver(store, settings, clock=lambda: seoul_0630 + timedelta(minutes=31)).sent == 1  # 07:01
+    assert deliver(store, settings, clock=lambda: seoul_0630 + timedelta(hours=5)).sent == 0
     first, second = (p.json() for p in webhook.wait_for(2))
     assert "Treaty" in first["message"] and "Freedom Shield" in second["message"] and "Treaty" not in second["message"]
     store.close()
@@ -232,7 +232,7 @@ def test_smtp_refusing_then_back_delivers_exactly_once_after_backoff(tmp_path, h
     """)
     store, _ = stored(settings, [("Treaty ratified", RUSSIA, "Yonhap", 1)])
     smtp_server.stop()
-    _, down = alert(store, settings, [], clock=at(1))
+    down = deliver(store, settings, clock=at(1))
     assert (down.sent, down.failed) == (0, 1) and "Connection refused" in down.errors[0]
     [entry] = store.owed("mail")
     assert (entry.status, entry.attempts, entry.next_attempt_at) == ("failed", 1, NOW + timedelta(minutes=2))
@@ -254,7 +254,7 @@ def test_backoff_doubles_while_a_webhook_fails_then_it_is_delivered_once(tmp_pat
     """)
     store, _ = stored(settings, [("Treaty ratified", RUSSIA, "Yonhap", 1)])
     webhook.statuses = [500, 500]
-    assert alert(store, settings, [], clock=at(0))[1].failed == 1
+    assert deliver(store, settings, clock=at(0)).failed == 1
     assert store.owed()[0].next_attempt_at == NOW + timedelta(seconds=10)
     assert deliver_owed(store, settings.channels, now=at(0.5)).failed == 1
     [entry] = store.owed()
@@ -351,7 +351,7 @@ def test_a_failed_immediate_alert_whose_retry_falls_in_quiet_hours_waits_for_the
     evening = datetime(2026, 5, 3, 12, 59, tzinfo=timezone.utc)  # 21:59 in Seoul
     store, matches = stored(settings, [("Treaty ratified", RUSSIA, "Yonhap", 1)], tagged_at=evening)
     webhook.statuses = [500]
-    assert alert(store, settings, matches, clock=lambda: evening)[1].failed == 1
+    assert deliver(store, settings, clock=lambda: evening).failed == 1
     assert deliver_owed(store, settings.channels, now=lambda: evening + timedelta(minutes=5)).held == 1
     morning = datetime(2026, 5, 3, 22, 0, tzinfo=timezone.utc)  # 07:00 in Seoul
     assert deliver_owed(store, settings.channels, now=lambda: morning).sent == 1

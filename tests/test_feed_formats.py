@@ -15,7 +15,7 @@ from newswatch.cli import main
 from newswatch.config import ConfigError, load_settings
 from newswatch.models import FEED_KINDS, FetchResult
 from newswatch.parsers import PARSERS, NotAFeed, parse
-from newswatch.refresh import ingest
+from newswatch.cycle import ingest
 from newswatch.store import Store
 
 KOREAN_TITLES = [

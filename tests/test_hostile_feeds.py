@@ -22,7 +22,7 @@ from conftest import FEEDS, FeedServer, free_port
 
 from newswatch.cli import main
 from newswatch.config import load_settings
-from newswatch.refresh import ingest
+from newswatch.cycle import ingest
 from newswatch.store import Store
 from newswatch.store.schema import items
 

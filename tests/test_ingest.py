@@ -11,9 +11,10 @@ from click.testing import CliRunner
 
 from newswatch.cli import main
 from newswatch.config import FetchSettings, load_settings
+from newswatch.feedlist import feed_statuses
 from newswatch.fetch import fetch_url, new_session, retry_after_seconds
 from newswatch.models import Item
-from newswatch.refresh import ingest, next_attempt
+from newswatch.cycle import ingest, next_attempt
 from newswatch.store import Store
 from newswatch.stories import cluster
 
@@ -66,7 +67,8 @@ def test_items_sharing_one_link_are_kept_apart_by_guid(feed_server, tmp_path, st
     feed_server.route("live.xml", body=rss(items))
     settings = load_settings(write_config(tmp_path, {"Live": feed_server.url("live.xml")}), env={})
     [outcome] = ingest(settings, store)
-    assert sorted(i.key for i in outcome.new_items) == ["guid:b0", "guid:b1", "guid:b2"]
+    live = feed_server.url("live.xml")
+    assert sorted(i.key for i in outcome.new_items) == [f"guid:{live} b0", f"guid:{live} b1", f"guid:{live} b2"]
 
 
 def test_backoff_doubles_from_the_second_failure_and_retry_after_wins_when_longer():
@@ -176,13 +178,13 @@ def test_feeds_add_and_remove_edit_the_config_file_and_keep_the_rest(tmp_path):
     assert added.exit_code == 0, added.output
     listed = run("feeds", "list").output
     assert 'New "one"\thttps://new.example/rss' in listed and "fulltext" in listed
-    assert run("feeds", "add", "https://new.example/rss").exit_code == 1  # listed twice: refused, file unchanged
-    assert run("feeds", "add", "ftp://x.example/rss").exit_code == 1
+    assert run("feeds", "add", "https://new.example/rss").exit_code == 2  # listed twice: refused, file unchanged
+    assert run("feeds", "add", "ftp://x.example/rss").exit_code == 2
     assert run("feeds", "remove", "Keep").exit_code == 0
     settings = load_settings(config, env={})
     assert [f.url for f in settings.feeds] == ["https://new.example/rss"] and settings.feeds[0].fulltext
     assert settings.channels[0].name == "mail" and "# channels below" in config.read_text()
-    assert run("feeds", "remove", "https://nowhere.example/rss").exit_code == 1
+    assert run("feeds", "remove", "https://nowhere.example/rss").exit_code == 2
 
 
 def test_feed_rows_stay_correct_when_feeds_are_refreshed_concurrently(feed_server, tmp_path, store):
@@ -197,3 +199,29 @@ def test_feed_rows_stay_correct_when_feeds_are_refreshed_concurrently(feed_serve
     assert sum(len(o.new_items) for o in outcomes) == 12 * 20 + 1
     rows = store.feed_rows()
     assert sum(r.items_stored for r in rows) == 241 and all(r.last_success_at for r in rows)
+
+
+def test_feed_health_is_one_definition_for_the_cycle_the_cli_and_the_page(feed_server, tmp_path):
+    from fastapi.testclient import TestClient
+
+    from newswatch.web.server import create_app
+
+    feed_server.route("never.xml", status=500)
+    feed_server.route("ok.xml", body=rss("<item><title>Kim meets Putin</title><guid>g</guid></item>"))
+    config = write_config(tmp_path, {"Never": feed_server.url("never.xml"), "Old": feed_server.url("ok.xml")})
+    settings = load_settings(config, env={})
+    store = Store.open(settings.database_url)
+    outcomes = {o.name: o for o in ingest(settings, store)}
+    assert outcomes["Never"].unhealthy, "a feed that has never worked and fails is not healthy"
+    status = CliRunner().invoke(main, ["feeds", "status", "--config", config], catch_exceptions=False)
+    assert "Never <" in status.output and "UNHEALTHY" in status.output.split("Never <")[1].splitlines()[0]
+    CliRunner().invoke(main, ["feeds", "remove", "Old", "--config", config], catch_exceptions=False)
+    feed_server.route("ok.xml", status=500)
+    ingest(settings, store)  # the old settings still fetch it once more: it fails, then it is removed
+    store.close()
+    settings = load_settings(config, env={})
+    statuses = {s.name: s.health for s in feed_statuses(settings, Store.open(settings.database_url))}
+    assert statuses == {"Never": "unhealthy", "Old": "removed"}
+    with TestClient(create_app(settings), base_url="http://127.0.0.1") as client:
+        page = client.get("/feeds").text
+    assert '<tr class="unhealthy">' in page and '<tr class="removed">' in page and "failing" not in page

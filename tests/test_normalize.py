@@ -31,6 +31,6 @@ def test_utc_datetime_from_feedparser_struct_time():
 
 def test_item_key_prefers_article_url_then_guid_then_text():
     assert item_key("abc", "https://x/1", "t", "s") == "url:https://x/1"
-    assert item_key("abc", "https://x/", "t", "s") == "guid:abc"
+    assert item_key("abc", "https://x/", "t", "s", "https://x/rss") == "guid:https://x/rss abc"
     assert item_key(None, "https://x/1", "t", "s") == "url:https://x/1"
     assert item_key(None, None, "t", "s") == item_key("", None, "t", "s") != item_key(None, None, "t", "s2")

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from ..models import Item
-from ..normalize import canonical_url, clean_text, item_key, language
+from ..normalize import canonical_url, clean_text, item_key, language, storable
 
 
 class NotAFeed(ValueError):
@@ -41,9 +41,9 @@ def _item(entry: Entry, feed_url: str, shared_links: set[str]) -> Item | None:
     if not title and not summary:
         return None
     url = canonical_url(entry.link)
-    guid = entry.guid or None
+    guid = storable(entry.guid or "") or None
     return Item(
-        key=item_key(guid, None if url in shared_links else url, title, summary),
+        key=item_key(guid, None if url in shared_links else url, title, summary, feed_url),
         title=title or summary[:120],
         summary=summary,
         url=url,

@@ -24,12 +24,26 @@ def parse(result: FetchResult) -> list[Item]:
     """Items of a fetched feed. A bozo feed with entries is accepted (feeds are often slightly broken);
     a body with no feed in it raises NotAFeed with feedparser's reason."""
     body, headers = readable(result.body, result.headers)
-    parsed = feedparser.parse(body, response_headers=headers)
+    parsed = feedparser.parse(_valid_char_refs(body), response_headers=headers)
     if not parsed.entries and not parsed.get("version"):
         # an empty body, an HTML page: nothing RSS/Atom/RDF in it (a real feed with no entries has a version)
         reason = parsed.get("bozo_exception") if parsed.get("bozo") else None
         raise NotAFeed(f"not a feed: {reason or 'no RSS or Atom elements found'}")
     return to_items([_entry(entry) for entry in parsed.entries], result.feed_url)
+
+
+_CHAR_REF = re.compile(rb"&#(?:[xX]0*([0-9a-fA-F]{1,16})|0*([0-9]{1,20}));")
+
+
+def _valid_char_refs(body: bytes) -> bytes:
+    """The body with character references to no character (a surrogate such as &#xD800;, or past U+10FFFF)
+    replaced by U+FFFD: feedparser raises on them, and one such entry would cost the whole feed."""
+
+    def replace(match: re.Match[bytes]) -> bytes:
+        code = int(match.group(1), 16) if match.group(1) else int(match.group(2))
+        return b"&#xFFFD;" if 0xD800 <= code <= 0xDFFF or code > 0x10FFFF else match.group(0)
+
+    return _CHAR_REF.sub(replace, body)
 
 
 def readable(body: bytes, headers: Mapping[str, str]) -> tuple[bytes, dict[str, str]]:

@@ -20,12 +20,12 @@ from sqlalchemy.engine import Engine
 
 from .feeds import FeedRow, FeedStore
 from .items import ItemStore
-from .outbox import OutboxEntry, OutboxStore, TaggedItem, Watermark
+from .outbox import Obligations, OutboxEntry, OutboxStore, TaggedItem, Watermark
 from .predictions import PredictionStore
 from .queries import ItemFilter, PageQueries, ScoredItem, ScoredStory
 from .schema import create_db_engine, migration_lock
 
-__all__ = ["FeedRow", "ItemFilter", "OutboxEntry", "ScoredItem", "ScoredStory", "Store", "TaggedItem", "Watermark",
+__all__ = ["FeedRow", "ItemFilter", "Obligations", "OutboxEntry", "ScoredItem", "ScoredStory", "Store", "TaggedItem", "Watermark",
            "create_db_engine"]
 
 

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from ..models import Feed, Validators
+from ..normalize import storable
 from .schema import _insert, feeds, items
 
 
@@ -75,7 +76,7 @@ class FeedStore:
     def record_failure(self, feed_id: int, error: str, now: datetime, next_attempt_at: datetime | None = None) -> None:
         with self.engine.begin() as conn:
             conn.execute(feeds.update().where(feeds.c.id == feed_id).values(
-                last_checked_at=now, last_error=error, consecutive_failures=feeds.c.consecutive_failures + 1,
+                last_checked_at=now, last_error=storable(error), consecutive_failures=feeds.c.consecutive_failures + 1,
                 next_attempt_at=next_attempt_at))
 
     def acquire_feed_lease(self, feed_id: int, owner: str, now: datetime, duration: timedelta) -> bool:

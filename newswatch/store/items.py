@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import fields, replace
 from datetime import datetime
 from typing import Iterable, Mapping, Sequence
 
@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from ..models import Item
+from ..normalize import is_article_url, storable
 from .schema import _chunks, _insert, feeds, items, predictions
 
 
@@ -19,16 +20,19 @@ class ItemStore:
     def insert_new(self, feed_id: int, batch: Iterable[Item], now: datetime) -> list[Item]:
         """Store the items not stored yet and return just those, with their ids.
 
-        An item is already stored when its key is, and also when its canonical URL is (any feed; for
-        items keyed by URL) or its GUID is (same feed): that catches a feed that changes GUIDs or republishes, and rows
-        stored under an older key scheme.
+        An item is already stored when its key is, and also when its canonical article URL is (any feed,
+        whatever the item's key: items of one fetch that share a link are keyed by GUID, and a feed that
+        changes GUIDs must not store an article again) or its GUID is (same feed): that catches a feed that
+        changes GUIDs or republishes, and rows stored under an older key scheme. Text is cleaned of what a
+        backend refuses (``normalize.storable``) first; the items returned are the cleaned ones.
         """
         unique: dict[str, Item] = {}
-        for item in batch:
+        for item in map(_storable, batch):
             unique.setdefault(item.key, item)
         known_urls, known_guids = self._known(feed_id, unique.values())
         unique = {key: item for key, item in unique.items()
-                  if not (key.startswith("url:") and item.url in known_urls) and item.guid not in known_guids}
+                  if not (item.url and is_article_url(item.url) and item.url in known_urls)
+                  and item.guid not in known_guids}
         if not unique:
             return []
         rows = [dict(key=i.key, feed_id=feed_id, guid=i.guid, url=i.url, title=i.title, summary=i.summary,
@@ -58,7 +62,7 @@ class ItemStore:
         if texts:
             with self.engine.begin() as conn:
                 conn.execute(items.update().where(items.c.id == sa.bindparam("item_id")).values(text=sa.bindparam("t")),
-                             [{"item_id": i, "t": t} for i, t in texts.items()])
+                             [{"item_id": i, "t": storable(t)} for i, t in texts.items()])
 
     def recent_items(self, since: datetime) -> list[Item]:
         """The items fetched since ``since``, oldest first (what story clustering compares new items with)."""
@@ -81,11 +85,24 @@ class ItemStore:
         return [by_id[i] for i in ids if i in by_id]
 
     def items_unscored_by(self, model_version: str, limit: int | None = None) -> list[Item]:
-        """Stored items this model version has not scored yet, newest first."""
-        scored = sa.select(predictions.c.item_id).where(predictions.c.model_version == model_version)
-        query = _item_query().where(items.c.id.not_in(scored)).order_by(items.c.id.desc()).limit(limit)
+        """Stored items this model version has not scored yet, newest first (the review page's freshest)."""
+        query = _unscored(model_version).order_by(items.c.id.desc()).limit(limit)
         with self.engine.connect() as conn:
             return [_item(row._mapping) for row in conn.execute(query)]
+
+    def classification_queue(self, model_version: str, limit: int) -> list[Item]:
+        """The next items the cycle classifies: those this model version has not scored, the ones no model
+        has scored yet first (a crash or a full disk left them owed), then older first."""
+        scored_by_any = sa.exists().where(predictions.c.item_id == items.c.id)
+        query = (_unscored(model_version).order_by(sa.case((scored_by_any, 1), else_=0), items.c.id)
+                 .limit(limit))
+        with self.engine.connect() as conn:
+            return [_item(row._mapping) for row in conn.execute(query)]
+
+    def count_unscored_by(self, model_version: str) -> int:
+        query = _unscored(model_version).with_only_columns(sa.func.count())
+        with self.engine.connect() as conn:
+            return conn.execute(query).scalar_one()
 
     def first_fetched_at(self) -> datetime | None:
         """When the oldest stored item was fetched: how long this store has been watching."""
@@ -95,6 +112,17 @@ class ItemStore:
     def newest_items(self, limit: int) -> list[Item]:
         with self.engine.connect() as conn:
             return [_item(r._mapping) for r in conn.execute(_item_query().order_by(items.c.id.desc()).limit(limit))]
+
+
+def _unscored(model_version: str) -> sa.Select:  # type: ignore[type-arg]
+    scored = sa.select(predictions.c.item_id).where(predictions.c.model_version == model_version)
+    return _item_query().where(items.c.id.not_in(scored))
+
+
+def _storable(item: Item) -> Item:
+    """The item with every text field cleaned of what a backend refuses (NUL, lone surrogates)."""
+    return replace(item, **{f.name: storable(value) for f in fields(item)
+                            if isinstance(value := getattr(item, f.name), str)})
 
 
 def _story() -> sa.ColumnElement[int]:

@@ -12,7 +12,10 @@ from sqlalchemy.engine import Engine
 
 from ..models import Item, Prediction
 from .items import _item
-from .schema import _chunks, _insert, digest_items, digest_watermarks, feeds, items, outbox, predictions
+from .schema import _chunks, _insert, alerted_items, digest_items, digest_watermarks, feeds, items, outbox, predictions
+
+STATUSES = ("pending", "sending", "failed", "sent", "dead", "dropped")
+"""``dead``: refused for good, or out of attempts; kept until ``outbox retry`` or ``outbox drop``."""
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,26 @@ class TaggedItem:
 
 class _TakenElsewhere(Exception):
     """Another digest took some of the items first."""
+
+
+class Obligations:
+    """What newly saved predictions owe, written in the transaction that saves them (see save_predictions)."""
+
+    def __init__(self, conn: sa.Connection):
+        self._conn = conn
+
+    def take_for_alert(self, channel: str, item_ids: Sequence[int]) -> set[int]:
+        """Record these items as alerted on this channel; return those no alert of the channel had taken."""
+        taken: set[int] = set()
+        for chunk in _chunks(sorted(set(item_ids))):
+            taken.update(self._conn.execute(
+                _insert(alerted_items, self._conn.dialect.name).on_conflict_do_nothing()
+                .values([{"channel": channel, "item_id": item_id} for item_id in chunk])
+                .returning(alerted_items.c.item_id)).scalars())
+        return taken
+
+    def enqueue(self, channel: str, message: Mapping[str, object]) -> None:
+        OutboxStore._enqueue(self._conn, dict(channel=channel, **message))
 
 
 class OutboxStore:
@@ -102,7 +125,8 @@ class OutboxStore:
         return Watermark(row.tagged_until, row.digested_at) if row else None
 
     def owed(self, channel: str | None = None) -> list[OutboxEntry]:
-        query = sa.select(outbox).where(outbox.c.status != "sent").order_by(outbox.c.id)
+        """Messages still to deliver (pending, being sent, failed and waiting for a retry)."""
+        query = sa.select(outbox).where(outbox.c.status.in_(("pending", "sending", "failed"))).order_by(outbox.c.id)
         if channel is not None:
             query = query.where(outbox.c.channel == channel)
         with self.engine.connect() as conn:
@@ -135,10 +159,33 @@ class OutboxStore:
                                   .values(status="sending", claimed_at=now))
         return result.rowcount == 1
 
-    def mark_sent(self, entry_id: int, now: datetime) -> None:
+    def mark_sent(self, entry_id: int, now: datetime, note: str | None = None) -> None:
+        """Sent; ``note`` keeps what the channel refused of it (recipients a mail server turned away)."""
         with self.engine.begin() as conn:
             conn.execute(outbox.update().where(outbox.c.id == entry_id).values(
-                status="sent", sent_at=now, attempts=outbox.c.attempts + 1, last_error=None, next_attempt_at=None))
+                status="sent", sent_at=now, attempts=outbox.c.attempts + 1, last_error=note, next_attempt_at=None))
+
+    def mark_dead(self, entry_id: int, error: str) -> None:
+        """Refused for good or out of attempts: no longer tried, no longer ahead of the channel's other messages."""
+        with self.engine.begin() as conn:
+            conn.execute(outbox.update().where(outbox.c.id == entry_id).values(
+                status="dead", attempts=outbox.c.attempts + 1, last_error=error, next_attempt_at=None))
+
+    def revive(self, entry_id: int) -> bool:
+        """A dead message owed again from scratch (``outbox retry``); False when it is not dead."""
+        with self.engine.begin() as conn:
+            result = conn.execute(outbox.update().where(outbox.c.id == entry_id, outbox.c.status == "dead")
+                                  .values(status="pending", attempts=0, next_attempt_at=None, claimed_at=None))
+        return result.rowcount == 1
+
+    def drop(self, entry_id: int) -> bool:
+        """Give up a message that is owed or dead (``outbox drop``); it is kept, marked dropped. False when it is
+        sent, being sent, or unknown."""
+        with self.engine.begin() as conn:
+            result = conn.execute(outbox.update().where(outbox.c.id == entry_id,
+                                                        outbox.c.status.in_(("pending", "failed", "dead")))
+                                  .values(status="dropped", next_attempt_at=None))
+        return result.rowcount == 1
 
     def mark_failed(self, entry_id: int, error: str, retry_at: datetime | None = None) -> None:
         with self.engine.begin() as conn:

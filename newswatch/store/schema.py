@@ -106,7 +106,11 @@ labels = sa.Table(
     sa.Column("text", sa.Text, nullable=False, server_default=""),
     sa.Column("url", sa.Text),
     sa.Column("created_at", UTCDateTime, nullable=False),
+    # the label's place in its (item_key, topic) history: 0, 1, 2… Two processes recording the same change
+    # at once both write the next revision, and the unique index keeps one (see LabelStore.add_labels)
+    sa.Column("revision", sa.Integer, nullable=False, server_default="0"),
     sa.Index("ix_labels_item_key_topic", "item_key", "topic"),
+    sa.Index("uq_labels_item_key_topic_revision", "item_key", "topic", "revision", unique=True),
 )
 
 outbox = sa.Table(
@@ -148,6 +152,14 @@ digest_items = sa.Table(
     sa.Column("item_id", sa.Integer, sa.ForeignKey("items.id"), primary_key=True),
 )
 
+
+# Which items a channel's immediate alerts have taken, owed in the transaction that saved the prediction:
+# an item is alerted at most once per channel, whichever process or model scored it.
+alerted_items = sa.Table(
+    "alerted_items", metadata,
+    sa.Column("channel", sa.Text, primary_key=True),
+    sa.Column("item_id", sa.Integer, sa.ForeignKey("items.id"), primary_key=True),
+)
 
 
 def database_url_with_driver(database_url: str) -> sa.URL:

@@ -1,7 +1,13 @@
-"""The one composer of a monitoring cycle: fetch → parse → normalize → store → classify → alert.
+"""The one composer of a monitoring cycle: fetch → parse → normalize → store → classify → owe → deliver.
 
-Each step is a function of its own so the Prefect flow can run them as tasks (one per feed, one
-classify batch, one alert step); ``run_cycle`` is the same sequence without Prefect.
+The store is the queue. A cycle (1) refreshes the due feeds and stores their new items; (2) classifies every
+stored item the current model has not scored — oldest first, in batches, at most ``BACKLOG_PER_CYCLE`` a
+cycle — not only the items new in this run, so items a killed run or a full disk left unscored are taken up
+by whichever process runs next; each batch's predictions are saved in one transaction with what they owe
+(immediate alerts, at most once per item and channel; digest entries follow from the predictions); (3) owes
+the due digests and delivers everything owed; (4) only then writes the digest copy files, whose failure
+(a full disk) loses nothing. ``newswatch run`` and the Prefect ``monitor`` flow both call ``run_cycle``;
+the flow passes a ``step`` that makes each step a Prefect task.
 """
 
 from __future__ import annotations
@@ -14,25 +20,31 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence, TypeVar
 
 import requests
 
-from .alerts import owe_due
+from .alerts import owe_due, owe_immediate
 from .clock import Clock, utcnow
 from .config import FetchSettings, Settings
 from .digest import Digest, Match, build_digest
+from .feedlist import feed_health
 from .fetch import HostLimits, fetch, new_session
 from .fulltext import ArticleFetcher
-from .models import TOPIC_TITLES, TOPICS, Classifier, Feed, Item
+from .models import TOPIC_TITLES, TOPICS, Classifier, Feed, Item, Prediction
 from .normalize import not_after
 from .notify import DeliveryReport, Sender, deliver_owed, send_apprise
 from .parsers import NotAFeed, parse
-from .store import Store
+from .store import Obligations, Store
 from .stories import assign_stories
 
 log = logging.getLogger(__name__)
 
+CLASSIFY_BATCH = 500
+"""Items scored and saved (with what they owe) per transaction: a crash loses at most one batch's work."""
+BACKLOG_PER_CYCLE = 5000
+"""Items one cycle classifies at most: a new model version re-scores the stored items over several cycles
+(items no model has scored come first), never a million in one."""
 
 @dataclass(frozen=True)
 class FeedOutcome:
@@ -57,14 +69,29 @@ class FeedOutcome:
         return self.error is not None
 
 
+@dataclass(frozen=True)
+class Classified:
+    matches: list[Match]
+    """The tagged items among those scored."""
+    scored: int
+    backlog: int
+    """Items the model has still not scored (left for the next cycles)."""
+
+
 @dataclass
 class CycleReport:
     feeds: list[FeedOutcome] = field(default_factory=list)
-    matches: list[Match] = field(default_factory=list)
+    classified: Classified = Classified([], 0, 0)
     delivery: DeliveryReport = DeliveryReport(0, 0, ())
     digest_files: list[Path] = field(default_factory=list)
+    digest_error: str | None = None
+    """Why the digest copy files could not be written (nothing owed depends on them)."""
     model_version: str | None = None
     seconds: float = 0.0
+
+    @property
+    def matches(self) -> list[Match]:
+        return self.classified.matches
 
     @property
     def feeds_ok(self) -> int:
@@ -95,9 +122,11 @@ class CycleReport:
         lines = [
             f"feeds: {self.feeds_ok} ok, {self.feeds_failed} failed, {self.feeds_not_due} not due"
             + (f", {busy} busy in another run" if busy else ""),
-            f"items: {self.items_new} new",
+            f"items: {self.items_new} new, {self.classified.scored} classified"
+            + (f", {self.classified.backlog} left for the next cycles" if self.classified.backlog else ""),
             f"matches: {per_topic} (model {self.model_version or 'none'})",
-            f"alerts: {self.delivery.sent} sent, {self.delivery.failed} failed, {self.delivery.held} held",
+            f"alerts: {self.delivery.sent} sent, {self.delivery.failed} failed, {self.delivery.held} held"
+            + (f", {self.delivery.dead} dead" if self.delivery.dead else ""),
             f"took {self.seconds:.2f}s",
         ]
         lines += [f"  failed feed {f.name} <{f.url}>: {f.error}"
@@ -107,7 +136,10 @@ class CycleReport:
                   + (f" (unhealthy: {f.consecutive_failures} failures in a row)" if f.unhealthy else "")
                   for f in self.feeds if f.not_due_until is not None]
         lines += [f"  alert failure: {error}" for error in self.delivery.errors]
+        lines += [f"  partly refused: {note}" for note in self.delivery.notes]
         lines += [f"  digest written: {path}" for path in self.digest_files]
+        if self.digest_error:
+            lines.append(f"  digest copy not written (nothing owed was lost): {self.digest_error}")
         return "\n".join(lines)
 
 
@@ -145,11 +177,14 @@ def _refresh_leased_feed(store: Store, session: requests.Session, feed: Feed, fe
                          clock: Clock, limits: HostLimits | None, articles: ArticleFetcher | None) -> FeedOutcome:
     state = store.feed_row(feed_id)
     now = clock()
-    unhealthy_after = settings.fetch.unhealthy_after
+
+    def unhealthy(failures: int) -> bool:
+        return feed_health(failures, state.last_success_at, settings.fetch.unhealthy_after) == "unhealthy"
+
     if not state.due(now):
         return FeedOutcome(feed.url, feed.name, not_due_until=state.next_attempt_at,
                            consecutive_failures=state.consecutive_failures,
-                           unhealthy=state.consecutive_failures >= unhealthy_after)
+                           unhealthy=unhealthy(state.consecutive_failures))
     result = fetch(session, feed, state.validators, settings.fetch, url=state.fetch_url, limits=limits)
     error = result.error
     if result.ok and not result.not_modified:
@@ -161,7 +196,7 @@ def _refresh_leased_feed(store: Store, session: requests.Session, feed: Feed, fe
         failures = state.consecutive_failures + 1
         store.record_failure(feed_id, error, clock(), next_attempt(failures, result.retry_after, settings.fetch, clock()))
         return FeedOutcome(feed.url, feed.name, error=error, consecutive_failures=failures,
-                           unhealthy=failures >= unhealthy_after)
+                           unhealthy=unhealthy(failures))
     if result.not_modified:
         store.record_success(feed_id, result.validators, 0, clock(), fetch_url=result.permanent_url)
         return FeedOutcome(feed.url, feed.name, not_modified=True)
@@ -174,37 +209,6 @@ def _refresh_leased_feed(store: Store, session: requests.Session, feed: Feed, fe
         store.set_texts({item.id: item.text for item in new_items if item.text and item.id is not None})
     store.record_success(feed_id, result.validators, len(new_items), clock(), fetch_url=result.permanent_url)
     return FeedOutcome(feed.url, feed.name, new_items=tuple(new_items))
-
-
-def classify_new(store: Store, model: Classifier, new_items: Sequence[Item], sources: dict[str, str],
-                 clock: Clock = utcnow) -> list[Match]:
-    """Score the new items in one batch, record every prediction, return the tagged ones."""
-    predictions = model.predict_items(new_items)
-    store.save_predictions(model.version, list(zip(new_items, predictions)), clock())
-    return [Match(item, prediction, sources.get(item.feed_url or "", item.feed_url or ""))
-            for item, prediction in zip(new_items, predictions) if prediction.tags]
-
-
-def write_digest_files(digest: Digest, directory: Path, now: datetime) -> list[Path]:
-    directory.mkdir(parents=True, exist_ok=True)
-    stem = f"{now:%Y%m%dT%H%M%SZ}-{digest.key[:8]}"
-    paths = [directory / f"{stem}.md", directory / f"{stem}.html"]
-    paths[0].write_text(f"# {digest.subject}\n\n{digest.markdown}", encoding="utf-8")
-    paths[1].write_text(digest.html, encoding="utf-8")
-    return paths
-
-
-def alert(store: Store, settings: Settings, matches: Sequence[Match], send: Sender = send_apprise,
-          clock: Clock = utcnow) -> tuple[list[Path], DeliveryReport]:
-    """Write the digest of the new matches, owe each channel its immediate alerts and due digests, deliver
-    what is owed (including earlier messages whose retry or quiet hours are over)."""
-    now = clock()
-    files: list[Path] = []
-    full = build_digest(matches, TOPICS, settings.digest.timezone, web_base_url=settings.web.base_url)
-    if full is not None:
-        files = write_digest_files(full, settings.digests_dir, now)
-    owe_due(store, settings, matches, now)
-    return files, deliver_owed(store, settings.channels, send, clock)
 
 
 def refresh_feeds(settings: Settings, store: Store, session: requests.Session | None = None,
@@ -240,18 +244,91 @@ def ingest(settings: Settings, store: Store, session: requests.Session | None = 
            clock: Clock = utcnow) -> list[FeedOutcome]:
     """The ingestion half of a cycle: refresh every feed, then group the new items into stories."""
     outcomes = refresh_feeds(settings, store, session, clock)
-    assign_stories(store, [item for outcome in outcomes for item in outcome.new_items], clock())
+    new_items = [item for outcome in outcomes for item in outcome.new_items]
+    # Per-item work on the newly stored items (their representations) goes here, before stories and classification.
+    assign_stories(store, new_items, clock())
     return outcomes
 
 
+def record_predictions(store: Store, settings: Settings, model_version: str, items: Sequence[Item],
+                       predictions: Sequence[Prediction], now: datetime) -> list[Match]:
+    """Save the predictions and, in the same transaction, the immediate alerts that the items scored for the
+    first time owe (an item re-scored by a later model owes nothing again). Returns every item as a match."""
+    sources = {feed.url: feed.name for feed in settings.feeds}
+    matches = [Match(item, prediction, sources.get(item.feed_url or "", item.feed_url or ""))
+               for item, prediction in zip(items, predictions)]
+
+    def owe(obligations: Obligations, first: frozenset[int]) -> None:
+        owe_immediate(obligations, settings, [m for m in matches if m.item.id in first], now)
+
+    store.save_predictions(model_version, list(zip(items, predictions)), now, owe)
+    return matches
+
+
+def classify_backlog(settings: Settings, store: Store, model: Classifier, clock: Clock = utcnow,
+                     batch: int = CLASSIFY_BATCH, limit: int = BACKLOG_PER_CYCLE) -> Classified:
+    """Score the stored items the model has not scored yet (see ``Store.classification_queue``), ``batch``
+    at a time and at most ``limit``; each batch's predictions are saved with what they owe."""
+    tagged: list[Match] = []
+    scored = 0
+    while scored < limit:
+        items = store.classification_queue(model.version, min(batch, limit - scored))
+        if not items:
+            break
+        matches = record_predictions(store, settings, model.version, items, model.predict_items(items), clock())
+        tagged += [m for m in matches if m.prediction.tags]
+        scored += len(items)
+    return Classified(tagged, scored, store.count_unscored_by(model.version))
+
+
+def deliver(store: Store, settings: Settings, send: Sender = send_apprise, clock: Clock = utcnow) -> DeliveryReport:
+    """Owe every due digest and surge alert, then deliver everything owed (including earlier messages whose
+    retry or quiet hours are over)."""
+    owe_due(store, settings, clock())
+    return deliver_owed(store, settings.channels, send, clock)
+
+
+def write_digest_files(digest: Digest, directory: Path, now: datetime) -> list[Path]:
+    directory.mkdir(parents=True, exist_ok=True)
+    stem = f"{now:%Y%m%dT%H%M%SZ}-{digest.key[:8]}"
+    paths = [directory / f"{stem}.md", directory / f"{stem}.html"]
+    paths[0].write_text(f"# {digest.subject}\n\n{digest.markdown}", encoding="utf-8")
+    paths[1].write_text(digest.html, encoding="utf-8")
+    return paths
+
+
+def write_digest_copy(settings: Settings, matches: Sequence[Match], now: datetime) -> tuple[list[Path], str | None]:
+    """The cycle's matches as Markdown and HTML files under the data dir, for reading without a channel.
+
+    Written after everything owed is recorded and delivered: a full disk costs the copy only, and is
+    reported, not raised."""
+    digest = build_digest(matches, TOPICS, settings.digest.timezone, web_base_url=settings.web.base_url)
+    if digest is None:
+        return [], None
+    try:
+        return write_digest_files(digest, settings.digests_dir, now), None
+    except OSError as exc:
+        log.error("digest copy not written to %s: %s", settings.digests_dir, exc)
+        return [], f"{settings.digests_dir}: {exc.strerror or exc}"
+
+
+T = TypeVar("T")
+Step = Callable[[Callable[..., T]], Callable[..., T]]
+
+
+def _direct(function: Callable[..., T]) -> Callable[..., T]:
+    return function
+
+
 def run_cycle(settings: Settings, store: Store, model: Classifier, session: requests.Session | None = None,
-              send: Sender = send_apprise, clock: Clock = utcnow) -> CycleReport:
+              send: Sender = send_apprise, clock: Clock = utcnow, step: Step = _direct) -> CycleReport:
+    """One cycle (see the module's docstring). ``step`` wraps each step: the Prefect flow makes them tasks."""
     started = time.monotonic()
     report = CycleReport(model_version=model.version)
-    report.feeds = ingest(settings, store, session, clock)
-    new_items = [item for outcome in report.feeds for item in outcome.new_items]
-    report.matches = classify_new(store, model, new_items, {f.url: f.name for f in settings.feeds}, clock)
-    report.digest_files, report.delivery = alert(store, settings, report.matches, send, clock)
+    report.feeds = step(ingest)(settings, store, session, clock)
+    report.classified = step(classify_backlog)(settings, store, model, clock)
+    report.delivery = step(deliver)(store, settings, send, clock)
+    report.digest_files, report.digest_error = step(write_digest_copy)(settings, report.matches, clock())
     report.seconds = time.monotonic() - started
     log.info("cycle done\n%s", report.summary())
     return report
