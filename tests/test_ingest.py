@@ -136,8 +136,8 @@ def stored(item_id: int, title: str, summary: str = "") -> Item:
 
 
 def test_near_duplicates_across_outlets_share_a_story_and_others_do_not():
-    recent = [(1, None, "Putin and Kim sign strategic partnership treaty in Pyongyang",
-               "Russian President Vladimir Putin and North Korean leader Kim Jong Un signed a treaty.")]
+    recent = [stored(1, "Putin and Kim sign strategic partnership treaty in Pyongyang",
+                     "Russian President Vladimir Putin and North Korean leader Kim Jong Un signed a treaty.")]
     new = [
         stored(2, "Kim, Putin sign strategic partnership treaty at Pyongyang summit",
                "North Korean leader Kim Jong Un and Russian President Vladimir Putin signed the treaty."),

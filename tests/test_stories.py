@@ -1,0 +1,98 @@
+"""One event, one story, across languages: the hand-written pairs, and a real cycle over Korean, Russian and
+English loopback feeds whose digest lists the event once with its other-language copies under it."""
+
+import shutil
+from dataclasses import replace
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from click.testing import CliRunner
+from story_pairs import load_pairs
+
+from newswatch.cli import main
+
+# A few pairs of each kind from the held-out half (bench/stories.py measures all 120): same event in
+# ko–en, ko–ru, en–ru; different events on one day (two Kim Jong Un appearances, two visitors to Kim).
+SAME = ("pair-001", "pair-011", "pair-021", "pair-045", "pair-053")
+DIFFERENT = ("pair-061", "pair-099", "pair-120", "pair-106")
+
+
+def test_reports_of_one_event_in_other_languages_share_a_story_and_different_events_do_not():
+    pairs = {pair.id: pair for pair in load_pairs()}
+    assert {pair_id: pairs[pair_id].grouped() for pair_id in SAME} == dict.fromkeys(SAME, True)
+    assert {pair_id: pairs[pair_id].grouped() for pair_id in DIFFERENT} == dict.fromkeys(DIFFERENT, False)
+
+
+def test_cross_language_reports_days_apart_are_never_merged():
+    pair = next(p for p in load_pairs() if p.id == "pair-001")
+    later = replace(pair.a, published=pair.a.published + timedelta(days=2))
+    assert not replace(pair, a=later).grouped()
+
+
+def _rss(title: str, items: list[tuple[str, str, str, datetime]]) -> str:
+    entries = "".join(
+        f"<item><title>{t}</title><link>{link}</link><guid>{link}</guid><description>{summary}</description>"
+        f"<pubDate>{when.strftime('%a, %d %b %Y %H:%M:%S +0000')}</pubDate></item>"
+        for t, summary, link, when in items)
+    return (f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>{title}</title>'
+            f"<link>http://example.org/</link><description>{title}</description>{entries}</channel></rss>")
+
+
+@pytest.fixture
+def three_languages(data_dir, seed_models, feed_server, smtp_server, tmp_path):
+    shutil.copytree(seed_models, data_dir / "models")
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+    feeds = {
+        "yonhap-ko.xml": _rss("연합뉴스", [
+            ("김정은, 러시아 쇼이구 안보회의 서기 접견…북러 군사협력 논의",
+             "(서울=연합뉴스) 김정은 북한 국무위원장이 평양을 방문한 세르게이 쇼이구 러시아 국가안보회의 서기를 "
+             "접견하고 북러 군사협력 강화 방안을 논의했다고 조선중앙통신이 보도했다.",
+             "https://www.yna.co.kr/view/AKR1", now - timedelta(hours=3)),
+            ("한미 해병대, 포항서 연합상륙훈련 실시",
+             "(서울=연합뉴스) 한국과 미국 해병대가 경북 포항 일대에서 대규모 연합상륙훈련을 실시했다고 해병대사령부가 "
+             "밝혔다. 훈련에는 상륙돌격장갑차와 헬기가 투입됐다.",
+             "https://www.yna.co.kr/view/AKR2", now - timedelta(hours=5)),
+        ]),
+        "tass-ru.xml": _rss("ТАСС", [
+            ("Ким Чен Ын принял в Пхеньяне секретаря Совбеза РФ Шойгу",
+             "ПХЕНЬЯН, /ТАСС/. Лидер КНДР Ким Чен Ын принял секретаря Совета безопасности России Сергея Шойгу, "
+             "прибывшего в Пхеньян. Стороны обсудили укрепление военного сотрудничества России и КНДР.",
+             "https://tass.ru/politika/1", now - timedelta(hours=2)),
+            ("Центробанк сохранил ключевую ставку",
+             "МОСКВА, /ТАСС/. Банк России по итогам заседания совета директоров сохранил ключевую ставку.",
+             "https://tass.ru/ekonomika/2", now - timedelta(hours=1)),
+        ]),
+        "yonhap-en.xml": _rss("Yonhap News Agency", [
+            ("N. Korea's Kim receives Russian security chief Shoigu in Pyongyang",
+             "SEOUL (Yonhap) -- North Korean leader Kim Jong-un received Sergei Shoigu, secretary of Russia's "
+             "Security Council, in Pyongyang and discussed expanding military cooperation, state media said.",
+             "https://en.yna.co.kr/view/AEN1", now - timedelta(hours=1)),
+        ]),
+    }
+    config = tmp_path / "newswatch.toml"
+    lines = ["allow_private_addresses = true"]
+    for name, (outlet, body) in zip(feeds, [("Yonhap Korean", feeds["yonhap-ko.xml"]),
+                                           ("TASS", feeds["tass-ru.xml"]),
+                                           ("Yonhap English", feeds["yonhap-en.xml"])]):
+        feed_server.add_file(name, body.encode("utf-8"))
+        lines += ["[[feeds]]", f'url = "{feed_server.url(name)}"', f'name = "{outlet}"']
+    lines += ["[[channels]]", 'name = "analyst-mail"', f'url = "{smtp_server.apprise_url()}"', "retry_seconds = 0"]
+    config.write_text("\n".join(lines) + "\n")
+    return config
+
+
+def test_a_cycle_over_korean_russian_and_english_feeds_mails_one_entry_per_event(three_languages, smtp_server):
+    result = CliRunner().invoke(main, ["run", "--config", str(three_languages)], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+
+    [mail] = smtp_server.wait_for(1)
+    text = mail.get_body(("plain",)).get_content()
+    entries = [block for block in text.split("\n\n") if block.startswith("* ")]
+    shoigu = [entry for entry in entries if "Shoigu" in entry or "Шойгу" in entry or "쇼이구" in entry]
+    assert len(shoigu) == 1, text  # one entry for the event, whichever copy leads it
+    [entry] = shoigu
+    assert "+2 sources" in entry, entry
+    assert entry.count("  also: ") == 2, entry
+    for outlet, lang in (("Yonhap Korean", "ko"), ("TASS", "ru"), ("Yonhap English", "en")):
+        assert f"{outlet} [{lang}]" in entry, entry
+    assert any("연합상륙훈련" in e for e in entries if e is not entry), text  # the unrelated drill stays its own entry
