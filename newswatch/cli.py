@@ -87,10 +87,12 @@ def main(verbose: bool) -> None:
 
 
 @command(main, "run")
-def run(settings: Settings) -> None:
+@click.option("--due-only", is_flag=True,
+              help="Fetch only the feeds whose poll time has come, as the scheduled monitor does.")
+def run(settings: Settings, due_only: bool) -> None:
     """Run one monitoring cycle now: fetch every feed, store new items, classify, send the digest."""
     with app.open_store(settings) as store:
-        report = run_cycle(settings, store, app.current_model(settings))
+        report = run_cycle(settings, store, app.current_model(settings), due_only=due_only)
     click.echo(report.summary())
     if report.nothing_ran:
         raise click.ClickException("no feed could be fetched")
