@@ -28,8 +28,8 @@ class Clock:
 
 
 def rss(published: list[datetime], name: str) -> str:
-    items = "".join(f"<item><title>{name} {i}</title><link>https://n.example/{name}/{i}</link>"
-                    f"<pubDate>{format_datetime(when)}</pubDate></item>" for i, when in enumerate(published))
+    items = "".join(f"<item><title>{name} {when:%H%M%S}</title><link>https://n.example/{name}/{when:%H%M%S}</link>"
+                    f"<pubDate>{format_datetime(when)}</pubDate></item>" for when in published)
     return f'<?xml version="1.0"?><rss version="2.0"><channel><title>{name}</title>{items}</channel></rss>'
 
 
