@@ -17,12 +17,11 @@ import logging
 import threading
 import time
 import uuid
-from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Callable, Sequence, TypeVar
+from typing import Callable, Mapping, Sequence, TypeVar
 
 import requests
 
@@ -171,32 +170,47 @@ POLLS_PER_ITEM = 4
 """Polls per expected new item: a busy feed's item waits about a quarter of its gap before it is fetched."""
 
 
-def poll_interval(arrived: tuple[int, datetime | None, datetime | None], feeds_on_host: int,
-                  settings: FetchSettings, now: datetime) -> float:
-    """Seconds until a scheduled cycle polls a feed again, from its recent items (see ``FeedStore.arrivals``).
+def poll_interval(arrived: tuple[int, datetime | None, datetime | None], settings: FetchSettings,
+                  now: datetime) -> float:
+    """Seconds a feed would like between two polls, from its recent items (see ``FeedStore.arrivals``).
 
     The expected gap between its items is the mean gap since the first of them, or the time since the
     last one when that is longer (a feed that has gone quiet, or whose first fetch stored an undated
-    backlog at once, is not taken for a busy one). The interval is that gap / POLLS_PER_ITEM, kept within
-    ``min_poll`` … ``max_poll``, and never shorter than the host's share of ``per_host_per_hour``:
-    that politeness limit wins over ``max_poll`` when one host serves very many feeds.
+    backlog at once, is not taken for a busy one); the interval is that gap / POLLS_PER_ITEM, kept within
+    ``min_poll`` … ``max_poll``. ``host_share`` then keeps the feed's host within its hourly limit.
     """
     count, first, last = arrived
-    interval = settings.max_poll
-    if count and first is not None and last is not None:
-        gap = max((now - first).total_seconds() / count, (now - last).total_seconds())
-        interval = min(max(gap / POLLS_PER_ITEM, settings.min_poll), settings.max_poll)
-    return max(interval, 3600.0 * feeds_on_host / settings.per_host_per_hour)
+    if not count or first is None or last is None:
+        return settings.max_poll
+    gap = max((now - first).total_seconds() / count, (now - last).total_seconds())
+    return min(max(gap / POLLS_PER_ITEM, settings.min_poll), settings.max_poll)
+
+
+def host_share(url: str, wanted: Mapping[str, float], settings: FetchSettings) -> float:
+    """The interval of feed ``url`` once its host's feeds (``wanted``: feed url → wanted interval) share
+    ``per_host_per_hour`` polls: feeds wanting fewer polls than an equal share keep them, the busy ones
+    split what is left equally (water-filling). Politeness wins over ``max_poll`` when one host serves
+    very many feeds."""
+    host = host_of(url)
+    rates = sorted(3600.0 / interval for other, interval in wanted.items() if host_of(other) == host)
+    budget, left = float(settings.per_host_per_hour), len(rates)
+    for rate in rates:
+        if rate * left > budget:
+            return max(wanted[url], 3600.0 * left / budget)
+        budget -= rate
+        left -= 1
+    return wanted[url]
 
 
 def refresh_feed(store: Store, session: requests.Session, feed: Feed, feed_id: int, settings: Settings,
                  clock: Clock = utcnow, limits: HostLimits | None = None,
                  articles: ArticleFetcher | None = None, due_only: bool = False,
-                 feeds_on_host: int = 1) -> FeedOutcome:
+                 wanted: Mapping[str, float] | None = None) -> FeedOutcome:
     """Fetch, parse and store one feed when it is due; its failure is recorded on its row, never raised.
 
     A feed backing off after failures is never due. With ``due_only`` (the scheduled cycle) a feed is
-    also left alone until its next poll time, which each success sets from ``poll_interval``.
+    also left alone until its next poll time, which each success sets from ``poll_interval`` and
+    ``host_share`` (``wanted``: the other feeds' wanted intervals, from ``wanted_intervals``).
 
     A lease on the feed row keeps two overlapping runs (two workers, or a slow run and the next
     scheduled one) from fetching the same feed at once; it expires by itself if this process dies.
@@ -207,14 +221,14 @@ def refresh_feed(store: Store, session: requests.Session, feed: Feed, feed_id: i
         return FeedOutcome(feed.url, feed.name, busy=True)
     try:
         return _refresh_leased_feed(store, session, feed, feed_id, settings, clock, limits, articles, due_only,
-                                    feeds_on_host)
+                                    wanted or {})
     finally:
         store.release_feed_lease(feed_id, owner)
 
 
 def _refresh_leased_feed(store: Store, session: requests.Session, feed: Feed, feed_id: int, settings: Settings,
                          clock: Clock, limits: HostLimits | None, articles: ArticleFetcher | None, due_only: bool,
-                         feeds_on_host: int) -> FeedOutcome:
+                         wanted: Mapping[str, float]) -> FeedOutcome:
     state = store.feed_row(feed_id)
     now = clock()
 
@@ -229,8 +243,8 @@ def _refresh_leased_feed(store: Store, session: requests.Session, feed: Feed, fe
         return FeedOutcome(feed.url, feed.name, waiting_until=state.next_poll_at)
 
     def next_poll() -> datetime:
-        arrived = store.arrivals(feed_id, now - ARRIVAL_WINDOW)
-        return now + timedelta(seconds=poll_interval(arrived, feeds_on_host, settings.fetch, now))
+        own = poll_interval(store.arrivals(feed_id, now - ARRIVAL_WINDOW), settings.fetch, now)
+        return now + timedelta(seconds=host_share(feed.url, {**wanted, feed.url: own}, settings.fetch))
 
     result = fetch(session, feed, state.validators, settings.fetch, url=state.fetch_url, limits=limits)
     error = result.error
@@ -260,6 +274,12 @@ def _refresh_leased_feed(store: Store, session: requests.Session, feed: Feed, fe
     return FeedOutcome(feed.url, feed.name, new_items=tuple(new_items))
 
 
+def wanted_intervals(settings: Settings, store: Store, feed_ids: Mapping[str, int], now: datetime) -> dict[str, float]:
+    """Each configured feed's wanted poll interval as its items stand (its own is recomputed after its fetch)."""
+    return {feed.url: poll_interval(store.arrivals(feed_ids[feed.url], now - ARRIVAL_WINDOW), settings.fetch, now)
+            for feed in settings.feeds}
+
+
 def refresh_feeds(settings: Settings, store: Store, session: requests.Session | None = None,
                   clock: Clock = utcnow, due_only: bool = False) -> list[FeedOutcome]:
     """Refresh every configured feed (with ``due_only``, those whose poll time has come), ``fetch.max_workers``
@@ -273,14 +293,14 @@ def refresh_feeds(settings: Settings, store: Store, session: requests.Session | 
     limits = HostLimits(settings.fetch.per_host)
     articles = ArticleFetcher(settings.fetch, limits)
     sessions = threading.local()
-    feeds_per_host = Counter(host_of(feed.url) for feed in settings.feeds)
+    wanted = wanted_intervals(settings, store, feed_ids, clock())
 
     def refresh_one(feed: Feed) -> FeedOutcome:
         if session is None and not hasattr(sessions, "session"):
             sessions.session = new_session(settings.fetch)
         try:
             return refresh_feed(store, session or sessions.session, feed, feed_ids[feed.url], settings, clock,
-                                limits, articles, due_only, feeds_per_host[host_of(feed.url)])
+                                limits, articles, due_only, wanted)
         except Exception as exc:  # a bug met on one feed's data must not cost the other feeds their cycle
             log.exception("refreshing %s failed unexpectedly", feed.url)
             error = f"internal error: {type(exc).__name__}: {exc}"

@@ -9,7 +9,7 @@ from email.utils import format_datetime
 import pytest
 
 from newswatch.config import FetchSettings, load_settings
-from newswatch.cycle import ingest, poll_interval
+from newswatch.cycle import host_share, ingest, poll_interval
 from newswatch.store import Store
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)
@@ -50,26 +50,33 @@ def store(tmp_path):
 
 def test_a_busy_feed_is_polled_at_min_poll_and_a_quiet_or_silent_one_at_max_poll():
     busy = (20, NOW - timedelta(hours=1), NOW - timedelta(minutes=2))  # an item every 3 minutes
-    assert poll_interval(busy, 1, SETTINGS, NOW) == 60
+    assert poll_interval(busy, SETTINGS, NOW) == 60
     steady = (6, NOW - timedelta(hours=1), NOW - timedelta(minutes=5))  # one every 10 minutes: polled every 150 s
-    assert poll_interval(steady, 1, SETTINGS, NOW) == 150
-    assert poll_interval((3, NOW - timedelta(hours=20), NOW - timedelta(hours=5)), 1, SETTINGS, NOW) == 900
-    assert poll_interval((0, None, None), 1, SETTINGS, NOW) == 900
+    assert poll_interval(steady, SETTINGS, NOW) == 150
+    assert poll_interval((3, NOW - timedelta(hours=20), NOW - timedelta(hours=5)), SETTINGS, NOW) == 900
+    assert poll_interval((0, None, None), SETTINGS, NOW) == 900
 
 
 def test_a_feed_gone_quiet_or_an_undated_backlog_does_not_stay_busy():
     # 30 items an hour until two hours ago, then nothing: the time since the last one is the gap
-    assert poll_interval((60, NOW - timedelta(hours=4), NOW - timedelta(hours=2)), 1, SETTINGS, NOW) == 900
+    assert poll_interval((60, NOW - timedelta(hours=4), NOW - timedelta(hours=2)), SETTINGS, NOW) == 900
     # an undated backlog of 50 stored at once 20 minutes ago: polled every 300 s, not every minute
     stored = NOW - timedelta(minutes=20)
-    assert poll_interval((50, stored, stored), 1, SETTINGS, NOW) == 300
+    assert poll_interval((50, stored, stored), SETTINGS, NOW) == 300
 
 
 def test_one_host_is_never_polled_more_than_its_hourly_share():
-    busy = (20, NOW - timedelta(hours=1), NOW - timedelta(minutes=2))
-    assert poll_interval(busy, 4, SETTINGS, NOW) == 120  # four feeds share 120 polls an hour
-    assert poll_interval(busy, 60, SETTINGS, NOW) == 1800  # politeness wins over max_poll
-    assert poll_interval(busy, 2, FetchSettings(per_host_per_hour=30), NOW) == 240
+    busy, quiet = 60.0, 900.0  # wanted intervals: 60 and 4 polls an hour
+    four_busy = {f"https://a.example/{i}": busy for i in range(4)}
+    assert host_share("https://a.example/0", four_busy, SETTINGS) == 120  # four feeds share 120 polls an hour
+    # two busy feeds beside six quiet ones: the quiet keep their 4 an hour, the busy split the other 96
+    mixed = {**{f"https://a.example/q{i}": quiet for i in range(6)}, **{f"https://a.example/b{i}": busy for i in range(2)},
+             "https://b.example/other-host": busy}
+    assert host_share("https://a.example/b0", mixed, SETTINGS) == 75
+    assert host_share("https://a.example/q0", mixed, SETTINGS) == 900
+    assert host_share("https://b.example/other-host", mixed, SETTINGS) == 60
+    sixty_quiet = {f"https://a.example/{i}": quiet for i in range(60)}
+    assert host_share("https://a.example/0", sixty_quiet, SETTINGS) == 1800  # politeness wins over max_poll
 
 
 def test_the_scheduled_cycle_polls_each_feed_on_its_own_schedule(feed_server, tmp_path, store):
@@ -126,9 +133,13 @@ def test_a_shared_host_gets_at_most_its_hourly_share_over_an_hour_of_cycles(feed
 
     settings = load_settings(write_config(tmp_path, {n: feed_server.url(f"{n}.xml") for n in names},
                                           fetch="per_host_per_hour = 30"), env={})
-    for _ in range(60):  # an hour of scheduled cycles, one a minute
+    polled = []
+    for _ in range(120):  # two hours of scheduled cycles, one a minute
         publish()
+        before = len(feed_server.requests)
         ingest(settings, store, clock=clock, due_only=True)
+        polled.append(len(feed_server.requests) - before)
         clock.advance(60)
-    # every feed waits 3600 * 3 / 30 = 360 s: ten polls each in the hour, thirty in all (the limit)
-    assert len(feed_server.requests) == 30
+    # the first polls share the hour with feeds not yet known to be busy; from then on every feed waits
+    # 3600 * 3 / 30 = 360 s: thirty polls an hour in all, the limit
+    assert sum(polled[:60]) <= 30 + 3 and sum(polled[60:]) == 30
