@@ -7,6 +7,7 @@ expect, so a tampered or foreign file is refused instead of executed.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import zipfile
@@ -22,6 +23,8 @@ from newswatch.models import TOPICS, Item, Prediction
 
 from .explain import Explainer
 from .pipeline import TopicClassifier
+
+log = logging.getLogger(__name__)
 
 # skops already trusts numpy, scipy and scikit-learn's own types; ours is the one type a model file
 # may add to them. Anything else in a file (a function, a foreign class) gets it refused.
@@ -85,12 +88,28 @@ class Registry:
         return self.root / f"{version}.json"
 
     def versions(self) -> list[dict[str, Any]]:
-        """Metadata of every stored version, oldest first."""
+        """Metadata of every stored version, oldest first. A version whose metadata cannot be read (cut
+        short, edited by hand) is left out, with the reason logged: it disables that version, not the tool."""
         found = []
         for path in self.root.glob("v*.json"):
             if _VERSION.match(path.stem):
-                found.append(json.loads(path.read_text(encoding="utf-8")))
+                try:
+                    found.append(self._metadata(path.stem))
+                except ModelFileError as exc:
+                    log.warning("%s", exc)
         return sorted(found, key=lambda meta: int(meta["version"][1:]))
+
+    def _metadata(self, version: str) -> dict[str, Any]:
+        path = self._metadata_path(version)
+        try:
+            metadata = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return {}
+        except (ValueError, OSError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+            raise ModelFileError(f"{path}: unreadable model metadata, version {version} disabled ({exc})") from None
+        if not isinstance(metadata, dict) or metadata.get("version") != version:
+            raise ModelFileError(f"{path}: not the metadata of model {version}, version disabled")
+        return metadata
 
     def save(self, estimator: TopicClassifier, metadata: dict[str, Any]) -> str:
         """Store a new version (not yet in service) and return its name."""
@@ -113,8 +132,7 @@ class Registry:
         path = self._model_path(version)
         if not path.exists():
             raise ModelFileError(f"model {version} not found in {self.root}")
-        metadata_path = self._metadata_path(version)
-        metadata = json.loads(metadata_path.read_text(encoding="utf-8")) if metadata_path.exists() else {}
+        metadata = self._metadata(version)
         if metadata.get("model_format") != MODEL_FORMAT:
             raise OutdatedModelError(f"{path}: written by an earlier newswatch (model format "
                                      f"{metadata.get('model_format', 1)}, this one reads {MODEL_FORMAT})")

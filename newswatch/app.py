@@ -168,6 +168,8 @@ def _tags(row: np.ndarray) -> tuple[str, ...]:
 def rollback(settings: Settings, version: str | None = None) -> str:
     """Put ``version`` (default: the one before the version in service) back in service; return it."""
     models = registry(settings)
+    if version and version.isascii() and version.isdigit():
+        version = f"v{version}"  # `models rollback 2` means v2, as `models list` names it
     target = version or models.previous_version()
     if target is None:
         raise ModelFileError("no earlier model version to roll back to")

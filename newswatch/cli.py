@@ -1,9 +1,17 @@
-"""The `newswatch` command: parses options, calls the core, turns errors into messages."""
+"""The `newswatch` command: parses options, calls the core, turns errors into messages.
+
+Start-up is kept short (``--help`` answers in well under a second): this module imports only click and the
+light core modules; each command imports what it needs (the store and SQLAlchemy, the classifiers and
+scikit-learn, apprise, Prefect for ``serve``) when it runs.
+"""
 
 from __future__ import annotations
 
+import ast
+import errno
 import functools
 import getpass
+import importlib.util
 import itertools
 import json
 import logging
@@ -12,36 +20,89 @@ import re
 import sys
 from datetime import datetime, timedelta, timezone
 from importlib.metadata import EntryPoint, entry_points
-from typing import Any, Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable
 
 import click
 
-from classifiers.evaluate import metrics
-from classifiers.registry import LoadedModel, ModelFileError
-from classifiers.train import documents, indicator
-
-from . import app
-from .alerts import digest_now
 from .clock import utcnow
-from .config import ConfigError, Settings, load_settings
-from .feedlist import add_feed, feed_statuses, remove_feed
-from .labeled import LabeledFileError, item_from_record, iter_records, read_labeled_file
-from .labels import LabelError, export_records, import_labels, label_stored_item
+from .config import Settings, load_settings
 from .models import TOPICS
-from .notify import deliver_owed, masked_url
-from .parallel import forked_map
-from .cycle import run_cycle
+from .untrusted import mask, parse_item_id, printable
 
-USER_ERRORS = (ConfigError, LabeledFileError, LabelError, ModelFileError, OSError)
-
+if TYPE_CHECKING:
+    from classifiers.registry import LoadedModel
+    from .store import Store
 
 PLUGIN_GROUP = "newswatch.commands"
 CLASSIFY_BATCH = 2000
 """Items `newswatch classify` scores at once: large enough for vectorized work, small enough for memory."""
+USAGE_ERROR = 2
+"""The exit code of every expected failure (bad file, bad value, database unreachable, disk full…)."""
+
+# Failures that are the user's or the environment's, not newswatch's: shown as one line. Named, not imported:
+# an exception can only be one of these if its module was imported, and importing them all would cost the
+# start-up time (SQLAlchemy, scikit-learn) that most commands do not need.
+EXPECTED_ERRORS = (
+    ("newswatch.config", "ConfigError"), ("newswatch.labeled", "LabeledFileError"),
+    ("newswatch.labels", "LabelError"), ("newswatch.untrusted", "NumberError"), ("newswatch.feedlist", "OpmlError"),
+    ("classifiers.registry", "ModelFileError"), ("sqlalchemy.exc", "OperationalError"),
+    ("sqlalchemy.exc", "ArgumentError"), ("sqlalchemy.exc", "NoSuchModuleError"),
+)
+
+
+class Failure(click.ClickException):
+    """An expected failure, shown as ``Error: …`` with USAGE_ERROR (a failed `run` uses 1)."""
+
+    def __init__(self, message: str, exit_code: int = USAGE_ERROR):
+        super().__init__(printable(message))
+        self.exit_code = exit_code
+
+
+def is_expected(exc: BaseException) -> bool:
+    if isinstance(exc, (OSError, UnicodeError)):
+        return True
+    return any(isinstance(exc, cls) for module, name in EXPECTED_ERRORS
+               if (cls := getattr(sys.modules.get(module), name, None)) is not None)
+
+
+def describe(exc: BaseException, settings: Settings | None) -> str:
+    """One line naming what failed and where, with every secret of the config masked."""
+    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+        message = (f"{exc.filename or 'the data directory'}: no space left on the device "
+                   "(nothing was lost: free some and run again)")
+    elif isinstance(exc, OSError) and exc.filename and exc.strerror:
+        message = f"{exc.filename}: {exc.strerror}"
+    elif type(exc).__module__.startswith("sqlalchemy"):
+        # SQLAlchemy appends the statement and its parameters; the first line is the driver's reason
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        message = f"database {_masked_database(settings)}: {reason}"
+        if "disk is full" in reason or "No space left" in reason:
+            message += " (nothing was lost: free some space and run again)"
+    else:
+        message = str(exc) or type(exc).__name__
+    return " ".join(printable(mask(message, settings.secrets if settings else ())).split())
+
+
+def _masked_database(settings: Settings | None) -> str:
+    if settings is None:
+        return "(not configured)"
+    url = settings.database_url
+    scheme, sep, rest = url.partition("://")
+    if sep and "@" in rest.split("/", 1)[0]:
+        url = f"{scheme}://****@{rest.split('@', 1)[1]}"
+    return url
+
+
+def debugging() -> bool:
+    context = click.get_current_context(silent=True)
+    return bool(context and context.find_root().params.get("debug"))
 
 
 def command(group: click.Group | None, name: str) -> Callable[[Callable[..., Any]], click.Command]:
-    """A subcommand with the shared --config option, whose user errors become clean messages.
+    """A subcommand with the shared --config option, inside the one error boundary: an expected failure
+    (bad file, bad value, database unreachable, disk full, corrupt model file) is one line ``Error: …`` and
+    exit code 2; anything else one line too, asking for ``--debug``, which shows the traceback instead.
 
     With no group, a standalone command for the ``newswatch.commands`` entry point group.
     """
@@ -49,10 +110,22 @@ def command(group: click.Group | None, name: str) -> Callable[[Callable[..., Any
     def decorate(function: Callable[..., Any]) -> click.Command:
         @functools.wraps(function)
         def wrapper(config: str | None, **kwargs: Any) -> Any:
+            settings = None
             try:
-                return function(load_settings(config), **kwargs)
-            except USER_ERRORS as exc:
-                raise click.ClickException(str(exc)) from None
+                settings = load_settings(config)
+                return function(settings, **kwargs)
+            except (click.ClickException, click.exceptions.Exit, click.Abort, KeyboardInterrupt):
+                raise
+            except BrokenPipeError:  # `newswatch labels export | head`: the reader has all it wants
+                _silence_stdout()
+                raise click.exceptions.Exit(0) from None
+            except Exception as exc:
+                if debugging():
+                    raise
+                if is_expected(exc):
+                    raise Failure(describe(exc, settings)) from None
+                raise Failure(f"unexpected {type(exc).__name__}: {describe(exc, settings)} "
+                              "(run `newswatch --debug …` for the traceback)", exit_code=1) from None
 
         option = click.option("--config", "-c", type=click.Path(dir_okay=False), envvar="NEWSWATCH_CONFIG",
                               help="Config file (default: ./newswatch.toml, else the defaults in seeds/).")
@@ -61,45 +134,115 @@ def command(group: click.Group | None, name: str) -> Callable[[Callable[..., Any
     return decorate
 
 
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null, so that flushing it at exit does not raise "Broken pipe" once more."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # not a real file (a test runner's buffer)
+        pass
+
+
+@functools.cache
 def _plugins() -> dict[str, EntryPoint]:
+    """Read once per process: it scans every installed distribution's metadata (a large part of --help's time)."""
     return {entry.name: entry for entry in entry_points(group=PLUGIN_GROUP)}
+
+
+def _plugin_summary(entry: EntryPoint) -> str:
+    """The first line of a plugin command's docstring, read from its source: listing commands must not
+    import them (``serve`` would import Prefect, seconds of start-up)."""
+    try:
+        spec = importlib.util.find_spec(entry.module)
+        tree = ast.parse(Path(spec.origin).read_text(encoding="utf-8"))  # type: ignore[union-attr, arg-type]
+    except (ImportError, AttributeError, TypeError, OSError, SyntaxError, ValueError):
+        return ""
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == entry.attr:
+            return (ast.get_docstring(node) or "").split("\n", 1)[0]
+    return ""
 
 
 class PluginGroup(click.Group):
     """Also offers the commands other installed modules register under ``newswatch.commands``
-    (``serve`` lives with the Prefect flows, which the core must not import); loaded when used."""
+    (``serve`` lives with the Prefect flows, which the core must not import); loaded only when run."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted({*super().list_commands(ctx), *_plugins()})
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         found = super().get_command(ctx, name)
-        if found is None and name in _plugins():
-            found = _plugins()[name].load()
+        if found is None and name in (plugins := _plugins()):
+            if getattr(ctx, "listing_commands", False):
+                return click.Command(name, help=_plugin_summary(plugins[name]))
+            found = plugins[name].load()
         return found
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        ctx.listing_commands = True  # type: ignore[attr-defined]
+        try:
+            super().format_commands(ctx, formatter)
+        finally:
+            ctx.listing_commands = False  # type: ignore[attr-defined]
+
+
+class _PrintableFormatter(logging.Formatter):
+    """Log lines carry feed titles, server reasons and error messages: no escape sequence reaches the terminal."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return printable(super().format(record), keep_layout=True)
 
 
 @click.group(cls=PluginGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--verbose", "-v", is_flag=True, help="Log progress to stderr.")
-def main(verbose: bool) -> None:
+@click.option("--debug", is_flag=True, help="Show the traceback of a failure instead of a one-line message.")
+def main(verbose: bool, debug: bool) -> None:
     """Monitor news feeds for Russia–DPRK ties and alliance drills, alert on matches, learn from labels."""
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    handler = logging.StreamHandler()
+    handler.setFormatter(_PrintableFormatter("%(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=logging.DEBUG if debug else logging.INFO if verbose else logging.WARNING,
+                        handlers=[handler])
+
+
+def open_store(settings: Settings) -> "Store":
+    """The store, imported here: SQLAlchemy only for the commands that use it (``app.open_store`` would
+    bring scikit-learn along, seconds that `newswatch label` does not need)."""
+    from .store import Store
+
+    return Store.open(settings.database_url)
+
+
+@main.group("config")
+def config_group() -> None:
+    """Check the config file."""
+
+
+@command(config_group, "check")
+def config_check(settings: Settings) -> None:
+    """Validate the config file (every table, key and ${NAME}) without fetching, storing or sending anything."""
+    click.echo(f"{settings.source}: ok ({len(settings.feeds)} feeds, {len(settings.channels)} channels, "
+               f"data in {settings.data_dir})")
 
 
 @command(main, "run")
 @click.option("--due-only", is_flag=True,
               help="Fetch only the feeds whose poll time has come, as the scheduled monitor does.")
 def run(settings: Settings, due_only: bool) -> None:
-    """Run one monitoring cycle now: fetch every feed, store new items, classify, send the digest."""
-    with app.open_store(settings) as store:
+    """Run one monitoring cycle now: fetch every feed, store new items, classify, send the digest.
+
+    The first run trains a model on the shipped seed examples (about 8 s) before classifying."""
+    from . import app
+    from .cycle import run_cycle
+
+    with open_store(settings) as store:
         report = run_cycle(settings, store, app.current_model(settings), due_only=due_only)
-    click.echo(report.summary())
+    click.echo(printable(report.summary(), keep_layout=True))
     if report.nothing_ran:
-        raise click.ClickException("no feed could be fetched")
+        raise Failure("no feed could be fetched", exit_code=1)
 
 
 @command(main, "classify")
-@click.argument("source", type=click.File("r", encoding="utf-8"), default="-")
+@click.argument("source", type=click.File("rb"), default="-")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=lambda: min(4, os.cpu_count() or 1),
               show_default="the CPUs, at most 4", help="Processes scoring batches at once.")
 def classify(settings: Settings, source: Any, jobs: int) -> None:
@@ -107,6 +250,10 @@ def classify(settings: Settings, source: Any, jobs: int) -> None:
 
     Streams: items are scored in batches as they are read, so a bad line stops the command (naming
     the line) after the lines before it were printed."""
+    from . import app
+    from .labeled import iter_records
+    from .parallel import forked_map
+
     model = app.current_model(settings)
     records = iter_records(source, _name(source), require_topics=False)
     batches = iter(lambda: list(itertools.islice(records, CLASSIFY_BATCH)), [])
@@ -114,18 +261,27 @@ def classify(settings: Settings, source: Any, jobs: int) -> None:
         sys.stdout.writelines(lines)
 
 
-def _classified_lines(model: LoadedModel, records: list[dict[str, Any]]) -> list[str]:
-    predictions = model.predict_items([item_from_record(r) for r in records])
-    return [json.dumps({**record, "scores": dict(p.scores), "tags": list(p.tags),
+def _classified_lines(model: "LoadedModel", records: list[dict[str, Any]]) -> list[str]:
+    from .labeled import item_from_record
+
+    items = [item_from_record(r) for r in records]
+    predictions = model.predict_items(items)
+    return [json.dumps({**record, "lang": item.lang, "scores": dict(p.scores), "tags": list(p.tags),
                         "why": {t: list(w) for t, w in p.why.items()}}, ensure_ascii=False) + "\n"
-            for record, p in zip(records, predictions)]
+            for record, item, p in zip(records, items, predictions)]
 
 
 @command(main, "evaluate")
-@click.argument("source", type=click.File("r", encoding="utf-8"))
+@click.argument("source", type=click.File("rb"))
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table.")
 def evaluate(settings: Settings, source: Any, as_json: bool) -> None:
     """Precision, recall, F1 and support per topic, and macro-F1, of the current model on a labeled FILE."""
+    from classifiers.evaluate import metrics
+    from classifiers.train import documents, indicator
+
+    from . import app
+    from .labeled import LabeledFileError, read_labeled_file
+
     labeled = read_labeled_file(source, _name(source))
     if not labeled:
         raise LabeledFileError(f"{_name(source)}: no labeled items")
@@ -143,7 +299,8 @@ def evaluate(settings: Settings, source: Any, as_json: bool) -> None:
 
 
 def _name(stream: Any) -> str:
-    return "<stdin>" if stream.name == "<stdin>" else str(stream.name)
+    name = getattr(stream, "name", "<stdin>")  # a binary stdin may have no name, or the number 0
+    return "<stdin>" if name in ("<stdin>", 0) else str(name)
 
 
 @command(main, "digest")
@@ -154,41 +311,95 @@ def _name(stream: Any) -> str:
 @click.option("--channel", "channel_names", multiple=True, metavar="NAME", help="Only this channel (repeatable).")
 def digest(settings: Settings, dry_run: bool, since_text: str | None, channel_names: tuple[str, ...]) -> None:
     """Build the digest of every digest-mode channel now, whatever its schedule, and send it (or print it)."""
+    from .alerts import digest_now
+    from .notify import deliver_owed
+
     now = utcnow()
     since = parse_since(since_text, now) if since_text else None
     unknown = set(channel_names) - {c.name for c in settings.channels}
     if unknown:
-        raise click.ClickException(f"no channel named {', '.join(sorted(unknown))} in {settings.source}")
-    with app.open_store(settings) as store:
+        raise Failure(f"no channel named {', '.join(sorted(unknown))} in {settings.source}")
+    with open_store(settings) as store:
         planned = digest_now(store, settings, now, since, channel_names, dry_run)
         delivery = None if dry_run else deliver_owed(store, settings.channels)
+        digested_before = {one.channel.name: _already_digested(store, one) for one in planned if one.digest is None}
     for one in planned:
         window = f"{one.since:%Y-%m-%d %H:%M} UTC" if one.since else "the beginning"
-        if one.digest is None:
+        if one.digest is None and digested_before.get(one.channel.name):
+            click.echo(f"== {one.channel.name}: nothing new since {window}: the {digested_before[one.channel.name]} "
+                       "tagged item(s) of that time were in an earlier digest (--since 24h sends them again)")
+        elif one.digest is None:
             click.echo(f"== {one.channel.name}: nothing tagged since {window}")
         elif dry_run:
-            click.echo(f"== {one.channel.name} (since {window}): {one.digest.subject}\n\n{one.digest.text}")
+            click.echo(f"== {one.channel.name} (since {window}): {one.digest.subject}\n\n"
+                       f"{printable(one.digest.text, keep_layout=True)}")
         else:
             click.echo(f"== {one.channel.name}: owed {one.digest.subject!r} (since {window})")
     if delivery is not None:
         click.echo(f"alerts: {delivery.sent} sent, {delivery.failed} failed, {delivery.held} held"
                    + (f", {delivery.dead} dead" if delivery.dead else ""))
         for error in delivery.errors:
-            click.echo(f"  alert failure: {error}")
+            click.echo(f"  alert failure: {printable(error)}")
         for note in delivery.notes:
-            click.echo(f"  partly refused: {note}")
+            click.echo(f"  partly refused: {printable(note)}")
+
+
+def _already_digested(store: "Store", planned: Any) -> int:
+    """How many items of the channel's window would count for it but were taken by an earlier digest."""
+    from .digest import Match, stories_by_topic
+
+    if planned.explicit:
+        return 0  # an explicit --since already includes them
+    tagged = store.tagged_between(planned.since, planned.until, not_taken_by=None)
+    matches = [Match(t.item, t.prediction, t.source) for t in tagged]
+    grouped = stories_by_topic(matches, planned.channel.topics, planned.channel.threshold)
+    return len({m.item.id for stories in grouped.values() for story in stories for m in story.copies})
 
 
 def parse_since(text: str, now: datetime) -> datetime:
-    age = re.fullmatch(r"(\d+)\s*([mhd])", text.strip())
+    age = re.fullmatch(r"([0-9]+)\s*([mhd])", text.strip())
     if age:
         unit = {"m": "minutes", "h": "hours", "d": "days"}[age.group(2)]
-        return now - timedelta(**{unit: int(age.group(1))})
+        try:
+            return now - timedelta(**{unit: int(age.group(1))})
+        except OverflowError:  # also past datetime.min: 99999999d
+            raise click.BadParameter(f"{text!r} reaches back before year 1", param_hint="--since") from None
     try:
         when = datetime.fromisoformat(text)
     except ValueError:
-        raise click.BadParameter(f"expected an ISO time or an age like 24h, got {text!r}", param_hint="--since")
+        raise click.BadParameter(f"expected an ISO time or an age like 24h, got {printable(text)!r}",
+                                 param_hint="--since") from None
     return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
+
+
+@command(main, "items")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON Lines (one object per item) instead of a table.")
+@click.option("--since", "since_text", metavar="WHEN",
+              help="Only items published (else fetched) since WHEN: an ISO time or an age (90m, 24h, 7d).")
+@click.option("--lang", metavar="L", help="Only items in language L (an ISO 639-1 code: ko, ru, en, ja, zh, …).")
+@click.option("--topic", type=click.Choice(TOPICS), help="Only items whose latest prediction tags them with TOPIC.")
+@click.option("--story", "story_id", type=int, metavar="ID", help="Only the copies of story ID.")
+@click.option("--limit", "-n", type=click.IntRange(min=1), default=50, show_default=True,
+              help="At most this many items, newest first.")
+def items_command(settings: Settings, as_json: bool, since_text: str | None, lang: str | None, topic: str | None,
+                  story_id: int | None, limit: int) -> None:
+    """Stored items, newest first: id, feed, language, title, URL, published, story, and the latest scores and tags."""
+    from .store import ItemFilter
+
+    where = ItemFilter(since=parse_since(since_text, utcnow()) if since_text else None, lang=lang and lang.lower(),
+                       topic=topic, tagged=True if topic else None, story_id=story_id)
+    with open_store(settings) as store:
+        found = store.scored_items(where, limit)
+    for row in found:
+        if as_json:
+            click.echo(json.dumps(row.as_json(), ensure_ascii=False))
+            continue
+        item, prediction = row.item, row.prediction
+        scores = " ".join(f"{t} {s:.2f}" for t, s in prediction.scores.items()) if prediction else "not scored"
+        tags = ",".join(prediction.tags) if prediction and prediction.tags else "-"
+        published = f"{item.published:%Y-%m-%d %H:%M}Z" if item.published else "undated"
+        click.echo(f"{item.id}\t{item.lang}\t{published}\tstory {row.story_id}\t{tags}\t{scores}\t"
+                   f"{printable(row.feed_name)}\t{printable(item.title)}\t{printable(item.url or '')}")
 
 
 @main.group("outbox", invoke_without_command=True)
@@ -207,7 +418,9 @@ def outbox(ctx: click.Context, show_all: bool, config: str | None) -> None:
 @click.option("--all", "show_all", is_flag=True, help="Include messages already sent or dropped.")
 def outbox_list(settings: Settings, show_all: bool) -> None:
     """List owed deliveries and dead letters (--all adds sent and dropped ones)."""
-    with app.open_store(settings) as store:
+    from .notify import masked_url
+
+    with open_store(settings) as store:
         entries = store.outbox_entries(None if show_all else ("pending", "sending", "failed", "dead"))
     channels = {c.name: c for c in settings.channels}
     if not entries:
@@ -220,9 +433,9 @@ def outbox_list(settings: Settings, show_all: bool) -> None:
                   "" if entry.status == "dropped" else
                   f"next try {entry.next_attempt_at:%Y-%m-%d %H:%M}Z" if entry.next_attempt_at else "next run")
         click.echo(f"#{entry.id} {entry.status:<8} {entry.kind:<9} {entry.channel} <{where}> "
-                   f"attempts {entry.attempts}, {timing}: {entry.subject}")
+                   f"attempts {entry.attempts}, {timing}: {printable(entry.subject)}")
         if entry.last_error:
-            click.echo(f"    {'refused' if entry.status == 'sent' else 'last error'}: {entry.last_error}")
+            click.echo(f"    {'refused' if entry.status == 'sent' else 'last error'}: {printable(entry.last_error)}")
 
 
 outbox.add_command(outbox_list)
@@ -232,7 +445,7 @@ outbox.add_command(outbox_list)
 @click.argument("entry_id", type=int, metavar="ID")
 def outbox_retry(settings: Settings, entry_id: int) -> None:
     """Owe dead letter ID again: the next run or digest sends it, with a fresh count of attempts."""
-    with app.open_store(settings) as store:
+    with open_store(settings) as store:
         revived = store.revive(entry_id)
     if not revived:
         raise click.ClickException(f"outbox: #{entry_id} is not a dead letter (see `newswatch outbox`)")
@@ -243,7 +456,7 @@ def outbox_retry(settings: Settings, entry_id: int) -> None:
 @click.argument("entry_id", type=int, metavar="ID")
 def outbox_drop(settings: Settings, entry_id: int) -> None:
     """Give up message ID (dead, failed or pending): it is kept as dropped and never sent."""
-    with app.open_store(settings) as store:
+    with open_store(settings) as store:
         dropped = store.drop(entry_id)
     if not dropped:
         raise click.ClickException(f"outbox: #{entry_id} is not owed nor dead (see `newswatch outbox --all`)")
@@ -261,6 +474,7 @@ def feeds_list(settings: Settings) -> None:
     for feed in settings.feeds:
         extras = [f"tags: {', '.join(feed.tags)}"] if feed.tags else []
         extras += ["fulltext"] if feed.fulltext else []
+        extras += [f"kind: {feed.kind}"] if feed.kind != "auto" else []
         click.echo(f"{feed.name}\t{feed.url}" + (f"\t({'; '.join(extras)})" if extras else ""))
 
 
@@ -274,6 +488,8 @@ def feeds_list(settings: Settings) -> None:
 def feeds_add(settings: Settings, url: str, name: str | None, tags: tuple[str, ...], fulltext: bool,
               allow_private_addresses: bool | None) -> None:
     """Add the feed at URL to the config file as a new [[feeds]] table."""
+    from .feedlist import add_feed
+
     feed = add_feed(settings, url, name, tags, fulltext, allow_private_addresses)
     click.echo(f"added {feed.name} <{feed.url}> to {settings.source}")
 
@@ -282,24 +498,51 @@ def feeds_add(settings: Settings, url: str, name: str | None, tags: tuple[str, .
 @click.argument("url_or_name")
 def feeds_remove(settings: Settings, url_or_name: str) -> None:
     """Remove the feed with this URL (or name) from the config file; its stored items stay."""
+    from .feedlist import remove_feed
+
     feed = remove_feed(settings, url_or_name)
     click.echo(f"removed {feed.name} <{feed.url}> from {settings.source}")
+
+
+@command(feeds, "import")
+@click.argument("source", type=click.File("rb"))
+def feeds_import(settings: Settings, source: Any) -> None:
+    """Add the feeds of an OPML file (FILE or - for stdin) that the config file does not have yet.
+
+    Each feed keeps its name; its folders and OPML categories become its tags."""
+    from .feedlist import import_opml
+
+    report = import_opml(settings, source.read(), _name(source))
+    click.echo(f"{len(report.added)} feed(s) added to {settings.source}, "
+               f"{len(report.skipped)} skipped (already configured)")
+
+
+@command(feeds, "export")
+def feeds_export(settings: Settings) -> None:
+    """Print the configured feeds as OPML 2.0 (name, URL, tags as categories) for another reader."""
+    from .feedlist import opml
+
+    click.echo(opml(settings.feeds), nl=False)
 
 
 @command(feeds, "status")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list of objects instead of a table.")
 def feeds_status(settings: Settings, as_json: bool) -> None:
     """Per feed: health, last success, last error, consecutive failures, items stored, last new item."""
-    with app.open_store(settings) as store:
+    from .feedlist import feed_statuses
+
+    with open_store(settings) as store:
         statuses = feed_statuses(settings, store)
     if as_json:
         click.echo(json.dumps([status.as_json() for status in statuses], indent=2))
         return
     for s in statuses:
-        click.echo(f"{s.name} <{s.url}>: {s.health.upper() if s.health == 'unhealthy' else s.health}, {s.items_stored} items, "
-                   f"last success {_when(s.last_success_at)}, last new item {_when(s.last_new_item_at)}")
+        health = s.health.upper() if s.health == "unhealthy" else s.health
+        click.echo(f"{printable(s.name)} <{printable(s.url)}>: {health}, "
+                   f"{s.items_stored} items, last success {_when(s.last_success_at)}, "
+                   f"last new item {_when(s.last_new_item_at)}")
         if s.last_error:
-            click.echo(f"    last error ({s.consecutive_failures} failures in a row): {s.last_error}")
+            click.echo(f"    last error ({s.consecutive_failures} failures in a row): {printable(s.last_error)}")
         if s.next_attempt_at:
             click.echo(f"    next attempt {_when(s.next_attempt_at)}")
 
@@ -320,17 +563,20 @@ def _default_author() -> str:
 
 
 @command(main, "label")
-@click.argument("item_id", type=int)
+@click.argument("item_id")
 @click.argument("topic", type=click.Choice([*TOPICS, "none"]))
 @click.argument("answer", type=click.Choice(["yes", "no"]), required=False)
 @_author_option
-def label(settings: Settings, item_id: int, topic: str, answer: str | None, author: str) -> None:
+def label(settings: Settings, item_id: str, topic: str, answer: str | None, author: str) -> None:
     """Label stored item ITEM_ID (the id digests show): TOPIC yes|no, or `none` for about neither topic."""
+    from .labels import label_stored_item
+
     if (topic == "none") != (answer is None):
         raise click.UsageError("give TOPIC yes|no, or `none` alone (about neither topic)")
-    with app.open_store(settings) as store:
-        added = label_stored_item(store, item_id, None if topic == "none" else topic, answer == "yes", author, utcnow())
-    click.echo(f"item {item_id}: {added} label(s) recorded" if added else f"item {item_id}: already labeled so")
+    number = parse_item_id(item_id)
+    with open_store(settings) as store:
+        added = label_stored_item(store, number, None if topic == "none" else topic, answer == "yes", author, utcnow())
+    click.echo(f"item {number}: {added} label(s) recorded" if added else f"item {number}: already labeled so")
 
 
 @main.group("labels")
@@ -339,19 +585,23 @@ def labels_group() -> None:
 
 
 @command(labels_group, "import")
-@click.argument("source", type=click.File("r", encoding="utf-8"))
+@click.argument("source", type=click.File("rb"))
 @_author_option
 def labels_import(settings: Settings, source: Any, author: str) -> None:
     """Import every labeled item of FILE; a malformed line imports nothing; a repeat import adds nothing."""
-    with app.open_store(settings) as store:
-        added = import_labels(store, source, _name(source), author, utcnow())
-    click.echo(f"{_name(source)}: {added} label(s) added")
+    from .labels import import_labels
+
+    with open_store(settings) as store:
+        report = import_labels(store, source, _name(source), author, utcnow())
+    click.echo(f"{_name(source)}: {report.summary()}")
 
 
 @command(labels_group, "export")
 def labels_export(settings: Settings) -> None:
     """Print the labels in force as labeled-item JSON Lines (readable by `labels import`)."""
-    with app.open_store(settings) as store:
+    from .labels import export_records
+
+    with open_store(settings) as store:
         records = export_records(store.latest_labels())
     for record in records:
         click.echo(json.dumps(record, ensure_ascii=False))
@@ -362,7 +612,9 @@ def labels_export(settings: Settings) -> None:
 @click.option("--dry-run", is_flag=True, help="Promote nothing; list the stored items whose tags would change.")
 def train(settings: Settings, force: bool, dry_run: bool) -> None:
     """Train a candidate on seeds + labels, compare it with the current model, promote it if not worse."""
-    with app.open_store(settings) as store:
+    from . import app
+
+    with open_store(settings) as store:
         report = app.train(settings, store, force=force, dry_run=dry_run)
     candidate = report.candidate
     click.echo(f"evaluated on {report.evaluated_on}")
@@ -397,6 +649,8 @@ def models_group() -> None:
 @command(models_group, "list")
 def models_list(settings: Settings) -> None:
     """Every stored model version with its date, training data and metrics; * marks the one in service."""
+    from . import app
+
     models = app.registry(settings)
     current = models.current_version()
     for meta in models.versions():
@@ -413,29 +667,36 @@ def models_list(settings: Settings) -> None:
 @command(models_group, "rollback")
 @click.argument("version", required=False)
 def models_rollback(settings: Settings, version: str | None) -> None:
-    """Put VERSION (default: the version before the one in service) back in service."""
+    """Put VERSION (2 or v2; default: the version before the one in service) back in service."""
+    from . import app
+
     click.echo(f"{app.rollback(settings, version)} is in service")
 
 
 @command(main, "review")
-@click.option("--limit", "-n", default=10, show_default=True, help="How many items to list.")
+@click.option("--limit", "-n", default=10, show_default=True, type=click.IntRange(1, 100_000),
+              help="How many items to list.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON Lines instead of prompting.")
 @_author_option
 def review(settings: Settings, limit: int, as_json: bool, author: str) -> None:
     """Stored items the model is least sure about; on a terminal, label each: y(es) n(o) s(kip) q(uit)."""
-    with app.open_store(settings) as store:
+    from . import app
+    from .labels import label_stored_item
+
+    with open_store(settings) as store:
         entries = app.review_queue(settings, store, limit)
         interactive = not as_json and sys.stdin.isatty()
         for entry in entries:
             item = entry.item
             if not interactive:
-                line = {"id": item.id, "title": item.title, "url": item.url, "topic": entry.topic,
+                line = {"id": item.id, "lang": item.lang, "title": item.title, "url": item.url, "topic": entry.topic,
                         "score": entry.score, "threshold": entry.threshold,
                         "label": f"newswatch label {item.id} {entry.topic} yes|no"}
                 click.echo(json.dumps(line, ensure_ascii=False) if as_json else
-                           f"{item.id}  {entry.topic} {entry.score:.2f} (threshold {entry.threshold:.2f})  {item.title}")
+                           f"{item.id}  {entry.topic} {entry.score:.2f} (threshold {entry.threshold:.2f})  "
+                           f"{printable(item.title)}")
                 continue
-            click.echo(f"\n[{item.id}] {item.title}\n{(item.summary or item.text)[:300]}")
+            click.echo(f"\n[{item.id}] {printable(item.title)}\n{printable((item.summary or item.text)[:300])}")
             answer = click.prompt(f"about {entry.topic}? (score {entry.score:.2f}) y/n/s/q",
                                   type=click.Choice(["y", "n", "s", "q"]), show_choices=False)
             if answer == "q":
@@ -456,6 +717,6 @@ def web(settings: Settings, host: str, port: int) -> None:
     try:
         application = create_app(settings, host=host)
     except WebConfigError as exc:
-        raise click.ClickException(str(exc)) from None
+        raise Failure(str(exc)) from None
     click.echo(f"newswatch web on http://{host}:{port}/ (Ctrl-C stops it)")
     uvicorn.run(application, host=host, port=port, log_level="warning")

@@ -8,6 +8,7 @@ else the defaults shipped in ``seeds/newswatch.toml``. The data dir is ``$NEWSWA
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 import tomllib
@@ -16,9 +17,11 @@ from datetime import time
 from importlib import resources
 from pathlib import Path
 from typing import Any, Mapping
+from urllib.parse import quote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from .models import TOPICS, Feed
+from .models import FEED_KINDS, TOPICS, Feed
+from .untrusted import printable
 
 DEFAULT_DATA_DIR = ".newswatch"
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -108,6 +111,8 @@ class Channel:
     """Failed sends after which a message is dead (kept, shown by ``newswatch outbox``, no longer tried)."""
     surge: "SurgeSettings" = field(default_factory=lambda: SurgeSettings())
     """When a story or a topic surges (mode "surge")."""
+    secrets: tuple[str, ...] = field(default=(), repr=False)
+    """The values ``${NAME}`` put into the URL, as written and as encoded: masked wherever the channel is shown."""
 
     def __repr__(self) -> str:  # the URL may carry a password or token
         return f"Channel(name={self.name!r}, topics={self.topics!r}, modes={self.modes!r})"
@@ -171,6 +176,8 @@ class Settings:
 
     web: WebSettings = WebSettings()
     source: Path | None = None
+    secrets: frozenset[str] = field(default=frozenset(), repr=False)
+    """Every value ``${NAME}`` substituted (as written and as URL-encoded), for masking in error messages."""
 
     @property
     def digests_dir(self) -> Path:
@@ -179,6 +186,15 @@ class Settings:
     @property
     def models_dir(self) -> Path:
         return self.data_dir / "models"
+
+
+TOP_LEVEL_KEYS = frozenset({"data_dir", "database_url", "allow_private_addresses", "feeds", "topics", "channels",
+                            "fetch", "digest", "web", "training", "schedules"})
+FEED_KEYS = frozenset({"url", "name", "tags", "allow_private_addresses", "fulltext", "kind"})
+TOPIC_KEYS = frozenset({"threshold"})
+CHANNEL_KEYS = frozenset({"name", "url", "topics", "mode", "threshold", "immediate_threshold", "schedule", "at",
+                          "weekday", "quiet_hours", "timezone", "retry_seconds", "max_attempts", "surge_sources",
+                          "surge_window_minutes", "surge_sigmas", "surge_min_items"})
 
 
 def default_config_path() -> Path:
@@ -198,12 +214,31 @@ def load_settings(path: str | os.PathLike[str] | None = None, env: Mapping[str, 
     env = os.environ if env is None else env
     config_path = resolve_config_path(path)
     try:
-        raw = tomllib.loads(config_path.read_text(encoding="utf-8"))
+        raw = tomllib.loads(decode_utf8(config_path.read_bytes(), config_path))
     except FileNotFoundError:
         raise ConfigError(f"{config_path}: no such config file") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{config_path}: is a directory, not a config file") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{config_path}: not valid TOML: {exc}") from None
     return _Reader(config_path, env).settings(raw)
+
+
+def decode_utf8(data: bytes, name: object, offset: int = 0) -> str:
+    """``data`` as text, or a ConfigError naming the file and the byte offset of the first byte that is not
+    UTF-8 (``offset``: where ``data`` starts in the file)."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{name}: not UTF-8 text (byte {offset + exc.start}: "
+                          f"0x{data[exc.start]:02x}); save the file as UTF-8") from None
+
+
+def unknown_key(key: str, known: Any, where: str = "", noun: str = "key") -> str:
+    """The message for a key that is not one of ``known``: the nearest known key when there is one."""
+    nearest = difflib.get_close_matches(key, list(known), n=1, cutoff=0.6)
+    hint = f"; did you mean `{nearest[0]}`?" if nearest else ""
+    return f"unknown {noun} {printable(key)!r}{f' in {where}' if where else ''}{hint} (known: {', '.join(sorted(known))})"
 
 
 class _Reader:
@@ -212,21 +247,43 @@ class _Reader:
     def __init__(self, path: Path, env: Mapping[str, str]):
         self.path = path
         self.env = env
+        self.secrets: list[str] = []
 
     def fail(self, key: str, message: str) -> ConfigError:
-        return ConfigError(f"{self.path}: {key}: {message}")
+        return ConfigError(f"{self.path}: {printable(key)}: {message}")
 
-    def expand(self, key: str, value: str) -> str:
+    def known_keys(self, table: Mapping[str, Any], known: Any, prefix: str, where: str) -> None:
+        """Every table goes through here: a key that is not one of ``known`` (a typo, a key of another
+        table) is an error naming the table and the nearest valid key, never silently ignored."""
+        for key in table:
+            if key not in known:
+                raise self.fail(f"{prefix}{key}", unknown_key(key, known, where))
+
+    def expand(self, key: str, value: str, in_url: bool = False) -> str:
+        """``value`` with each ``${NAME}`` replaced by the environment's value. Inside a URL the value is
+        percent-encoded, so a password holding ``@ : / %`` stays the password instead of moving the host,
+        port or path; a value that is the whole URL (``url = "${HOOK_URL}"``) is taken as written."""
+        whole_url = in_url and _ENV_REF.fullmatch(value) is not None
+
         def substitute(match: re.Match[str]) -> str:
             name = match.group(1)
             if name not in self.env:
                 raise self.fail(key, f"environment variable {name} is not set")
-            return self.env[name]
+            raw = self.env[name]
+            written = quote(raw, safe="") if in_url and not whole_url else raw
+            self.secrets += [raw, written]
+            return written
 
         return _ENV_REF.sub(substitute, value)
 
+    def url(self, table: Mapping[str, Any], key: str, prefix: str, default: str | None = None,
+            required: bool = False) -> str | None:
+        """A string holding a URL: ``${NAME}`` references in it are percent-encoded (see ``expand``)."""
+        value = self.get(table, key, prefix, str, default, required, expand=False)
+        return None if value is None else self.expand(f"{prefix}{key}", value, in_url=True)
+
     def get(self, table: Mapping[str, Any], key: str, prefix: str, kind: type | tuple[type, ...], default: Any = None,
-            required: bool = False) -> Any:
+            required: bool = False, expand: bool = True) -> Any:
         dotted = f"{prefix}{key}"
         if key not in table:
             if required:
@@ -239,7 +296,7 @@ class _Reader:
         if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
             expected = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
             raise self.fail(dotted, f"expected {expected}, got {type(value).__name__} {value!r}")
-        if isinstance(value, str):
+        if isinstance(value, str) and expand:
             value = self.expand(dotted, value)
         return value
 
@@ -256,15 +313,11 @@ class _Reader:
         return tables
 
     def settings(self, raw: Mapping[str, Any]) -> Settings:
-        known = {"data_dir", "database_url", "allow_private_addresses", "feeds", "topics", "channels", "fetch", "digest",
-                 "web", "training", "schedules"}
-        for key in raw:
-            if key not in known:
-                raise self.fail(key, f"unknown key (known: {', '.join(sorted(known))})")
+        self.known_keys(raw, TOP_LEVEL_KEYS, "", "the top level")
 
         data_dir = Path(self.env.get("NEWSWATCH_HOME") or self.get(raw, "data_dir", "", str, DEFAULT_DATA_DIR))
-        database_url = self.env.get("NEWSWATCH_DATABASE_URL") or self.get(
-            raw, "database_url", "", str, f"sqlite:///{data_dir / 'newswatch.db'}")
+        database_url = self.env.get("NEWSWATCH_DATABASE_URL") or self.url(
+            raw, "database_url", "", f"sqlite:///{data_dir / 'newswatch.db'}")
         allow_private = self.get(raw, "allow_private_addresses", "", bool, False)
         digest = self.digest(raw)
         return Settings(
@@ -279,6 +332,7 @@ class _Reader:
             schedules=self.schedules(raw, digest),
             web=self.web(raw),
             source=self.path,
+            secrets=frozenset(self.secrets),
         )
 
     def feeds(self, raw: Mapping[str, Any], allow_private: bool) -> tuple[Feed, ...]:
@@ -286,6 +340,7 @@ class _Reader:
         seen: set[str] = set()
         for i, table in enumerate(self.tables(raw, "feeds")):
             prefix = f"feeds[{i}]."
+            self.known_keys(table, FEED_KEYS, prefix, "[[feeds]]")
             url = self.get(table, "url", prefix, str, required=True)
             if not url.lower().startswith(("http://", "https://")):
                 raise self.fail(f"{prefix}url", f"only http(s) feed URLs are allowed, got {url!r}")
@@ -298,17 +353,25 @@ class _Reader:
                 tags=self.string_list(table, "tags", prefix, ()),
                 allow_private_addresses=self.get(table, "allow_private_addresses", prefix, bool, allow_private),
                 fulltext=self.get(table, "fulltext", prefix, bool, False),
+                kind=self.feed_kind(table, prefix),
             ))
         return tuple(feeds)
+
+    def feed_kind(self, table: Mapping[str, Any], prefix: str) -> str:
+        kind = self.get(table, "kind", prefix, str, "auto")
+        if kind not in FEED_KINDS:
+            raise self.fail(f"{prefix}kind", f"unknown feed kind {kind!r} (known: {', '.join(FEED_KINDS)})")
+        return kind
 
     def topics(self, raw: Mapping[str, Any]) -> dict[str, TopicSettings]:
         table = self.get(raw, "topics", "", dict, {})
         topics = {name: TopicSettings(name) for name in TOPICS}
         for name, options in table.items():
             if name not in TOPICS:
-                raise self.fail(f"topics.{name}", f"unknown topic (known: {', '.join(TOPICS)})")
+                raise self.fail(f"topics.{name}", unknown_key(name, TOPICS, "[topics]", noun="topic"))
             if not isinstance(options, dict):
                 raise self.fail(f"topics.{name}", "expected a table")
+            self.known_keys(options, TOPIC_KEYS, f"topics.{name}.", f"[topics.{name}]")
             threshold = self.get(options, "threshold", f"topics.{name}.", float)
             if threshold is not None and not 0.0 < threshold < 1.0:
                 raise self.fail(f"topics.{name}.threshold", f"must be between 0 and 1, got {threshold}")
@@ -317,15 +380,11 @@ class _Reader:
 
     def channels(self, raw: Mapping[str, Any], default_timezone: str) -> tuple[Channel, ...]:
         channels: list[Channel] = []
-        known = {"name", "url", "topics", "mode", "threshold", "immediate_threshold", "schedule", "at", "weekday",
-                 "quiet_hours", "timezone", "retry_seconds", "max_attempts", "surge_sources", "surge_window_minutes",
-                 "surge_sigmas", "surge_min_items"}
         for i, table in enumerate(self.tables(raw, "channels")):
             prefix = f"channels[{i}]."
-            for key in table:
-                if key not in known:
-                    raise self.fail(f"{prefix}{key}", f"unknown key (known: {', '.join(sorted(known))})")
-            url = self.get(table, "url", prefix, str, required=True)
+            self.known_keys(table, CHANNEL_KEYS, prefix, "[[channels]]")
+            secrets_before = len(self.secrets)
+            url = self.url(table, "url", prefix, required=True)
             if "://" not in url:
                 raise self.fail(f"{prefix}url", "expected an apprise URL such as mailto://… or json://…")
             topics = self.string_list(table, "topics", prefix, TOPICS)
@@ -345,7 +404,8 @@ class _Reader:
                 immediate_threshold=self.probability(table, "immediate_threshold", prefix, 0.9),
                 schedule=self.schedule(table, prefix), quiet_hours=self.quiet_hours(table, prefix),
                 timezone=self.timezone(table, "timezone", prefix, default_timezone), retry_seconds=retry_seconds,
-                max_attempts=max_attempts, surge=self.surge(table, prefix)))
+                max_attempts=max_attempts, surge=self.surge(table, prefix),
+                secrets=tuple(dict.fromkeys(self.secrets[secrets_before:]))))
         names = [c.name for c in channels]
         for name in names:
             if names.count(name) > 1:
@@ -420,6 +480,7 @@ class _Reader:
 
     def fetch(self, raw: Mapping[str, Any]) -> FetchSettings:
         table = self.get(raw, "fetch", "", dict, {})
+        self.known_keys(table, FetchSettings.__dataclass_fields__, "fetch.", "[fetch]")
         defaults = FetchSettings()
         values = {}
         for key, kind in (("connect_timeout", float), ("read_timeout", float), ("deadline", float),
@@ -437,6 +498,7 @@ class _Reader:
 
     def digest(self, raw: Mapping[str, Any]) -> DigestSettings:
         table = self.get(raw, "digest", "", dict, {})
+        self.known_keys(table, DigestSettings.__dataclass_fields__, "digest.", "[digest]")
         defaults = DigestSettings()
         timezone = self.timezone(table, "timezone", "digest.", defaults.timezone)
         return DigestSettings(cron=self.get(table, "cron", "digest.", str, defaults.cron), timezone=timezone)
@@ -445,9 +507,7 @@ class _Reader:
         table = self.get(raw, "training", "", dict, {})
         defaults = TrainingSettings()
         known = TrainingSettings.__dataclass_fields__
-        for key in table:
-            if key not in known:
-                raise self.fail(f"training.{key}", f"unknown key (known: {', '.join(known)})")
+        self.known_keys(table, known, "training.", "[training]")
         values = {key: self.get(table, key, "training.", type(getattr(defaults, key)), getattr(defaults, key))
                   for key in known}
         if not 0.0 <= values["gate_margin"] < 1.0:
@@ -462,15 +522,14 @@ class _Reader:
     def schedules(self, raw: Mapping[str, Any], digest: DigestSettings) -> ScheduleSettings:
         table = self.get(raw, "schedules", "", dict, {})
         defaults = ScheduleSettings(digest=Schedule(cron=digest.cron))
-        for name in table:
-            if name not in ("monitor", "digest", "retrain"):
-                raise self.fail(f"schedules.{name}", "unknown flow (known: digest, monitor, retrain)")
+        self.known_keys(table, ScheduleSettings.__dataclass_fields__, "schedules.", "[schedules]")
         return ScheduleSettings(**{name: self.flow_schedule(table, name, getattr(defaults, name))
                                    for name in ("monitor", "digest", "retrain")})
 
     def flow_schedule(self, schedules: Mapping[str, Any], name: str, default: Schedule) -> Schedule:
         table = self.get(schedules, name, "schedules.", dict, {})
         prefix = f"schedules.{name}."
+        self.known_keys(table, Schedule.__dataclass_fields__, prefix, f"[schedules.{name}]")
         every = self.get(table, "every", prefix, float)
         cron = self.get(table, "cron", prefix, str)
         enabled = self.get(table, "enabled", prefix, bool, True)
@@ -486,9 +545,7 @@ class _Reader:
 
     def web(self, raw: Mapping[str, Any]) -> WebSettings:
         table = self.get(raw, "web", "", dict, {})
-        for key in table:
-            if key not in {"base_url", "token"}:
-                raise self.fail(f"web.{key}", "unknown key (known: base_url, token)")
+        self.known_keys(table, WebSettings.__dataclass_fields__, "web.", "[web]")
         base_url = self.get(table, "base_url", "web.", str)
         if base_url is not None and not base_url.lower().startswith(("http://", "https://")):
             raise self.fail("web.base_url", f"expected an http(s) URL, got {base_url!r}")

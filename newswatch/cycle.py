@@ -35,7 +35,7 @@ from .fulltext import ArticleFetcher
 from .models import TOPIC_TITLES, TOPICS, Classifier, Feed, Item, Prediction
 from .normalize import not_after
 from .notify import DeliveryReport, Sender, deliver_owed, send_apprise
-from .parse import NotAFeed, parse
+from .parsers import NotAFeed, parse
 from .store import Obligations, Store
 from .stories import assign_stories
 
@@ -250,7 +250,7 @@ def _refresh_leased_feed(store: Store, session: requests.Session, feed: Feed, fe
     error = result.error
     if result.ok and not result.not_modified:
         try:
-            parsed = parse(result)
+            parsed = parse(result, feed.kind)
         except NotAFeed as exc:
             error = str(exc)
     if error is not None:

@@ -5,6 +5,7 @@ story) collapse into the highest-scoring copy plus "+N sources", and every other
 it (source, title, link), so a copy that clustering put in the wrong story is never hidden. The review page's
 inbox groups its stories by the same rules (``lead_copy``, ``other_outlets``, ``more_sources``). Every piece
 of feed-provided text is escaped in the HTML; the plain-text part is written here, not converted from HTML.
+Only http(s) links become links (``http_url``); a javascript: or data: link is shown as text in the plain part.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from typing import Callable, Iterable, Protocol, Sequence, TypeVar
 from zoneinfo import ZoneInfo
 
 from .models import TOPIC_TITLES, TOPICS, Item, Prediction
+from .normalize import UNDETERMINED
+from .untrusted import http_url, printable
 
 SNIPPET_CHARS = 200
 """About two lines of a mail client's reading pane."""
@@ -26,6 +29,8 @@ TITLE_CHARS = 300
 message its channel refuses, taking the other items of the alert with it."""
 URL_CHARS = 2048
 """A longer link is left out of messages (a cut URL leads nowhere)."""
+FONTS = "Helvetica,Arial,'Noto Sans CJK KR','Apple SD Gothic Neo','Malgun Gothic',sans-serif"
+"""Latin first, then faces with Hangul and Cyrillic on Linux, macOS and Windows."""
 
 KINDS = ("digest", "immediate", "surge")
 _OLDEST = datetime.min.replace(tzinfo=timezone.utc)
@@ -164,7 +169,7 @@ def build_digest(matches: Sequence[Match], topics: Sequence[str] = TOPICS, tz: s
     entries = {topic: [_Entry.of(story, zone, web_base_url) for story in stories] for topic, stories in grouped.items()}
     item_ids = tuple(sorted({m.item.id for stories in grouped.values() for s in stories for m in s.copies
                              if m.item.id is not None}))
-    subject = subject or subject_line(grouped, kind)
+    subject = printable(subject or subject_line(grouped, kind))
     return Digest(subject=subject, text=_text(entries, subject), html=_html(entries, subject),
                   markdown=_markdown(entries), item_ids=item_ids, kind=kind)
 
@@ -199,14 +204,19 @@ class _Entry:
     """What one story's entry says, once, for the three renderings. Plain (unescaped) text."""
 
     title: str
-    url: str | None
+    link: str | None
+    """The item's URL when it is http(s): the only kind that becomes a link."""
+    url_text: str | None
+    """The item's URL as text, whatever its scheme (the plain-text part)."""
     byline: str
     snippet: str
+    lang: str
+    """The lead copy's language: "[ko]" in the byline, the lang attribute of its title and snippet in HTML."""
     why: str
     label: str
     label_link: str | None
-    others: tuple[tuple[str, str, str | None], ...] = ()
-    """The story's other copies: (source + time, title, url)."""
+    others: tuple[tuple[str, str, str | None, str | None], ...] = ()
+    """The story's other copies: (source + time, title, http(s) link or None, URL as text)."""
 
     @classmethod
     def of(cls, story: Story, zone: ZoneInfo, web_base_url: str | None) -> "_Entry":
@@ -215,13 +225,24 @@ class _Entry:
         n = story.other_sources
         more = f" {more_sources(n)}" if n else ""
         return cls(
-            title=_shortened(item.title, TITLE_CHARS), url=_link(item),
-            byline=f"{story.lead.source}{more} · {when} · score {story.lead.prediction.scores.get(topic, 0.0):.2f}",
-            snippet=_snippet(item), why=", ".join(story.lead.prediction.why.get(topic, ())),
+            # printable(): a title or feed name that skipped normalization (a test, a future source) still
+            # cannot put a terminal escape or an unencodable surrogate into a message
+            title=printable(_shortened(item.title, TITLE_CHARS)), link=http_url(_link(item)),
+            url_text=printable(_link(item) or "") or None,
+            byline=printable(f"{story.lead.source}{_lang_tag(item)}{more} · {when} · "
+                             f"score {story.lead.prediction.scores.get(topic, 0.0):.2f}"),
+            snippet=printable(_snippet(item)), lang=item.lang,
+            why=printable(", ".join(story.lead.prediction.why.get(topic, ()))),
             label=label_command(item, topic),
             label_link=f"{web_base_url}/items/{item.id}" if web_base_url and item.id is not None else None,
-            others=tuple((f"{m.source} · {_when(m.item, zone)}", _shortened(m.item.title, TITLE_CHARS), _link(m.item))
-                         for m in story.others))
+            others=tuple((printable(f"{m.source}{_lang_tag(m.item)} · {_when(m.item, zone)}"),
+                          printable(_shortened(m.item.title, TITLE_CHARS)), http_url(_link(m.item)),
+                          printable(_link(m.item) or "") or None) for m in story.others))
+
+
+def _lang_tag(item: Item) -> str:
+    """The " [ko]" after a source's name; nothing when the language could not be told."""
+    return f" [{item.lang}]" if item.lang != UNDETERMINED else ""
 
 
 def _text(entries: dict[str, list[_Entry]], subject: str) -> str:
@@ -231,11 +252,11 @@ def _text(entries: dict[str, list[_Entry]], subject: str) -> str:
         lines += [heading, "=" * len(heading), ""]
         for entry in topic_entries:
             lines += [f"* {entry.title}", f"  {entry.byline}"]
-            lines += [f"  {line}" for line in (entry.url, entry.snippet) if line]
+            lines += [f"  {line}" for line in (entry.url_text, entry.snippet) if line]
             if entry.why:
                 lines.append(f"  why: {entry.why}")
-            for byline, title, url in entry.others:
-                lines.append(f"  also: {byline}: {title}" + (f" <{url}>" if url else ""))
+            for byline, title, _, url_text in entry.others:
+                lines.append(f"  also: {byline}: {title}" + (f" <{url_text}>" if url_text else ""))
             lines.append(f"  label: {entry.label}")
             if entry.label_link:
                 lines.append(f"  label online: {entry.label_link}")
@@ -253,12 +274,12 @@ def _markdown(entries: dict[str, list[_Entry]]) -> str:
     for topic, topic_entries in entries.items():
         lines.append(f"**{TOPIC_TITLES[topic]} ({len(topic_entries)})**")
         for entry in topic_entries:
-            title = f"[{_md(entry.title)}](<{entry.url}>)" if entry.url else _md(entry.title)
+            title = f"[{_md(entry.title)}](<{entry.link}>)" if entry.link else _md(entry.title)
             lines.append(f"- {title} — {_md(entry.byline)}")
             if entry.snippet:
                 lines.append(f"  {_md(entry.snippet)}")
-            for byline, title, url in entry.others:
-                also = f"[{_md(title)}](<{url}>)" if url else _md(title)
+            for byline, title, link, _ in entry.others:
+                also = f"[{_md(title)}](<{link}>)" if link else _md(title)
                 lines.append(f"  also: {_md(byline)}: {also}")
             why = f"why: {_md(entry.why)} · " if entry.why else ""
             link = f" · [label]({entry.label_link})" if entry.label_link else ""
@@ -271,7 +292,7 @@ def _html(entries: dict[str, list[_Entry]], subject: str) -> str:
     e = html.escape
     parts = ['<!doctype html><html><head><meta charset="utf-8">',
              f'<title>{e(subject)}</title></head>',
-             '<body style="margin:0;background:#f3f5f8;font-family:Helvetica,Arial,sans-serif;color:#1d2733">',
+             f'<body style="margin:0;background:#f3f5f8;font-family:{FONTS};color:#1d2733">',
              '<div style="max-width:720px;margin:0 auto;padding:24px">',
              '<div style="font-size:12px;letter-spacing:1px;text-transform:uppercase;color:#5f6b7a">newswatch</div>',
              f'<h1 style="font-size:22px;margin:4px 0 20px 0">{e(subject)}</h1>']
@@ -290,18 +311,19 @@ def _html_entry(entry: _Entry) -> str:
     """Every feed-provided string goes through html.escape, attribute values included."""
     e = html.escape
     small = "font-size:12px;color:#3d4b5c;margin-top:6px"
-    title = (f'<a href="{e(entry.url)}" style="color:#0b4f8a;text-decoration:none">{e(entry.title)}</a>'
-             if entry.url else e(entry.title))
+    title = (f'<a href="{e(entry.link)}" style="color:#0b4f8a;text-decoration:none">{e(entry.title)}</a>'
+             if entry.link else e(entry.title))
+    lang = f' lang="{e(entry.lang)}"' if entry.lang != UNDETERMINED else ""
     parts = ['<div style="background:#fff;border:1px solid #dde3ea;border-radius:6px;padding:12px 14px;'
              'margin:0 0 12px 0">',
-             f'<div style="font-size:16px;font-weight:bold;line-height:1.3">{title}</div>',
+             f'<div{lang} style="font-size:16px;font-weight:bold;line-height:1.3">{title}</div>',
              f'<div style="color:#5f6b7a;font-size:13px;margin-top:2px">{e(entry.byline)}</div>']
     if entry.snippet:
-        parts.append(f'<div style="font-size:14px;line-height:1.45;margin-top:6px">{e(entry.snippet)}</div>')
+        parts.append(f'<div{lang} style="font-size:14px;line-height:1.45;margin-top:6px">{e(entry.snippet)}</div>')
     if entry.why:
         parts.append(f'<div style="{small}"><b>why:</b> {e(entry.why)}</div>')
-    for byline, title, url in entry.others:
-        also = (f'<a href="{e(url)}" style="color:#0b4f8a">{e(title)}</a>' if url else e(title))
+    for byline, title, link, _ in entry.others:
+        also = (f'<a href="{e(link)}" style="color:#0b4f8a">{e(title)}</a>' if link else e(title))
         parts.append(f'<div style="{small}">also: {e(byline)}: {also}</div>')
     link = f' · <a href="{e(entry.label_link)}" style="color:#0b4f8a">label online</a>' if entry.label_link else ""
     parts.append(f'<div style="{small}">label: <code style="background:#eef1f5;padding:1px 4px;border-radius:3px">'

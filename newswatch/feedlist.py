@@ -12,9 +12,12 @@ from __future__ import annotations
 
 import json
 import os
+import pyexpat
 import re
+import stat
 import tomllib
-from dataclasses import dataclass
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -29,7 +32,12 @@ _FEEDS_HEADER = re.compile(r"^\s*\[\[\s*feeds\s*\]\]\s*(#.*)?$")
 
 def add_feed(settings: Settings, url: str, name: str | None = None, tags: tuple[str, ...] = (),
              fulltext: bool = False, allow_private_addresses: bool | None = None) -> Feed:
-    path = _editable(settings)
+    new_settings = _append_validated(settings, _feed_table(url, name, tags, fulltext, allow_private_addresses))
+    return next(feed for feed in new_settings.feeds if feed.url == url)
+
+
+def _feed_table(url: str, name: str | None = None, tags: tuple[str, ...] = (), fulltext: bool = False,
+                allow_private_addresses: bool | None = None) -> list[str]:
     lines = ["", "[[feeds]]", f"url = {_toml_string(url)}"]
     if name:
         lines.append(f"name = {_toml_string(name)}")
@@ -39,9 +47,13 @@ def add_feed(settings: Settings, url: str, name: str | None = None, tags: tuple[
         lines.append("fulltext = true")
     if allow_private_addresses is not None:
         lines.append(f"allow_private_addresses = {'true' if allow_private_addresses else 'false'}")
+    return lines
+
+
+def _append_validated(settings: Settings, lines: list[str]) -> Settings:
+    path = _editable(settings)
     text = path.read_text(encoding="utf-8")
-    new_settings = _replace_validated(path, text.rstrip("\n") + "\n" + "\n".join(lines) + "\n")
-    return next(feed for feed in new_settings.feeds if feed.url == url)
+    return _replace_validated(path, text.rstrip("\n") + "\n" + "\n".join(lines) + "\n")
 
 
 def remove_feed(settings: Settings, url_or_name: str) -> Feed:
@@ -80,20 +92,133 @@ def _editable(settings: Settings) -> Path:
 
 
 def _replace_validated(path: Path, text: str) -> Settings:
-    candidate = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    candidate.write_text(text, encoding="utf-8")
+    """Write ``text`` over the config file at ``path`` once it loads, atomically, as the same file.
+
+    A symlinked config is edited where it points (the link stays a link); the new file is written next to
+    that real file (``os.replace`` is atomic only within one filesystem) with the old one's mode and, where
+    allowed, owner, so a mode-600 file holding a token never comes back world-readable.
+    """
+    real = Path(os.path.realpath(path))
+    before = real.stat()
+    candidate = real.with_name(f".{real.name}.{os.getpid()}.tmp")
+    # created with the old mode from the start: the text is never readable by more people than before
+    descriptor = os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_EXCL, stat.S_IMODE(before.st_mode))
     try:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(candidate, stat.S_IMODE(before.st_mode))  # the umask may have narrowed os.open's mode
+        if (before.st_uid, before.st_gid) != (os.getuid(), os.getgid()):
+            try:
+                os.chown(candidate, before.st_uid, before.st_gid)
+            except PermissionError:
+                pass  # only root may give a file away; the file then belongs to whoever edits it
         settings = load_settings(candidate)
-    except ConfigError as exc:
-        candidate.unlink()
-        raise ConfigError(str(exc).replace(str(candidate), str(path))) from None
-    os.replace(candidate, path)
-    return settings
+    except BaseException as exc:
+        candidate.unlink(missing_ok=True)
+        if isinstance(exc, ConfigError):
+            raise ConfigError(str(exc).replace(str(candidate), str(path))) from None
+        raise
+    os.replace(candidate, real)
+    return replace(settings, source=path)
 
 
 def _toml_string(value: str) -> str:
     # a JSON string literal is a valid TOML basic string
     return json.dumps(value, ensure_ascii=False)
+
+
+class OpmlError(ValueError):
+    """An OPML file that cannot be imported; the message names the file and the place."""
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    added: tuple[Feed, ...]
+    skipped: tuple[Feed, ...]
+    """Feeds the config already has (by URL); their config tables are left as they are."""
+
+
+def import_opml(settings: Settings, data: bytes, source: str) -> ImportReport:
+    """Append a ``[[feeds]]`` table for each feed of the OPML document not configured yet, in one validated edit."""
+    configured = {feed.url for feed in settings.feeds}
+    feeds = read_opml(data, source)
+    added = tuple(feed for feed in feeds if feed.url not in configured)
+    if added:
+        _append_validated(settings, [line for feed in added for line in _feed_table(feed.url, feed.name, feed.tags)])
+    return ImportReport(added, tuple(feed for feed in feeds if feed.url in configured))
+
+
+def read_opml(data: bytes, source: str) -> list[Feed]:
+    """The feeds of an OPML 1.0/2.0 document: each outline with an ``xmlUrl``, named by its ``text`` (or
+    ``title``), tagged with the folders (outlines without ``xmlUrl``) it sits in and its ``category``
+    attribute (comma-separated; OPML's leading "/" of a category path dropped). A feed listed in several
+    folders is one feed with all their tags.
+
+    Parsed with expat directly so that no entity is ever declared or expanded (a billion-laughs file is
+    refused, not expanded) and no DTD is fetched.
+    """
+    feeds: dict[str, Feed] = {}
+    folders: list[str | None] = []
+    root: list[str] = []
+
+    def start(tag: str, attrs: dict[str, str]) -> None:
+        if not root:
+            root.append(tag)
+            if tag != "opml":
+                raise OpmlError(f"{source}: not OPML (the root element is <{tag}>, not <opml>)")
+        if tag != "outline":
+            return
+        url = (attrs.get("xmlUrl") or attrs.get("xmlurl") or "").strip()
+        name = (attrs.get("text") or attrs.get("title") or "").strip()
+        folders.append(None if url else name or None)
+        if not url:
+            return
+        if not url.lower().startswith(("http://", "https://")):
+            raise OpmlError(f"{source}:{parser.CurrentLineNumber}: outline {name or url!r}: only http(s) feed "
+                            f"URLs can be watched, got {url!r}")
+        categories = (c.strip().strip("/") for c in attrs.get("category", "").split(","))
+        tags = [folder for folder in folders if folder] + [c for c in categories if c]
+        known = feeds.get(url)
+        feeds[url] = Feed(url=url, name=known.name if known else name or url,
+                          tags=tuple(dict.fromkeys((*known.tags, *tags) if known else tags)))
+
+    def end(tag: str) -> None:
+        if tag == "outline":
+            folders.pop()
+
+    def refuse_entities(*_args: object) -> None:
+        raise OpmlError(f"{source}:{parser.CurrentLineNumber}: entity declarations are refused in OPML")
+
+    parser = pyexpat.ParserCreate()
+    parser.StartElementHandler = start
+    parser.EndElementHandler = end
+    parser.EntityDeclHandler = refuse_entities
+    try:
+        parser.Parse(data, True)
+    except pyexpat.ExpatError as exc:
+        raise OpmlError(f"{source}: not well-formed XML: {exc}") from None
+    if not root:
+        raise OpmlError(f"{source}: empty file, not OPML")
+    return list(feeds.values())
+
+
+def opml(feeds: tuple[Feed, ...]) -> str:
+    """The feed list as OPML 2.0: one flat outline per feed, its tags in ``category`` (read_opml reads it back).
+
+    No dateCreated: the same feed list gives the same file, so exports can be diffed and versioned.
+    """
+    root = ET.Element("opml", version="2.0")
+    ET.SubElement(ET.SubElement(root, "head"), "title").text = "newswatch feeds"
+    body = ET.SubElement(root, "body")
+    for feed in feeds:
+        attrs = {"type": "rss", "text": feed.name, "title": feed.name, "xmlUrl": feed.url}
+        if feed.tags:
+            attrs["category"] = ",".join(feed.tags)
+        ET.SubElement(body, "outline", attrs)
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 
 
 HEALTH = ("new", "healthy", "failing", "unhealthy", "removed")

@@ -169,9 +169,25 @@ def check_destination(url: str, allow_private: bool) -> None:
         raise _Refused(f"connection failed: cannot resolve {parts.hostname}: {exc}") from None
     for info in infos:
         address = ipaddress.ip_address(info[4][0].split("%", 1)[0])
-        if not address.is_global or address.is_multicast:
+        if not is_public(address):
             raise _Refused(f"refused {parts.hostname}: it resolves to the non-public address {address} "
                            "(set allow_private_addresses = true to allow it)")
+
+
+_NAT64 = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
+
+
+def is_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """A globally routable unicast address, and so is any IPv4 address an IPv6 one carries inside it: a
+    NAT64 gateway (64:ff9b::/96, 64:ff9b:1::/48), 6to4 (2002::/16), Teredo (2001::/32) or an IPv4-mapped
+    address reaches that IPv4 address, so 64:ff9b::10.0.0.1 is as private as 10.0.0.1."""
+    if address.is_multicast or not address.is_global and not any(address in net for net in _NAT64):
+        return False
+    if isinstance(address, ipaddress.IPv6Address):
+        embedded = [address.ipv4_mapped, address.sixtofour, address.teredo[1] if address.teredo else None]
+        embedded += [ipaddress.IPv4Address(int(address) & 0xFFFFFFFF) for net in _NAT64 if address in net]
+        return all(is_public(inner) for inner in embedded if inner is not None)
+    return True
 
 
 def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:
@@ -179,7 +195,7 @@ def retry_after_seconds(value: str | None, now: datetime | None = None) -> float
     if not value or not value.strip():
         return None
     value = value.strip()
-    if value.isdigit():
+    if value.isascii() and value.isdigit():  # "²".isdigit() is True, float("²") fails
         return float(value)
     try:
         when = email.utils.parsedate_to_datetime(value)

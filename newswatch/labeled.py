@@ -8,21 +8,34 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator, TextIO
 
 from .models import TOPICS, Item, LabeledItem
-from .normalize import clean_text, item_key
+from .normalize import clean_text, item_key, language
+from .untrusted import printable
 
 
 class LabeledFileError(ValueError):
     """A labeled-item file that cannot be read; the message names the file and the line."""
 
 
-def read_records(lines: Iterable[str], name: str, require_topics: bool) -> list[dict[str, Any]]:
+def read_records(lines: Iterable[str | bytes], name: str, require_topics: bool) -> list[dict[str, Any]]:
     """Every record of a JSONL stream, validated; any bad line fails the whole file."""
     return list(iter_records(lines, name, require_topics))
 
 
-def iter_records(lines: Iterable[str], name: str, require_topics: bool) -> Iterator[dict[str, Any]]:
-    """The records of a JSONL stream one by one, each validated; a bad line raises when it is reached."""
+def iter_records(lines: Iterable[str | bytes], name: str, require_topics: bool) -> Iterator[dict[str, Any]]:
+    """The records of a JSONL stream one by one, each validated; a bad line raises when it is reached.
+
+    Lines may be bytes (a file opened in binary): then bytes that are not UTF-8 are an error naming the
+    line and the byte offset in the file, where a text stream would raise a bare UnicodeDecodeError."""
+    offset = 0
     for number, line in enumerate(lines, start=1):
+        if isinstance(line, bytes):
+            try:
+                text = line.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise LabeledFileError(f"{name}:{number}: not UTF-8 text (byte {offset + exc.start}: "
+                                       f"0x{line[exc.start]:02x}); save the file as UTF-8") from None
+            offset += len(line)
+            line = text
         if not line.strip():
             continue
         try:
@@ -40,9 +53,12 @@ def _problem(record: Any, require_topics: bool) -> str | None:
         return "expected a JSON object"
     if not isinstance(record.get("title"), str) or not record["title"].strip():
         return '"title" is required and must be a non-empty string'
-    for key in ("id", "summary", "text", "url", "published"):
+    for key in ("id", "summary", "text", "url", "published", "lang"):
         if record.get(key) is not None and not isinstance(record[key], str):
             return f'"{key}" must be a string'
+    for key in ("id", "url"):  # kept as written (text fields are cleaned): no NUL, escapes or lone surrogates
+        if isinstance(record.get(key), str) and printable(record[key]) != record[key]:
+            return f'"{key}" must not contain control characters'
     if "topics" not in record:
         return '"topics" is required (an empty list means about neither topic)' if require_topics else None
     topics = record["topics"]
@@ -63,6 +79,8 @@ def item_from_record(record: dict[str, Any]) -> Item:
         summary=summary,
         text=clean_text(record.get("text")),
         url=record.get("url"),
+        # a record may say its language (dev-ml.jsonl does); otherwise it is told as at ingest
+        lang=record.get("lang") or language(title, summary),
     )
 
 

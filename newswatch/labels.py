@@ -7,10 +7,11 @@ the rest. A topic nobody labeled counts as "no" when training: most news is abou
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
-from .labeled import item_from_record, read_records
+from .labeled import item_from_record, iter_records
 from .models import TOPICS, Item, Label, LabeledItem
 from .store import Store
 
@@ -36,13 +37,32 @@ def label_stored_item(store: Store, item_id: int, topic: str | None, value: bool
     return store.add_labels(labels_for_item(found[0], judgement, author, "cli", now), now)
 
 
-def import_labels(store: Store, lines: Iterable[str], name: str, author: str, now: datetime) -> int:
-    """Every record of a labeled-item file, or nothing if any line is malformed; return labels added."""
-    batch: list[Label] = []
-    for record in read_records(lines, name, require_topics=True):
-        judgement = {topic: topic in record["topics"] for topic in TOPICS}
-        batch.extend(labels_for_item(item_from_record(record), judgement, author, f"import:{name}", now))
-    return store.add_labels(batch, now)
+@dataclass(frozen=True)
+class ImportReport:
+    items: int
+    """Records read from the file."""
+    labels: int
+    """Labels added: one per item and topic whose judgement changed (a record judges every topic)."""
+
+    def summary(self) -> str:
+        return (f"{self.items} item(s), {self.labels} label(s) added (one per topic and item; "
+                f"a repeated judgement adds none)")
+
+
+def import_labels(store: Store, lines: Iterable[str | bytes], name: str, author: str, now: datetime) -> ImportReport:
+    """Every record of a labeled-item file, or nothing if any line is malformed. Streams: the file is read,
+    validated and stored batch by batch inside one transaction, so its size does not matter."""
+    items = 0
+
+    def labels() -> Iterator[Label]:
+        nonlocal items
+        for record in iter_records(lines, name, require_topics=True):
+            items += 1
+            judgement = {topic: topic in record["topics"] for topic in TOPICS}
+            yield from labels_for_item(item_from_record(record), judgement, author, f"import:{name}", now)
+
+    added = store.add_labels(labels(), now)
+    return ImportReport(items, added)
 
 
 def labeled_examples(labels: Iterable[Label]) -> list[LabeledItem]:

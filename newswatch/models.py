@@ -14,11 +14,16 @@ TOPIC_TITLES: Mapping[str, str] = {
 }
 
 
+FEED_KINDS: tuple[str, ...] = ("auto", "rss", "jsonfeed")
+"""How a feed's body is read (newswatch.parsers): ``auto`` tells JSON Feed from RSS/Atom/RDF by the body."""
+
+
 @dataclass(frozen=True)
 class Feed:
     url: str
     name: str
     tags: tuple[str, ...] = ()
+    kind: str = "auto"
     allow_private_addresses: bool = False
     fulltext: bool = False
     """Fetch each new item's article page and keep its main text for the classifier."""
@@ -71,6 +76,8 @@ class Item:
     id: int | None = None
     story_id: int | None = None
     """Set by the store once stories are clustered: copies of one story across outlets share it."""
+    lang: str = "und"
+    """ISO 639-1 code of the item's language, detected at ingest (normalize.language); "und" if unknown."""
 
     @property
     def document(self) -> str:

@@ -31,6 +31,7 @@ from .alerts import quiet_until
 from .clock import utcnow
 from .config import Channel
 from .store import OutboxEntry, Store
+from .untrusted import MIN_SECRET, mask
 
 log = logging.getLogger(__name__)
 _EMAIL_SCHEMES = ("mailto", "mailtos")
@@ -66,23 +67,22 @@ def permanent_http(status: int) -> bool:
 _APPRISE_HTTP_ERROR = re.compile(r"error=(\d{3})\b")
 
 
-def secrets_in(url: str) -> list[str]:
-    """The parts of a channel URL that must never be shown: password, user, tokens in path or query."""
+def secrets_in(url: str, substituted: tuple[str, ...] = ()) -> list[str]:
+    """What of a channel must never be shown, longest first, each as a whole value: the URL, its password,
+    user (except for email), tokens in path or query, and what ``${NAME}`` put into it (``substituted``)."""
     parts = urlsplit(url)
-    secrets = [url]
+    secrets = [url, *substituted]
     if parts.password:
         secrets += [parts.password, unquote(parts.password)]
     if parts.username and parts.scheme not in _EMAIL_SCHEMES:
         secrets.append(parts.username)
     secrets += [segment for segment in parts.path.split("/") if len(segment) >= 8]
     secrets += [value for key, value in parse_qsl(parts.query) if key.lower() in ("pass", "password", "token", "key", "secret", "apikey")]
-    return sorted({s for s in secrets if s}, key=len, reverse=True)
+    return sorted({s for s in secrets if len(s) >= MIN_SECRET}, key=len, reverse=True)
 
 
 def scrub(message: str, channel: Channel) -> str:
-    for secret in secrets_in(channel.url):
-        message = message.replace(secret, "****")
-    return message
+    return mask(message, secrets_in(channel.url, channel.secrets))
 
 
 def masked_url(channel: Channel) -> str:

@@ -67,3 +67,52 @@ def test_errors_name_the_file_and_the_key(tmp_path, text, message):
 def test_missing_file_is_a_clear_error(tmp_path):
     with pytest.raises(ConfigError, match="no such config file"):
         load_settings(tmp_path / "absent.toml", env={})
+
+
+# -- issue 12, point 1: a typo in any table is an error naming the file, the table, the key and the nearest key --
+
+@pytest.mark.parametrize("text, where, key, nearest", [
+    ('[[feeds]]\nurl = "https://example.org/rss"\nnmae = "x"', "[[feeds]]", "feeds[0].nmae", "name"),
+    ('[fetch]\ndeadlin = 10', "[fetch]", "fetch.deadlin", "deadline"),
+    ('[digest]\ntimezon = "UTC"', "[digest]", "digest.timezon", "timezone"),
+    ('[topics.russia_dprk]\nthreshhold = 0.3', "[topics.russia_dprk]", "topics.russia_dprk.threshhold", "threshold"),
+    ('[schedules.monitor]\nevery_ = 60', "[schedules.monitor]", "schedules.monitor.every_", "every"),
+    ('[schedules.monitr]\nevery = 60', "[schedules]", "schedules.monitr", "monitor"),
+    ('[web]\nbase_ur = "https://x.org"', "[web]", "web.base_ur", "base_url"),
+    ('[training]\nfold = 3', "[training]", "training.fold", "folds"),
+    ('[[channels]]\nurl = "json://x"\ntopic = ["russia_dprk"]', "[[channels]]", "channels[0].topic", "topics"),
+    ('databse_url = "sqlite://"', "the top level", "databse_url", "database_url"),
+])
+def test_unknown_keys_are_refused_in_every_table_with_the_nearest_key(tmp_path, text, where, key, nearest):
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as error:
+        load_settings(path, env={})
+    message = str(error.value)
+    assert message.startswith(f"{path}: {key}: unknown key"), message
+    assert f"in {where}; did you mean `{nearest}`?" in message
+
+
+def test_a_config_that_is_not_utf8_names_the_byte(tmp_path):
+    path = tmp_path / "newswatch.toml"
+    path.write_bytes(b'data_dir = "caf\xe9"\n')
+    with pytest.raises(ConfigError, match=rf"{path}: not UTF-8 text \(byte 15: 0xe9\)"):
+        load_settings(path, env={})
+
+
+def test_config_check_validates_without_running(tmp_path):
+    from click.testing import CliRunner
+
+    from newswatch.cli import main
+
+    good = write(tmp_path, '[[feeds]]\nurl = "https://example.org/rss"\n')
+    result = CliRunner().invoke(main, ["config", "check", "--config", str(good)], env={"NEWSWATCH_HOME": str(tmp_path / "home")})
+    assert result.exit_code == 0 and "ok (1 feeds" in result.output
+    assert not (tmp_path / "home").exists(), "nothing created, nothing run"
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[fetch]\ndeadlin = 10\n')
+    result = CliRunner().invoke(main, ["config", "check", "--config", str(bad)])
+    assert result.exit_code == 2
+    assert result.output.strip() == (f"Error: {bad}: fetch.deadlin: unknown key 'deadlin' in [fetch]; did you mean "
+                                     "`deadline`? (known: backoff_base, backoff_max, connect_timeout, deadline, "
+                                     "max_bytes, max_redirects, max_workers, per_host, read_timeout, unhealthy_after, "
+                                     "user_agent)")

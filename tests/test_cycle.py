@@ -116,7 +116,7 @@ def test_bad_config_is_a_clear_error(data_dir, tmp_path):
     config = tmp_path / "c.toml"
     config.write_text('[[feeds]]\nname = "no url"\n')
     result = run("run", "--config", str(config))
-    assert result.exit_code == 1 and f"{config}: feeds[0].url: is required" in result.output
+    assert result.exit_code == 2 and f"{config}: feeds[0].url: is required" in result.output
 
 
 def test_classify_writes_scores_tags_and_why(data_dir, seed_models, tmp_path):
@@ -139,7 +139,7 @@ def test_classify_and_evaluate_refuse_a_malformed_line_and_write_nothing(data_di
     source.write_text('{"title": "fine", "topics": []}\n{"title": "broken"\n')
     for command in ("classify", "evaluate"):
         result = CliRunner().invoke(main, [command, str(source)])
-        assert result.exit_code == 1
+        assert result.exit_code == 2
         assert f"{source}:2: not valid JSON" in result.output
         assert "fine" not in result.output
 
@@ -150,7 +150,7 @@ def test_classify_streams_batches_and_stops_at_a_bad_line_naming_it(data_dir, se
     good = [json.dumps({"id": f"i{n}", "title": f"{RUSSIA_DPRK} ({n})"}) for n in range(CLASSIFY_BATCH + 1)]
     source.write_text("\n".join(good + ['{"title": 7}']) + "\n")
     result = CliRunner().invoke(main, ["classify", str(source)])
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert f'{source}:{CLASSIFY_BATCH + 2}: "title" is required' in result.output
     printed = [json.loads(line) for line in result.output.splitlines() if line.startswith("{")]
     assert [r["id"] for r in printed] == [f"i{n}" for n in range(CLASSIFY_BATCH)], "the full batch before it"

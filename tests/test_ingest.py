@@ -178,13 +178,13 @@ def test_feeds_add_and_remove_edit_the_config_file_and_keep_the_rest(tmp_path):
     assert added.exit_code == 0, added.output
     listed = run("feeds", "list").output
     assert 'New "one"\thttps://new.example/rss' in listed and "fulltext" in listed
-    assert run("feeds", "add", "https://new.example/rss").exit_code == 1  # listed twice: refused, file unchanged
-    assert run("feeds", "add", "ftp://x.example/rss").exit_code == 1
+    assert run("feeds", "add", "https://new.example/rss").exit_code == 2  # listed twice: refused, file unchanged
+    assert run("feeds", "add", "ftp://x.example/rss").exit_code == 2
     assert run("feeds", "remove", "Keep").exit_code == 0
     settings = load_settings(config, env={})
     assert [f.url for f in settings.feeds] == ["https://new.example/rss"] and settings.feeds[0].fulltext
     assert settings.channels[0].name == "mail" and "# channels below" in config.read_text()
-    assert run("feeds", "remove", "https://nowhere.example/rss").exit_code == 1
+    assert run("feeds", "remove", "https://nowhere.example/rss").exit_code == 2
 
 
 def test_feed_rows_stay_correct_when_feeds_are_refreshed_concurrently(feed_server, tmp_path, store):

@@ -85,7 +85,7 @@ def test_concurrent_imports_of_one_label_file_add_each_label_once(database_url, 
 
     def import_once(store):  # three importers, each with its own connections, starting at the same moment
         start.wait()
-        added.append(import_labels(store, records.splitlines(), "labels.jsonl", "ana", NOW))
+        added.append(import_labels(store, records.splitlines(), "labels.jsonl", "ana", NOW).labels)
 
     threads = [threading.Thread(target=import_once, args=(store,)) for store in stores]
     for thread in threads:

@@ -46,8 +46,8 @@ def lines(records):
 
 
 def test_import_is_idempotent_and_exports_what_it_read(store):
-    assert import_labels(store, lines(RECORDS), "a.jsonl", "ana", NOW) == 6
-    assert import_labels(store, lines(RECORDS), "a.jsonl", "ana", NOW) == 0
+    assert import_labels(store, lines(RECORDS), "a.jsonl", "ana", NOW).labels == 6
+    assert import_labels(store, lines(RECORDS), "a.jsonl", "ana", NOW).labels == 0
     exported = {r["id"]: r["topics"] for r in export_records(store.latest_labels())}
     assert exported == {"l1": ["russia_dprk"], "l2": ["alliance_drills"], "l3": []}
 

@@ -5,14 +5,17 @@ from __future__ import annotations
 import re
 import shutil
 import socket
+import subprocess
 import threading
 import time
 from pathlib import Path
 
 import pytest
 
+from newswatch import app
+from newswatch.models import Item
 from newswatch.web import create_app
-from web_data import RUSSIA_DPRK, build_home, stored_rows
+from web_data import FEEDS, NOW, RUSSIA_DPRK, build_home, stored_rows
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -96,3 +99,43 @@ def test_label_in_the_browser_and_screenshots(served, tmp_path):
     for shot in shots.iterdir():
         assert shot.stat().st_size > 10_000
         shutil.copy(shot, SCREENS / shot.name)
+
+
+KOREAN = "북한과 러시아, 평양서 군사 협력 강화 합의"
+RUSSIAN = "Россия и КНДР договорились расширить военное сотрудничество"
+
+
+def _has_cjk_fonts() -> bool:
+    fc_list = shutil.which("fc-list")
+    return fc_list is not None and "Noto Sans CJK" in subprocess.run([fc_list], capture_output=True, text=True).stdout
+
+
+@pytest.mark.skipif(not _has_cjk_fonts(), reason="fonts-noto-cjk is not installed (apt-get install fonts-noto-cjk; "
+                    ".ci/run does): without it Hangul would be drawn as boxes")
+def test_korean_and_russian_titles_are_drawn_with_fonts_that_have_their_letters(served):
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install '.[test]')")
+    settings, base = served
+    with app.open_store(settings) as store:
+        feed_id = store.sync_feeds(FEEDS)[FEEDS[0].url]
+        store.insert_new(feed_id, [Item(key=f"url:https://peninsula.example.com/{lang}", title=title, summary=title,
+                                        url=f"https://peninsula.example.com/{lang}", lang=lang)
+                                   for lang, title in (("ko", KOREAN), ("ru", RUSSIAN))], NOW)
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        try:
+            page = browser.new_page()
+            page.goto(base + "/?tagged=any")
+            session = page.context.new_cdp_session(page)
+            session.send("DOM.enable")
+            session.send("CSS.enable")
+            root = session.send("DOM.getDocument")["root"]["nodeId"]
+            for lang, title in (("ko", KOREAN), ("ru", RUSSIAN)):
+                sync_api.expect(page.locator(f'.title[lang="{lang}"]')).to_have_text(title)
+                node = session.send("DOM.querySelector", {"nodeId": root, "selector": f'.title[lang="{lang}"]'})
+                fonts = session.send("CSS.getPlatformFontsForNode", {"nodeId": node["nodeId"]})["fonts"]
+                # every glyph drawn by a real font: no "Last Resort"/tofu, and Hangul by the CJK face asked for
+                assert fonts and all(font["glyphCount"] > 0 for font in fonts), fonts
+                if lang == "ko":
+                    assert any("CJK" in font["familyName"] for font in fonts), fonts
+        finally:
+            browser.close()

@@ -36,7 +36,7 @@ class ItemStore:
         if not unique:
             return []
         rows = [dict(key=i.key, feed_id=feed_id, guid=i.guid, url=i.url, title=i.title, summary=i.summary,
-                     text=i.text, published_at=i.published, fetched_at=now) for i in unique.values()]
+                     text=i.text, published_at=i.published, fetched_at=now, lang=i.lang) for i in unique.values()]
         with self.engine.begin() as conn:
             statement = (_insert(items, conn.dialect.name).on_conflict_do_nothing(index_elements=["key"])
                          .returning(items.c.id, items.c.key))
@@ -140,6 +140,6 @@ def _item_query() -> sa.Select:  # type: ignore[type-arg]
 def _item(row: Mapping[str, object]) -> Item:
     return Item(id=row["id"], key=row["key"], title=row["title"], summary=row["summary"], text=row["text"],  # type: ignore[arg-type]
                 url=row["url"], guid=row["guid"], published=row["published_at"], feed_url=row["feed_url"],
-                story_id=row["story_id"])  # type: ignore[arg-type]
+                story_id=row["story_id"], lang=row["lang"])  # type: ignore[arg-type]
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from itertools import islice
 from typing import Callable, Iterable, Mapping, Sequence
 
 import sqlalchemy as sa
@@ -60,39 +61,55 @@ class PredictionStore:
             return [(_item(row._mapping), json.loads(row.scores)) for row in conn.execute(query)]
 
 
+LABEL_BATCH = 500
+"""Labels compared and inserted at once: one query and one insert per batch, memory bounded by it."""
+
+
+def _add_label_batch(conn: sa.Connection, batch: Sequence[Label], now: datetime) -> int:
+    # the latest labels are read inside the transaction, so earlier batches of the same import count; the
+    # newest-per-topic subquery is limited to the batch's keys (its index), not grouped over the whole table
+    keys = sorted({storable(label.item_key) for label in batch})
+    newest = (sa.select(sa.func.max(labels.c.id)).where(labels.c.item_key.in_(keys))
+              .group_by(labels.c.item_key, labels.c.topic))
+    current = {(row.item_key, row.topic): (row.value, row.revision)
+               for row in conn.execute(sa.select(labels.c.item_key, labels.c.topic, labels.c.value, labels.c.revision)
+                                       .where(labels.c.id.in_(newest)))}
+    rows = []
+    for label in batch:
+        key = (storable(label.item_key), label.topic)
+        value, revision = current.get(key, (None, -1))
+        if value == label.value:
+            continue
+        current[key] = (label.value, revision + 1)
+        rows.append(dict(item_key=key[0], topic=label.topic, value=label.value, revision=revision + 1,
+                         author=storable(label.author), source=storable(label.source), title=storable(label.title),
+                         summary=storable(label.summary), text=storable(label.text),
+                         url=storable(label.url) if label.url else None, created_at=label.created_at or now))
+    if not rows:
+        return 0
+    # another importer that wrote a revision first wins it: the unique index turns this one's copy into nothing
+    return len(conn.execute(_insert(labels, conn.dialect.name).on_conflict_do_nothing()
+                            .values(rows).returning(labels.c.id)).all())
+
+
 class LabelStore:
     engine: Engine
 
-    def add_labels(self, batch: Sequence[Label], now: datetime) -> int:
+    def add_labels(self, labels_: Iterable[Label], now: datetime) -> int:
         """Record the labels that change an item's current judgement, all or none; return how many.
 
         A label equal to the latest one for its item and topic adds nothing, so importing the same
-        file twice, or saying the same thing twice, leaves the store as it was. Each label recorded is the
-        next revision of its item and topic: when several processes import one file at once, they all
-        write the same revisions, the unique index keeps the first and the others add nothing.
+        file twice, or saying the same thing twice, leaves the store as it was. ``labels_`` is consumed
+        in batches of LABEL_BATCH inside one transaction, so a file of any size is imported in flat memory,
+        and an error raised while iterating (a malformed line further on) rolls every batch back. Each label
+        recorded is the next revision of its item and topic: when several processes import one file at
+        once, they all write the same revisions, the unique index keeps the first and the others add nothing.
         """
+        added = 0
+        stream = iter(labels_)
         with self.engine.begin() as conn:
-            keys = sorted({storable(label.item_key) for label in batch})
-            current: dict[tuple[str, str], tuple[bool, int]] = {}
-            for chunk in _chunks(keys):
-                current.update({(row.item_key, row.topic): (row.value, row.revision) for row in
-                                conn.execute(_latest_labels_query().where(labels.c.item_key.in_(chunk)))})
-            rows = []
-            for label in batch:
-                key = (storable(label.item_key), label.topic)
-                value, revision = current.get(key, (None, -1))
-                if value == label.value:
-                    continue
-                current[key] = (label.value, revision + 1)
-                rows.append(dict(item_key=key[0], topic=label.topic, value=label.value, revision=revision + 1,
-                                 author=storable(label.author), source=storable(label.source),
-                                 title=storable(label.title), summary=storable(label.summary),
-                                 text=storable(label.text), url=storable(label.url) if label.url else None,
-                                 created_at=label.created_at or now))
-            added = 0
-            for chunk in _chunks(rows):
-                added += len(conn.execute(_insert(labels, conn.dialect.name).on_conflict_do_nothing()
-                                          .values(list(chunk)).returning(labels.c.id)).all())
+            while batch := list(islice(stream, LABEL_BATCH)):
+                added += _add_label_batch(conn, batch, now)
         return added
 
     def latest_labels(self) -> list[Label]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -30,6 +30,10 @@ class ItemFilter:
     search: str | None = None
     scored: bool = False
     """Only items that have a prediction."""
+    lang: str | None = None
+    """Only items in this language (ISO 639-1 code, as normalize.language tells it)."""
+    story_id: int | None = None
+    """Only the copies of this story."""
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,16 @@ class ScoredItem:
     @property
     def when(self) -> datetime:
         return self.item.published or self.fetched_at
+
+    def as_json(self) -> dict[str, Any]:
+        """The item as `newswatch items --json` prints it (and an API would serve it)."""
+        item, prediction = self.item, self.prediction
+        return {"id": item.id, "feed": self.feed_name, "feed_url": item.feed_url, "lang": item.lang,
+                "title": item.title, "url": item.url,
+                "published": item.published.isoformat() if item.published else None,
+                "fetched_at": self.fetched_at.isoformat(), "story_id": self.story_id,
+                "scores": dict(prediction.scores) if prediction else None,
+                "tags": list(prediction.tags) if prediction else None, "model_version": self.model_version}
 
 
 @dataclass(frozen=True)
@@ -92,6 +106,10 @@ def _conditions(where: ItemFilter, tags: sa.ColumnElement[str]) -> list[sa.Colum
         conditions.append(tags.is_not(None))
     if where.feed_id is not None:
         conditions.append(items.c.feed_id == where.feed_id)
+    if where.lang is not None:
+        conditions.append(items.c.lang == where.lang)
+    if where.story_id is not None:
+        conditions.append(_story() == where.story_id)
     if where.since is not None:
         conditions.append(_when() >= where.since)
     if where.until is not None:
@@ -151,6 +169,13 @@ class PageQueries(LabelStore):
                             frozenset(c.item.id for c in copies[story_id] if c.item.id in matched))
                 for story_id in story_ids]
 
+    def scored_items(self, where: "ItemFilter | None" = None, limit: int | None = 50) -> list["ScoredItem"]:
+        """Stored items that match ``where``, newest first (published, else fetched), with their latest
+        prediction and labels."""
+        query = _scored_query(where or ItemFilter()).order_by(_when().desc(), items.c.id.desc()).limit(limit)
+        with self.engine.connect() as conn:
+            return self._with_labels(conn.execute(query).all())
+
     def scored_item(self, item_id: int) -> "ScoredItem | None":
         with self.engine.connect() as conn:
             rows = conn.execute(_scored_query(ItemFilter()).where(items.c.id == item_id)).all()
@@ -173,6 +198,12 @@ class PageQueries(LabelStore):
                  if topic in row.prediction.scores and topic not in row.labels]
         pairs.sort(key=lambda pair: pair[0])
         return [(row, topic) for _, row, topic in pairs[:limit]]
+
+    def languages(self) -> list[str]:
+        """The languages of the stored items, most items first: what the inbox offers to filter on."""
+        query = sa.select(items.c.lang).group_by(items.c.lang).order_by(sa.func.count().desc(), items.c.lang)
+        with self.engine.connect() as conn:
+            return list(conn.execute(query).scalars())
 
     def tagged_per_day(self, topics: Sequence[str], since: datetime) -> dict[str, dict[str, int]]:
         """topic → {"YYYY-MM-DD": items tagged with it (by their latest prediction) that day}."""

@@ -72,11 +72,14 @@ items = sa.Table(
     sa.Column("fetched_at", UTCDateTime, nullable=False),
     # the id of the story's first item: one event reported by several outlets (newswatch.stories)
     sa.Column("story_id", sa.Integer),
+    # ISO 639-1 code detected at ingest (newswatch.normalize.language); "und" for items stored before that
+    sa.Column("lang", sa.Text, nullable=False, server_default="und"),
     sa.Index("ix_items_feed_id", "feed_id"),
     sa.Index("ix_items_url", "url"),
     sa.Index("ix_items_feed_id_guid", "feed_id", "guid"),
     sa.Index("ix_items_fetched_at", "fetched_at"),
     sa.Index("ix_items_story_id", "story_id"),
+    sa.Index("ix_items_lang", "lang"),
 )
 
 predictions = sa.Table(

@@ -30,6 +30,7 @@ from ..digest import lead_copy, more_sources, other_outlets
 from ..feedlist import feed_statuses
 from ..models import TOPIC_TITLES, TOPICS
 from ..store import ItemFilter, ScoredItem, ScoredStory, Store
+from ..untrusted import MAX_ITEM_ID, NumberError, http_url, parse_item_id, whole_number
 from . import security
 from .charts import PALETTE, Series, line_chart
 
@@ -37,6 +38,7 @@ PAGE_SIZE = 50
 """Stories per inbox page."""
 MAX_SEARCH = 200
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
+LANGUAGE_CODE = re.compile(r"[a-z]{2,3}")
 TAGGED_DAYS = 30
 LABEL_AUTHOR = "web"
 Retrain = Callable[[Settings, Store], "core.RetrainDecision"]
@@ -118,7 +120,7 @@ def create_app(settings: Settings, *, host: str = "127.0.0.1", store: Store | No
     templates = Environment(loader=PackageLoader("newswatch.web", "templates"),
                             autoescape=select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True)
     templates.globals.update(TOPICS=TOPICS, TOPIC_TITLES=TOPIC_TITLES, when=_when, label_text=_label_text,
-                             http_url=_http_url, more_sources=more_sources)
+                             http_url=http_url, more_sources=more_sources)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):  # type: ignore[no-untyped-def]
@@ -178,7 +180,8 @@ def create_app(settings: Settings, *, host: str = "127.0.0.1", store: Store | No
         page_number = _positive_int(params, "page", 1)
         found = store.scored_stories(where, limit=PAGE_SIZE + 1, offset=(page_number - 1) * PAGE_SIZE)
         stories = [StoryBlock.of(story, where.topic) for story in found[:PAGE_SIZE]]
-        return page(request, "inbox.html", stories=stories, feeds=store.feed_rows(), params=params, where=where,
+        return page(request, "inbox.html", stories=stories, feeds=store.feed_rows(), languages=store.languages(),
+                    params=params, where=where,
                     page=page_number, more=len(found) > PAGE_SIZE, link=lambda **changes: _link(params, changes),
                     thresholds=core.thresholds(settings))
 
@@ -302,11 +305,13 @@ def _check_csrf(request: Request, fields: Mapping[str, str]) -> None:
 
 
 def _scored_or_404(store: Store, item_id: str) -> ScoredItem:
-    if not item_id.isdigit() or len(item_id) > 18:
-        raise BadRequest(f"item id must be a positive whole number, got {item_id!r}")
-    row = store.scored_item(int(item_id))
+    try:
+        number = parse_item_id(item_id)
+    except NumberError as exc:
+        raise BadRequest(str(exc)) from None
+    row = store.scored_item(number)
     if row is None:
-        raise BadRequest(f"no item with id {item_id}", 404)
+        raise BadRequest(f"no item with id {number}", 404)
     return row
 
 
@@ -314,9 +319,10 @@ def _positive_int(params: Mapping[str, str], name: str, default: int, most: int 
     raw = params.get(name) or ""
     if not raw:
         return default
-    if not raw.isdigit() or not 1 <= int(raw) <= most:
-        raise BadRequest(f"{name} must be a whole number from 1 to {most}, got {raw!r}")
-    return int(raw)
+    try:
+        return whole_number(raw, name, least=1, most=most)
+    except NumberError as exc:
+        raise BadRequest(str(exc)) from None
 
 
 def _choice(params: Mapping[str, str], name: str) -> bool | None:
@@ -349,10 +355,13 @@ def _item_filter(params: Mapping[str, str]) -> ItemFilter:
         raise BadRequest(f"search text is limited to {MAX_SEARCH} characters")
     if search and CONTROL_CHARACTERS.search(search):  # PostgreSQL refuses a NUL in text outright
         raise BadRequest("search text must not contain control characters")
-    return ItemFilter(topic=topic, feed_id=_positive_int(params, "feed", 0, most=10**9) or None,
+    lang = params.get("lang") or None
+    if lang is not None and not LANGUAGE_CODE.fullmatch(lang):
+        raise BadRequest(f"lang must be a language code like ko or ru, got {lang!r}")
+    return ItemFilter(topic=topic, feed_id=_positive_int(params, "feed", 0, most=MAX_ITEM_ID) or None,
                       since=_day(params, "since"), until=_day(params, "until", through=True),
                       tagged=_choice({"tagged": params.get("tagged") or "yes"}, "tagged"),
-                      labeled=_choice(params, "labeled"), search=search)
+                      labeled=_choice(params, "labeled"), search=search, lang=lang)
 
 
 def _link(params: Mapping[str, str], changes: Mapping[str, Any]) -> str:
@@ -364,11 +373,6 @@ def _link(params: Mapping[str, str], changes: Mapping[str, Any]) -> str:
 
 def _when(moment: datetime | None) -> str:
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC") if moment else "undated"
-
-
-def _http_url(url: str | None) -> str | None:
-    """A feed's link only when it is http(s): a javascript: or data: URL never becomes a link."""
-    return url if url and url.lower().startswith(("http://", "https://")) else None
 
 
 def _label_text(label: Any) -> str:
