@@ -26,14 +26,16 @@ def as_task(function: Callable[..., Any]) -> Callable[..., Any]:
 
 
 @flow(name="monitor")
-def monitor(config: str | None = None) -> dict:
+def monitor(config: str | None = None, due_only: bool = True) -> dict:
+    """Scheduled every minute: polls only the feeds whose poll time has come (``due_only=False`` fetches all)."""
     settings = load_settings(config)
     with app.open_store(settings) as store:
-        report = run_cycle(settings, store, app.current_model(settings), step=as_task)
+        report = run_cycle(settings, store, app.current_model(settings), step=as_task, due_only=due_only)
     get_run_logger().info("monitor cycle\n%s", report.summary())
     create_markdown_artifact(key="monitor-summary", markdown=f"```\n{report.summary()}\n```",
                              description="newswatch monitoring cycle summary")
-    return {"feeds_ok": report.feeds_ok, "feeds_failed": report.feeds_failed, "items_new": report.items_new,
+    return {"feeds_ok": report.feeds_ok, "feeds_failed": report.feeds_failed,
+            "feeds_waiting": report.feeds_waiting, "items_new": report.items_new,
             "classified": report.classified.scored, "backlog": report.classified.backlog,
             "matches": report.matches_per_topic(), "alerts_sent": report.delivery.sent,
             "alerts_dead": report.delivery.dead}

@@ -227,7 +227,9 @@ def config_check(settings: Settings) -> None:
 
 
 @command(main, "run")
-def run(settings: Settings) -> None:
+@click.option("--due-only", is_flag=True,
+              help="Fetch only the feeds whose poll time has come, as the scheduled monitor does.")
+def run(settings: Settings, due_only: bool) -> None:
     """Run one monitoring cycle now: fetch every feed, store new items, classify, send the digest.
 
     The first run trains a model on the shipped seed examples (about 8 s) before classifying."""
@@ -235,7 +237,7 @@ def run(settings: Settings) -> None:
     from .cycle import run_cycle
 
     with open_store(settings) as store:
-        report = run_cycle(settings, store, app.current_model(settings))
+        report = run_cycle(settings, store, app.current_model(settings), due_only=due_only)
     click.echo(printable(report.summary(), keep_layout=True))
     if report.nothing_ran:
         raise Failure("no feed could be fetched", exit_code=1)

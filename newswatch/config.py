@@ -48,6 +48,12 @@ class FetchSettings:
     backoff_max: float = 24 * 3600.0
     unhealthy_after: int = 5
     """Consecutive failures after which a feed is reported as unhealthy (it is still tried)."""
+    min_poll: float = 60.0
+    """Shortest wait between two scheduled polls of a feed (a busy one)."""
+    max_poll: float = 900.0
+    """Longest wait between two scheduled polls of a feed (a quiet one)."""
+    per_host_per_hour: int = 120
+    """Scheduled polls one host gets per hour at most, shared by its feeds."""
 
 
 @dataclass(frozen=True)
@@ -145,7 +151,7 @@ class Schedule:
 
 @dataclass(frozen=True)
 class ScheduleSettings:
-    monitor: Schedule = Schedule(every=15 * 60)
+    monitor: Schedule = Schedule(every=60)  # each feed is polled on its own schedule (fetch.min_poll … max_poll)
     digest: Schedule = Schedule(cron=DigestSettings.cron)
     retrain: Schedule = Schedule(cron="0 3 * * 1")  # weekly, Monday 03:00
 
@@ -482,11 +488,14 @@ class _Reader:
         for key, kind in (("connect_timeout", float), ("read_timeout", float), ("deadline", float),
                           ("max_bytes", int), ("user_agent", str), ("max_redirects", int), ("max_workers", int),
                           ("per_host", int), ("backoff_base", float), ("backoff_max", float),
-                          ("unhealthy_after", int)):
+                          ("unhealthy_after", int), ("min_poll", float), ("max_poll", float),
+                          ("per_host_per_hour", int)):
             value = self.get(table, key, "fetch.", kind, getattr(defaults, key))
             if kind is not str and value <= 0:
                 raise self.fail(f"fetch.{key}", f"must be positive, got {value}")
             values[key] = value
+        if values["min_poll"] > values["max_poll"]:
+            raise self.fail("fetch.min_poll", f"must not exceed fetch.max_poll ({values['max_poll']})")
         return FetchSettings(**values)
 
     def digest(self, raw: Mapping[str, Any]) -> DigestSettings:

@@ -7,7 +7,8 @@ by whichever process runs next; each batch's predictions are saved in one transa
 (immediate alerts, at most once per item and channel; digest entries follow from the predictions); (3) owes
 the due digests and delivers everything owed; (4) only then writes the digest copy files, whose failure
 (a full disk) loses nothing. ``newswatch run`` and the Prefect ``monitor`` flow both call ``run_cycle``;
-the flow passes a ``step`` that makes each step a Prefect task.
+the flow passes a ``step`` that makes each step a Prefect task, and ``due_only``: run every minute, it polls
+each feed on that feed's own schedule (``poll_interval``: busy feeds often, quiet ones every ``max_poll``).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Callable, Sequence, TypeVar
+from typing import Callable, Mapping, Sequence, TypeVar
 
 import requests
 
@@ -29,7 +30,7 @@ from .clock import Clock, utcnow
 from .config import FetchSettings, Settings
 from .digest import Digest, Match, build_digest
 from .feedlist import feed_health
-from .fetch import HostLimits, fetch, new_session
+from .fetch import HostLimits, fetch, host_of, new_session
 from .fulltext import ArticleFetcher
 from .models import TOPIC_TITLES, TOPICS, Classifier, Feed, Item, Prediction
 from .normalize import not_after
@@ -55,6 +56,8 @@ class FeedOutcome:
     not_modified: bool = False
     not_due_until: datetime | None = None
     """Set when the feed was skipped because it is backing off (failures or Retry-After)."""
+    waiting_until: datetime | None = None
+    """Set when a scheduled cycle skipped the feed because its next poll time has not come."""
     consecutive_failures: int = 0
     unhealthy: bool = False
     busy: bool = False
@@ -62,7 +65,7 @@ class FeedOutcome:
 
     @property
     def ok(self) -> bool:
-        return self.error is None and self.not_due_until is None
+        return self.error is None and self.not_due_until is None and self.waiting_until is None
 
     @property
     def failed(self) -> bool:
@@ -106,6 +109,10 @@ class CycleReport:
         return sum(f.not_due_until is not None for f in self.feeds)
 
     @property
+    def feeds_waiting(self) -> int:
+        return sum(f.waiting_until is not None for f in self.feeds)
+
+    @property
     def items_new(self) -> int:
         return sum(len(f.new_items) for f in self.feeds)
 
@@ -114,14 +121,16 @@ class CycleReport:
 
     @property
     def nothing_ran(self) -> bool:
-        return self.feeds_failed > 0 and self.feeds_ok == 0
+        # a feed waiting for its poll time was fetched fine last time, so something did run
+        return self.feeds_failed > 0 and self.feeds_ok == 0 and self.feeds_waiting == 0
 
     def summary(self) -> str:
         per_topic = ", ".join(f"{TOPIC_TITLES[t]} {n}" for t, n in self.matches_per_topic().items())
         busy = sum(f.busy for f in self.feeds)
         lines = [
             f"feeds: {self.feeds_ok} ok, {self.feeds_failed} failed, {self.feeds_not_due} not due"
-            + (f", {busy} busy in another run" if busy else ""),
+            + (f", {busy} busy in another run" if busy else "")
+            + (f", {self.feeds_waiting} waiting for their next poll" if self.feeds_waiting else ""),
             f"items: {self.items_new} new, {self.classified.scored} classified"
             + (f", {self.classified.backlog} left for the next cycles" if self.classified.backlog else ""),
             f"matches: {per_topic} (model {self.model_version or 'none'})",
@@ -155,10 +164,53 @@ def next_attempt(failures: int, retry_after: float | None, settings: FetchSettin
     return now + timedelta(seconds=wait) if wait > 0 else None
 
 
+ARRIVAL_WINDOW = timedelta(days=1)
+"""How far back a feed's items count towards its publishing rate."""
+POLLS_PER_ITEM = 4
+"""Polls per expected new item: a busy feed's item waits about a quarter of its gap before it is fetched."""
+
+
+def poll_interval(arrived: tuple[int, datetime | None, datetime | None], settings: FetchSettings,
+                  now: datetime) -> float:
+    """Seconds a feed would like between two polls, from its recent items (see ``FeedStore.arrivals``).
+
+    The expected gap between its items is the mean gap since the first of them, or the time since the
+    last one when that is longer (a feed that has gone quiet, or whose first fetch stored an undated
+    backlog at once, is not taken for a busy one); the interval is that gap / POLLS_PER_ITEM, kept within
+    ``min_poll`` … ``max_poll``. ``host_share`` then keeps the feed's host within its hourly limit.
+    """
+    count, first, last = arrived
+    if not count or first is None or last is None:
+        return settings.max_poll
+    gap = max((now - first).total_seconds() / count, (now - last).total_seconds())
+    return min(max(gap / POLLS_PER_ITEM, settings.min_poll), settings.max_poll)
+
+
+def host_share(url: str, wanted: Mapping[str, float], settings: FetchSettings) -> float:
+    """The interval of feed ``url`` once its host's feeds (``wanted``: feed url → wanted interval) share
+    ``per_host_per_hour`` polls: feeds wanting fewer polls than an equal share keep them, the busy ones
+    split what is left equally (water-filling). Politeness wins over ``max_poll`` when one host serves
+    very many feeds."""
+    host = host_of(url)
+    rates = sorted(3600.0 / interval for other, interval in wanted.items() if host_of(other) == host)
+    budget, left = float(settings.per_host_per_hour), len(rates)
+    for rate in rates:
+        if rate * left > budget:
+            return max(wanted[url], 3600.0 * left / budget)
+        budget -= rate
+        left -= 1
+    return wanted[url]
+
+
 def refresh_feed(store: Store, session: requests.Session, feed: Feed, feed_id: int, settings: Settings,
                  clock: Clock = utcnow, limits: HostLimits | None = None,
-                 articles: ArticleFetcher | None = None) -> FeedOutcome:
+                 articles: ArticleFetcher | None = None, due_only: bool = False,
+                 wanted: Mapping[str, float] | None = None) -> FeedOutcome:
     """Fetch, parse and store one feed when it is due; its failure is recorded on its row, never raised.
+
+    A feed backing off after failures is never due. With ``due_only`` (the scheduled cycle) a feed is
+    also left alone until its next poll time, which each success sets from ``poll_interval`` and
+    ``host_share`` (``wanted``: the other feeds' wanted intervals, from ``wanted_intervals``).
 
     A lease on the feed row keeps two overlapping runs (two workers, or a slow run and the next
     scheduled one) from fetching the same feed at once; it expires by itself if this process dies.
@@ -168,13 +220,15 @@ def refresh_feed(store: Store, session: requests.Session, feed: Feed, feed_id: i
     if not store.acquire_feed_lease(feed_id, owner, clock(), lease):
         return FeedOutcome(feed.url, feed.name, busy=True)
     try:
-        return _refresh_leased_feed(store, session, feed, feed_id, settings, clock, limits, articles)
+        return _refresh_leased_feed(store, session, feed, feed_id, settings, clock, limits, articles, due_only,
+                                    wanted or {})
     finally:
         store.release_feed_lease(feed_id, owner)
 
 
 def _refresh_leased_feed(store: Store, session: requests.Session, feed: Feed, feed_id: int, settings: Settings,
-                         clock: Clock, limits: HostLimits | None, articles: ArticleFetcher | None) -> FeedOutcome:
+                         clock: Clock, limits: HostLimits | None, articles: ArticleFetcher | None, due_only: bool,
+                         wanted: Mapping[str, float]) -> FeedOutcome:
     state = store.feed_row(feed_id)
     now = clock()
 
@@ -185,6 +239,13 @@ def _refresh_leased_feed(store: Store, session: requests.Session, feed: Feed, fe
         return FeedOutcome(feed.url, feed.name, not_due_until=state.next_attempt_at,
                            consecutive_failures=state.consecutive_failures,
                            unhealthy=unhealthy(state.consecutive_failures))
+    if due_only and not state.poll_due(now):
+        return FeedOutcome(feed.url, feed.name, waiting_until=state.next_poll_at)
+
+    def next_poll() -> datetime:
+        own = poll_interval(store.arrivals(feed_id, now - ARRIVAL_WINDOW), settings.fetch, now)
+        return now + timedelta(seconds=host_share(feed.url, {**wanted, feed.url: own}, settings.fetch))
+
     result = fetch(session, feed, state.validators, settings.fetch, url=state.fetch_url, limits=limits)
     error = result.error
     if result.ok and not result.not_modified:
@@ -198,7 +259,8 @@ def _refresh_leased_feed(store: Store, session: requests.Session, feed: Feed, fe
         return FeedOutcome(feed.url, feed.name, error=error, consecutive_failures=failures,
                            unhealthy=unhealthy(failures))
     if result.not_modified:
-        store.record_success(feed_id, result.validators, 0, clock(), fetch_url=result.permanent_url)
+        store.record_success(feed_id, result.validators, 0, clock(), fetch_url=result.permanent_url,
+                             next_poll_at=next_poll())
         return FeedOutcome(feed.url, feed.name, not_modified=True)
     fetched_at = clock()
     parsed = [replace(item, published=not_after(item.published, fetched_at)) for item in parsed]
@@ -207,13 +269,21 @@ def _refresh_leased_feed(store: Store, session: requests.Session, feed: Feed, fe
         new_items = (articles or ArticleFetcher(settings.fetch, limits)).with_text(
             session, new_items, feed.allow_private_addresses)
         store.set_texts({item.id: item.text for item in new_items if item.text and item.id is not None})
-    store.record_success(feed_id, result.validators, len(new_items), clock(), fetch_url=result.permanent_url)
+    store.record_success(feed_id, result.validators, len(new_items), clock(), fetch_url=result.permanent_url,
+                         next_poll_at=next_poll())
     return FeedOutcome(feed.url, feed.name, new_items=tuple(new_items))
 
 
+def wanted_intervals(settings: Settings, store: Store, feed_ids: Mapping[str, int], now: datetime) -> dict[str, float]:
+    """Each configured feed's wanted poll interval as its items stand (its own is recomputed after its fetch)."""
+    return {feed.url: poll_interval(store.arrivals(feed_ids[feed.url], now - ARRIVAL_WINDOW), settings.fetch, now)
+            for feed in settings.feeds}
+
+
 def refresh_feeds(settings: Settings, store: Store, session: requests.Session | None = None,
-                  clock: Clock = utcnow) -> list[FeedOutcome]:
-    """Refresh every configured feed, ``fetch.max_workers`` at a time and ``fetch.per_host`` per host.
+                  clock: Clock = utcnow, due_only: bool = False) -> list[FeedOutcome]:
+    """Refresh every configured feed (with ``due_only``, those whose poll time has come), ``fetch.max_workers``
+    at a time and ``fetch.per_host`` per host.
 
     Each worker thread has its own HTTP session (requests does not promise a Session is thread-safe)
     unless one is given; the store is safe to share (one connection per operation from its pool,
@@ -223,13 +293,14 @@ def refresh_feeds(settings: Settings, store: Store, session: requests.Session | 
     limits = HostLimits(settings.fetch.per_host)
     articles = ArticleFetcher(settings.fetch, limits)
     sessions = threading.local()
+    wanted = wanted_intervals(settings, store, feed_ids, clock())
 
     def refresh_one(feed: Feed) -> FeedOutcome:
         if session is None and not hasattr(sessions, "session"):
             sessions.session = new_session(settings.fetch)
         try:
             return refresh_feed(store, session or sessions.session, feed, feed_ids[feed.url], settings, clock,
-                                limits, articles)
+                                limits, articles, due_only, wanted)
         except Exception as exc:  # a bug met on one feed's data must not cost the other feeds their cycle
             log.exception("refreshing %s failed unexpectedly", feed.url)
             error = f"internal error: {type(exc).__name__}: {exc}"
@@ -241,9 +312,10 @@ def refresh_feeds(settings: Settings, store: Store, session: requests.Session | 
 
 
 def ingest(settings: Settings, store: Store, session: requests.Session | None = None,
-           clock: Clock = utcnow) -> list[FeedOutcome]:
-    """The ingestion half of a cycle: refresh every feed, then group the new items into stories."""
-    outcomes = refresh_feeds(settings, store, session, clock)
+           clock: Clock = utcnow, due_only: bool = False) -> list[FeedOutcome]:
+    """The ingestion half of a cycle: refresh every feed (or only the due ones), then group the new items
+    into stories."""
+    outcomes = refresh_feeds(settings, store, session, clock, due_only)
     new_items = [item for outcome in outcomes for item in outcome.new_items]
     # Per-item work on the newly stored items (their representations) goes here, before stories and classification.
     assign_stories(store, new_items, clock())
@@ -324,11 +396,15 @@ def _direct(function: Callable[..., T]) -> Callable[..., T]:
 
 
 def run_cycle(settings: Settings, store: Store, model: Classifier, session: requests.Session | None = None,
-              send: Sender = send_apprise, clock: Clock = utcnow, step: Step = _direct) -> CycleReport:
-    """One cycle (see the module's docstring). ``step`` wraps each step: the Prefect flow makes them tasks."""
+              send: Sender = send_apprise, clock: Clock = utcnow, step: Step = _direct,
+              due_only: bool = False) -> CycleReport:
+    """One cycle (see the module's docstring). ``step`` wraps each step: the Prefect flow makes them tasks.
+
+    ``due_only`` polls only the feeds whose poll time has come (the scheduled cycle, every minute);
+    without it every feed not backing off is fetched now (a user typing ``newswatch run``)."""
     started = time.monotonic()
     report = CycleReport(model_version=model.version)
-    report.feeds = step(ingest)(settings, store, session, clock)
+    report.feeds = step(ingest)(settings, store, session, clock, due_only)
     report.classified = step(classify_backlog)(settings, store, model, clock)
     report.delivery = step(deliver)(store, settings, send, clock)
     report.digest_files, report.digest_error = step(write_digest_copy)(settings, report.matches, clock())

@@ -41,6 +41,11 @@ class _Refused(Exception):
     """A request we will not make (scheme, address) or stopped (deadline, cap); the message says why."""
 
 
+def host_of(url: str) -> str:
+    """The host a feed URL is fetched from, as politeness limits count hosts."""
+    return (urlsplit(url).hostname or "").lower()
+
+
 class HostLimits:
     """At most ``per_host`` requests in flight to one host, shared by every thread of a cycle.
 
@@ -54,7 +59,7 @@ class HostLimits:
 
     @contextmanager
     def slot(self, url: str) -> Iterator[None]:
-        host = (urlsplit(url).hostname or "").lower()
+        host = host_of(url)
         with self._lock:
             semaphore = self._hosts.setdefault(host, threading.BoundedSemaphore(self.per_host))
         with semaphore:

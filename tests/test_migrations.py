@@ -22,7 +22,8 @@ def test_revisions_match_the_metadata(database_url):
     assert differences == [], "store.schema.metadata changed: add a revision (newswatch/migrations/README)"
 
 
-ADDED_AFTER_0001 = {"lease_owner", "lease_until", "claimed_at", "next_attempt_at", "fetch_url", "story_id", "kind", "lang"}
+ADDED_AFTER_0001 = {"lease_owner", "lease_until", "claimed_at", "next_attempt_at", "fetch_url", "story_id", "kind", "lang",
+                    "next_poll_at"}
 
 
 def test_a_database_made_before_alembic_is_stamped_and_upgraded(database_url):

@@ -36,7 +36,7 @@ def test_deployments_follow_the_schedules_in_the_config(tmp_path):
     assert set(served) == {"newswatch-monitor", "newswatch-digest"}
     [monitor] = served["newswatch-monitor"].schedules
     [digest] = served["newswatch-digest"].schedules
-    assert monitor.schedule.interval.total_seconds() == 900
+    assert monitor.schedule.interval.total_seconds() == 60
     assert (digest.schedule.cron, digest.schedule.timezone) == ("30 6 * * *", "Asia/Seoul")
     assert served["newswatch-digest"].parameters == {"config": str(config)}
 

@@ -12,7 +12,10 @@ from sqlalchemy.engine import Engine
 
 from ..models import Feed, Validators
 from ..normalize import storable
-from .schema import _insert, feeds, items
+from .schema import UTCDateTime, _insert, feeds, items
+
+
+POLL_GRACE = timedelta(seconds=10)
 
 
 @dataclass(frozen=True)
@@ -28,11 +31,17 @@ class FeedRow:
     last_new_item_at: datetime | None
     items_stored: int = 0
     next_attempt_at: datetime | None = None
+    """Failure backoff: no fetch before this, whoever asks."""
     fetch_url: str | None = None
+    next_poll_at: datetime | None = None
+    """Adaptive polling: the scheduled cycle (``due_only``) leaves the feed alone before this."""
 
     def due(self, now: datetime) -> bool:
         return self.next_attempt_at is None or self.next_attempt_at <= now
 
+    def poll_due(self, now: datetime) -> bool:
+        # the grace lets a cycle that starts a few seconds earlier than the last one still poll a feed due then
+        return self.next_poll_at is None or self.next_poll_at <= now + POLL_GRACE
 
 
 class FeedStore:
@@ -61,11 +70,24 @@ class FeedStore:
             row = conn.execute(sa.select(feeds, sa.literal(0).label("items_stored")).where(feeds.c.id == feed_id)).one()
         return _feed_row(row._mapping)
 
+    def arrivals(self, feed_id: int, since: datetime) -> tuple[int, datetime | None, datetime | None]:
+        """How many items of the feed appeared since ``since``, and the first and last of those times.
+
+        An item appeared when it was published (dates are capped at the fetch time when stored), or
+        when it was stored if it carries no date."""
+        appeared = sa.func.coalesce(items.c.published_at, items.c.fetched_at, type_=UTCDateTime)
+        query = (sa.select(sa.func.count(), sa.func.min(appeared, type_=UTCDateTime),
+                           sa.func.max(appeared, type_=UTCDateTime))
+                 .where(items.c.feed_id == feed_id, appeared >= since))
+        with self.engine.connect() as conn:
+            count, first, last = conn.execute(query).one()
+        return count, first, last
+
     def record_success(self, feed_id: int, validators: Validators, new_items: int, now: datetime,
-                       fetch_url: str | None = None) -> None:
+                       fetch_url: str | None = None, next_poll_at: datetime | None = None) -> None:
         values: dict[str, object] = dict(etag=validators.etag, last_modified=validators.last_modified,
                                          last_checked_at=now, last_success_at=now, last_error=None,
-                                         consecutive_failures=0, next_attempt_at=None)
+                                         consecutive_failures=0, next_attempt_at=None, next_poll_at=next_poll_at)
         if new_items:
             values["last_new_item_at"] = now
         if fetch_url:
@@ -101,5 +123,6 @@ def _feed_row(row: Mapping[str, object]) -> FeedRow:
         last_error=row["last_error"], consecutive_failures=row["consecutive_failures"],  # type: ignore[arg-type]
         last_new_item_at=row["last_new_item_at"], items_stored=row["items_stored"],  # type: ignore[arg-type]
         next_attempt_at=row["next_attempt_at"], fetch_url=row["fetch_url"],  # type: ignore[arg-type]
+        next_poll_at=row["next_poll_at"],  # type: ignore[arg-type]
     )
 

@@ -49,6 +49,7 @@ feeds = sa.Table(
     sa.Column("consecutive_failures", sa.Integer, nullable=False, server_default="0"),
     sa.Column("last_new_item_at", UTCDateTime),
     sa.Column("next_attempt_at", UTCDateTime),
+    sa.Column("next_poll_at", UTCDateTime),
     # where permanent redirects moved the feed; ``url`` stays the configured identity
     sa.Column("fetch_url", sa.Text),
 
