@@ -1,7 +1,7 @@
 """feeds.next_poll_at: when the scheduled cycle polls a feed next (adaptive polling)
 
 Revision ID: 0010
-Revises: 0005
+Revises: 0006
 """
 
 from alembic import op
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 
 revision = '0010'
-down_revision = '0005'
+down_revision = '0006'
 branch_labels = None
 depends_on = None
 
