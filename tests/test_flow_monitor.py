@@ -52,10 +52,10 @@ def test_a_parser_bug_on_one_feed_is_that_feeds_error_and_the_flow_goes_on(prefe
     feed_server.add_file("buggy.xml", (feeds_dir / "korea.xml").read_bytes())
     real_parse = cycle.parse
 
-    def parse_with_a_bug(result):  # what a parser bug on one feed's data looks like
+    def parse_with_a_bug(result, kind="auto"):  # what a parser bug on one feed's data looks like
         if result.feed_url.endswith("buggy.xml"):
             raise IndexError("list index out of range")
-        return real_parse(result)
+        return real_parse(result, kind)
 
     monkeypatch.setattr(cycle, "parse", parse_with_a_bug)
     config = tmp_path / "newswatch.toml"
