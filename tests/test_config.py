@@ -114,5 +114,5 @@ def test_config_check_validates_without_running(tmp_path):
     assert result.exit_code == 2
     assert result.output.strip() == (f"Error: {bad}: fetch.deadlin: unknown key 'deadlin' in [fetch]; did you mean "
                                      "`deadline`? (known: backoff_base, backoff_max, connect_timeout, deadline, "
-                                     "max_bytes, max_redirects, max_workers, per_host, read_timeout, unhealthy_after, "
-                                     "user_agent)")
+                                     "max_bytes, max_poll, max_redirects, max_workers, min_poll, per_host, "
+                                     "per_host_per_hour, read_timeout, unhealthy_after, user_agent)")
