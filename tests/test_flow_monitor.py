@@ -86,5 +86,5 @@ def test_retrain_flow_trains_gates_and_reports(prefect_home, data_dir, seed_mode
     config = tmp_path / "newswatch.toml"
     config.write_text("")
     result = retrain(str(config))
-    assert set(result) == {"promoted", "current", "gate"} and result["gate"]
+    assert set(result) == {"promoted", "current", "gate", "estimate"} and result["gate"] and result["estimate"]
     assert result["current"] in (result["promoted"], load_settings(config) and result["current"])

@@ -204,7 +204,8 @@ def test_json_feed_follows_version_1_1(feeds_client):
         assert all(RFC3339.match(entry[key]) for key in ("date_published", "date_modified") if key in entry)
         assert set(entry) <= {"id", "url", "external_url", "title", "content_text", "date_published",
                               "date_modified", "authors", "tags"}
-    assert hostile["title"] == HOSTILE  # JSON carries any character
+    # JSON carries any character the store keeps (control characters are cleaned before storing)
+    assert hostile["title"] == HOSTILE.replace("\x01", "")
     assert hostile["url"] == f"https://newswatch.example.org/items/{hostile_id(client)}"  # never javascript:
     assert visit["id"] == "tag:newswatch,2026:item:ru-visit" and visit["authors"] == [{"name": "TASS"}]
     assert visit["date_published"] == "2026-11-23T10:00:00Z"

@@ -2,7 +2,7 @@
 saved query's matches as Atom and JSON Feed (/feeds/<name>.atom, /feeds/<name>.json).
 
 Thin over the same functions as the CLI and the page: ``Store.scored_items`` (the one search), the
-stories, feeds and labels views, ``app.model_versions``, and for a label the page's own ``label_item``.
+stories, feeds and labels views, ``retrain.model_versions``, and for a label the page's own ``label_item``.
 Auth is the page's (server.py's guard): a Bearer token when one is configured, open on loopback when
 none is. Feed readers that cannot send headers may put the token in the feed's address (``?token=``),
 accepted on /feeds/ only: an address ends up in logs and histories, so nothing else takes it there.
@@ -21,7 +21,7 @@ from fastapi.security import HTTPBearer
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException
 
-from .. import app as core
+from .. import retrain as loop
 from .. import syndication
 from ..config import Settings
 from ..jsonview import feed_json, label_json, story_json
@@ -182,12 +182,12 @@ def api_router(settings: Settings, store: Store, label_item: LabelItem, label_te
 
     @router.get("/models", response_model=ModelList, summary="Model versions, oldest first, and the one in service")
     def models() -> dict[str, Any]:
-        current = core.current_version(settings)
+        current = loop.current_version(settings)
         return {"current": current, "models": [
             {"version": meta["version"], "in_service": meta["version"] == current,
              "created_at": meta.get("created_at"), "trained_on": meta.get("trained_on"),
              "training_examples": meta.get("training_examples"), "thresholds": meta.get("thresholds", {}),
-             "metrics": meta.get("metrics", {})} for meta in core.model_versions(settings)]}
+             "metrics": meta.get("metrics", {})} for meta in loop.model_versions(settings)]}
 
     @router.get("/labels", response_model=LabelPage, summary="The labels in force, oldest first")
     def labels(limit: Limit = 100, page: PageNumber = 1) -> dict[str, Any]:
