@@ -34,11 +34,12 @@ def rss(items_xml: str) -> str:
     return f'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>{items_xml}</channel></rss>'
 
 
-def write_config(tmp_path, feeds: dict[str, str], extra: str = "") -> str:
+def write_config(tmp_path, feeds: dict[str, str], extra: str = "", fetch: str = "") -> str:
+    """A config with these feeds on loopback; ``extra`` goes into every [[feeds]] table, ``fetch`` into [fetch]."""
     config = tmp_path / "newswatch.toml"
     tables = "".join(f'[[feeds]]\nname = "{name}"\nurl = "{url}"\n{extra}\n' for name, url in feeds.items())
     config.write_text(f'allow_private_addresses = true\ndata_dir = "{tmp_path / "data"}"\n'
-                      f"[fetch]\ndeadline = 5.0\nread_timeout = 2.0\n{tables}")
+                      f"[fetch]\ndeadline = 5.0\nread_timeout = 2.0\n{fetch}\n{tables}")
     return str(config)
 
 

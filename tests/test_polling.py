@@ -6,11 +6,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
 
-import pytest
 
 from newswatch.config import FetchSettings, load_settings
 from newswatch.cycle import host_share, ingest, poll_interval
-from newswatch.store import Store
+from test_ingest import store, write_config  # noqa: F401  (store is a fixture)
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)
 SETTINGS = FetchSettings()  # min_poll 60 s, max_poll 900 s, 120 polls per host and hour
@@ -33,19 +32,6 @@ def rss(published: list[datetime], name: str) -> str:
     return f'<?xml version="1.0"?><rss version="2.0"><channel><title>{name}</title>{items}</channel></rss>'
 
 
-def write_config(tmp_path, feeds: dict[str, str], fetch: str = "") -> str:
-    config = tmp_path / "newswatch.toml"
-    tables = "".join(f'[[feeds]]\nname = "{name}"\nurl = "{url}"\n' for name, url in feeds.items())
-    config.write_text(f'allow_private_addresses = true\ndata_dir = "{tmp_path / "data"}"\n'
-                      f"[fetch]\ndeadline = 5.0\nread_timeout = 2.0\n{fetch}\n{tables}")
-    return str(config)
-
-
-@pytest.fixture
-def store(tmp_path):
-    store = Store.open(f"sqlite:///{tmp_path / 'db.sqlite'}")
-    yield store
-    store.close()
 
 
 def test_a_busy_feed_is_polled_at_min_poll_and_a_quiet_or_silent_one_at_max_poll():
