@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
 
-
 from newswatch.config import FetchSettings, load_settings
 from newswatch.cycle import host_share, ingest, poll_interval
 from test_ingest import store, write_config  # noqa: F401  (store is a fixture)
