@@ -42,6 +42,10 @@ sys.path[:0] = [str(REPO), str(REPO / "tests")]
 from conftest import FeedServer, SMTPServer, WebhookReceiver  # noqa: E402  (the tests' loopback servers)
 from synthetic_feeds import distinct_title  # noqa: E402
 
+import sqlalchemy as sa  # noqa: E402
+
+from newswatch.store.schema import feeds  # noqa: E402
+
 LABEL_LINE = re.compile(r"newswatch label (\d+) ")
 IMMEDIATE_THRESHOLD = 0.5
 
@@ -127,7 +131,8 @@ def main() -> None:
         settings = load_settings(config, env=env)
         store = Store.open(settings.database_url)
         with store.engine.connect() as conn:
-            leases = conn.exec_driver_sql("select max(lease_until) from feeds").scalar()
+            # through the typed column: SQLite hands a raw query's timestamp back as text
+            leases = conn.execute(sa.select(sa.func.max(feeds.c.lease_until))).scalar()
         wait = max(0.0, (leases - utcnow()).total_seconds() + 1) if leases else 0.0
         time.sleep(wait)  # the killed runs' feed leases expire (2x the fetch deadline + 60 s)
         recovery, code = run(config, env)
