@@ -37,6 +37,8 @@ SOURCES = ["Yonhap", "KCNA", "TASS", "RIA", "Interfax", "Kommersant", "NK News",
            "Hankyoreh", "KBS"]
 RATES = {"russia_dprk": 0.6, "alliance_drills": 0.3, None: 6.0}
 """Background items per hour at the daily average (tagged per topic; None: about neither)."""
+TAGGED_AT = {"russia_dprk": 0.5, "alliance_drills": 0.5}
+"""The thresholds the synthetic predictions tag at (a tagged topic scores 0.9, the rest 0.1)."""
 
 
 def prediction(topic: str | None) -> Prediction:
@@ -121,7 +123,7 @@ def main() -> int:
             cycles, spent = 0, []
             while now < START + timedelta(days=DAYS):
                 began = time.perf_counter()
-                owe_surges(store, settings, now)
+                owe_surges(store, settings, now, TAGGED_AT)
                 spent.append(time.perf_counter() - began)
                 cycles += 1
                 now += timedelta(minutes=args.cycle_minutes)

@@ -6,12 +6,15 @@ item for the channel (``alerted_items``), so an item is alerted at most once per
 holds every item scored since shortly before the channel's last digest that no digest of the channel
 has taken yet; it takes them in the same transaction that owes it, so a crash can neither lose an item
 nor owe it twice, and two processes digesting at once cannot both take one item.
+
+Every message owed here names the model's tagging thresholds (``tagged_at``) in its footer
+(``digest.tagging_footer``), so each function that owes one takes them: none can forget.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, time, timedelta
 from typing import Mapping, Sequence
 from zoneinfo import ZoneInfo
@@ -35,7 +38,7 @@ class ChannelDigest:
     """Every item the window held, tagged for the channel or not: owing the digest takes them all."""
     explicit: bool = False
     """A window the user asked for (``digest --since``), which may repeat items already digested."""
-    tagged_at: Mapping[str, float] | None = None
+    tagged_at: Mapping[str, float] = field(default_factory=dict)
     """The model's tagging thresholds, named in the digest's footer."""
 
 
@@ -128,7 +131,7 @@ def channel_matches(store: Store, settings: Settings, matches: Sequence[Match]) 
 
 
 def owe_immediate(obligations: Obligations, settings: Settings, shares: dict[str, list[Match]],
-                  now: datetime) -> None:
+                  now: datetime, tagged_at: Mapping[str, float]) -> None:
     """For every immediate-mode channel, owe one alert with the items of its share (see ``channel_matches``)
     above its immediate threshold that no alert of the channel has taken, held in quiet hours. Runs in the
     transaction that saves the predictions."""
@@ -142,7 +145,8 @@ def owe_immediate(obligations: Obligations, settings: Settings, shares: dict[str
             continue
         taken = obligations.take_for_alert(channel.name, candidates.item_ids)
         alert = build_digest([m for m in matches if m.item.id in taken], channel.topics, channel.timezone,
-                             channel.immediate_threshold, settings.web.base_url, kind="immediate")
+                             channel.immediate_threshold, settings.web.base_url, kind="immediate",
+                             tagged_at=tagged_at)
         if alert is not None:
             obligations.enqueue(channel.name, dict(
                 dedupe_key=alert.key, subject=alert.subject, body_text=alert.text, body_html=alert.html,
@@ -150,7 +154,7 @@ def owe_immediate(obligations: Obligations, settings: Settings, shares: dict[str
 
 
 def channel_digest(store: Store, settings: Settings, channel: Channel, now: datetime,
-                   since: datetime | None = None, tagged_at: Mapping[str, float] | None = None) -> ChannelDigest:
+                   since: datetime | None = None, *, tagged_at: Mapping[str, float]) -> ChannelDigest:
     """The channel's digest of what its digests have not taken yet (or, with ``since``, of everything
     first scored since then) up to ``now``."""
     explicit = since is not None
@@ -180,7 +184,7 @@ def owe_digest(store: Store, settings: Settings, planned: ChannelDigest, now: da
     return replace(planned, digest=None)
 
 
-def owe_surges(store: Store, settings: Settings, now: datetime) -> None:
+def owe_surges(store: Store, settings: Settings, now: datetime, tagged_at: Mapping[str, float]) -> None:
     """Owe every surge-mode channel one alert per story that surged and per topic hour that surged; the outbox's
     unique (channel, key) makes a later cycle that sees the same surge owe nothing."""
     channels = [c for c in settings.channels if "surge" in c.modes]
@@ -195,10 +199,12 @@ def owe_surges(store: Store, settings: Settings, now: datetime) -> None:
         surge = channel.surge
         for story in story_surges(recent, channel.topics, now, surge.sources,
                                   timedelta(minutes=surge.window_minutes), channel.threshold):
-            _owe_surge(store, settings, channel, story.key, _story_subject(story), story.copies, story.topics, now)
+            _owe_surge(store, settings, channel, story.key, _story_subject(story), story.copies, story.topics, now,
+                       tagged_at)
         topic_times = {t: times[t] for t in channel.topics}
         for topic in topic_surges(topic_times, recent, now, surge.sigmas, surge.min_items, watched_since):
-            _owe_surge(store, settings, channel, topic.key, _topic_subject(topic), topic.matches, (topic.topic,), now)
+            _owe_surge(store, settings, channel, topic.key, _topic_subject(topic), topic.matches, (topic.topic,), now,
+                       tagged_at)
 
 
 def _hour(now: datetime) -> datetime:
@@ -216,9 +222,9 @@ def _topic_subject(surge: TopicSurge) -> str:
 
 
 def _owe_surge(store: Store, settings: Settings, channel: Channel, key: str, subject: str,
-               matches: Sequence[Match], topics: Sequence[str], now: datetime) -> None:
+               matches: Sequence[Match], topics: Sequence[str], now: datetime, tagged_at: Mapping[str, float]) -> None:
     alert = build_digest([_tagged(m, topics) for m in matches], topics, channel.timezone, None,
-                         settings.web.base_url, kind="surge", subject=subject)
+                         settings.web.base_url, kind="surge", subject=subject, tagged_at=tagged_at)
     if alert is not None:
         store.enqueue(channel.name, key, alert.subject, alert.text, alert.html, alert.markdown, now, kind="surge",
                       not_before=quiet_until(channel, now))
@@ -230,26 +236,27 @@ def _tagged(match: Match, topics: Sequence[str]) -> Match:
     return replace(match, prediction=prediction)
 
 
-def owe_due(store: Store, settings: Settings, now: datetime) -> list[ChannelDigest]:
+def owe_due(store: Store, settings: Settings, now: datetime, tagged_at: Mapping[str, float]) -> list[ChannelDigest]:
     """A cycle's obligations besides immediate alerts (owed with the predictions): surge alerts, and every
     digest that is due."""
     owed = []
     for channel in settings.channels:
         try:
             if digest_due(store, channel, now):
-                owed.append(owe_digest(store, settings, channel_digest(store, settings, channel, now), now))
+                owed.append(owe_digest(store, settings, channel_digest(store, settings, channel, now,
+                                                                       tagged_at=tagged_at), now))
         except SavedQueryMissing as exc:  # the other channels are still owed theirs; nothing is taken from it
             log.error("%s", exc)
-    owe_surges(store, settings, now)
+    owe_surges(store, settings, now, tagged_at)
     return owed
 
 
 def digest_now(store: Store, settings: Settings, now: datetime, since: datetime | None = None,
-               channel_names: Sequence[str] = (), dry_run: bool = False,
-               tagged_at: Mapping[str, float] | None = None) -> list[ChannelDigest]:
+               channel_names: Sequence[str] = (), dry_run: bool = False, *,
+               tagged_at: Mapping[str, float]) -> list[ChannelDigest]:
     """Every digest-mode channel's digest now, whatever its schedule; owed unless ``dry_run``."""
     chosen = [c for c in settings.channels if "digest" in c.modes and (not channel_names or c.name in channel_names)]
-    planned = [channel_digest(store, settings, channel, now, since, tagged_at) for channel in chosen]
+    planned = [channel_digest(store, settings, channel, now, since, tagged_at=tagged_at) for channel in chosen]
     if dry_run:
         return planned
     return [owe_digest(store, settings, one, now) for one in planned]

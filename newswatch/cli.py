@@ -325,7 +325,7 @@ def digest(settings: Settings, dry_run: bool, since_text: str | None, channel_na
     if unknown:
         raise Failure(f"no channel named {', '.join(sorted(unknown))} in {settings.source}")
     with open_store(settings) as store:
-        planned = digest_now(store, settings, now, since, channel_names, dry_run, thresholds(settings))
+        planned = digest_now(store, settings, now, since, channel_names, dry_run, tagged_at=thresholds(settings))
         delivery = None if dry_run else deliver_owed(store, settings.channels)
         digested_before = {one.channel.name: _already_digested(store, one) for one in planned if one.digest is None}
     for one in planned:

@@ -323,9 +323,10 @@ def ingest(settings: Settings, store: Store, session: requests.Session | None = 
 
 
 def record_predictions(store: Store, settings: Settings, model_version: str, items: Sequence[Item],
-                       predictions: Sequence[Prediction], now: datetime) -> list[Match]:
+                       predictions: Sequence[Prediction], now: datetime, tagged_at: Mapping[str, float]) -> list[Match]:
     """Save the predictions and, in the same transaction, the immediate alerts that the items scored for the
-    first time owe (an item re-scored by a later model owes nothing again). Returns every item as a match."""
+    first time owe (an item re-scored by a later model owes nothing again), naming the thresholds the
+    model tagged at (``tagged_at``). Returns every item as a match."""
     sources = {feed.url: feed.name for feed in settings.feeds}
     matches = [Match(item, prediction, sources.get(item.feed_url or "", item.feed_url or ""))
                for item, prediction in zip(items, predictions)]
@@ -334,7 +335,7 @@ def record_predictions(store: Store, settings: Settings, model_version: str, ite
 
     def owe(obligations: Obligations, first: frozenset[int]) -> None:
         owe_immediate(obligations, settings, {name: [m for m in share if m.item.id in first]
-                                              for name, share in shares.items()}, now)
+                                              for name, share in shares.items()}, now, tagged_at)
 
     store.save_predictions(model_version, list(zip(items, predictions)), now, owe)
     return matches
@@ -350,16 +351,18 @@ def classify_backlog(settings: Settings, store: Store, model: Classifier, clock:
         items = store.classification_queue(model.version, min(batch, limit - scored))
         if not items:
             break
-        matches = record_predictions(store, settings, model.version, items, model.predict_items(items), clock())
+        matches = record_predictions(store, settings, model.version, items, model.predict_items(items), clock(),
+                                     model.thresholds)
         tagged += [m for m in matches if m.prediction.tags]
         scored += len(items)
     return Classified(tagged, scored, store.count_unscored_by(model.version))
 
 
-def deliver(store: Store, settings: Settings, send: Sender = send_apprise, clock: Clock = utcnow) -> DeliveryReport:
-    """Owe every due digest and surge alert, then deliver everything owed (including earlier messages whose
-    retry or quiet hours are over)."""
-    owe_due(store, settings, clock())
+def deliver(store: Store, settings: Settings, tagged_at: Mapping[str, float], send: Sender = send_apprise,
+            clock: Clock = utcnow) -> DeliveryReport:
+    """Owe every due digest and surge alert (naming the model's tagging thresholds, ``tagged_at``), then
+    deliver everything owed (including earlier messages whose retry or quiet hours are over)."""
+    owe_due(store, settings, clock(), tagged_at)
     return deliver_owed(store, settings.channels, send, clock)
 
 
@@ -372,12 +375,14 @@ def write_digest_files(digest: Digest, directory: Path, now: datetime) -> list[P
     return paths
 
 
-def write_digest_copy(settings: Settings, matches: Sequence[Match], now: datetime) -> tuple[list[Path], str | None]:
+def write_digest_copy(settings: Settings, matches: Sequence[Match], now: datetime,
+                      tagged_at: Mapping[str, float]) -> tuple[list[Path], str | None]:
     """The cycle's matches as Markdown and HTML files under the data dir, for reading without a channel.
 
     Written after everything owed is recorded and delivered: a full disk costs the copy only, and is
     reported, not raised."""
-    digest = build_digest(matches, TOPICS, settings.digest.timezone, web_base_url=settings.web.base_url)
+    digest = build_digest(matches, TOPICS, settings.digest.timezone, web_base_url=settings.web.base_url,
+                          tagged_at=tagged_at)
     if digest is None:
         return [], None
     try:
@@ -406,8 +411,9 @@ def run_cycle(settings: Settings, store: Store, model: Classifier, session: requ
     report = CycleReport(model_version=model.version)
     report.feeds = step(ingest)(settings, store, session, clock, due_only)
     report.classified = step(classify_backlog)(settings, store, model, clock)
-    report.delivery = step(deliver)(store, settings, send, clock)
-    report.digest_files, report.digest_error = step(write_digest_copy)(settings, report.matches, clock())
+    report.delivery = step(deliver)(store, settings, model.thresholds, send, clock)
+    report.digest_files, report.digest_error = step(write_digest_copy)(settings, report.matches, clock(),
+                                                                       model.thresholds)
     report.seconds = time.monotonic() - started
     log.info("cycle done\n%s", report.summary())
     return report

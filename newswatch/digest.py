@@ -163,8 +163,8 @@ def build_digest(matches: Sequence[Match], topics: Sequence[str] = TOPICS, tz: s
                  tagged_at: Mapping[str, float] | None = None) -> Digest | None:
     """The message for the matches on the given topics, or None when none of them counts for one.
     ``subject`` replaces the counting subject line (surge alerts say what surged). ``tagged_at`` (the
-    model's tagging threshold per topic) is named in the footer, so a reader knows what "tagged" meant;
-    a channel ``threshold`` replaces it for that channel."""
+    model's tagging threshold per topic) is named in the footer, so a reader knows what "tagged" meant,
+    after the channel ``threshold`` where the channel lists by score."""
     grouped = stories_by_topic(matches, topics, threshold)
     if not grouped:
         return None
@@ -179,12 +179,14 @@ def build_digest(matches: Sequence[Match], topics: Sequence[str] = TOPICS, tz: s
 
 
 def tagging_footer(topics: Sequence[str], threshold: float | None, tagged_at: Mapping[str, float] | None) -> str:
-    """What a match meant: "tagged at russia_dprk ≥ 0.42, alliance_drills ≥ 0.38" (or the channel's threshold)."""
-    if threshold is not None:
-        return f"listed at score ≥ {threshold:.2f} (this channel's threshold)"
-    if not tagged_at:
-        return ""
-    return "tagged at " + ", ".join(f"{topic} ≥ {tagged_at[topic]:.2f}" for topic in topics if topic in tagged_at)
+    """What a match meant, for every rendering of every message: the channel's own threshold where it
+    lists by score, and the model's tagging thresholds ("tagged at russia_dprk ≥ 0.42, alliance_drills ≥
+    0.38"), which an analyst may have pinned on the model page and should see at work in each alert."""
+    parts = [f"listed at score ≥ {threshold:.2f} (this channel's threshold)"] if threshold is not None else []
+    named = [f"{topic} ≥ {tagged_at[topic]:.2f}" for topic in topics if tagged_at and topic in tagged_at]
+    if named:
+        parts.append("tagged at " + ", ".join(named))
+    return "; ".join(parts)
 
 
 def label_command(item: Item, topic: str, verdict: str = "yes|no") -> str:

@@ -232,7 +232,8 @@ def review_queue(settings: Settings, store: Store, model: LoadedModel | None, li
         return []
     unscored = store.items_unscored_by(model.version, settings.training.review_pool)
     # as the cycle records them: an item's first prediction owes its immediate alerts in the same transaction
-    record_predictions(store, settings, model.version, unscored, model.predict_items(unscored, explain=0), utcnow())
+    record_predictions(store, settings, model.version, unscored, model.predict_items(unscored, explain=0), utcnow(),
+                       model.thresholds)
     labeled = {(label.item_key, label.topic) for label in store.latest_labels()}
     thresholds = dict(zip(TOPICS, map(float, model.estimator.thresholds_)))
     nearest: dict[int, ReviewEntry] = {}

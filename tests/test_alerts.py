@@ -6,6 +6,7 @@ The store is filled directly with items and predictions (no model needed); time 
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -22,6 +23,8 @@ from newswatch.models import Feed, Item, Prediction
 from newswatch.notify import IDEMPOTENCY_HEADER, deliver_owed
 from newswatch.cycle import deliver, record_predictions
 from newswatch.store import Store
+
+from conftest import TAGGED_AT
 
 NOW = datetime(2026, 5, 4, 0, 30, tzinfo=timezone.utc)  # 09:30 in Seoul
 TOKEN = "s3cr3t-webhook-token-123"
@@ -59,7 +62,7 @@ def stored(settings, rows, tagged_at=NOW):
             published=NOW - timedelta(minutes=age), feed_url=feed.url)], tagged_at)
         prediction = Prediction(scores=scores, tags=tuple(t for t, s in scores.items() if s >= 0.5),
                                 why={t: ("pyongyang", "moscow") for t in scores})
-        record_predictions(store, settings, "test-model", [item], [prediction], tagged_at)
+        record_predictions(store, settings, "test-model", [item], [prediction], tagged_at, TAGGED_AT)
         matches.append(Match(item, prediction, source))
     return store, matches
 
@@ -78,7 +81,7 @@ def test_email_digest_is_multipart_escaped_explained_and_says_what_is_inside(tmp
     """, extra='[web]\nbase_url = "https://newswatch.example/"')
     store, _ = stored(settings, [(EVIL, RUSSIA, "Yonhap", 30), ("Putin hosts Kim", RUSSIA_WEAK, "TASS", 10),
                                  ("Freedom Shield starts", DRILLS, "NK News", 5)])
-    report = deliver(store, settings, clock=at(1))
+    report = deliver(store, settings, TAGGED_AT, clock=at(1))
     assert (report.sent, report.failed) == (1, 0)
 
     [mail] = smtp_server.wait_for(1)
@@ -93,6 +96,53 @@ def test_email_digest_is_multipart_escaped_explained_and_says_what_is_inside(tmp
     assert "https://newswatch.example/items/3" in text and 'href="https://newswatch.example/items/3"' in html
     assert "&amp;b=2" in html  # attribute values escaped too
     store.close()
+
+
+def test_every_message_a_cycle_delivers_names_the_thresholds_pinned_in_the_config(
+        data_dir, seed_models, feed_server, feeds_dir, smtp_server, webhook, tmp_path):
+    """Thresholds an analyst chose on the model page (kept in the config) are named in every message a real
+    cycle (`newswatch run`, the seed model) delivers: the immediate alert and the digest by mail, plain text
+    and HTML; the webhook's Markdown; the digest copy in the data dir."""
+    shutil.copytree(seed_models, data_dir / "models")
+    feed_server.add_file("korea.xml", (feeds_dir / "korea.xml").read_bytes())
+    config = tmp_path / "newswatch.toml"
+    config.write_text(f"""
+        allow_private_addresses = true
+
+        [topics.russia_dprk]
+        threshold = 0.42
+
+        [[feeds]]
+        url = "{feed_server.url('korea.xml')}"
+        name = "Peninsula Desk"
+
+        [[channels]]
+        name = "mail"
+        url = "{smtp_server.apprise_url()}"
+        mode = ["immediate", "digest"]
+        immediate_threshold = 0.3
+
+        [[channels]]
+        name = "hook"
+        url = "{webhook.apprise_url()}"
+        mode = ["immediate"]
+        immediate_threshold = 0.3
+    """)
+    result = CliRunner().invoke(main, ["run", "--config", str(config)], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+
+    mails = {mail["Subject"].split(":")[0]: mail for mail in smtp_server.wait_for(2)}
+    assert len(mails) == 2 and "Alert" in mails  # the immediate alert and the digest
+    for kind, mail in mails.items():
+        text, html = (mail.get_body((part,)).get_content() for part in ("plain", "html"))
+        assert "tagged at russia_dprk ≥ 0.42" in text.split("\n--\n")[-1], kind
+        assert "Tagged at russia_dprk ≥ 0.42" in html or "tagged at russia_dprk ≥ 0.42" in html, kind
+    alert = mails["Alert"].get_body(("plain",)).get_content()
+    assert "listed at score ≥ 0.30 (this channel's threshold); tagged at russia_dprk ≥ 0.42" in alert
+    [post] = webhook.wait_for(1)
+    assert "russia\\_dprk ≥ 0.42" in post.json()["message"].splitlines()[-1]
+    copies = sorted(load_settings(config).digests_dir.iterdir())
+    assert copies and all("russia_dprk ≥ 0.42" in path.read_text().replace("\\_", "_") for path in copies)
 
 
 def test_one_entry_per_story_with_more_sources_and_every_copy_listed():
@@ -120,7 +170,7 @@ def test_a_stored_story_carried_by_two_outlets_is_one_entry_of_the_mailed_digest
                                        ("Putin, Kim sign defence treaty", RUSSIA_WEAK, "Yonhap", 10)])
     first, second = (m.item.id for m in matches)
     store.set_stories({second: first})  # what clustering does when the second copy arrives
-    report = deliver(store, settings, clock=at(1))
+    report = deliver(store, settings, TAGGED_AT, clock=at(1))
     assert (report.sent, report.failed) == (1, 0)
 
     [mail] = smtp_server.wait_for(1)
@@ -147,7 +197,7 @@ def test_each_channel_gets_its_topics_and_threshold_webhooks_get_markdown_with_a
     """)
     store, _ = stored(settings, [("Treaty ratified", RUSSIA, "Yonhap", 30), ("Putin hosts Kim", RUSSIA_WEAK, "TASS", 10),
                                  ("Freedom Shield starts", DRILLS, "NK News", 5)])
-    deliver(store, settings, clock=at(1))
+    deliver(store, settings, TAGGED_AT, clock=at(1))
 
     [post] = webhook.wait_for(1)
     payload = post.json()
@@ -175,7 +225,7 @@ def test_immediate_alerts_are_held_through_quiet_hours_and_sent_when_they_end(tm
     night = datetime(2026, 5, 3, 14, 30, tzinfo=timezone.utc)  # 23:30 in Seoul
     store, matches = stored(settings, [("Treaty ratified", RUSSIA, "Yonhap", 1), ("Putin hosts Kim", RUSSIA_WEAK, "TASS", 1)],
                             tagged_at=night)
-    report = deliver(store, settings, clock=lambda: night)
+    report = deliver(store, settings, TAGGED_AT, clock=lambda: night)
     assert (report.sent, report.held) == (0, 1)
     [held] = store.owed("pager")
     assert held.kind == "immediate" and held.next_attempt_at == datetime(2026, 5, 3, 22, 0, tzinfo=timezone.utc)
@@ -201,11 +251,11 @@ def test_daily_digest_is_due_once_a_day_and_holds_what_was_tagged_since_the_last
     """)
     seoul_0630 = datetime(2026, 5, 3, 21, 30, tzinfo=timezone.utc)
     store, _ = stored(settings, [("Treaty ratified", RUSSIA, "Yonhap", 1)], tagged_at=seoul_0630 - timedelta(hours=1))
-    assert deliver(store, settings, clock=lambda: seoul_0630).sent == 1  # the first digest is due at once
+    assert deliver(store, settings, TAGGED_AT, clock=lambda: seoul_0630).sent == 1  # the first digest is due at once
     stored(settings, [("Freedom Shield starts", DRILLS, "NK News", 1)], tagged_at=seoul_0630 + timedelta(minutes=10))
-    assert deliver(store, settings, clock=lambda: seoul_0630 + timedelta(minutes=29)).sent == 0  # 06:59
-    assert deliver(store, settings, clock=lambda: seoul_0630 + timedelta(minutes=31)).sent == 1  # 07:01
-    assert deliver(store, settings, clock=lambda: seoul_0630 + timedelta(hours=5)).sent == 0
+    assert deliver(store, settings, TAGGED_AT, clock=lambda: seoul_0630 + timedelta(minutes=29)).sent == 0  # 06:59
+    assert deliver(store, settings, TAGGED_AT, clock=lambda: seoul_0630 + timedelta(minutes=31)).sent == 1  # 07:01
+    assert deliver(store, settings, TAGGED_AT, clock=lambda: seoul_0630 + timedelta(hours=5)).sent == 0
     first, second = (p.json() for p in webhook.wait_for(2))
     assert "Treaty" in first["message"] and "Freedom Shield" in second["message"] and "Treaty" not in second["message"]
     store.close()
@@ -232,7 +282,7 @@ def test_smtp_refusing_then_back_delivers_exactly_once_after_backoff(tmp_path, h
     """)
     store, _ = stored(settings, [("Treaty ratified", RUSSIA, "Yonhap", 1)])
     smtp_server.stop()
-    down = deliver(store, settings, clock=at(1))
+    down = deliver(store, settings, TAGGED_AT, clock=at(1))
     assert (down.sent, down.failed) == (0, 1) and "Connection refused" in down.errors[0]
     [entry] = store.owed("mail")
     assert (entry.status, entry.attempts, entry.next_attempt_at) == ("failed", 1, NOW + timedelta(minutes=2))
@@ -254,7 +304,7 @@ def test_backoff_doubles_while_a_webhook_fails_then_it_is_delivered_once(tmp_pat
     """)
     store, _ = stored(settings, [("Treaty ratified", RUSSIA, "Yonhap", 1)])
     webhook.statuses = [500, 500]
-    assert deliver(store, settings, clock=at(0)).failed == 1
+    assert deliver(store, settings, TAGGED_AT, clock=at(0)).failed == 1
     assert store.owed()[0].next_attempt_at == NOW + timedelta(seconds=10)
     assert deliver_owed(store, settings.channels, now=at(0.5)).failed == 1
     [entry] = store.owed()
@@ -351,7 +401,7 @@ def test_a_failed_immediate_alert_whose_retry_falls_in_quiet_hours_waits_for_the
     evening = datetime(2026, 5, 3, 12, 59, tzinfo=timezone.utc)  # 21:59 in Seoul
     store, matches = stored(settings, [("Treaty ratified", RUSSIA, "Yonhap", 1)], tagged_at=evening)
     webhook.statuses = [500]
-    assert deliver(store, settings, clock=lambda: evening).failed == 1
+    assert deliver(store, settings, TAGGED_AT, clock=lambda: evening).failed == 1
     assert deliver_owed(store, settings.channels, now=lambda: evening + timedelta(minutes=5)).held == 1
     morning = datetime(2026, 5, 3, 22, 0, tzinfo=timezone.utc)  # 07:00 in Seoul
     assert deliver_owed(store, settings.channels, now=lambda: morning).sent == 1

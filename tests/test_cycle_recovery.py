@@ -24,6 +24,7 @@ from newswatch.models import Item, Prediction
 from newswatch.store import Store
 
 from synthetic_feeds import write_distinct_feeds
+from conftest import TAGGED_AT
 
 LABEL_LINE = re.compile(r"newswatch label (\d+) ")
 
@@ -128,6 +129,7 @@ class KeywordModel:
 
     def __init__(self, version: str):
         self.version = version
+        self.thresholds = TAGGED_AT
 
     def predict_items(self, items):
         return [Prediction({"russia_dprk": 0.95, "alliance_drills": 0.0}, ("russia_dprk",)) if "Putin" in item.title
@@ -150,7 +152,7 @@ def test_a_new_model_rescores_the_store_over_several_cycles_and_alerts_nothing_t
     while classify_backlog(settings, store, fresh, limit=4).backlog:
         pass
     assert store.count_unscored_by("v2") == 0
-    assert deliver(store, settings).sent == 0
+    assert deliver(store, settings, fresh.thresholds).sent == 0
     assert (len(webhook.wait_for(2, timeout=0.5)), len(smtp_server.wait_for(2, timeout=0.5))) == before == (1, 1)
 
     # an item stored and left unscored (a killed run) goes before the new model's re-scoring of old items

@@ -14,6 +14,8 @@ from newswatch.models import Feed, Item, Prediction
 from newswatch.notify import deliver_owed
 from newswatch.store import Store
 
+from conftest import TAGGED_AT
+
 NOW = datetime(2026, 5, 4, 0, 30, tzinfo=timezone.utc)
 RUSSIA = Prediction({"russia_dprk": 0.95, "alliance_drills": 0.1}, ("russia_dprk",), {"russia_dprk": ("kim",)})
 
@@ -30,7 +32,7 @@ def score(store, settings, titles, at=NOW):
     feed_id = store.sync_feeds([feed])[feed.url]
     items = store.insert_new(feed_id, [Item(key=f"k-{at:%H%M}-{n}", title=title, url=f"https://y.example/{at:%H%M}/{n}",
                                             feed_url=feed.url) for n, title in enumerate(titles)], at)
-    record_predictions(store, settings, "m1", items, [RUSSIA] * len(items), at)
+    record_predictions(store, settings, "m1", items, [RUSSIA] * len(items), at, TAGGED_AT)
     return items
 
 
@@ -45,11 +47,11 @@ def test_a_message_refused_for_good_is_dead_and_the_channel_goes_on(tmp_path, we
     score(store, settings, ["Kim meets Putin"])
     score(store, settings, ["Kim visits Vladivostok"], NOW + timedelta(minutes=5))
     webhook.statuses = [413]  # the first alert is refused for good
-    report = deliver(store, settings, clock=lambda: NOW + timedelta(minutes=6))
+    report = deliver(store, settings, TAGGED_AT, clock=lambda: NOW + timedelta(minutes=6))
     assert (report.sent, report.failed, report.dead) == (1, 1, 1)
     [dead, sent] = store.outbox_entries()
     assert (dead.status, sent.status) == ("dead", "sent") and "413" in dead.last_error
-    assert deliver(store, settings, clock=lambda: NOW + timedelta(hours=9)).failed == 0  # never tried again
+    assert deliver(store, settings, TAGGED_AT, clock=lambda: NOW + timedelta(hours=9)).failed == 0  # never tried again
 
     runner = CliRunner()
     listing = runner.invoke(main, ["outbox", "--config", str(settings.source)], catch_exceptions=False)
@@ -75,9 +77,9 @@ def test_a_message_that_keeps_failing_is_dead_after_max_attempts_and_can_be_drop
     score(store, settings, ["Kim meets Putin"])
     score(store, settings, ["Kim visits Vladivostok"], NOW + timedelta(minutes=5))
     webhook.statuses = [500, 500]  # a transient failure, twice: retried in order, then dead
-    first = deliver(store, settings, clock=lambda: NOW + timedelta(minutes=6))
+    first = deliver(store, settings, TAGGED_AT, clock=lambda: NOW + timedelta(minutes=6))
     assert (first.sent, first.failed, first.dead, first.held) == (0, 1, 0, 1)  # the second waits behind it
-    second = deliver(store, settings, clock=lambda: NOW + timedelta(minutes=7))
+    second = deliver(store, settings, TAGGED_AT, clock=lambda: NOW + timedelta(minutes=7))
     assert (second.sent, second.failed, second.dead) == (1, 1, 1)
     [dead] = [e for e in store.outbox_entries() if e.status == "dead"]
     assert dead.attempts == 2
@@ -100,7 +102,7 @@ def test_an_oversized_title_is_capped_in_messages_and_its_batch_is_delivered(tmp
     store = Store.open(settings.database_url)
     huge = "Kim " + "very " * 60_000 + "long title"  # 300 KB
     items = score(store, settings, [huge, "Kim meets Putin", "Kim visits Vladivostok"])
-    report = deliver(store, settings, clock=lambda: NOW)
+    report = deliver(store, settings, TAGGED_AT, clock=lambda: NOW)
     assert (report.sent, report.dead) == (1, 0)
     [post] = webhook.wait_for(1)
     assert len(post.body) < 16 * 1024
@@ -124,7 +126,7 @@ def test_smtp_refusing_every_recipient_is_dead_and_a_partial_refusal_is_recorded
     smtp_server.refuse = {"gone@example.org"}
     store = Store.open(settings.database_url)
     score(store, settings, ["Kim meets Putin"])
-    report = deliver(store, settings, clock=lambda: NOW)
+    report = deliver(store, settings, TAGGED_AT, clock=lambda: NOW)
     assert (report.sent, report.failed, report.dead) == (1, 1, 1)
     assert report.notes and "gone@example.org" in report.notes[0] and "550" in report.notes[0]
     entries = {e.channel: e for e in store.outbox_entries()}

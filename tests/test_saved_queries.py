@@ -20,6 +20,7 @@ from newswatch.config import load_settings
 from newswatch.models import Item, Prediction
 from newswatch.store import SavedQuery, Store
 from newswatch.web import create_app
+from conftest import TAGGED_AT
 from test_search import NOW, TASS, YONHAP, store_articles
 
 TOKEN = "s3cret-token-for-feeds"
@@ -100,7 +101,7 @@ def test_a_channel_with_a_query_is_owed_only_its_matches(config, caplog):
     with store:
         ids = store_articles(store)
         store.add_saved_query(SavedQuery("russia-watch", text="Путин", feeds=(TASS.url,)), NOW)
-        owe_due(store, settings, NOW)
+        owe_due(store, settings, NOW, TAGGED_AT)
         owed = {(entry.channel, entry.kind): entry.body_text for entry in store.outbox_entries()}
         assert "Визит Путина" in owed[("ru-desk", "digest")] and "Putin and Kim" not in owed[("ru-desk", "digest")]
         assert "Putin and Kim" in owed[("everything", "digest")] and "Визит Путина" in owed[("everything", "digest")]
@@ -109,7 +110,8 @@ def test_a_channel_with_a_query_is_owed_only_its_matches(config, caplog):
             """A new TASS item scored (and owed its immediate alerts) at ``when``: the channels alerted."""
             [item] = store.insert_new(store.sync_feeds([TASS])[TASS.url], [Item(key=key, title=title)], when)
             record_predictions(store, settings, "v1", [item],
-                               [Prediction({"russia_dprk": 0.97, "alliance_drills": 0.0}, ("russia_dprk",))], when)
+                               [Prediction({"russia_dprk": 0.97, "alliance_drills": 0.0}, ("russia_dprk",))], when,
+                               TAGGED_AT)
             return sorted(e.channel for e in store.outbox_entries() if e.kind == "immediate" and e.created_at == when)
 
         assert arrives("ru-late", "Путин снова в Пхеньяне", NOW + timedelta(hours=1)) == ["everything", "ru-desk"]

@@ -15,6 +15,8 @@ from newswatch.notify import deliver_owed
 from newswatch.store import ItemFilter
 from newswatch.surges import hourly_counts, story_surges, topic_surge
 
+from conftest import TAGGED_AT
+
 NOW = datetime(2026, 5, 4, 10, 40, tzinfo=timezone.utc)
 TAGGED = Prediction(scores={"russia_dprk": 0.91, "alliance_drills": 0.05}, tags=("russia_dprk",))
 UNTAGGED = Prediction(scores={"russia_dprk": 0.2, "alliance_drills": 0.05}, tags=())
@@ -91,7 +93,7 @@ def test_surge_alert_lists_every_copy_and_is_sent_once(store, database_url, tmp_
     put(store, "KCNA", "Kim Jong Un arrives in Vladivostok, Russia", 10, story=first.id)
 
     for minutes in (0, 5):  # the next cycle sees the same surge: nothing new is owed
-        owe_surges(store, settings, NOW + timedelta(minutes=minutes))
+        owe_surges(store, settings, NOW + timedelta(minutes=minutes), TAGGED_AT)
         deliver_owed(store, settings.channels, now=lambda: NOW)
 
     assert len(smtp_server.messages) == 1
