@@ -89,13 +89,17 @@ def _half(example) -> int:
     return int(hashlib.sha256(example.item.key.encode()).hexdigest(), 16) % 2
 
 
-def active(random_seeds: int = 3):
+def active(random_seeds: int = 10):
     """Pool = one half of dev (by a hash of the id), test = the other half, then swapped. From the seed
     model, an analyst labels the next items (every topic, from the dev truth) and runs `newswatch train
     --force`, until 10, 25 and 50 items are labeled. The items are the review queue's (``retrain.review_queue``
-    of the model in service), or drawn at random from the pool: the only difference between the runs."""
+    of the model in service), or drawn at random from the pool: the only difference between the runs.
+
+    The queue is one run per split; random labels are ``random_seeds`` runs per split, so the summary sets
+    the queue against the spread of random runs on the same split, not only against their mean."""
     examples = dev()
-    results: dict[str, list[list[float]]] = {}
+    queue: list[list[float]] = []
+    random: list[np.ndarray] = []
     for split in (0, 1):
         pool = [e for e in examples if _half(e) == split]
         test = [e for e in examples if _half(e) != split]
@@ -105,18 +109,27 @@ def active(random_seeds: int = 3):
                 retrain.train(seeded, store, force=True)  # the seed model, as on first use
             seed_f1 = macro(retrain.in_service(seeded).estimator, test)  # type: ignore[union-attr]
             print(f"split {split}: pool {len(pool)}, test {len(test)}; seeds only: macro-F1 {seed_f1:.3f}", flush=True)
-            runs = [("review queue", None)] + [(f"random (seed {seed})", seed) for seed in range(random_seeds)]
-            for name, seed in runs:
+            curves = []
+            for seed in [None, *range(random_seeds)]:
                 with tempfile.TemporaryDirectory() as home:
                     shutil.copytree(seeded.models_dir, Path(home) / "models")
                     started = time.perf_counter()
                     curve = _curve(settings_in(home), pool, test, seed)
-                results.setdefault("review queue" if seed is None else "random", []).append(curve)
+                curves.append(curve)
+                name = "review queue" if seed is None else f"random (seed {seed})"
                 print(f"  {name:<16} " + "  ".join(f"{n}: {f:.3f}" for n, f in zip(CHECKPOINTS, curve))
                       + f"   ({time.perf_counter() - started:.0f} s)", flush=True)
-    for name, curves in results.items():
-        mean = np.mean(curves, axis=0)
-        print(f"{name:<13} mean of {len(curves)} runs: " + "  ".join(f"{n}: {f:.3f}" for n, f in zip(CHECKPOINTS, mean)))
+        queue.append(curves[0])
+        random.append(np.array(curves[1:]))
+        beaten = (np.array(curves[0]) > random[-1]).sum(axis=0)
+        print(f"  split {split}: the queue above " + ", ".join(f"{b}/{random_seeds} random runs at {n}"
+                                                              for n, b in zip(CHECKPOINTS, beaten)), flush=True)
+    every_random = np.vstack(random)
+    print(f"review queue  mean of {len(queue)} splits: "
+          + "  ".join(f"{n}: {f:.3f}" for n, f in zip(CHECKPOINTS, np.mean(queue, axis=0))))
+    print(f"random        mean of {len(every_random)} runs (± standard deviation): "
+          + "  ".join(f"{n}: {m:.3f} ± {d:.3f}" for n, m, d in zip(CHECKPOINTS, every_random.mean(axis=0),
+                                                               every_random.std(axis=0, ddof=1))))
 
 
 def _curve(settings, pool, test, seed: int | None) -> list[float]:

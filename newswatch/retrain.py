@@ -33,7 +33,8 @@ SIMILAR = 0.5
 """Cosine similarity of two items' word features above which the review queue shows only the first:
 near-duplicates (rewrites of one wire story) teach the model the same thing twice."""
 REVIEW_SHORTLIST = 20
-"""The review queue weighs diversity among the ``limit × REVIEW_SHORTLIST`` most uncertain items."""
+"""The review queue weighs diversity among the ``limit × REVIEW_SHORTLIST`` most uncertain entries of each
+topic and side of its threshold."""
 
 
 def registry(settings: Settings) -> Registry:
@@ -222,11 +223,12 @@ class ReviewEntry:
 
 
 def review_queue(settings: Settings, store: Store, model: LoadedModel | None, limit: int) -> list[ReviewEntry]:
-    """Stored items nobody labeled yet, in the order a label teaches the model most: uncertain first
-    (a score near its threshold), one item per story, and none too similar to one already listed.
+    """Stored items nobody labeled yet, in the order a label teaches the model most: the most uncertain
+    item (score nearest its threshold) on each side of every topic's threshold, then the most uncertain
+    of the rest; one item per story, and none too similar to one already listed (``balanced``).
 
     Items the model has not scored yet (the newest ``review_pool``) are scored first. Each entry names
-    the item's most uncertain unlabeled topic.
+    the topic whose threshold it sits near (a topic the item is not labeled for).
     """
     if model is None or limit <= 0:
         return []
@@ -236,46 +238,64 @@ def review_queue(settings: Settings, store: Store, model: LoadedModel | None, li
                        model.thresholds)
     labeled = {(label.item_key, label.topic) for label in store.latest_labels()}
     thresholds = dict(zip(TOPICS, map(float, model.estimator.thresholds_)))
-    nearest: dict[int, ReviewEntry] = {}
+    strata: dict[tuple[str, bool], list[ReviewEntry]] = {}
     for item, scores in store.latest_predictions(model.version):
         for topic in TOPICS:
-            if (item.key, topic) in labeled:
-                continue
-            entry = ReviewEntry(item, topic, scores[topic], thresholds[topic])
-            held = nearest.get(item.id)  # type: ignore[arg-type]
-            if held is None or _distance(entry) < _distance(held):
-                nearest[item.id] = entry  # type: ignore[index]
-    shortlist = sorted(nearest.values(), key=lambda e: (_distance(e), e.item.id))[: limit * REVIEW_SHORTLIST]
-    return diverse(shortlist, model, limit)
+            if (item.key, topic) not in labeled:
+                entry = ReviewEntry(item, topic, scores[topic], thresholds[topic])
+                strata.setdefault((topic, entry.score >= entry.threshold), []).append(entry)
+    shortlists = [sorted(entries, key=lambda e: (_distance(e), e.item.id))[: limit * REVIEW_SHORTLIST]
+                  for _, entries in sorted(strata.items())]
+    return balanced(shortlists, model, limit)
 
 
 def _distance(entry: ReviewEntry) -> float:
     return abs(entry.score - entry.threshold)
 
 
-def diverse(entries: Sequence[ReviewEntry], model: LoadedModel, limit: int) -> list[ReviewEntry]:
-    """``entries`` (most uncertain first) without a second item of one story or a near-duplicate of one
-    already taken (cosine of their TF-IDF word features above ``SIMILAR``)."""
-    if not entries:
+def balanced(strata: Sequence[Sequence[ReviewEntry]], model: LoadedModel, limit: int) -> list[ReviewEntry]:
+    """First the nearest entry of each stratum (a topic and one side of its threshold; each stratum most
+    uncertain first), then every other entry nearest first; never a second item of one story or a
+    near-duplicate of one already taken (cosine of their TF-IDF word features above ``SIMILAR``).
+
+    Why the strata first: labels weigh far more than a seed and the thresholds are chosen on them, so a
+    batch of labels all on one side of one topic's threshold pulls that threshold its way; one label on
+    each side of every topic's threshold lets it move only as far as the evidence on both sides says.
+    Why only one round: a side of a threshold the model is sure about has no uncertain items left, and
+    more labels there teach little (measured: bench/README.md, "Review queue vs random labels")."""
+    items = {entry.item.id: entry.item for stratum in strata for entry in stratum}
+    if not items:
         return []
-    words = model.estimator.features([e.item.document for e in entries]).words
+    row = {item_id: n for n, item_id in enumerate(items)}
+    words = model.estimator.features([item.document for item in items.values()]).words
     norms = np.sqrt(np.asarray(words.multiply(words).sum(axis=1))).ravel()
     norms[norms == 0] = 1.0
-    taken: list[int] = []
+    taken: list[ReviewEntry] = []
     stories: set[int] = set()
-    for i, entry in enumerate(entries):
-        story = entry.item.story_id or entry.item.id
-        if story in stories:
-            continue
-        if taken:
-            similarity = (words[taken] @ words[i].T).toarray().ravel() / (norms[taken] * norms[i])
-            if similarity.max() > SIMILAR:
-                continue
-        taken.append(i)
-        stories.add(story)  # type: ignore[arg-type]
+
+    def acceptable(entry: ReviewEntry) -> bool:
+        if (entry.item.story_id or entry.item.id) in stories:
+            return False
+        if not taken:
+            return True
+        earlier, this = [row[e.item.id] for e in taken], row[entry.item.id]
+        similarity = (words[earlier] @ words[this].T).toarray().ravel() / (norms[earlier] * norms[this])
+        return bool(similarity.max() <= SIMILAR)
+
+    def take(entry: ReviewEntry) -> None:
+        taken.append(entry)
+        stories.add(entry.item.story_id or entry.item.id)  # type: ignore[arg-type]
+
+    for stratum in sorted((s for s in strata if s), key=lambda s: (_distance(s[0]), s[0].item.id)):
+        first = next((entry for entry in stratum if acceptable(entry)), None)
+        if first is not None and len(taken) < limit:
+            take(first)
+    for entry in sorted((e for stratum in strata for e in stratum), key=lambda e: (_distance(e), e.item.id)):
         if len(taken) == limit:
             break
-    return [entries[i] for i in taken]
+        if acceptable(entry):
+            take(entry)
+    return taken
 
 
 # -- what the model page shows ------------------------------------------------------------------------

@@ -135,7 +135,8 @@ def test_the_first_retrain_with_78_labels_is_judged_for_a_stated_reason(settings
         assert "cross-validated on the seeds (not an estimate on your news)" in listed  # v1, seeds only
 
 
-def test_review_queue_is_uncertain_first_one_per_story_and_no_near_duplicates(settings):
+def test_review_queue_covers_each_side_of_each_threshold_then_uncertain_first_one_per_story_no_near_duplicates(
+        settings):
     titles = ["Russia and North Korea discuss rail link at Khasan",
               "Russia and North Korea discuss rail link at Khasan, officials say",  # a rewrite of the same wire
               "North Korea and Russia sign labour agreement in Vladivostok",
@@ -152,8 +153,11 @@ def test_review_queue_is_uncertain_first_one_per_story_and_no_near_duplicates(se
     assert len(ids) == len(set(ids)) and stored[2].id not in ids
     assert not {stored[0].id, stored[1].id} <= set(ids), "near-duplicates: only the first is worth a label"
     assert not {stored[3].id, stored[4].id} <= set(ids), "one item per story"
-    distances = [abs(e.score - e.threshold) for e in queue]
-    assert distances == sorted(distances)
+    sides = [(e.topic, e.score >= e.threshold) for e in queue]  # a topic and one side of its threshold
+    covered = len(set(sides))
+    assert covered >= 3 and len(set(sides[:covered])) == covered, "first one item on each side of each threshold"
+    distances = [abs(e.score - e.threshold) for e in queue[covered:]]
+    assert distances == sorted(distances), "then the most uncertain first"
 
 
 def test_a_threshold_chosen_on_the_model_page_is_kept_in_the_config_and_tags_from_then_on(settings):
