@@ -41,12 +41,21 @@ _NOT_PARTICLE_ENDINGS = ("김정은", "회의", "주의", "협의", "합의", "�
 _russian = Stemmer.Stemmer("russian")
 
 
+# Korean headlines list countries by one syllable between middle dots ("한·미·일", "북·러"); joined,
+# they read as the compounds the body writes ("한미일", "북러"), and a lone "일" or "한" stays what it
+# mostly is in running text: a date's "day" ("6일") and "one" ("한 관계자").
+_SYLLABLE_LIST = re.compile(r"(?<![가-힣])[가-힣](?:[·ㆍ・∙][가-힣])+")
+_LIST_DOT = re.compile(r"[·ㆍ・∙]")
+
+
 def normalize(text: str) -> str:
     """What words are taken from: lower case, Latin accents stripped ("Đà Nẵng" → "đa nang"), ё as е;
-    Hangul and Cyrillic (й) kept whole."""
+    Hangul and Cyrillic (й) kept whole; one-syllable lists joined ("한·미" → "한미")."""
     text = text.lower()
     if text.isascii():
         return text
+    if "·" in text or "ㆍ" in text or "・" in text or "∙" in text:
+        text = _SYLLABLE_LIST.sub(lambda m: _LIST_DOT.sub("", m.group()), text)
     decomposed = _LATIN_ACCENTS.sub("", unicodedata.normalize("NFKD", text))
     return unicodedata.normalize("NFC", decomposed).replace("ё", "е")
 
@@ -120,6 +129,10 @@ def russian_forms(word: str) -> set[str]:
     word = normalize(word)
     bases = {word, words(word)[0]} | ({word[:-1]} if word[-1] in "аяоеьйы" else set())
     return {words(base + ending)[0] for base in bases for ending in ("",) + _RUSSIAN_ENDINGS}
+
+
+LANGUAGES = ("en", "ko", "ru")
+"""What ``language`` tells apart: the languages the classifier reads."""
 
 
 def language(text: str) -> str:

@@ -80,7 +80,15 @@ def _fold_scores(texts: list[str], Y: np.ndarray, weights: np.ndarray | None, he
 
 def choose_thresholds(Y: np.ndarray, scores: np.ndarray, pinned: Mapping[str, float | None] | None = None,
                       weights: np.ndarray | None = None) -> dict[str, float]:
-    """Per topic, the threshold with the best (weighted) F1 on validation scores (ties: the one nearest 0.5)."""
+    """Per topic, the lowest threshold whose (weighted) F1 on validation scores is within one standard
+    error of the best.
+
+    F1 is flat over a wide band of thresholds on validation data, and inside that band the choice is
+    noise; the lowest one is taken, for recall, because the validation data (the seed examples, written
+    to be clear, and a few labels) score higher than the news does: the same threshold that splits
+    them well misses real reports, and a missed report costs an analyst more than a false alarm they
+    can label away. The standard error is the binomial one of an F1 over the topic's positives (the
+    "one-standard-error rule" of model selection)."""
     pinned = pinned or {}
     weights = np.ones(len(Y)) if weights is None else np.asarray(weights, dtype=float)
     chosen = {}
@@ -88,10 +96,11 @@ def choose_thresholds(Y: np.ndarray, scores: np.ndarray, pinned: Mapping[str, fl
         if pinned.get(topic) is not None:
             chosen[topic] = float(pinned[topic])  # type: ignore[arg-type]
             continue
-        f1 = [_f1(Y[:, t].astype(bool), scores[:, t] >= threshold, weights) for threshold in THRESHOLD_GRID]
-        best = max(f1)
-        candidates = [th for th, value in zip(THRESHOLD_GRID, f1) if value >= best - 1e-9]
-        chosen[topic] = float(min(candidates, key=lambda th: abs(th - 0.5)))
+        truth = Y[:, t].astype(bool)
+        f1 = np.array([_f1(truth, scores[:, t] >= threshold, weights) for threshold in THRESHOLD_GRID])
+        best = f1.max()
+        standard_error = np.sqrt(best * (1 - best) / max(int(truth.sum()), 1))
+        chosen[topic] = float(THRESHOLD_GRID[np.flatnonzero(f1 >= best - standard_error - 1e-9)[0]])
     return chosen
 
 
