@@ -102,12 +102,12 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
             raise ValueError("every topic needs at least two positive and two negative examples")
         texts = list(texts)
         self.topics_ = topics
-        segments, whose, headline = self._segments(texts)
+        segments, whose, headline, languages = self._segments(texts)
         grams = [ngrams(segment) for segment in segments]  # read once: the hashed columns and their names
         hashed = self._hash(grams)
         self.word_idf_ = TfidfTransformer(sublinear_tf=True).fit(self._word_counts(hashed, whose, len(texts)))
         self.vocabulary_, self.vocabulary_columns_ = self._vocabulary(grams)
-        features = self._features(hashed, whose, headline, self._languages(texts))
+        features = self._features(hashed, whose, headline, languages)
         self.regressions_ = [
             CalibratedClassifierCV(_regression(self.C), method="sigmoid", cv=folds, ensemble=False).fit(
                 features.matrix, Y[:, t], sample_weight=sample_weight)
@@ -149,20 +149,25 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
         hasher = FeatureHasher(n_features=self.n_features, input_type="string", alternate_sign=False)
         return hasher.transform(grams).tocsr()
 
-    def _segments(self, texts: Sequence[str]) -> tuple[list[str], np.ndarray, np.ndarray]:
-        """Each text's headline and lead sentences, normalized and flattened: (segments, whose, is the headline)."""
+    def _segments(self, texts: Sequence[str]) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
+        """Each text's headline and lead sentences, normalized and flattened, and each text's language:
+        (segments, whose, is the headline, index into ``LANGUAGES``)."""
         segments: list[str] = []
         whose: list[int] = []
         headline: list[bool] = []
+        languages: list[int] = []
         for i, text in enumerate(texts):
-            title, _, body = normalize(self.head(text)).partition("\n")
+            head = normalize(self.head(text))
+            title, _, body = head.partition("\n")
             sentences = [s for s in _SENTENCE_END.split(body) if s]
             segments.append(title)
             segments.extend(sentences)
             whose.extend([i] * (1 + len(sentences)))
             headline.append(True)
             headline.extend([False] * len(sentences))
-        return segments, np.array(whose, dtype=np.int64), np.array(headline, dtype=bool)
+            languages.append(LANGUAGES.index(language(head)))
+        return (segments, np.array(whose, dtype=np.int64), np.array(headline, dtype=bool),
+                np.array(languages, dtype=np.int64))
 
     @staticmethod
     def _word_counts(hashed: sp.csr_matrix, whose: np.ndarray, n_docs: int) -> sp.csr_matrix:
@@ -170,9 +175,8 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
         return (documents @ hashed).tocsr()
 
     def features(self, texts: Sequence[str]) -> Features:
-        texts = list(texts)
-        segments, whose, headline = self._segments(texts)
-        return self._features(self._hash(map(ngrams, segments)), whose, headline, self._languages(texts))
+        segments, whose, headline, languages = self._segments(list(texts))
+        return self._features(self._hash(map(ngrams, segments)), whose, headline, languages)
 
     def _features(self, hashed: sp.csr_matrix, whose: np.ndarray, headline: np.ndarray, languages: np.ndarray
                   ) -> Features:
@@ -183,9 +187,6 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
             blocks += [concepts * (languages == i)[:, None] for i in range(len(LANGUAGES))]
         matrix = sp.hstack([words, sp.csr_matrix(self.concept_weight * np.hstack(blocks))], format="csr")
         return Features(words=words, concepts=concepts, languages=languages, matrix=matrix)
-
-    def _languages(self, texts: Sequence[str]) -> np.ndarray:
-        return np.array([LANGUAGES.index(language(self.head(text))) for text in texts], dtype=np.int64)
 
     def _vocabulary(self, grams: list[list[str]]) -> tuple[str, np.ndarray]:
         """The training n-grams by hashed column, to name the columns an explanation points at: a

@@ -25,6 +25,7 @@ import Stemmer
 WORD = re.compile(r"[가-힣]+|[\u3400-\u9fff\uf900-\ufaff]|[^\W_가-힣\u3400-\u9fff\uf900-\ufaff]+")
 _HANGUL = re.compile(r"[가-힣]")
 _CYRILLIC = re.compile(r"[а-я]")
+_KOREAN_OR_RUSSIAN = re.compile(r"[가-힣а-яА-ЯёЁ]")
 _LATIN_ACCENTS = re.compile(r"(?<=[a-z])[\u0300-\u036f]+")
 
 # Korean particles, longest first; a word keeps at least two syllables ("국가" is not "국" + "가").
@@ -137,6 +138,8 @@ LANGUAGES = ("en", "ko", "ru")
 
 def language(text: str) -> str:
     """"ko", "ru" or "en" by the letters of ``text`` (enough to say which language to explain in)."""
+    if not _KOREAN_OR_RUSSIAN.search(text):  # one scan settles most English text
+        return "en"
     hangul, cyrillic = len(_HANGUL.findall(text)), len(_CYRILLIC.findall(text.lower()))
     if max(hangul, cyrillic) < 3:
         return "en"
