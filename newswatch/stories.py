@@ -31,6 +31,7 @@ hidden or dropped.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, bisect_right
 from collections import Counter, defaultdict
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -161,10 +162,6 @@ def _cross_language_story(item: Item, others: Sequence[Item], stories: dict[int,
     return ranked[0][0]
 
 
-def _within(a: Item, b: Item, window: timedelta) -> bool:
-    return a.published is not None and b.published is not None and abs(a.published - b.published) <= window
-
-
 def _published_apart(a: Item, b: Item, window: timedelta) -> bool:
     """Both items carry a publication time and they are further apart than ``window`` (the store's window
     counts fetch times, and a feed may serve an old item for the first time)."""
@@ -199,11 +196,9 @@ def cluster(recent: Iterable[Item], new_items: Sequence[Item], encoder: Encoder 
 def _link_across_languages(unmatched: Sequence[Item], seen: Sequence[Item], stories: dict[int, int],
                            encoder: Encoder) -> None:
     """Move each new item that started a story of its own into the other-language story of its event."""
-    near = {item.id: [other for other in seen
-                      if other.id != item.id and other.lang != item.lang and other.lang != "und"
-                      and item.lang != "und" and _within(item, other, CROSS_WINDOW)]
-            for item in unmatched}
-    actors = {i.id: _actors(i) for item in unmatched for i in (item, *near[item.id])}
+    near = _other_languages_near_in_time(unmatched, seen)
+    involved = {i.id: i for item in unmatched if near[item.id] for i in (item, *near[item.id])}
+    actors = {item_id: _actors(i) for item_id, i in involved.items()}
     candidates = {item.id: [other for other in near[item.id] if not actors_differ(actors[item.id], actors[other.id])]
                   for item in unmatched}
     needed = {i.id: i for item in unmatched for i in (item, *candidates[item.id]) if candidates[item.id]}
@@ -218,6 +213,27 @@ def _link_across_languages(unmatched: Sequence[Item], seen: Sequence[Item], stor
                 for other_id, other_story in stories.items():
                     if other_story == item.id:  # same-language copies that followed this item come along
                         stories[other_id] = story
+
+
+def _other_languages_near_in_time(unmatched: Sequence[Item], seen: Sequence[Item]) -> dict[int | None, list[Item]]:
+    """Each unmatched item's items in other languages published within ``CROSS_WINDOW`` of it: each
+    language's items sorted by time and cut by bisection, where comparing every new item with every recent
+    one made the first cycle of tests/test_hostile_feeds.py (about 10,000 new items) overrun its bound."""
+    by_language: defaultdict[str, list[Item]] = defaultdict(list)
+    for other in seen:
+        if other.lang != "und" and other.published is not None:
+            by_language[other.lang].append(other)
+    times: dict[str, list[datetime]] = {}
+    for lang, items in by_language.items():
+        items.sort(key=lambda i: i.published)  # type: ignore[arg-type, return-value]
+        times[lang] = [i.published for i in items]  # type: ignore[misc]
+    near: dict[int | None, list[Item]] = {}
+    for item in unmatched:
+        near[item.id] = [] if item.lang == "und" or item.published is None else [
+            other for lang, items in by_language.items() if lang != item.lang
+            for other in items[bisect_left(times[lang], item.published - CROSS_WINDOW):
+                               bisect_right(times[lang], item.published + CROSS_WINDOW)]]
+    return near
 
 
 def assign_stories(store: Store, new_items: Sequence[Item], now: datetime, window: timedelta = WINDOW) -> dict[int, int]:
