@@ -17,8 +17,6 @@ from sklearn.feature_extraction.text import TfidfTransformer
 from sklearn.linear_model import LogisticRegression
 from sklearn.utils import murmurhash3_32
 
-from newswatch.models import TOPICS
-
 from .concepts import concept_features, feature_names
 from .text import LANGUAGES, language, ngrams, normalize
 
@@ -58,7 +56,7 @@ def _first_words(n: int) -> re.Pattern[str]:
 
 
 class TopicClassifier(ClassifierMixin, BaseEstimator):
-    """Multi-label topic classifier: ``fit(texts, Y)`` with Y an indicator matrix over ``TOPICS``.
+    """Multi-label topic classifier: ``fit(texts, Y)`` with Y an indicator matrix over ``topics`` (the config's).
 
     A text is a headline, a newline, then the body. It reads the headline and the first ``lead_words``
     words of the body (the lead, where news says what it is about; a round-up's passing line
@@ -79,7 +77,7 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
     (0.5 if absent), usually the one `classifiers.train` chose on validation data.
     """
 
-    def __init__(self, topics: Sequence[str] = TOPICS, C: float = 10.0, lead_words: int = 170,
+    def __init__(self, topics: Sequence[str] = (), C: float = 10.0, lead_words: int = 170,
                  concept_weight: float = 0.5, n_features: int = 2**20, calibration_folds: int = 3,
                  thresholds: dict[str, float] | None = None, concepts_by_language: bool = True):
         self.topics = topics
