@@ -17,8 +17,8 @@ from newswatch.config import WebSettings
 from newswatch.digest import Match, build_digest
 from newswatch.models import Item
 from newswatch.web import WebConfigError, create_app
-from web_data import (DRILLS, FEEDS, HOSTILE, NOW, RUSSIA_DPRK, STORY_KCNA, STORY_PENINSULA, STORY_WORLD, build_home,
 from shipped_topics import TITLES
+from web_data import (DRILLS, FEEDS, HOSTILE, NOW, RUSSIA_DPRK, STORY_KCNA, STORY_PENINSULA, STORY_WORLD, build_home,
                       copy_home, stored_rows)
 
 LOCAL = "http://127.0.0.1"
@@ -320,7 +320,7 @@ def test_real_retrain_learns_from_web_labels_and_keeps_the_gate(settings, client
                     headers={"X-CSRF-Token": token, "Accept": "application/json"})
     store = app.open_store(settings)
     try:
-        corpus, labeled = retrain.training_corpus(store)
+        corpus, labeled = retrain.training_corpus(settings, store)
         report = retrain.train(settings, store)
     finally:
         store.close()
