@@ -19,7 +19,7 @@ from classifiers.text import korean_stem, ngrams, normalize, words
 from classifiers.train import example_weights, train, train_candidate
 from newswatch.labeled_items import seed_corpus
 from newswatch.models import Item, LabeledItem
-from shipped_topics import NAMES
+from shipped_topics import NAMES as TOPICS
 
 # Trainings on every seed take 10-40 s each on a busy two-core machine; some tests run two.
 pytestmark = pytest.mark.timeout(600)
@@ -32,7 +32,7 @@ def seed_model():
     """Trained on every seed, any warning of the solver recorded (none is expected)."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        model = train(seed_corpus(NAMES), NAMES, thresholds={"russia_dprk": 0.5, "alliance_drills": 0.5})
+        model = train(seed_corpus(TOPICS), TOPICS, thresholds={"russia_dprk": 0.5, "alliance_drills": 0.5})
     model.training_warnings = [w for w in caught if issubclass(w.category, ConvergenceWarning)]
     return model
 
@@ -70,7 +70,7 @@ def test_english_why_terms_are_words_a_reader_recognises(seed_model):
     texts = ["On Wednesday the U.S. and South Korea began Freedom Shield drills, 2025's largest\n"
              "The allies said on Wednesday the 11-day exercise would involve 20,000 troops."]
     features = seed_model.features(texts)
-    [reasons] = Explainer(seed_model).top_terms(texts, features, np.array([0]), NAMES.index("alliance_drills"), k=8)
+    [reasons] = Explainer(seed_model).top_terms(texts, features, np.array([0]), TOPICS.index("alliance_drills"), k=8)
     shown = " ".join(reasons).split()
     assert "wednesday" not in shown and "the" not in shown and not any(re.search(r"\d", w) for w in shown), reasons
 
@@ -111,12 +111,12 @@ def test_training_gives_no_convergence_warning(seed_model):
 
 
 def test_the_same_data_give_the_same_model_file_and_thresholds(tmp_path):
-    corpus = seed_corpus(NAMES)[::6]
+    corpus = seed_corpus(TOPICS)[::6]
     files, thresholds = set(), []
     for run in ("a", "b"):
-        candidate = train_candidate(corpus, NAMES, np.zeros(len(corpus), dtype=bool), None, margin=0.01, folds=3)
+        candidate = train_candidate(corpus, TOPICS, np.zeros(len(corpus), dtype=bool), None, margin=0.01, folds=3)
         model, metadata = candidate.model, candidate.metadata
-        registry = Registry(tmp_path / run, NAMES)
+        registry = Registry(tmp_path / run, TOPICS)
         version = registry.save(model, metadata)
         files.add(hashlib.sha256((registry.root / f"{version}.skops").read_bytes()).hexdigest())
         thresholds.append(metadata["thresholds"])
@@ -150,7 +150,7 @@ def test_why_names_words_of_the_text_and_at_most_one_relation(seed_model):
     texts = ["Putin hosts Kim Jong Un in Vladivostok\nThe Russian president and the North Korean leader "
              "discussed munitions and satellite technology at a summit."]
     features = seed_model.features(texts)
-    [reasons] = Explainer(seed_model).top_terms(texts, features, np.array([0]), NAMES.index("russia_dprk"), k=5)
+    [reasons] = Explainer(seed_model).top_terms(texts, features, np.array([0]), TOPICS.index("russia_dprk"), k=5)
     relations = {NAMES[c] for c in relation_columns()}
     assert 0 < len(reasons) <= 5
     assert sum(reason in relations for reason in reasons) <= 1
@@ -162,15 +162,15 @@ def test_estimator_contract(seed_model):
     assert clone(seed_model).get_params() == seed_model.get_params()
     assert not hasattr(clone(seed_model), "regressions_")
     scores = seed_model.predict_proba(["Putin and Kim sign a defence pact", "Stocks rally in Tokyo"])
-    assert scores.shape == (2, len(NAMES)) and ((0 <= scores) & (scores <= 1)).all()
+    assert scores.shape == (2, len(TOPICS)) and ((0 <= scores) & (scores <= 1)).all()
 
 
 def test_a_weighted_label_moves_the_model_more_than_an_unweighted_one():
-    seeds = seed_corpus(NAMES)
+    seeds = seed_corpus(TOPICS)
     label = LabeledItem(Item(key="l", title="Zebra crossing festival opens in Pyongyang and Moscow"), ("russia_dprk",))
     corpus = seeds + [label]
-    plain = train(corpus, NAMES, example_weights(len(corpus), 1, 1.0))
-    weighted = train(corpus, NAMES, example_weights(len(corpus), 1, 50.0))
+    plain = train(corpus, TOPICS, example_weights(len(corpus), 1, 1.0))
+    weighted = train(corpus, TOPICS, example_weights(len(corpus), 1, 50.0))
     probe = ["Zebra crossing festival opens"]
     assert weighted.predict_proba(probe)[0, 0] > plain.predict_proba(probe)[0, 0]
     assert list(example_weights(5, 2, 10.0)) == [1, 1, 1, 10, 10]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -14,6 +15,7 @@ from newswatch import app
 from newswatch.cli import main
 from newswatch.config import ConfigError, load_settings
 from newswatch.models import Item
+from test_ingest import rss, write_config
 
 # Two trainings on every seed take a minute or more on a busy two-core machine.
 pytestmark = pytest.mark.timeout(900)
@@ -55,22 +57,11 @@ def labeled_file(path, baseball):
 def third_topic(data_dir, seed_models, feed_server, tmp_path):
     """A data dir with the model trained for the two shipped topics in service, and a config adding a third."""
     shutil.copytree(seed_models, data_dir / "models")
-    feed_server.add_file("sports.xml", f"""<?xml version="1.0" encoding="utf-8"?>
-        <rss version="2.0"><channel><title>Sports Desk</title><link>https://sports.example/</link>
-        <item><title>{NEW_BASEBALL}</title><link>https://sports.example/1</link><guid>s1</guid></item>
-        <item><title>{NEW_OTHER}</title><link>https://sports.example/2</link><guid>s2</guid></item>
-        </channel></rss>""")
-    config = tmp_path / "newswatch.toml"
-    config.write_text(f"""
-        allow_private_addresses = true
-
-        [[feeds]]
-        url = "{feed_server.url('sports.xml')}"
-        name = "Sports Desk"
-
-        [topics.kbo_baseball]
-        title = "Korean baseball"
-    """)
+    feed_server.route("sports.xml", body=rss(f"<item><title>{NEW_BASEBALL}</title><guid>s1</guid></item>"
+                                             f"<item><title>{NEW_OTHER}</title><guid>s2</guid></item>"))
+    config = Path(write_config(tmp_path, {"Sports Desk": feed_server.url("sports.xml")}))
+    with config.open("a") as out:
+        out.write('[topics.kbo_baseball]\ntitle = "Korean baseball"\n')
     return config
 
 

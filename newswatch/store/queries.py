@@ -125,6 +125,8 @@ def _conditions(where: ItemFilter, tags: sa.ColumnElement[str],
     if where.topics and where.min_score is None:
         conditions.append(sa.or_(*(tags.contains(f'"{topic}"', autoescape=True) for topic in where.topics)))
     if where.min_score is not None:
+        if not where.topics:  # the store does not know the config's topics: "any topic" is the caller's list
+            raise ValueError("a minimum score needs the topics it applies to")
         conditions.append(sa.or_(*(TopicScore(scores, topic) >= where.min_score for topic in where.topics)))
     if where.feed_urls:
         conditions.append(feeds.c.url.in_(where.feed_urls))

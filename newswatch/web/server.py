@@ -52,7 +52,9 @@ class BadRequest(HTTPException):
 
 @dataclass(frozen=True)
 class StoryBlock:
-    """One story in the inbox: its lead shown in full, the story's other copies compactly under it."""
+    """One story as the inbox shows it: the store's ``ScoredStory`` with its lead chosen for the topic the
+    inbox is filtered by (among the copies the filter matched), shown in full, and the story's other copies
+    compactly under it."""
 
     lead: ScoredItem
     others: tuple[ScoredItem, ...]
