@@ -217,7 +217,7 @@ def test_the_threshold_is_the_lowest_within_one_standard_error_of_the_best_f1():
     # positives score 0.3-0.99, negatives 0.0-0.4: F1 is best at 0.39, and within its noise down to 0.30
     scores = np.concatenate([np.linspace(0.3, 0.99, 100), np.linspace(0.0, 0.4, 100)])
     Y = np.column_stack([truth, truth])
-    chosen = choose_thresholds(Y, np.column_stack([scores, scores]), pinned={"alliance_drills": 0.7})
+    chosen = choose_thresholds(Y, np.column_stack([scores, scores]), TOPICS, pinned={"alliance_drills": 0.7})
     f1 = lambda th: 2 * ((scores >= th) & (truth == 1)).sum() / ((scores >= th).sum() + truth.sum())
     best = max(f1(th) for th in THRESHOLD_GRID)
     assert chosen["alliance_drills"] == 0.7
