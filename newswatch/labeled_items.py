@@ -65,7 +65,7 @@ def _problem(record: Any, require_topics: bool, known_topics: Sequence[str]) -> 
         if isinstance(record.get(key), str) and printable(record[key]) != record[key]:
             return f'"{key}" must not contain control characters'
     if "topics" not in record:
-        return '"topics" is required (an empty list means about neither topic)' if require_topics else None
+        return '"topics" is required (an empty list means about none of the topics)' if require_topics else None
     topics = record["topics"]
     if not isinstance(topics, list) or not all(isinstance(t, str) for t in topics):
         return '"topics" must be a list of topic names'

@@ -19,10 +19,10 @@ from classifiers.evaluate import describe_estimate
 from classifiers.registry import LoadedModel, ModelFileError, OutdatedModelError, Registry
 from classifiers.train import Candidate, TooFewExamplesError, documents, example_weights, train_candidate
 
+from .analyst_labels import labeled_examples
 from .clock import utcnow
 from .config import Settings
 from .cycle import record_predictions
-from .analyst_labels import labeled_examples
 from .labeled_items import seed_corpus
 from .models import Item, LabeledItem
 from .store import Store

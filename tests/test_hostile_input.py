@@ -19,11 +19,11 @@ import pytest
 from click.testing import CliRunner
 from fastapi.testclient import TestClient
 
+from newswatch.analyst_labels import import_labels
 from newswatch.cli import main
 from newswatch.config import load_settings
 from newswatch.digest import Match, build_digest
 from newswatch.fetch import fetch_url
-from newswatch.analyst_labels import import_labels
 from newswatch.models import Item, Prediction
 from newswatch.notify import masked_url, scrub, send_apprise
 from newswatch.store import Store

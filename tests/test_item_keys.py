@@ -7,9 +7,9 @@ import json
 import threading
 from datetime import datetime, timezone
 
+from newswatch.analyst_labels import import_labels
 from newswatch.config import load_settings
 from newswatch.cycle import ingest
-from newswatch.analyst_labels import import_labels
 from newswatch.store import Store
 from newswatch.models import Item
 from shipped_topics import NAMES

@@ -15,11 +15,11 @@ from fastapi.testclient import TestClient
 
 from classifiers.evaluate import MIN_POSITIVES, describe_estimate, estimate, paired_gate
 from newswatch import app, retrain
+from newswatch.analyst_labels import import_labels, label_stored_item
 from newswatch.cli import main
 from newswatch.config import ConfigError, load_settings
 from newswatch.digest import Match, build_digest
 from newswatch.feedlist import set_topic_threshold
-from newswatch.analyst_labels import import_labels, label_stored_item
 from newswatch.models import Feed, Item, Prediction
 from newswatch.web import create_app
 from shipped_topics import NAMES, TITLES

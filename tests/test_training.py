@@ -14,10 +14,10 @@ from click.testing import CliRunner
 from classifiers.registry import ModelFileError, OutdatedModelError, Registry, TopicsChangedError
 from classifiers.train import train_candidate
 from newswatch import app
+from newswatch.analyst_labels import export_records, import_labels
 from newswatch.cli import main
 from newswatch.config import load_settings
 from newswatch.labeled_items import LabeledFileError, seed_corpus
-from newswatch.analyst_labels import export_records, import_labels
 from newswatch.models import Feed, Item
 from shipped_topics import NAMES
 

@@ -25,9 +25,9 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from .. import app as core
 from .. import retrain as loop
+from ..analyst_labels import LabelError, label_stored_item
 from ..clock import Clock, utcnow
 from ..config import ConfigError, Settings
-from ..analyst_labels import LabelError, label_stored_item
 from ..digest import lead_copy, more_sources, other_outlets
 from ..feedlist import feed_statuses, set_topic_threshold
 from ..jsonview import saved_query_json
