@@ -77,7 +77,7 @@ def main() -> None:
         new_matches = [Match(item, p, source) for item, (_, p, source) in zip(stored, rows)]
         old_matches = [spine.Match(item, p, source) for item, (_, p, source) in zip(stored, rows)]
 
-        baseline, new, window = interleaved([lambda: spine.build_digest(old_matches, tz="Asia/Seoul"),
+        baseline, new, window = interleaved([lambda: spine.build_digest(old_matches, TITLES, tz="Asia/Seoul"),
                                              lambda: build_digest(new_matches, TITLES, tz="Asia/Seoul"),
                                              lambda: store.tagged_between(NOW - timedelta(days=1), NOW)], args.runs)
         store.close()

@@ -1,4 +1,4 @@
-"""build_digest(matches) → Digest: the subject, plain text, HTML and Markdown of one alert or digest. Pure.
+"""build_digest(matches, topics) → Digest: the subject, plain text, HTML and Markdown of one alert or digest. Pure.
 
 One entry per story: syndicated copies of one story (same ``story_id``; an item without one is its own
 story) collapse into the highest-scoring copy plus "+N sources", and every other copy is still listed under
