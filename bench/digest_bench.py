@@ -19,12 +19,14 @@ import types
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from newswatch.digest import Match, build_digest
-from newswatch.models import Feed, Item, Prediction
+from newswatch.config import DEFAULT_TOPICS
+from newswatch.digest import build_digest
+from newswatch.models import Feed, Item, Match, Prediction
 from newswatch.store import Store
 
 REPO = Path(__file__).resolve().parents[1]
 NOW = datetime(2026, 5, 4, tzinfo=timezone.utc)
+TITLES = {topic.name: topic.title for topic in DEFAULT_TOPICS}
 
 
 def spine_build_digest():
@@ -75,8 +77,8 @@ def main() -> None:
         new_matches = [Match(item, p, source) for item, (_, p, source) in zip(stored, rows)]
         old_matches = [spine.Match(item, p, source) for item, (_, p, source) in zip(stored, rows)]
 
-        baseline, new, window = interleaved([lambda: spine.build_digest(old_matches, tz="Asia/Seoul"),
-                                             lambda: build_digest(new_matches, tz="Asia/Seoul"),
+        baseline, new, window = interleaved([lambda: spine.build_digest(old_matches, TITLES, tz="Asia/Seoul"),
+                                             lambda: build_digest(new_matches, TITLES, tz="Asia/Seoul"),
                                              lambda: store.tagged_between(NOW - timedelta(days=1), NOW)], args.runs)
         store.close()
     ratio = lambda times: statistics.median(t / b for t, b in zip(times, baseline))  # noqa: E731

@@ -22,10 +22,10 @@ import numpy as np
 
 from classifiers.evaluate import describe_estimate, evaluate_model
 from newswatch import retrain
-from newswatch.config import load_settings
-from newswatch.labeled import read_labeled_file, seed_corpus
-from newswatch.labels import label_stored_item
-from newswatch.models import TOPICS, Feed
+from newswatch.analyst_labels import label_stored_item
+from newswatch.config import DEFAULT_TOPICS, load_settings
+from newswatch.labeled_items import read_labeled_file, seed_corpus
+from newswatch.models import Feed
 from newswatch.store import Store
 from newswatch.stories import assign_stories
 
@@ -34,11 +34,15 @@ NOW = datetime(2026, 12, 1, tzinfo=timezone.utc)
 CHECKPOINTS = (10, 25, 50)
 
 
+TOPICS = tuple(topic.name for topic in DEFAULT_TOPICS)
+"""The dev set's topics: the two a default config has."""
+
+
 def dev():
     if not DEV.exists():
         sys.exit(f"skipped: no dev set at {DEV} (set NEWSWATCH_DEV_SET)")
     with DEV.open(encoding="utf-8") as stream:
-        return read_labeled_file(stream, str(DEV))
+        return read_labeled_file(stream, str(DEV), TOPICS)
 
 
 def settings_in(home: str):
@@ -47,14 +51,14 @@ def settings_in(home: str):
 
 def candidate(settings, labels):
     """A candidate trained as `newswatch train` would after importing ``labels`` (no model in service)."""
-    corpus = seed_corpus() + list(labels)
+    corpus = seed_corpus(TOPICS) + list(labels)
     started = time.perf_counter()
     trained, *_ = retrain.candidate_for(settings, corpus, len(labels), None)
     return trained, time.perf_counter() - started
 
 
 def macro(model, examples) -> float:
-    return evaluate_model(model, examples)["macro_f1"]
+    return evaluate_model(model, examples, TOPICS)["macro_f1"]
 
 
 def estimate(splits: int = 5):
@@ -149,7 +153,7 @@ def _curve(settings, pool, test, seed: int | None) -> list[float]:
             for item in chosen:
                 for topic in TOPICS:
                     label_stored_item(store, item.id, topic, topic in truth[item.key].topics, "bench", NOW,  # type: ignore[arg-type]
-                                      source="bench")
+                                      TOPICS, source="bench")
             labeled += len(chosen)
             retrain.train(settings, store, force=True)
             curve.append(macro(retrain.in_service(settings).estimator, test))  # type: ignore[union-attr]

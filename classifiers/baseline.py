@@ -7,8 +7,6 @@ from typing import Sequence
 
 import numpy as np
 
-from newswatch.models import TOPICS
-
 _RUSSIA = r"\b(russia|russian|moscow|kremlin|putin|lavrov|shoigu)\b"
 _DPRK = r"\b(north korea|north korean|pyongyang|dprk|kim jong[- ]un)\b"
 _DRILL = r"\b(drills?|exercises?|freedom shield|ulchi|freedom edge|joint patrol)\b"
@@ -19,7 +17,8 @@ QUERIES = {
 }
 
 
-def keyword_predict(texts: Sequence[str]) -> np.ndarray:
-    """1 where every clause of the topic's query matches (AND of ORs), case-insensitive."""
-    compiled = {t: [re.compile(q, re.IGNORECASE) for q in QUERIES[t]] for t in TOPICS}
-    return np.array([[int(all(p.search(text) for p in compiled[t])) for t in TOPICS] for text in texts])
+def keyword_predict(texts: Sequence[str], topics: Sequence[str]) -> np.ndarray:
+    """1 where every clause of the topic's query matches (AND of ORs), case-insensitive; one column per
+    topic of ``topics`` (each one of ``QUERIES``)."""
+    compiled = {t: [re.compile(q, re.IGNORECASE) for q in QUERIES[t]] for t in topics}
+    return np.array([[int(all(p.search(text) for p in compiled[t])) for t in topics] for text in texts])

@@ -30,13 +30,15 @@ _CYRILLIC = re.compile("[а-яё]")
 # spellings) and Russian; ``terms()`` turns them into features. Russian names are given in the forms
 # whose Snowball stems differ ("Пхеньян" → "пхенья", "Пхеньяне" → "пхеньян"). Korean ones are whole
 # words or the two- and three-syllable pieces features take from inside words ("북러", "연합훈"); a
-# piece that other words share ("조선" of 조선업, shipbuilding; "연합" of 연합뉴스) is left out. A name
+# piece that other words share ("조선" of 조선업, shipbuilding; "연합" of 연합뉴스) is left out, and so
+# is a lone syllable running text uses otherwise ("일" of a date, "한" for one, "중" for during): the
+# headlines' "한·미·일" reaches the features joined, as "한미일" (``text.normalize``). A name
 # has at most two words: the features are words and word pairs ("Kim Jong Un" is found as "jong un").
 CONCEPTS: dict[str, tuple[str, ...]] = {
     "Russia": ("russia", "russian", "russians", "russian federation", "moscow", "kremlin", "putin", "lavrov",
                "shoigu", "medvedev", "belousov", "zakharova", "peskov", "soviet", "ussr", "vladivostok",
                "khabarovsk", "rosatom", "roscosmos", "tass",
-               "러시아", "러", "露", "북러", "대러", "한러", "조러", "로씨야", "로씨야련방", "푸틴", "쇼이구", "라브로프",
+               "러시아", "러", "露", "북러", "대러", "한러", "조러", "중러", "로씨야", "로씨야련방", "푸틴", "쇼이구", "라브로프",
                "라브로", "모스크바", "크렘린", "메드베", "벨로우", "자하로", "페스코", "소련", "블라디", "하바롭", "연해주",
                "Россия", "России", "российский", "российские", "русский", "Российская Федерация", "РФ", "Москва",
                "Москвы", "Кремль", "Путин", "Лавров", "Лаврова", "Шойгу", "Медведев", "Белоусов", "Захарова",
@@ -52,19 +54,19 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
                     "ЦТАК", "народная армия", "Нодон Синмун"),
     "US": ("u s", "united states", "washington", "american", "americans", "pentagon", "usfk", "indo pacific",
            "uss",
-           "미국", "미", "美", "한미", "한미일", "북미", "미군", "주한미", "워싱턴", "펜타곤",
+           "미국", "미", "美", "한미", "한미일", "북미", "미일", "미중", "미군", "주한미", "워싱턴", "펜타곤",
            "США", "Соединенные Штаты", "Вашингтон", "американский", "американские", "Америка", "Пентагон"),
     "South Korea": ("south korea", "south korean", "south koreans", "s korea", "s korean", "rok", "seoul",
                     "puppet",
-                    "한국", "남한", "한", "韓", "한미", "한미일", "한일", "한러", "대한민국", "서울", "합참", "국군", "한국군",
+                    "한국", "남한", "韓", "한미", "한미일", "한일", "한러", "한중", "대한민국", "서울", "합참", "국군", "한국군",
                     "괴뢰",
                     "Южная Корея", "Южной Кореи", "Южной Кореей", "южнокорейский", "южнокорейские", "Сеул",
                     "Республика Корея", "марионеточный"),
     "Japan": ("japan", "japanese", "tokyo", "self defense", "self defence", "jsdf", "sdf",
-              "일본", "일", "日", "한일", "한미일", "도쿄", "자위대",
+              "일본", "日", "한일", "한미일", "미일", "도쿄", "자위대",
               "Япония", "японский", "японские", "Токио", "самообороны"),
     "China": ("china", "chinese", "beijing", "pla",
-              "중국", "중", "中", "북중", "베이징", "시진핑", "해방군",
+              "중국", "中", "북중", "미중", "한중", "중러", "베이징", "시진핑", "해방군",
               "Китай", "Китая", "китайский", "китайские", "Пекин", "НОАК", "КНР"),
     "drill": ("drill", "drills", "exercise", "exercises", "war game", "war games", "wargame", "wargames",
               "maneuver", "maneuvers", "manoeuvre", "manoeuvres", "joint patrol", "freedom shield", "ulchi",

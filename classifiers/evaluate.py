@@ -13,7 +13,7 @@ from typing import Protocol, Sequence
 import numpy as np
 from sklearn.metrics import precision_recall_fscore_support
 
-from newswatch.models import TOPICS, LabeledItem
+from newswatch.models import LabeledItem
 
 CONFIDENCE = 0.9
 RESAMPLES = 2000
@@ -26,28 +26,32 @@ def documents(labeled: Sequence[LabeledItem]) -> list[str]:
     return [example.item.document for example in labeled]
 
 
-def indicator(labeled: Sequence[LabeledItem]) -> np.ndarray:
-    return np.array([[int(topic in example.topics) for topic in TOPICS] for example in labeled], dtype=int)
+def indicator(labeled: Sequence[LabeledItem], topics: Sequence[str]) -> np.ndarray:
+    """One row per example, one column per topic of ``topics``: 1 where the example is about it. A topic
+    an example does not name counts as "no" (most news is about none of them)."""
+    return np.array([[int(topic in example.topics) for topic in topics] for example in labeled], dtype=int
+                    ).reshape(len(labeled), len(topics))
 
 
 class Tagger(Protocol):
     def predict(self, texts: Sequence[str]) -> np.ndarray: ...
 
 
-def evaluate_model(model: Tagger, labeled: Sequence[LabeledItem]) -> dict:
-    """What `newswatch evaluate` prints: ``estimate`` of the model's tags on labeled examples."""
-    return estimate(indicator(labeled), model.predict(documents(labeled)))
+def evaluate_model(model: Tagger, labeled: Sequence[LabeledItem], topics: Sequence[str]) -> dict:
+    """What `newswatch evaluate` prints: ``estimate`` of the model's tags (columns: ``topics``) on labeled examples."""
+    return estimate(indicator(labeled, topics), model.predict(documents(labeled)), topics)
 
 
-def metrics(Y_true: np.ndarray, Y_pred: np.ndarray) -> dict:
+def metrics(Y_true: np.ndarray, Y_pred: np.ndarray, topics: Sequence[str]) -> dict:
+    """Precision, recall, F1 and support per topic (the columns of ``Y_true``, named by ``topics``) and macro-F1."""
     precision, recall, f1, support = precision_recall_fscore_support(
-        np.asarray(Y_true), np.asarray(Y_pred), average=None, labels=range(len(TOPICS)), zero_division=0)
-    topics = {
+        np.asarray(Y_true), np.asarray(Y_pred), average=None, labels=range(len(topics)), zero_division=0)
+    per_topic = {
         topic: {"precision": round(float(precision[i]), 4), "recall": round(float(recall[i]), 4),
                 "f1": round(float(f1[i]), 4), "support": int(support[i])}
-        for i, topic in enumerate(TOPICS)
+        for i, topic in enumerate(topics)
     }
-    return {"topics": topics, "macro_f1": round(float(np.mean(f1)), 4)}
+    return {"topics": per_topic, "macro_f1": round(float(np.mean(f1)), 4)}
 
 
 def _f1_columns(Y_true: np.ndarray, Y_pred: np.ndarray, rows: np.ndarray) -> np.ndarray:
@@ -74,22 +78,22 @@ def _interval(values: np.ndarray, confidence: float) -> list[float]:
     return [round(float(low), 4), round(float(high), 4)]
 
 
-def estimate(Y_true: np.ndarray, Y_pred: np.ndarray, confidence: float = CONFIDENCE, resamples: int = RESAMPLES,
-             seed: int = 0) -> dict:
+def estimate(Y_true: np.ndarray, Y_pred: np.ndarray, topics: Sequence[str], confidence: float = CONFIDENCE,
+             resamples: int = RESAMPLES, seed: int = 0) -> dict:
     """``metrics`` plus a bootstrap interval for macro-F1 and each topic's F1, the positives per topic,
     and whether there are enough (``MIN_POSITIVES`` of every topic) to call it an estimate."""
     Y_true, Y_pred = np.asarray(Y_true), np.asarray(Y_pred)
-    result = {**metrics(Y_true, Y_pred), **_counts(Y_true), "confidence": confidence}
+    result = {**metrics(Y_true, Y_pred, topics), **_counts(Y_true, topics), "confidence": confidence}
     if len(Y_true):
         f1 = _f1_columns(Y_true, Y_pred, _resamples(len(Y_true), resamples, seed))
         result["macro_f1_interval"] = _interval(f1.mean(axis=1), confidence)
-        for t, topic in enumerate(TOPICS):
+        for t, topic in enumerate(topics):
             result["topics"][topic]["f1_interval"] = _interval(f1[:, t], confidence)
     return result
 
 
-def _counts(Y_true: np.ndarray) -> dict:
-    positives = {topic: int(Y_true[:, t].sum()) if len(Y_true) else 0 for t, topic in enumerate(TOPICS)}
+def _counts(Y_true: np.ndarray, topics: Sequence[str]) -> dict:
+    positives = {topic: int(Y_true[:, t].sum()) if len(Y_true) else 0 for t, topic in enumerate(topics)}
     return {"examples": int(len(Y_true)), "positives": positives,
             "enough": bool(len(Y_true)) and min(positives.values()) >= MIN_POSITIVES}
 
@@ -127,7 +131,7 @@ class GateVerdict:
 
 
 def paired_gate(Y_true: np.ndarray | None, candidate: np.ndarray | None, current: np.ndarray | None,
-                margin: float, has_current: bool = True, confidence: float = CONFIDENCE,
+                margin: float, topics: Sequence[str], has_current: bool = True, confidence: float = CONFIDENCE,
                 resamples: int = RESAMPLES, seed: int = 0) -> GateVerdict:
     """Judge a candidate against the model in service on the same held-out labels (tags of each).
 
@@ -144,10 +148,10 @@ def paired_gate(Y_true: np.ndarray | None, candidate: np.ndarray | None, current
     rows = _resamples(len(Y_true), resamples, seed)
     differences = (_f1_columns(Y_true, candidate, rows).mean(axis=1)
                    - _f1_columns(Y_true, current, rows).mean(axis=1))
-    new, old = metrics(Y_true, candidate)["macro_f1"], metrics(Y_true, current)["macro_f1"]
+    new, old = metrics(Y_true, candidate, topics)["macro_f1"], metrics(Y_true, current, topics)["macro_f1"]
     difference = round(new - old, 4)
     low, high = _interval(differences, confidence)
-    counts = _counts(Y_true)
+    counts = _counts(Y_true, topics)
     compared = (f"macro-F1 {new:.3f} vs {old:.3f} in service ({difference:+.3f}; 90 % interval of the "
                 f"difference {low:+.3f} to {high:+.3f}) on {_in_words(counts)}")
     if high < -margin:

@@ -76,7 +76,8 @@ class Explainer:
         at = np.minimum(np.searchsorted(columns, words.indices), len(columns) - 1)
         named = (columns[at] == words.indices) & (words.data > 0)
         relations = relation_columns()
-        concepts = features.concepts[rows][:, relations] * (concept_weights[relations] * self.model.concept_weight)
+        weights = concept_weights[features.languages[rows]][:, relations]  # each row's language's weights
+        concepts = features.concepts[rows][:, relations] * weights * self.model.concept_weight
         concept_rows, shown = np.nonzero(concepts > 0)
         concept_columns = relations[shown]
         return (np.concatenate([word_rows[named], concept_rows]),

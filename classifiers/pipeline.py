@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Iterable, Sequence
 
 import numpy as np
@@ -16,10 +17,8 @@ from sklearn.feature_extraction.text import TfidfTransformer
 from sklearn.linear_model import LogisticRegression
 from sklearn.utils import murmurhash3_32
 
-from newswatch.models import TOPICS
-
 from .concepts import concept_features, feature_names
-from .text import ngrams, normalize
+from .text import LANGUAGES, language, ngrams, normalize
 
 # A sentence ends at . ! ? and a space, or a line; Korean copy often runs on without the space
 # ("…해석된다.한편 러시아는…"), so a Korean sentence also ends at its final syllable and a stop.
@@ -32,6 +31,8 @@ class Features:
 
     words: sp.csr_matrix
     concepts: np.ndarray
+    languages: np.ndarray
+    """Each text's index into ``LANGUAGES``: which language-specific concept weights apply to it."""
     matrix: sp.csr_matrix
 
 
@@ -45,33 +46,48 @@ def _regression(C: float) -> LogisticRegression:
 
 
 MAX_ITER = 20_000
+_LONGEST_WORD = 12
+"""Characters a lead word takes at most, on average, with its space: the body is cut there first."""
+
+
+@lru_cache(maxsize=4)
+def _first_words(n: int) -> re.Pattern[str]:
+    return re.compile(rf"\s*(?:\S+\s+){{{n - 1}}}\S+")
 
 
 class TopicClassifier(ClassifierMixin, BaseEstimator):
-    """Multi-label topic classifier: ``fit(texts, Y)`` with Y an indicator matrix over ``TOPICS``.
+    """Multi-label topic classifier: ``fit(texts, Y)`` with Y an indicator matrix over ``topics`` (the config's).
 
-    A text is a headline, a newline, then the body. It reads the headline and the first ``lead_chars``
-    characters of the body (the lead, where news says what it is about; a round-up's passing line
-    further down should not tag it), sentence by sentence:
+    A text is a headline, a newline, then the body. It reads the headline and the first ``lead_words``
+    words of the body (the lead, where news says what it is about; a round-up's passing line
+    further down should not tag it; counted in words, not characters, because a Korean word — a noun
+    and its particle — says as much as an English one in fewer letters), sentence by sentence:
     - words and word pairs (hashed: no vocabulary to store, so the model file stays small and loads
       fast), TF-IDF weighted over the whole headline + lead;
     - concept features (``classifiers.concepts``): which actors and events the headline names, and
-      which pairs of them one sentence names together, times ``concept_weight``.
+      which pairs of them one sentence names together, times ``concept_weight``. With
+      ``concepts_by_language`` they come twice: once shared by every language, once in the columns of
+      the text's own language (English, Korean or Russian, by its letters). A concept's weight for a
+      text is the shared one plus its language's correction ("frustratingly easy" domain adaptation,
+      Daumé III 2007): Korean "훈련" (any training) and Russian "учения" name a drill more loosely than
+      English "drills", and a few hundred Korean and Russian examples should not loosen the English
+      weights, nor lose what the languages share.
     Probabilities are calibrated (Platt scaling on ``calibration_folds`` out-of-fold scores), so that a
     threshold means the same across retrainings; ``thresholds`` maps a topic to its alert threshold
     (0.5 if absent), usually the one `classifiers.train` chose on validation data.
     """
 
-    def __init__(self, topics: Sequence[str] = TOPICS, C: float = 10.0, lead_chars: int = 1000,
+    def __init__(self, topics: Sequence[str] = (), C: float = 10.0, lead_words: int = 170,
                  concept_weight: float = 0.5, n_features: int = 2**20, calibration_folds: int = 3,
-                 thresholds: dict[str, float] | None = None):
+                 thresholds: dict[str, float] | None = None, concepts_by_language: bool = True):
         self.topics = topics
         self.C = C
-        self.lead_chars = lead_chars
+        self.lead_words = lead_words
         self.concept_weight = concept_weight
         self.n_features = n_features
         self.calibration_folds = calibration_folds
         self.thresholds = thresholds
+        self.concepts_by_language = concepts_by_language
 
     def fit(self, texts: Sequence[str], Y: np.ndarray, sample_weight: np.ndarray | None = None) -> "TopicClassifier":
         topics = tuple(self.topics)
@@ -84,12 +100,12 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
             raise ValueError("every topic needs at least two positive and two negative examples")
         texts = list(texts)
         self.topics_ = topics
-        segments, whose, headline = self._segments(texts)
+        segments, whose, headline, languages = self._segments(texts)
         grams = [ngrams(segment) for segment in segments]  # read once: the hashed columns and their names
         hashed = self._hash(grams)
         self.word_idf_ = TfidfTransformer(sublinear_tf=True).fit(self._word_counts(hashed, whose, len(texts)))
         self.vocabulary_, self.vocabulary_columns_ = self._vocabulary(grams)
-        features = self._features(hashed, whose, headline)
+        features = self._features(hashed, whose, headline, languages)
         self.regressions_ = [
             CalibratedClassifierCV(_regression(self.C), method="sigmoid", cv=folds, ensemble=False).fit(
                 features.matrix, Y[:, t], sample_weight=sample_weight)
@@ -112,12 +128,18 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
     def head(self, text: str) -> str:
         """The part of ``text`` the features read: the headline and the lead."""
         title, _, body = text.partition("\n")
-        return f"{title}\n{body[: self.lead_chars]}"
+        body = body[: self.lead_words * _LONGEST_WORD]
+        lead = _first_words(self.lead_words).match(body)
+        return f"{title}\n{lead.group() if lead else body}"
 
     def weights(self, topic_index: int) -> tuple[np.ndarray, np.ndarray]:
-        """The (uncalibrated) regression weights of ``topic_index``: of the word columns, of the concepts."""
+        """The (uncalibrated) regression weights of ``topic_index``: of the word columns, and of the
+        concepts as they apply to a text in each language (one row per ``LANGUAGES``)."""
         coef = self.regressions_[topic_index].calibrated_classifiers_[0].estimator.coef_[0]
-        return coef[: self.n_features], coef[coef.size - len(feature_names()):]
+        concepts = coef[self.n_features:].reshape(-1, len(feature_names()))
+        if self.concepts_by_language:
+            return coef[: self.n_features], concepts[0] + concepts[1:]
+        return coef[: self.n_features], np.repeat(concepts, len(LANGUAGES), axis=0)
 
     # -- features -----------------------------------------------------------------------------------
 
@@ -125,20 +147,25 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
         hasher = FeatureHasher(n_features=self.n_features, input_type="string", alternate_sign=False)
         return hasher.transform(grams).tocsr()
 
-    def _segments(self, texts: Sequence[str]) -> tuple[list[str], np.ndarray, np.ndarray]:
-        """Each text's headline and lead sentences, normalized and flattened: (segments, whose, is the headline)."""
+    def _segments(self, texts: Sequence[str]) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
+        """Each text's headline and lead sentences, normalized and flattened, and each text's language:
+        (segments, whose, is the headline, index into ``LANGUAGES``)."""
         segments: list[str] = []
         whose: list[int] = []
         headline: list[bool] = []
+        languages: list[int] = []
         for i, text in enumerate(texts):
-            title, _, body = normalize(self.head(text)).partition("\n")
+            head = normalize(self.head(text))
+            title, _, body = head.partition("\n")
             sentences = [s for s in _SENTENCE_END.split(body) if s]
             segments.append(title)
             segments.extend(sentences)
             whose.extend([i] * (1 + len(sentences)))
             headline.append(True)
             headline.extend([False] * len(sentences))
-        return segments, np.array(whose, dtype=np.int64), np.array(headline, dtype=bool)
+            languages.append(LANGUAGES.index(language(head)))
+        return (segments, np.array(whose, dtype=np.int64), np.array(headline, dtype=bool),
+                np.array(languages, dtype=np.int64))
 
     @staticmethod
     def _word_counts(hashed: sp.csr_matrix, whose: np.ndarray, n_docs: int) -> sp.csr_matrix:
@@ -146,14 +173,18 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
         return (documents @ hashed).tocsr()
 
     def features(self, texts: Sequence[str]) -> Features:
-        segments, whose, headline = self._segments(list(texts))
-        return self._features(self._hash(map(ngrams, segments)), whose, headline)
+        segments, whose, headline, languages = self._segments(list(texts))
+        return self._features(self._hash(map(ngrams, segments)), whose, headline, languages)
 
-    def _features(self, hashed: sp.csr_matrix, whose: np.ndarray, headline: np.ndarray) -> Features:
+    def _features(self, hashed: sp.csr_matrix, whose: np.ndarray, headline: np.ndarray, languages: np.ndarray
+                  ) -> Features:
         words = self.word_idf_.transform(self._word_counts(hashed, whose, int(headline.sum())))
         concepts = concept_features(hashed, whose, headline)
-        matrix = sp.hstack([words, sp.csr_matrix(self.concept_weight * concepts)], format="csr")
-        return Features(words=words, concepts=concepts, matrix=matrix)
+        blocks = [concepts]
+        if self.concepts_by_language:
+            blocks += [concepts * (languages == i)[:, None] for i in range(len(LANGUAGES))]
+        matrix = sp.hstack([words, sp.csr_matrix(self.concept_weight * np.hstack(blocks))], format="csr")
+        return Features(words=words, concepts=concepts, languages=languages, matrix=matrix)
 
     def _vocabulary(self, grams: list[list[str]]) -> tuple[str, np.ndarray]:
         """The training n-grams by hashed column, to name the columns an explanation points at: a

@@ -20,7 +20,7 @@ from typing import Any, Sequence
 import numpy as np
 import skops.io as sio
 
-from newswatch.models import TOPICS, Item, Prediction
+from newswatch.models import Item, Prediction
 
 from .explain import Explainer
 from .pipeline import TopicClassifier
@@ -33,11 +33,12 @@ log = logging.getLogger(__name__)
 TRUSTED_TYPES = frozenset({"classifiers.pipeline.TopicClassifier", "sklearn.calibration._CalibratedClassifier",
                            "sklearn.calibration._SigmoidCalibration"})
 _VERSION = re.compile(r"^v(\d+)$")
-MODEL_FORMAT = 3
+MODEL_FORMAT = 4
 """Bumped whenever ``TopicClassifier``'s fitted state changes shape or meaning: a file of another format
 would load and then fail on its first prediction, or read text differently than it was trained to.
 2: concept features, one regression per topic (no char n-grams). 3: Korean and Russian words (particles
-stripped, stems) and concept names; the estimator records its topics."""
+stripped, stems) and concept names; the estimator records its topics. 4: concept columns per language,
+a lead counted in words, one-syllable Korean lists joined."""
 
 
 class ModelFileError(RuntimeError):
@@ -62,7 +63,12 @@ class LoadedModel:
     @property
     def thresholds(self) -> dict[str, float]:
         """The tagging threshold per topic."""
-        return {topic: float(value) for topic, value in zip(TOPICS, self.estimator.thresholds_)}
+        return {topic: float(value) for topic, value in zip(self.topics, self.estimator.thresholds_)}
+
+    @property
+    def topics(self) -> tuple[str, ...]:
+        """The topics of its score columns, in order (the registry loads only a model trained for the config's)."""
+        return tuple(self.estimator.topics_)
 
     @cached_property
     def explainer(self) -> Explainer:
@@ -77,22 +83,25 @@ class LoadedModel:
         scores = self.estimator.proba(features)
         tagged = scores >= self.estimator.thresholds_
         why: list[dict[str, tuple[str, ...]]] = [{} for _ in items]
-        for t, topic in enumerate(TOPICS):
+        for t, topic in enumerate(self.topics):
             rows = np.flatnonzero(tagged[:, t])
             if explain and len(rows):
                 for row, terms in zip(rows, self.explainer.top_terms(texts, features, rows, t, explain)):
                     why[row][topic] = terms
         rounded = np.round(scores, 4).tolist()
         return [
-            Prediction(scores=dict(zip(TOPICS, rounded[i])),
-                       tags=tuple(topic for t, topic in enumerate(TOPICS) if tagged[i, t]), why=why[i])
+            Prediction(scores=dict(zip(self.topics, rounded[i])),
+                       tags=tuple(topic for t, topic in enumerate(self.topics) if tagged[i, t]), why=why[i])
             for i in range(len(items))
         ]
 
 
 class Registry:
-    def __init__(self, root: Path):
+    """The model versions under ``root``; it loads only those trained for ``topics`` (the config's, in order)."""
+
+    def __init__(self, root: Path, topics: Sequence[str]):
         self.root = Path(root)
+        self.topics = tuple(topics)
 
     def _model_path(self, version: str) -> Path:
         return self.root / f"{version}.skops"
@@ -142,8 +151,10 @@ class Registry:
                                       "topics": list(estimator.topics_)}, indent=2))
         return version
 
-    def load(self, version: str, topics: Sequence[str] = TOPICS) -> LoadedModel:
-        """The model ``version``, checked before use: its format, the types in its file and its topics."""
+    def load(self, version: str) -> LoadedModel:
+        """The model ``version``, checked before use: its format, the types in its file and its topics (a
+        model trained for other topics is refused with TopicsChangedError: its score columns would be
+        read as the wrong topics, or run out)."""
         path = self._model_path(version)
         if not path.exists():
             raise ModelFileError(f"model {version} not found in {self.root}")
@@ -152,7 +163,7 @@ class Registry:
             raise OutdatedModelError(f"{path}: written by an earlier newswatch (model format "
                                      f"{metadata.get('model_format', 1)}, this one reads {MODEL_FORMAT})")
         if "topics" in metadata:  # refused before the file is read, where the metadata says it
-            _check_topics(path, metadata["topics"], topics)
+            _check_topics(path, metadata["topics"], self.topics)
         try:
             untrusted = set(sio.get_untrusted_types(file=path))
         except Exception as exc:  # a truncated or foreign file fails inside skops' zip/JSON reader
@@ -166,7 +177,7 @@ class Registry:
             raise ModelFileError(f"{path}: could not be loaded ({type(exc).__name__}: {exc})") from None
         if not isinstance(estimator, TopicClassifier):
             raise ModelFileError(f"{path}: holds a {type(estimator).__name__}, not a TopicClassifier")
-        _check_topics(path, getattr(estimator, "topics_", None), topics)
+        _check_topics(path, getattr(estimator, "topics_", None), self.topics)
         return LoadedModel(version, estimator, metadata)
 
     def current_version(self) -> str | None:
@@ -195,7 +206,7 @@ class Registry:
 def _check_topics(path: Path, trained_for: Sequence[str] | None, topics: Sequence[str]) -> None:
     if trained_for is None or tuple(trained_for) != tuple(topics):
         raise TopicsChangedError(f"{path}: trained for the topics {list(trained_for or [])}, "
-                                 f"not the ones asked for {list(topics)}")
+                                 f"not the config's {list(topics)}")
 
 
 def _reproducible(dumped: bytes) -> bytes:

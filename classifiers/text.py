@@ -25,6 +25,7 @@ import Stemmer
 WORD = re.compile(r"[가-힣]+|[\u3400-\u9fff\uf900-\ufaff]|[^\W_가-힣\u3400-\u9fff\uf900-\ufaff]+")
 _HANGUL = re.compile(r"[가-힣]")
 _CYRILLIC = re.compile(r"[а-я]")
+_KOREAN_OR_RUSSIAN = re.compile(r"[가-힣а-яА-ЯёЁ]")
 _LATIN_ACCENTS = re.compile(r"(?<=[a-z])[\u0300-\u036f]+")
 
 # Korean particles, longest first; a word keeps at least two syllables ("국가" is not "국" + "가").
@@ -41,12 +42,21 @@ _NOT_PARTICLE_ENDINGS = ("김정은", "회의", "주의", "협의", "합의", "�
 _russian = Stemmer.Stemmer("russian")
 
 
+# Korean headlines list countries by one syllable between middle dots ("한·미·일", "북·러"); joined,
+# they read as the compounds the body writes ("한미일", "북러"), and a lone "일" or "한" stays what it
+# mostly is in running text: a date's "day" ("6일") and "one" ("한 관계자").
+_SYLLABLE_LIST = re.compile(r"(?<![가-힣])[가-힣](?:[·ㆍ・∙][가-힣])+")
+_LIST_DOT = re.compile(r"[·ㆍ・∙]")
+
+
 def normalize(text: str) -> str:
     """What words are taken from: lower case, Latin accents stripped ("Đà Nẵng" → "đa nang"), ё as е;
-    Hangul and Cyrillic (й) kept whole."""
+    Hangul and Cyrillic (й) kept whole; one-syllable lists joined ("한·미" → "한미")."""
     text = text.lower()
     if text.isascii():
         return text
+    if "·" in text or "ㆍ" in text or "・" in text or "∙" in text:
+        text = _SYLLABLE_LIST.sub(lambda m: _LIST_DOT.sub("", m.group()), text)
     decomposed = _LATIN_ACCENTS.sub("", unicodedata.normalize("NFKD", text))
     return unicodedata.normalize("NFC", decomposed).replace("ё", "е")
 
@@ -122,8 +132,14 @@ def russian_forms(word: str) -> set[str]:
     return {words(base + ending)[0] for base in bases for ending in ("",) + _RUSSIAN_ENDINGS}
 
 
+LANGUAGES = ("en", "ko", "ru")
+"""What ``language`` tells apart: the languages the classifier reads."""
+
+
 def language(text: str) -> str:
     """"ko", "ru" or "en" by the letters of ``text`` (enough to say which language to explain in)."""
+    if not _KOREAN_OR_RUSSIAN.search(text):  # one scan settles most English text
+        return "en"
     hangul, cyrillic = len(_HANGUL.findall(text)), len(_CYRILLIC.findall(text.lower()))
     if max(hangul, cyrillic) < 3:
         return "en"

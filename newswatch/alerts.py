@@ -20,8 +20,8 @@ from typing import Mapping, Sequence
 from zoneinfo import ZoneInfo
 
 from .config import Channel, DigestSchedule, Settings
-from .digest import Digest, Match, build_digest
-from .models import TOPIC_TITLES, TOPICS
+from .digest import Digest, build_digest
+from .models import Match
 from .store import ItemFilter, Obligations, Store
 from .surges import HISTORY, StorySurge, TopicSurge, story_surges, topic_surges
 
@@ -101,7 +101,7 @@ def for_channel(store: Store, channel: Channel, matches: Sequence[Match]) -> lis
     if saved is None:
         raise SavedQueryMissing(f"channel {channel.name}: no saved query named {channel.query!r} "
                                 "(newswatch queries list)")
-    stored = replace(saved.item_filter(), topics=(), min_score=None)
+    stored = replace(saved.item_filter(()), topics=(), min_score=None)
     wanted = store.matching_ids(stored, [m.item.id for m in matches if m.item.id is not None])
     return [m for m in matches if m.item.id in wanted and _scores_match(m, saved.topics, saved.min_score)]
 
@@ -139,12 +139,12 @@ def owe_immediate(obligations: Obligations, settings: Settings, shares: dict[str
         matches = shares.get(channel.name)
         if not matches:
             continue
-        candidates = build_digest(matches, channel.topics, channel.timezone, channel.immediate_threshold,
+        candidates = build_digest(matches, settings.titles(channel.topics), channel.timezone, channel.immediate_threshold,
                                   kind="immediate")
         if candidates is None:
             continue
         taken = obligations.take_for_alert(channel.name, candidates.item_ids)
-        alert = build_digest([m for m in matches if m.item.id in taken], channel.topics, channel.timezone,
+        alert = build_digest([m for m in matches if m.item.id in taken], settings.titles(channel.topics), channel.timezone,
                              channel.immediate_threshold, settings.web.base_url, kind="immediate",
                              tagged_at=tagged_at)
         if alert is not None:
@@ -162,8 +162,8 @@ def channel_digest(store: Store, settings: Settings, channel: Channel, now: date
         watermark = store.watermark(channel.name)
         since = watermark.tagged_until - LOOKBACK if watermark else None
     tagged = store.tagged_between(since, now, not_taken_by=None if explicit else channel.name)
-    matches = for_channel(store, channel, [Match(t.item, t.prediction, t.source) for t in tagged])
-    digest = build_digest(matches, channel.topics, channel.timezone, channel.threshold, settings.web.base_url,
+    matches = for_channel(store, channel, tagged)
+    digest = build_digest(matches, settings.titles(channel.topics), channel.timezone, channel.threshold, settings.web.base_url,
                           tagged_at=tagged_at)
     considered = tuple(t.item.id for t in tagged if t.item.id is not None)
     return ChannelDigest(channel, digest, since, now, considered, explicit, tagged_at)
@@ -193,7 +193,7 @@ def owe_surges(store: Store, settings: Settings, now: datetime, tagged_at: Mappi
     window = timedelta(minutes=max(c.surge.window_minutes for c in channels))
     recent = store.scored_stories(ItemFilter(since=min(now - window, _hour(now)), until=now, scored=True),
                                   limit=None)
-    times = store.tagged_times(TOPICS, _hour(now) - HISTORY, now)
+    times = store.tagged_times(settings.topic_names, _hour(now) - HISTORY, now)
     watched_since = store.first_fetched_at()
     for channel in channels:
         surge = channel.surge
@@ -203,8 +203,8 @@ def owe_surges(store: Store, settings: Settings, now: datetime, tagged_at: Mappi
                        tagged_at)
         topic_times = {t: times[t] for t in channel.topics}
         for topic in topic_surges(topic_times, recent, now, surge.sigmas, surge.min_items, watched_since):
-            _owe_surge(store, settings, channel, topic.key, _topic_subject(topic), topic.matches, (topic.topic,), now,
-                       tagged_at)
+            _owe_surge(store, settings, channel, topic.key, _topic_subject(topic, settings), topic.matches, (topic.topic,),
+                       now, tagged_at)
 
 
 def _hour(now: datetime) -> datetime:
@@ -216,14 +216,14 @@ def _story_subject(surge: StorySurge) -> str:
     return f"Surge: {surge.sources} sources — {lead.item.title}"
 
 
-def _topic_subject(surge: TopicSurge) -> str:
-    return (f"Surge: {TOPIC_TITLES[surge.topic]} — {surge.count} items this hour "
+def _topic_subject(surge: TopicSurge, settings: Settings) -> str:
+    return (f"Surge: {settings.topics[surge.topic].title} — {surge.count} items this hour "
             f"(usually {surge.usual:.1f} ± {surge.spread:.1f})")
 
 
 def _owe_surge(store: Store, settings: Settings, channel: Channel, key: str, subject: str,
                matches: Sequence[Match], topics: Sequence[str], now: datetime, tagged_at: Mapping[str, float]) -> None:
-    alert = build_digest([_tagged(m, topics) for m in matches], topics, channel.timezone, None,
+    alert = build_digest([_tagged(m, topics) for m in matches], settings.titles(topics), channel.timezone, None,
                          settings.web.base_url, kind="surge", subject=subject, tagged_at=tagged_at)
     if alert is not None:
         store.enqueue(channel.name, key, alert.subject, alert.text, alert.html, alert.markdown, now, kind="surge",

@@ -27,7 +27,6 @@ import click
 
 from .clock import utcnow
 from .config import Settings, load_settings
-from .models import TOPICS
 from .untrusted import mask, parse_item_id, printable
 
 if TYPE_CHECKING:
@@ -44,8 +43,8 @@ USAGE_ERROR = 2
 # an exception can only be one of these if its module was imported, and importing them all would cost the
 # start-up time (SQLAlchemy, scikit-learn) that most commands do not need.
 EXPECTED_ERRORS = (
-    ("newswatch.config", "ConfigError"), ("newswatch.labeled", "LabeledFileError"),
-    ("newswatch.labels", "LabelError"), ("newswatch.untrusted", "NumberError"), ("newswatch.feedlist", "OpmlError"),
+    ("newswatch.config", "ConfigError"), ("newswatch.labeled_items", "LabeledFileError"),
+    ("newswatch.analyst_labels", "LabelError"), ("newswatch.retrain", "TrainingDataError"), ("newswatch.untrusted", "NumberError"), ("newswatch.feedlist", "OpmlError"),
     ("classifiers.registry", "ModelFileError"), ("sqlalchemy.exc", "OperationalError"),
     ("sqlalchemy.exc", "ArgumentError"), ("sqlalchemy.exc", "NoSuchModuleError"),
     ("newswatch.store.search", "SearchError"), ("newswatch.store.saved_queries", "SavedQueryExists"),
@@ -253,18 +252,18 @@ def classify(settings: Settings, source: Any, jobs: int) -> None:
     Streams: items are scored in batches as they are read, so a bad line stops the command (naming
     the line) after the lines before it were printed."""
     from . import app
-    from .labeled import iter_records
+    from .labeled_items import iter_records
     from .parallel import forked_map
 
     model = app.current_model(settings)
-    records = iter_records(source, _name(source), require_topics=False)
+    records = iter_records(source, _name(source), require_topics=False, topics=settings.topic_names)
     batches = iter(lambda: list(itertools.islice(records, CLASSIFY_BATCH)), [])
     for lines in forked_map(_classified_lines, model, batches, jobs):
         sys.stdout.writelines(lines)
 
 
 def _classified_lines(model: "LoadedModel", records: list[dict[str, Any]]) -> list[str]:
-    from .labeled import item_from_record
+    from .labeled_items import item_from_record
 
     items = [item_from_record(r) for r in records]
     predictions = model.predict_items(items)
@@ -282,24 +281,29 @@ def evaluate(settings: Settings, source: Any, as_json: bool) -> None:
     from classifiers.evaluate import evaluate_model
 
     from . import app
-    from .labeled import LabeledFileError, read_labeled_file
+    from .labeled_items import LabeledFileError, read_labeled_file
 
-    labeled = read_labeled_file(source, _name(source))
+    labeled = read_labeled_file(source, _name(source), settings.topic_names)
     if not labeled:
         raise LabeledFileError(f"{_name(source)}: no labeled items")
     model = app.current_model(settings)
-    result = {**evaluate_model(model.estimator, labeled), "model_version": model.version}
+    result = {**evaluate_model(model.estimator, labeled, model.topics), "model_version": model.version}
     if as_json:
         click.echo(json.dumps(result))
         return
     click.echo(f"{'topic':<18}{'precision':>10}{'recall':>10}{'f1':>10}{'90 % interval':>16}{'support':>9}")
-    for topic in TOPICS:
+    for topic in model.topics:
         m = result["topics"][topic]
         low, high = m["f1_interval"]
         click.echo(f"{topic:<18}{m['precision']:>10.3f}{m['recall']:>10.3f}{m['f1']:>10.3f}"
                    f"{f'{low:.3f}–{high:.3f}':>16}{m['support']:>9}")
     low, high = result["macro_f1_interval"]
     click.echo(f"macro-F1 {result['macro_f1']:.3f} (90 % interval {low:.3f}–{high:.3f}; model {model.version})")
+
+
+def _check_topic(settings: Settings, topic: str) -> None:
+    if topic not in settings.topics:
+        raise click.BadParameter(f"unknown topic {topic!r} (known: {', '.join(settings.topics)})", param_hint="'--topic'")
 
 
 def _name(stream: Any) -> str:
@@ -351,13 +355,12 @@ def digest(settings: Settings, dry_run: bool, since_text: str | None, channel_na
 
 def _already_digested(store: "Store", planned: Any) -> int:
     """How many items of the channel's window would count for it but were taken by an earlier digest."""
-    from .digest import Match, stories_by_topic
+    from .digest import stories_by_topic
 
     if planned.explicit:
         return 0  # an explicit --since already includes them
     tagged = store.tagged_between(planned.since, planned.until, not_taken_by=None)
-    matches = [Match(t.item, t.prediction, t.source) for t in tagged]
-    grouped = stories_by_topic(matches, planned.channel.topics, planned.channel.threshold)
+    grouped = stories_by_topic(tagged, planned.channel.topics, planned.channel.threshold)
     return len({m.item.id for stories in grouped.values() for story in stories for m in story.copies})
 
 
@@ -382,7 +385,7 @@ def parse_since(text: str, now: datetime) -> datetime:
 @click.option("--since", "since_text", metavar="WHEN",
               help="Only items published (else fetched) since WHEN: an ISO time or an age (90m, 24h, 7d).")
 @click.option("--lang", metavar="L", help="Only items in language L (an ISO 639-1 code: ko, ru, en, ja, zh, …).")
-@click.option("--topic", type=click.Choice(TOPICS), help="Only items whose latest prediction tags them with TOPIC.")
+@click.option("--topic", help="Only items whose latest prediction tags them with TOPIC (one of the config's).")
 @click.option("--story", "story_id", type=int, metavar="ID", help="Only the copies of story ID.")
 @click.option("--limit", "-n", type=click.IntRange(min=1), default=50, show_default=True,
               help="At most this many items, newest stored first.")
@@ -391,6 +394,8 @@ def items_command(settings: Settings, as_json: bool, since_text: str | None, lan
     """Stored items, newest stored first: id, feed, language, title, URL, published, story, latest scores and tags."""
     from .store import ItemFilter
 
+    if topic is not None:
+        _check_topic(settings, topic)
     where = ItemFilter(since=parse_since(since_text, utcnow()) if since_text else None, languages=(lang.lower(),) if lang else (),
                        topic=topic, tagged=True if topic else None, story_id=story_id)
     with open_store(settings) as store:
@@ -569,18 +574,20 @@ def _default_author() -> str:
 
 @command(main, "label")
 @click.argument("item_id")
-@click.argument("topic", type=click.Choice([*TOPICS, "none"]))
+@click.argument("topic")
 @click.argument("answer", type=click.Choice(["yes", "no"]), required=False)
 @_author_option
 def label(settings: Settings, item_id: str, topic: str, answer: str | None, author: str) -> None:
-    """Label stored item ITEM_ID (the id digests show): TOPIC yes|no, or `none` for about neither topic."""
-    from .labels import label_stored_item
+    """Label stored item ITEM_ID (the id digests show): TOPIC (one of the config's) yes|no, or `none` for about
+    none of them."""
+    from .analyst_labels import label_stored_item
 
     if (topic == "none") != (answer is None):
-        raise click.UsageError("give TOPIC yes|no, or `none` alone (about neither topic)")
+        raise click.UsageError("give TOPIC yes|no, or `none` alone (about none of the topics)")
     number = parse_item_id(item_id)
     with open_store(settings) as store:
-        added = label_stored_item(store, number, None if topic == "none" else topic, answer == "yes", author, utcnow())
+        added = label_stored_item(store, number, None if topic == "none" else topic, answer == "yes", author, utcnow(),
+                                  settings.topic_names)
     click.echo(f"item {number}: {added} label(s) recorded" if added else f"item {number}: already labeled so")
 
 
@@ -594,20 +601,20 @@ def labels_group() -> None:
 @_author_option
 def labels_import(settings: Settings, source: Any, author: str) -> None:
     """Import every labeled item of FILE; a malformed line imports nothing; a repeat import adds nothing."""
-    from .labels import import_labels
+    from .analyst_labels import import_labels
 
     with open_store(settings) as store:
-        report = import_labels(store, source, _name(source), author, utcnow())
+        report = import_labels(store, source, _name(source), author, utcnow(), settings.topic_names)
     click.echo(f"{_name(source)}: {report.summary()}")
 
 
 @command(labels_group, "export")
 def labels_export(settings: Settings) -> None:
     """Print the labels in force as labeled-item JSON Lines (readable by `labels import`)."""
-    from .labels import export_records
+    from .analyst_labels import export_records
 
     with open_store(settings) as store:
-        records = export_records(store.latest_labels())
+        records = export_records(store.latest_labels(), settings.topic_names)
     for record in records:
         click.echo(json.dumps(record, ensure_ascii=False))
 
@@ -627,7 +634,7 @@ def train(settings: Settings, force: bool, dry_run: bool) -> None:
     if held:
         click.echo(f"{'topic':<18}{'in service F1':>14}{'candidate P':>12}{'R':>7}{'F1':>7}{'90 % interval':>15}"
                    f"{'threshold':>10}")
-        for topic in TOPICS:
+        for topic in settings.topic_names:
             new = held["topics"][topic]
             old = f"{candidate.current_metrics['topics'][topic]['f1']:.3f}" if candidate.current_metrics else "-"
             low, high = new["f1_interval"]
@@ -688,7 +695,7 @@ def review(settings: Settings, limit: int, as_json: bool, author: str) -> None:
     """Stored items whose label would teach the model most (uncertain, each side of each threshold first,
     one per story, no near-duplicates); on a terminal, label each: y(es) n(o) s(kip) q(uit)."""
     from . import app, retrain
-    from .labels import label_stored_item
+    from .analyst_labels import label_stored_item
 
     with open_store(settings) as store:
         entries = retrain.review_queue(settings, store, app.current_model(settings), limit)
@@ -709,7 +716,8 @@ def review(settings: Settings, limit: int, as_json: bool, author: str) -> None:
             if answer == "q":
                 break
             if answer != "s":
-                label_stored_item(store, item.id, entry.topic, answer == "y", author, utcnow())  # type: ignore[arg-type]
+                label_stored_item(store, item.id, entry.topic, answer == "y", author, utcnow(),  # type: ignore[arg-type]
+                                  settings.topic_names)
 
 @command(main, "search")
 @click.argument("query")
@@ -744,8 +752,8 @@ def queries_group() -> None:
 @command(queries_group, "add")
 @click.argument("name")
 @click.option("--text", default="", help='Words and "quoted phrases" that must all appear (as `newswatch search`).')
-@click.option("--topic", "topics", multiple=True, type=click.Choice(TOPICS),
-              help="Tagged with this topic (repeat: any of them).")
+@click.option("--topic", "topics", multiple=True,
+              help="Tagged with this topic, one of the config's (repeat: any of them).")
 @click.option("--feed", "feeds", multiple=True, metavar="URL_OR_NAME", help="From this feed (repeat: any of them).")
 @click.option("--lang", "languages", multiple=True, metavar="CODE",
               help="In this language, e.g. en, ko, ru (repeat: any of them).")

@@ -16,11 +16,11 @@ from dataclasses import dataclass, field
 from datetime import time
 from importlib import resources
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 from urllib.parse import quote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from .models import FEED_KINDS, TOPICS, Feed
+from .models import FEED_KINDS, Feed
 from .untrusted import printable
 
 DEFAULT_DATA_DIR = ".newswatch"
@@ -58,9 +58,20 @@ class FetchSettings:
 
 @dataclass(frozen=True)
 class TopicSettings:
+    """One topic the model tags, from a ``[topics.<name>]`` table."""
+
     name: str
+    title: str
+    """How digests, the page and the run summary name it ("Russia–DPRK ties")."""
     threshold: float | None = None
     """Pinned alert threshold; None uses the threshold the model chose on validation data."""
+    seeds: Path | None = None
+    """A labeled-item JSON Lines file whose records train the model alongside the shipped seeds: where a
+    topic the shipped seeds do not know gets its first positives (analyst labels are the other way)."""
+
+
+DEFAULT_TOPICS = (TopicSettings("russia_dprk", "Russia–DPRK ties"), TopicSettings("alliance_drills", "alliance drills"))
+"""The topics every config has (the two the shipped seeds are labeled for); ``[topics.<name>]`` tables add more."""
 
 
 DELIVERY_MODES = ("immediate", "digest", "surge")
@@ -95,7 +106,8 @@ class SurgeSettings:
 class Channel:
     name: str
     url: str
-    topics: tuple[str, ...] = TOPICS
+    topics: tuple[str, ...] = ()
+    """The topics it carries; the config reader fills in every configured topic when the table names none."""
     modes: tuple[str, ...] = ("digest",)
     threshold: float | None = None
     """A topic score at or above this puts an item in this channel's digest; None follows the model's tags."""
@@ -170,6 +182,7 @@ class Settings:
     database_url: str
     feeds: tuple[Feed, ...] = ()
     topics: Mapping[str, TopicSettings] = field(default_factory=dict)
+    """The topics the model tags, in the order of its score columns: the one list every part reads."""
     channels: tuple[Channel, ...] = ()
     fetch: FetchSettings = FetchSettings()
     digest: DigestSettings = DigestSettings()
@@ -180,6 +193,14 @@ class Settings:
     source: Path | None = None
     secrets: frozenset[str] = field(default=frozenset(), repr=False)
     """Every value ``${NAME}`` substituted (as written and as URL-encoded), for masking in error messages."""
+
+    @property
+    def topic_names(self) -> tuple[str, ...]:
+        return tuple(self.topics)
+
+    def titles(self, topics: Iterable[str] | None = None) -> dict[str, str]:
+        """Name → title of ``topics`` (default: every topic), in that order: what digests head their sections with."""
+        return {name: self.topics[name].title for name in (self.topics if topics is None else topics)}
 
     @property
     def digests_dir(self) -> Path:
@@ -193,7 +214,8 @@ class Settings:
 TOP_LEVEL_KEYS = frozenset({"data_dir", "database_url", "allow_private_addresses", "feeds", "topics", "channels",
                             "fetch", "digest", "web", "training", "schedules"})
 FEED_KEYS = frozenset({"url", "name", "tags", "allow_private_addresses", "fulltext", "kind"})
-TOPIC_KEYS = frozenset({"threshold"})
+TOPIC_KEYS = frozenset({"title", "threshold", "seeds"})
+_TOPIC_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 CHANNEL_KEYS = frozenset({"name", "url", "topics", "mode", "threshold", "immediate_threshold", "schedule", "at",
                           "weekday", "quiet_hours", "timezone", "retry_seconds", "max_attempts", "query", "surge_sources",
                           "surge_window_minutes", "surge_sigmas", "surge_min_items"})
@@ -322,12 +344,13 @@ class _Reader:
             raw, "database_url", "", f"sqlite:///{data_dir / 'newswatch.db'}")
         allow_private = self.get(raw, "allow_private_addresses", "", bool, False)
         digest = self.digest(raw)
+        topics = self.topics(raw)
         return Settings(
             data_dir=data_dir,
             database_url=database_url,
             feeds=self.feeds(raw, allow_private),
-            topics=self.topics(raw),
-            channels=self.channels(raw, digest.timezone),
+            topics=topics,
+            channels=self.channels(raw, digest.timezone, tuple(topics)),
             fetch=self.fetch(raw),
             digest=digest,
             training=self.training(raw),
@@ -366,21 +389,38 @@ class _Reader:
         return kind
 
     def topics(self, raw: Mapping[str, Any]) -> dict[str, TopicSettings]:
+        """``DEFAULT_TOPICS``, then each further topic a ``[topics.<name>]`` table adds, in file order (the
+        model's score columns follow it). A table of a default topic sets its options; a table adding a
+        topic must give its ``title``, so that a misspelt default (``[topics.russia]``) is an error, not a
+        new topic with no labels."""
         table = self.get(raw, "topics", "", dict, {})
-        topics = {name: TopicSettings(name) for name in TOPICS}
+        topics = {topic.name: topic for topic in DEFAULT_TOPICS}
         for name, options in table.items():
-            if name not in TOPICS:
-                raise self.fail(f"topics.{name}", unknown_key(name, TOPICS, "[topics]", noun="topic"))
+            prefix = f"topics.{name}."
             if not isinstance(options, dict):
                 raise self.fail(f"topics.{name}", "expected a table")
-            self.known_keys(options, TOPIC_KEYS, f"topics.{name}.", f"[topics.{name}]")
-            threshold = self.get(options, "threshold", f"topics.{name}.", float)
+            self.known_keys(options, TOPIC_KEYS, prefix, f"[topics.{name}]")
+            if name not in topics and "title" not in options:
+                raise self.fail(f"topics.{name}", unknown_key(name, topics, "[topics]", noun="topic")
+                                + "; to add a topic, give its table a title")
+            if not _TOPIC_NAME.match(name):
+                raise self.fail(f"topics.{name}", "a topic name is lowercase letters, digits and _, starting "
+                                                  "with a letter (it names a score column, a URL part, a CLI word)")
+            threshold = self.get(options, "threshold", prefix, float)
             if threshold is not None and not 0.0 < threshold < 1.0:
-                raise self.fail(f"topics.{name}.threshold", f"must be between 0 and 1, got {threshold}")
-            topics[name] = TopicSettings(name, threshold)
+                raise self.fail(f"{prefix}threshold", f"must be between 0 and 1, got {threshold}")
+            seeds = self.get(options, "seeds", prefix, str)
+            seeds_path = None if seeds is None else self.path.parent / seeds  # relative to the config file
+            if seeds_path is not None and not seeds_path.is_file():
+                raise self.fail(f"{prefix}seeds", f"no such labeled-item file: {seeds_path}")
+            title = self.get(options, "title", prefix, str, topics[name].title if name in topics else "").strip()
+            if not title:
+                raise self.fail(f"{prefix}title", "must not be empty")
+            topics[name] = TopicSettings(name, title, threshold, seeds_path)
         return topics
 
-    def channels(self, raw: Mapping[str, Any], default_timezone: str) -> tuple[Channel, ...]:
+    def channels(self, raw: Mapping[str, Any], default_timezone: str, known_topics: tuple[str, ...]
+                 ) -> tuple[Channel, ...]:
         channels: list[Channel] = []
         for i, table in enumerate(self.tables(raw, "channels")):
             prefix = f"channels[{i}]."
@@ -389,10 +429,10 @@ class _Reader:
             url = self.url(table, "url", prefix, required=True)
             if "://" not in url:
                 raise self.fail(f"{prefix}url", "expected an apprise URL such as mailto://… or json://…")
-            topics = self.string_list(table, "topics", prefix, TOPICS)
+            topics = self.string_list(table, "topics", prefix, known_topics)
             for topic in topics:
-                if topic not in TOPICS:
-                    raise self.fail(f"{prefix}topics", f"unknown topic {topic!r} (known: {', '.join(TOPICS)})")
+                if topic not in known_topics:
+                    raise self.fail(f"{prefix}topics", unknown_key(topic, known_topics, noun="topic"))
             modes = self.choices(table, "mode", prefix, DELIVERY_MODES, ("digest",))
             retry_seconds = self.get(table, "retry_seconds", prefix, float, 60.0)
             if retry_seconds < 0:

@@ -28,11 +28,11 @@ import requests
 from .alerts import channel_matches, owe_due, owe_immediate
 from .clock import Clock, utcnow
 from .config import FetchSettings, Settings
-from .digest import Digest, Match, build_digest
+from .digest import Digest, build_digest
 from .feedlist import feed_health
 from .fetch import HostLimits, fetch, host_of, new_session
 from .fulltext import ArticleFetcher
-from .models import TOPIC_TITLES, TOPICS, Classifier, Feed, Item, Prediction
+from .models import Classifier, Feed, Item, Match, Prediction
 from .normalize import not_after
 from .notify import DeliveryReport, Sender, deliver_owed, send_apprise
 from .parsers import NotAFeed, parse
@@ -91,6 +91,8 @@ class CycleReport:
     """Why the digest copy files could not be written (nothing owed depends on them)."""
     model_version: str | None = None
     seconds: float = 0.0
+    topic_titles: Mapping[str, str] = field(default_factory=dict)
+    """The config's topics (name → title), whose matches the summary counts."""
 
     @property
     def matches(self) -> list[Match]:
@@ -117,7 +119,7 @@ class CycleReport:
         return sum(len(f.new_items) for f in self.feeds)
 
     def matches_per_topic(self) -> dict[str, int]:
-        return {topic: sum(topic in m.prediction.tags for m in self.matches) for topic in TOPICS}
+        return {topic: sum(topic in m.prediction.tags for m in self.matches) for topic in self.topic_titles}
 
     @property
     def nothing_ran(self) -> bool:
@@ -125,7 +127,7 @@ class CycleReport:
         return self.feeds_failed > 0 and self.feeds_ok == 0 and self.feeds_waiting == 0
 
     def summary(self) -> str:
-        per_topic = ", ".join(f"{TOPIC_TITLES[t]} {n}" for t, n in self.matches_per_topic().items())
+        per_topic = ", ".join(f"{self.topic_titles[t]} {n}" for t, n in self.matches_per_topic().items())
         busy = sum(f.busy for f in self.feeds)
         lines = [
             f"feeds: {self.feeds_ok} ok, {self.feeds_failed} failed, {self.feeds_not_due} not due"
@@ -381,7 +383,7 @@ def write_digest_copy(settings: Settings, matches: Sequence[Match], now: datetim
 
     Written after everything owed is recorded and delivered: a full disk costs the copy only, and is
     reported, not raised."""
-    digest = build_digest(matches, TOPICS, settings.digest.timezone, web_base_url=settings.web.base_url,
+    digest = build_digest(matches, settings.titles(), settings.digest.timezone, web_base_url=settings.web.base_url,
                           tagged_at=tagged_at)
     if digest is None:
         return [], None
@@ -408,7 +410,7 @@ def run_cycle(settings: Settings, store: Store, model: Classifier, session: requ
     ``due_only`` polls only the feeds whose poll time has come (the scheduled cycle, every minute);
     without it every feed not backing off is fetched now (a user typing ``newswatch run``)."""
     started = time.monotonic()
-    report = CycleReport(model_version=model.version)
+    report = CycleReport(model_version=model.version, topic_titles=settings.titles())
     report.feeds = step(ingest)(settings, store, session, clock, due_only)
     report.classified = step(classify_backlog)(settings, store, model, clock)
     report.delivery = step(deliver)(store, settings, model.thresholds, send, clock)

@@ -1,4 +1,4 @@
-"""build_digest(matches) → Digest: the subject, plain text, HTML and Markdown of one alert or digest. Pure.
+"""build_digest(matches, topics) → Digest: the subject, plain text, HTML and Markdown of one alert or digest. Pure.
 
 One entry per story: syndicated copies of one story (same ``story_id``; an item without one is its own
 story) collapse into the highest-scoring copy plus "+N sources", and every other copy is still listed under
@@ -18,7 +18,7 @@ from functools import cached_property
 from typing import Callable, Iterable, Mapping, Protocol, Sequence, TypeVar
 from zoneinfo import ZoneInfo
 
-from .models import TOPIC_TITLES, TOPICS, Item, Prediction
+from .models import Item, Match, Prediction
 from .normalize import UNDETERMINED
 from .untrusted import http_url, printable
 
@@ -34,13 +34,6 @@ FONTS = "Helvetica,Arial,'Noto Sans CJK KR','Apple SD Gothic Neo','Malgun Gothic
 
 KINDS = ("digest", "immediate", "surge")
 _OLDEST = datetime.min.replace(tzinfo=timezone.utc)
-
-
-@dataclass(frozen=True)
-class Match:
-    item: Item
-    prediction: Prediction
-    source: str
 
 
 class _Scored(Protocol):
@@ -137,9 +130,9 @@ def counts_for(prediction: Prediction, topic: str, threshold: float | None = Non
     return topic in prediction.tags if threshold is None else prediction.scores.get(topic, 0.0) >= threshold
 
 
-def stories_by_topic(matches: Sequence[Match], topics: Sequence[str] = TOPICS,
+def stories_by_topic(matches: Sequence[Match], topics: Iterable[str],
                      threshold: float | None = None) -> dict[str, list[Story]]:
-    """Stories per topic, newest first (see ``counts_for``). A story about both topics shows under both."""
+    """Stories per topic of ``topics``, newest first (see ``counts_for``). A story about two topics shows under both."""
     grouped: dict[str, list[Story]] = {}
     for topic in topics:
         copies: dict[str, list[Match]] = {}
@@ -152,16 +145,17 @@ def stories_by_topic(matches: Sequence[Match], topics: Sequence[str] = TOPICS,
     return grouped
 
 
-def subject_line(grouped: dict[str, list[Story]], kind: str = "digest") -> str:
-    counts = ", ".join(f"{len(stories)} new: {TOPIC_TITLES[t]}" for t, stories in grouped.items())
+def subject_line(grouped: dict[str, list[Story]], titles: Mapping[str, str], kind: str = "digest") -> str:
+    counts = ", ".join(f"{len(stories)} new: {titles[t]}" for t, stories in grouped.items())
     return f"Alert: {counts}" if kind == "immediate" else counts
 
 
-def build_digest(matches: Sequence[Match], topics: Sequence[str] = TOPICS, tz: str = "UTC",
+def build_digest(matches: Sequence[Match], topics: Mapping[str, str], tz: str = "UTC",
                  threshold: float | None = None, web_base_url: str | None = None,
                  kind: str = "digest", subject: str | None = None,
                  tagged_at: Mapping[str, float] | None = None) -> Digest | None:
-    """The message for the matches on the given topics, or None when none of them counts for one.
+    """The message for the matches on ``topics`` (name → title, in the order shown; ``Settings.titles``),
+    or None when none of them counts for one.
     ``subject`` replaces the counting subject line (surge alerts say what surged). ``tagged_at`` (the
     model's tagging threshold per topic) is named in the footer, so a reader knows what "tagged" meant,
     after the channel ``threshold`` where the channel lists by score."""
@@ -169,10 +163,11 @@ def build_digest(matches: Sequence[Match], topics: Sequence[str] = TOPICS, tz: s
     if not grouped:
         return None
     zone = ZoneInfo(tz)
-    entries = {topic: [_Entry.of(story, zone, web_base_url) for story in stories] for topic, stories in grouped.items()}
+    entries = {topics[topic]: [_Entry.of(story, zone, web_base_url) for story in stories]
+               for topic, stories in grouped.items()}
     item_ids = tuple(sorted({m.item.id for stories in grouped.values() for s in stories for m in s.copies
                              if m.item.id is not None}))
-    subject = printable(subject or subject_line(grouped, kind))
+    subject = printable(subject or subject_line(grouped, topics, kind))
     footer = tagging_footer(list(grouped), threshold, tagged_at)
     return Digest(subject=subject, text=_text(entries, subject, footer), html=_html(entries, subject, footer),
                   markdown=_markdown(entries, footer), item_ids=item_ids, kind=kind)
@@ -261,9 +256,10 @@ def _lang_tag(item: Item) -> str:
 
 
 def _text(entries: dict[str, list[_Entry]], subject: str, footer: str) -> str:
+    """``entries``: per topic title, its stories' entries (as for ``_markdown`` and ``_html``)."""
     lines = [subject, ""]
-    for topic, topic_entries in entries.items():
-        heading = f"{TOPIC_TITLES[topic]} ({len(topic_entries)})"
+    for title, topic_entries in entries.items():
+        heading = f"{title} ({len(topic_entries)})"
         lines += [heading, "=" * len(heading), ""]
         for entry in topic_entries:
             lines += [f"* {entry.title}", f"  {entry.byline}"]
@@ -288,8 +284,8 @@ def _md(value: str) -> str:
 def _markdown(entries: dict[str, list[_Entry]], footer: str) -> str:
     """Compact, for chat and webhook channels."""
     lines = []
-    for topic, topic_entries in entries.items():
-        lines.append(f"**{TOPIC_TITLES[topic]} ({len(topic_entries)})**")
+    for title, topic_entries in entries.items():
+        lines.append(f"**{_md(title)} ({len(topic_entries)})**")
         for entry in topic_entries:
             title = f"[{_md(entry.title)}](<{entry.link}>)" if entry.link else _md(entry.title)
             lines.append(f"- {title} — {_md(entry.byline)}")
@@ -315,9 +311,9 @@ def _html(entries: dict[str, list[_Entry]], subject: str, footer: str) -> str:
              '<div style="max-width:720px;margin:0 auto;padding:24px">',
              '<div style="font-size:12px;letter-spacing:1px;text-transform:uppercase;color:#5f6b7a">newswatch</div>',
              f'<h1 style="font-size:22px;margin:4px 0 20px 0">{e(subject)}</h1>']
-    for topic, topic_entries in entries.items():
+    for title, topic_entries in entries.items():
         parts.append(f'<h2 style="font-size:17px;border-bottom:2px solid #2b4a6f;padding-bottom:4px;'
-                     f'margin:24px 0 12px 0">{e(TOPIC_TITLES[topic])} '
+                     f'margin:24px 0 12px 0">{e(title)} '
                      f'<span style="color:#5f6b7a;font-weight:normal">({len(topic_entries)})</span></h2>')
         parts += [_html_entry(entry) for entry in topic_entries]
     parts += ['<p style="font-size:12px;color:#5f6b7a;margin-top:28px">Scores are the model\'s confidence; '

@@ -6,14 +6,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Mapping, Protocol, Sequence
 
-TOPICS: tuple[str, ...] = ("russia_dprk", "alliance_drills")
-
-TOPIC_TITLES: Mapping[str, str] = {
-    "russia_dprk": "Russia–DPRK ties",
-    "alliance_drills": "alliance drills",
-}
-
-
 FEED_KINDS: tuple[str, ...] = ("auto", "rss", "jsonfeed")
 """How a feed's body is read (newswatch.parsers): ``auto`` tells JSON Feed from RSS/Atom/RDF by the body."""
 
@@ -87,9 +79,21 @@ class Item:
 
 @dataclass(frozen=True)
 class Prediction:
+    """A model's verdict on one item: a score per topic, the topics it tags, and the terms behind each tag."""
+
     scores: Mapping[str, float]
     tags: tuple[str, ...]
     why: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Match:
+    """A scored item with the name of the feed it came from: what alerts and digests are made of (tagged or
+    not: a channel with its own threshold decides what counts)."""
+
+    item: Item
+    prediction: Prediction
+    source: str
 
 
 @dataclass(frozen=True)

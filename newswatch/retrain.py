@@ -17,14 +17,14 @@ import numpy as np
 
 from classifiers.evaluate import describe_estimate
 from classifiers.registry import LoadedModel, ModelFileError, OutdatedModelError, Registry
-from classifiers.train import Candidate, documents, example_weights, train_candidate
+from classifiers.train import Candidate, TooFewExamplesError, documents, example_weights, train_candidate
 
+from .analyst_labels import labeled_examples
 from .clock import utcnow
 from .config import Settings
 from .cycle import record_predictions
-from .labeled import seed_corpus
-from .labels import labeled_examples
-from .models import TOPICS, Item, LabeledItem
+from .labeled_items import seed_corpus
+from .models import Item, LabeledItem
 from .store import Store
 
 log = logging.getLogger(__name__)
@@ -37,8 +37,13 @@ REVIEW_SHORTLIST = 20
 topic and side of its threshold."""
 
 
+class TrainingDataError(ValueError):
+    """Seeds and labels too few to train a model for one of the config's topics (a topic just added)."""
+
+
 def registry(settings: Settings) -> Registry:
-    return Registry(settings.models_dir)
+    """The model versions; only one trained for the config's topics loads (another is TopicsChangedError)."""
+    return Registry(settings.models_dir, settings.topic_names)
 
 
 def pinned_thresholds(settings: Settings) -> dict[str, float | None]:
@@ -51,7 +56,7 @@ def with_pinned_thresholds(model: LoadedModel, settings: Settings) -> LoadedMode
     applies from the next item scored, without waiting for a retrain."""
     pinned = pinned_thresholds(settings)
     model.estimator.thresholds_ = np.array([pinned.get(topic) or float(model.estimator.thresholds_[t])
-                                            for t, topic in enumerate(TOPICS)])
+                                            for t, topic in enumerate(settings.topic_names)])
     return model
 
 
@@ -86,6 +91,8 @@ def in_service(settings: Settings) -> LoadedModel | None:
 
 @dataclass(frozen=True)
 class TagChange:
+    """A stored item whose tags a candidate model would change (`newswatch train --dry-run`)."""
+
     item: Item
     before: tuple[str, ...]
     after: tuple[str, ...]
@@ -116,11 +123,14 @@ class TrainingReport:
         return f"{verdict}: {self.candidate.reason}"
 
 
-def training_corpus(store: Store) -> tuple[list[LabeledItem], int]:
-    """The seeds plus every labeled item (a label overrides a seed with the same key); the labeled come last."""
-    labeled = labeled_examples(store.latest_labels())
+def training_corpus(settings: Settings, store: Store) -> tuple[list[LabeledItem], int]:
+    """The seeds (shipped, and the files the config's topics name) plus every labeled item (a label overrides
+    a seed with the same key); the labeled come last."""
+    topics = settings.topic_names
+    labeled = labeled_examples(store.latest_labels(), topics)
     keys = {example.item.key for example in labeled}
-    seeds = [example for example in seed_corpus() if example.item.key not in keys]
+    topic_seeds = [topic.seeds for topic in settings.topics.values() if topic.seeds is not None]
+    seeds = [example for example in seed_corpus(topics, topic_seeds) if example.item.key not in keys]
     return seeds + labeled, len(labeled)
 
 
@@ -150,10 +160,17 @@ def candidate_for(settings: Settings, corpus: Sequence[LabeledItem], labeled: in
     held_out, train_on_held_out, evaluated_on = held_out_rows(corpus, labeled, settings.training.min_held_out, seen)
     # the estimate shown covers every label, each scored by a model that did not train on it
     labels = np.arange(len(corpus)) >= len(corpus) - labeled
-    candidate = train_candidate(corpus, held_out, current.estimator if current else None,
-                                settings.training.gate_margin, pinned_thresholds(settings), settings.training.folds,
-                                train_on_held_out, example_weights(len(corpus), labeled, settings.training.label_weight),
-                                estimate_rows=labels)
+    try:
+        candidate = train_candidate(corpus, settings.topic_names, held_out, current.estimator if current else None,
+                                    settings.training.gate_margin, pinned_thresholds(settings), settings.training.folds,
+                                    train_on_held_out,
+                                    example_weights(len(corpus), labeled, settings.training.label_weight),
+                                    estimate_rows=labels)
+    except TooFewExamplesError as exc:
+        raise TrainingDataError(
+            f"cannot train: {exc}: label items about it (`newswatch label ITEM_ID {exc.topic} yes|no`, "
+            f"`newswatch labels import FILE`) or name a labeled-item file as `seeds` in [topics.{exc.topic}]"
+        ) from None
     return candidate, held_out, train_on_held_out, evaluated_on
 
 
@@ -163,7 +180,7 @@ def train(settings: Settings, store: Store, force: bool = False, dry_run: bool =
     ``force`` promotes whatever the verdict; ``dry_run`` promotes nothing and lists the stored items
     whose tags the candidate would change.
     """
-    corpus, labeled = training_corpus(store)
+    corpus, labeled = training_corpus(settings, store)
     current = in_service(settings)
     candidate, held_out, train_on_held_out, evaluated_on = candidate_for(settings, corpus, labeled, current)
     report = TrainingReport(candidate, current.version if current else None, evaluated_on, labeled, forced=force)
@@ -192,12 +209,13 @@ def backtest(store: Store, current: LoadedModel | None, candidate: Candidate, li
     texts = documents([LabeledItem(item, ()) for item in stored])
     after = candidate.model.predict(texts)
     before = current.estimator.predict(texts) if current else np.zeros_like(after)
-    return [TagChange(item, _tags(before[i]), _tags(after[i]))
+    topics = candidate.model.topics_
+    return [TagChange(item, _tags(before[i], topics), _tags(after[i], topics))
             for i, item in enumerate(stored) if (before[i] != after[i]).any()]
 
 
-def _tags(row: np.ndarray) -> tuple[str, ...]:
-    return tuple(topic for topic, tagged in zip(TOPICS, row) if tagged)
+def _tags(row: np.ndarray, topics: Sequence[str]) -> tuple[str, ...]:
+    return tuple(topic for topic, tagged in zip(topics, row) if tagged)
 
 
 def rollback(settings: Settings, version: str | None = None) -> str:
@@ -216,6 +234,8 @@ def rollback(settings: Settings, version: str | None = None) -> str:
 
 @dataclass(frozen=True)
 class ReviewEntry:
+    """An item in the review queue with the topic it is asked about: its score is nearest that topic's threshold."""
+
     item: Item
     topic: str
     score: float
@@ -237,10 +257,10 @@ def review_queue(settings: Settings, store: Store, model: LoadedModel | None, li
     record_predictions(store, settings, model.version, unscored, model.predict_items(unscored, explain=0), utcnow(),
                        model.thresholds)
     labeled = {(label.item_key, label.topic) for label in store.latest_labels()}
-    thresholds = dict(zip(TOPICS, map(float, model.estimator.thresholds_)))
+    thresholds = model.thresholds
     strata: dict[tuple[str, bool], list[ReviewEntry]] = {}
     for item, scores in store.latest_predictions(model.version):
-        for topic in TOPICS:
+        for topic in model.topics:
             if (item.key, topic) not in labeled:
                 entry = ReviewEntry(item, topic, scores[topic], thresholds[topic])
                 strata.setdefault((topic, entry.score >= entry.threshold), []).append(entry)
@@ -323,4 +343,4 @@ def thresholds(settings: Settings) -> dict[str, float]:
     version = current_version(settings)
     chosen = next((v.get("thresholds", {}) for v in registry(settings).versions() if v["version"] == version), {})
     pinned = {name: topic.threshold for name, topic in settings.topics.items() if topic.threshold is not None}
-    return {topic: float(pinned.get(topic, chosen.get(topic, 0.5))) for topic in TOPICS}
+    return {topic: float(pinned.get(topic, chosen.get(topic, 0.5))) for topic in settings.topic_names}

@@ -10,7 +10,6 @@ import re
 from typing import Sequence
 
 from .config import Settings
-from .models import TOPICS
 from .store import SavedQuery, Store
 from .store.search import search_terms
 
@@ -33,8 +32,8 @@ def new_saved_query(settings: Settings, name: str, text: str = "", topics: Seque
     if text:
         search_terms(text)  # a SearchError (a ValueError) names what is wrong with it
     for topic in topics:
-        if topic not in TOPICS:
-            raise SavedQueryError(f"unknown topic {topic!r} (known: {', '.join(TOPICS)})")
+        if topic not in settings.topics:
+            raise SavedQueryError(f"unknown topic {topic!r} (known: {', '.join(settings.topics)})")
     if min_score is not None and not 0.0 <= min_score <= 1.0:
         raise SavedQueryError(f"minimum score must be from 0 to 1, got {min_score}")
     if not (text or topics or feeds or languages or min_score is not None):

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Mapping, Sequence
 
-from .digest import Match, counts_for
+from .digest import counts_for
+from .models import Match
 from .store import ScoredItem, ScoredStory
 
 HISTORY = timedelta(days=14)

@@ -13,10 +13,9 @@ import json
 import re
 import xml.etree.ElementTree as ET
 from datetime import datetime, timezone
-from typing import Sequence
+from typing import Mapping, Sequence
 from urllib.parse import quote
 
-from .models import TOPIC_TITLES
 from .saved_queries import describe
 from .store import SavedQuery, ScoredItem
 from .untrusted import http_url
@@ -37,7 +36,9 @@ def feed_id(query: SavedQuery) -> str:
     return f"{TAG}query:{quote(query.name, safe='')}"
 
 
-def atom(query: SavedQuery, rows: Sequence[ScoredItem], self_url: str, base_url: str | None) -> bytes:
+def atom(query: SavedQuery, rows: Sequence[ScoredItem], self_url: str, base_url: str | None,
+         titles: Mapping[str, str]) -> bytes:
+    """The Atom feed of ``rows``; each entry's topics are categories labeled with their ``titles``."""
     ET.register_namespace("", ATOM_NS)
     feed = ET.Element(f"{{{ATOM_NS}}}feed")
     _add(feed, "id", feed_id(query))
@@ -60,7 +61,7 @@ def atom(query: SavedQuery, rows: Sequence[ScoredItem], self_url: str, base_url:
         _add(entry, "updated", _rfc3339(row.when))
         _add(ET.SubElement(entry, f"{{{ATOM_NS}}}author"), "name", row.feed_name)
         for topic in _tags(row):
-            ET.SubElement(entry, f"{{{ATOM_NS}}}category", term=topic, label=TOPIC_TITLES.get(topic, topic))
+            ET.SubElement(entry, f"{{{ATOM_NS}}}category", term=topic, label=titles.get(topic, topic))
         if row.item.summary:
             _add(entry, "summary", row.item.summary)
     return ET.tostring(feed, encoding="utf-8", xml_declaration=True)

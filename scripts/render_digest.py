@@ -16,8 +16,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from newswatch.digest import Match, build_digest
-from newswatch.models import Item, Prediction
+from newswatch.config import DEFAULT_TOPICS
+from newswatch.digest import build_digest
+from newswatch.models import Item, Match, Prediction
 
 NOW = datetime(2026, 5, 4, 0, 30, tzinfo=timezone.utc)
 
@@ -44,7 +45,7 @@ def sample_html() -> str:
                          published=NOW - timedelta(minutes=age), story_id=story)
         why = {t: ("pyongyang", "moscow", "treaty") for t in scores}
         matches.append(Match(item, Prediction(scores, tuple(scores), why), source))
-    digest = build_digest(matches, tz="Asia/Seoul", web_base_url="https://newswatch.example")
+    digest = build_digest(matches, {t.name: t.title for t in DEFAULT_TOPICS}, tz="Asia/Seoul", web_base_url="https://newswatch.example")
     assert digest is not None
     return digest.html
 

@@ -23,6 +23,7 @@ from newswatch.models import Feed, Item, Prediction
 from newswatch.notify import IDEMPOTENCY_HEADER, deliver_owed
 from newswatch.cycle import deliver, record_predictions
 from newswatch.store import Store
+from shipped_topics import TITLES
 
 from conftest import TAGGED_AT
 
@@ -151,7 +152,7 @@ def test_one_entry_per_story_with_more_sources_and_every_copy_listed():
                               published=NOW - timedelta(minutes=i)), prediction, source)
               for i, source in enumerate(["Yonhap", "TASS", "NK News"], start=1)]
     alone = Match(Item(key="9", title="Lone report", id=9, published=NOW - timedelta(hours=3)), prediction, "BBC")
-    digest = build_digest(copies + [alone])
+    digest = build_digest(copies + [alone], TITLES)
     assert digest.subject == "2 new: Russia–DPRK ties"
     assert digest.text.count("* Treaty signed") == 1 and "+2 sources" in digest.text
     # a copy clustering put in the story is never hidden: each is listed under the lead, in every rendering

@@ -17,8 +17,9 @@ from classifiers.explain import STOP_WORDS, Explainer
 from classifiers.registry import LoadedModel, Registry
 from classifiers.text import korean_stem, ngrams, normalize, words
 from classifiers.train import example_weights, train, train_candidate
-from newswatch.labeled import seed_corpus
-from newswatch.models import TOPICS, Item, LabeledItem
+from newswatch.labeled_items import seed_corpus
+from newswatch.models import Item, LabeledItem
+from shipped_topics import NAMES as TOPICS
 
 # Trainings on every seed take 10-40 s each on a busy two-core machine; some tests run two.
 pytestmark = pytest.mark.timeout(600)
@@ -31,7 +32,7 @@ def seed_model():
     """Trained on every seed, any warning of the solver recorded (none is expected)."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        model = train(seed_corpus(), thresholds={"russia_dprk": 0.5, "alliance_drills": 0.5})
+        model = train(seed_corpus(TOPICS), TOPICS, thresholds={"russia_dprk": 0.5, "alliance_drills": 0.5})
     model.training_warnings = [w for w in caught if issubclass(w.category, ConvergenceWarning)]
     return model
 
@@ -110,12 +111,12 @@ def test_training_gives_no_convergence_warning(seed_model):
 
 
 def test_the_same_data_give_the_same_model_file_and_thresholds(tmp_path):
-    corpus = seed_corpus()[::6]
+    corpus = seed_corpus(TOPICS)[::6]
     files, thresholds = set(), []
     for run in ("a", "b"):
-        candidate = train_candidate(corpus, np.zeros(len(corpus), dtype=bool), None, margin=0.01, folds=3)
+        candidate = train_candidate(corpus, TOPICS, np.zeros(len(corpus), dtype=bool), None, margin=0.01, folds=3)
         model, metadata = candidate.model, candidate.metadata
-        registry = Registry(tmp_path / run)
+        registry = Registry(tmp_path / run, TOPICS)
         version = registry.save(model, metadata)
         files.add(hashlib.sha256((registry.root / f"{version}.skops").read_bytes()).hexdigest())
         thresholds.append(metadata["thresholds"])
@@ -165,11 +166,11 @@ def test_estimator_contract(seed_model):
 
 
 def test_a_weighted_label_moves_the_model_more_than_an_unweighted_one():
-    seeds = seed_corpus()
+    seeds = seed_corpus(TOPICS)
     label = LabeledItem(Item(key="l", title="Zebra crossing festival opens in Pyongyang and Moscow"), ("russia_dprk",))
     corpus = seeds + [label]
-    plain = train(corpus, example_weights(len(corpus), 1, 1.0))
-    weighted = train(corpus, example_weights(len(corpus), 1, 50.0))
+    plain = train(corpus, TOPICS, example_weights(len(corpus), 1, 1.0))
+    weighted = train(corpus, TOPICS, example_weights(len(corpus), 1, 50.0))
     probe = ["Zebra crossing festival opens"]
     assert weighted.predict_proba(probe)[0, 0] > plain.predict_proba(probe)[0, 0]
     assert list(example_weights(5, 2, 10.0)) == [1, 1, 1, 10, 10]
@@ -181,3 +182,44 @@ def test_every_concept_name_is_a_word_or_a_word_pair():
     from classifiers.text import term
 
     assert [name for names in CONCEPTS.values() for name in names if len(term(name).split()) > 2] == []
+
+
+def test_a_korean_headlines_one_syllable_list_names_its_countries_and_a_date_names_none(seed_model):
+    """"한·미·일" is the US, South Korea and Japan; "6일" (the 6th) is no Japan, "한 관계자" (an
+    official) no South Korea."""
+    listed, dated = concepts_of(seed_model, "한·미·일 연합훈련 시작\n", "정부 발표\n6일 한 관계자가 말했다.")
+    assert {"US in headline", "South Korea in headline", "Japan in headline", "drill with allies in headline"} <= set(listed)
+    assert not {"Japan in lead", "South Korea in lead"} & set(dated)
+    assert words(normalize("정치·경제 분야")) == ["정치", "경제", "분야"]
+
+
+def test_the_lead_is_counted_in_words_in_every_language():
+    from classifiers.model import build_model
+
+    model = build_model(lead_words=3)
+    assert model.head("Title\nOne two three four.") == "Title\nOne two three"
+    assert model.head("제목\n북한이 6일 동해상으로 미사일을 발사했다.") == "제목\n북한이 6일 동해상으로"
+    assert model.head("Title\nshort") == "Title\nshort"
+
+
+def test_concept_weights_are_shared_and_corrected_per_language(seed_model):
+    """Each language's concept weights are the shared ones plus its own correction: the model reads a
+    concept in one language unlike in another when its examples say so."""
+    _, concepts = seed_model.weights(TOPICS.index("alliance_drills"))
+    assert concepts.shape == (3, len(NAMES))
+    assert not np.allclose(concepts[0], concepts[1])
+
+
+def test_the_threshold_is_the_lowest_within_one_standard_error_of_the_best_f1():
+    from classifiers.train import THRESHOLD_GRID, choose_thresholds
+
+    truth = np.array([1] * 100 + [0] * 100)
+    # positives score 0.3-0.99, negatives 0.0-0.4: F1 is best at 0.39, and within its noise down to 0.30
+    scores = np.concatenate([np.linspace(0.3, 0.99, 100), np.linspace(0.0, 0.4, 100)])
+    Y = np.column_stack([truth, truth])
+    chosen = choose_thresholds(Y, np.column_stack([scores, scores]), TOPICS, pinned={"alliance_drills": 0.7})
+    f1 = lambda th: 2 * ((scores >= th) & (truth == 1)).sum() / ((scores >= th).sum() + truth.sum())
+    best = max(f1(th) for th in THRESHOLD_GRID)
+    assert chosen["alliance_drills"] == 0.7
+    assert f1(chosen["russia_dprk"]) >= best - np.sqrt(best * (1 - best) / 100)
+    assert chosen["russia_dprk"] < 0.41

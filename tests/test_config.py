@@ -1,7 +1,7 @@
 import pytest
 
 from newswatch.config import ConfigError, load_settings
-from newswatch.models import TOPICS
+from shipped_topics import NAMES
 
 
 def write(tmp_path, text):
@@ -16,7 +16,7 @@ def test_defaults_ship_real_feeds(tmp_path):
     assert all(f.url.startswith("https://") for f in settings.feeds)
     assert settings.data_dir == tmp_path
     assert settings.database_url == f"sqlite:///{tmp_path / 'newswatch.db'}"
-    assert set(settings.topics) == set(TOPICS)
+    assert settings.topic_names == NAMES
 
 
 def test_full_config_with_secret_from_environment(tmp_path):

@@ -14,10 +14,11 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from newswatch.config import load_settings
 from newswatch.digest import Match, build_digest
-from newswatch.models import TOPICS, FetchResult, Feed, Item, Prediction
+from newswatch.models import FetchResult, Feed, Item, Prediction
 from newswatch.parsers import NotAFeed, parse
 from newswatch.store import Store
 from newswatch.web import create_app
+from shipped_topics import NAMES, TITLES
 
 NOW = datetime(2026, 12, 2, 6, 0, tzinfo=timezone.utc)
 CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
@@ -52,14 +53,14 @@ def assert_safe_rendering(digest) -> None:
 
 
 def prediction() -> Prediction:
-    return Prediction(dict.fromkeys(TOPICS, 0.99), TOPICS, {TOPICS[0]: ("kim",)})
+    return Prediction(dict.fromkeys(NAMES, 0.99), NAMES, {NAMES[0]: ("kim",)})
 
 
 @settings(max_examples=150, deadline=None)
 @given(title=hostile_text, summary=hostile_text, url=hostile_link, source=hostile_text)
 def test_digest_of_any_item_has_only_http_links_and_a_clean_subject(title, summary, url, source):
     item = Item(key="k", id=1, title=title or "t", summary=summary, url=url or None, published=NOW)
-    digest = build_digest([Match(item, prediction(), source)], web_base_url="https://nw.example")
+    digest = build_digest([Match(item, prediction(), source)], TITLES, web_base_url="https://nw.example")
     assert digest is not None
     assert_safe_rendering(digest)
     digest.text.encode("utf-8")  # every part can go out by mail
@@ -100,7 +101,7 @@ def test_any_feed_text_survives_parse_store_digest_and_the_page(fuzz_home, entri
         assert not CONTROL.search(item.title + item.summary), repr(item.title + item.summary)
     feed_id = store.sync_feeds([feed])[feed.url]
     stored = store.insert_new(feed_id, items, NOW)
-    digest = build_digest([Match(item, prediction(), feed.name) for item in stored])
+    digest = build_digest([Match(item, prediction(), feed.name) for item in stored], TITLES)
     if digest is not None:
         assert_safe_rendering(digest)
     for item in stored:

@@ -19,16 +19,17 @@ import pytest
 from click.testing import CliRunner
 from fastapi.testclient import TestClient
 
+from newswatch.analyst_labels import import_labels
 from newswatch.cli import main
 from newswatch.config import load_settings
 from newswatch.digest import Match, build_digest
 from newswatch.fetch import fetch_url
-from newswatch.labels import import_labels
 from newswatch.models import Item, Prediction
 from newswatch.notify import masked_url, scrub, send_apprise
 from newswatch.store import Store
 from newswatch.store.predictions import LABEL_BATCH
 from newswatch.web import create_app
+from shipped_topics import NAMES, TITLES
 
 NOW = datetime(2026, 12, 2, 6, 0, tzinfo=timezone.utc)
 ESCAPES = ("\x1b", "\x07", "\x9b")
@@ -125,7 +126,7 @@ def test_an_unreachable_database_is_one_line_with_the_password_masked(tmp_path):
                                  " JavaScript:alert(1)", "java\tscript:alert(1)", "vbscript:msgbox(1)"])
 def test_only_http_links_in_every_rendering(url):
     item = Item(key="k", id=7, title="Putin and Kim sign a treaty", summary="text", url=url, published=NOW)
-    digest = build_digest([Match(item, Prediction({"russia_dprk": 0.99}, ("russia_dprk",)), "Feed")])
+    digest = build_digest([Match(item, Prediction({"russia_dprk": 0.99}, ("russia_dprk",)), "Feed")], TITLES)
     hrefs = [part.split('"', 1)[0] for part in digest.html.split('href="')[1:]]
     assert all(href.startswith("http") for href in hrefs), hrefs
     assert "](<" not in digest.markdown
@@ -134,7 +135,7 @@ def test_only_http_links_in_every_rendering(url):
 
 def test_an_http_link_stays_a_link():
     item = Item(key="k", id=7, title="Treaty", summary="", url="https://news.example/treaty", published=NOW)
-    digest = build_digest([Match(item, Prediction({"russia_dprk": 0.99}, ("russia_dprk",)), "Feed")])
+    digest = build_digest([Match(item, Prediction({"russia_dprk": 0.99}, ("russia_dprk",)), "Feed")], TITLES)
     assert 'href="https://news.example/treaty"' in digest.html and "](<https://news.example/treaty>)" in digest.markdown
 
 
@@ -309,12 +310,12 @@ def test_labels_import_streams_in_one_transaction(database_url):
                 read_at_insert.append(read)
 
         with pytest.raises(Exception, match=r"bad\.jsonl:\d+: not valid JSON"):
-            import_labels(store, lines(['{"title": "broken"\n']), "bad.jsonl", "ana", NOW)
+            import_labels(store, lines(['{"title": "broken"\n']), "bad.jsonl", "ana", NOW, NAMES)
         assert store.latest_labels() == [], "a bad line further on rolls every batch back"
         assert read_at_insert and read_at_insert[0] < len(records), "the first batch went in before the file was read"
         read_at_insert.clear()
         read = 0
-        report = import_labels(store, lines([]), "good.jsonl", "ana", NOW)
+        report = import_labels(store, lines([]), "good.jsonl", "ana", NOW, NAMES)
         assert (report.items, report.labels) == (len(records), 2 * len(records))
         assert len(store.latest_labels()) == 2 * len(records)
 

@@ -7,11 +7,12 @@ import json
 import threading
 from datetime import datetime, timezone
 
+from newswatch.analyst_labels import import_labels
 from newswatch.config import load_settings
 from newswatch.cycle import ingest
-from newswatch.labels import import_labels
 from newswatch.store import Store
 from newswatch.models import Item
+from shipped_topics import NAMES
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)
 
@@ -85,7 +86,7 @@ def test_concurrent_imports_of_one_label_file_add_each_label_once(database_url, 
 
     def import_once(store):  # three importers, each with its own connections, starting at the same moment
         start.wait()
-        added.append(import_labels(store, records.splitlines(), "labels.jsonl", "ana", NOW).labels)
+        added.append(import_labels(store, records.splitlines(), "labels.jsonl", "ana", NOW, NAMES).labels)
 
     threads = [threading.Thread(target=import_once, args=(store,)) for store in stores]
     for thread in threads:

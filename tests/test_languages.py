@@ -61,7 +61,7 @@ def test_a_digest_names_each_storys_language_in_its_byline_and_html():
                                                           (ENGLISH, "und", "Wire")], start=1)]
     matches.append(Match(Item(key="k3", title=RUSSIAN + " (Интерфакс)", published=at, lang="ru", id=4, story_id=1),
                          Prediction({"russia_dprk": 0.8, "alliance_drills": 0.1}, ("russia_dprk",)), "Интерфакс"))
-    digest = build_digest(matches, ("russia_dprk",), "UTC")
+    digest = build_digest(matches, {"russia_dprk": "Russia–DPRK ties"}, "UTC")
     assert "연합뉴스 [ko] +1 source · 2026-12-02" in digest.text and "ТАСС [ru] · " in digest.text
     assert "Интерфакс [ru] · 2026-12-02" in digest.text, "each copy of a story names its language"
     assert "Wire · 2026" in digest.text, "an undetermined language is not shown"

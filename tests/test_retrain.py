@@ -15,13 +15,14 @@ from fastapi.testclient import TestClient
 
 from classifiers.evaluate import MIN_POSITIVES, describe_estimate, estimate, paired_gate
 from newswatch import app, retrain
+from newswatch.analyst_labels import import_labels, label_stored_item
 from newswatch.cli import main
 from newswatch.config import ConfigError, load_settings
 from newswatch.digest import Match, build_digest
 from newswatch.feedlist import set_topic_threshold
-from newswatch.labels import import_labels, label_stored_item
 from newswatch.models import Feed, Item, Prediction
 from newswatch.web import create_app
+from shipped_topics import NAMES, TITLES
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)
 FIRST_LABELS = Path(__file__).parent / "labels" / "first_retrain.jsonl"
@@ -38,7 +39,7 @@ def truth(n: int, positives: tuple[int, int], seed: int = 0) -> np.ndarray:
 
 def test_an_estimate_on_few_labels_says_it_is_too_few():
     Y = truth(12, (5, 2))
-    result = estimate(Y, Y)
+    result = estimate(Y, Y, NAMES)
     assert result["macro_f1"] == 1.0 and not result["enough"]
     assert describe_estimate(result) == ("12 held-out labels, 5 russia_dprk positives, 2 alliance_drills positives: "
                                          f"too few to estimate (needs {MIN_POSITIVES} positives of each topic)")
@@ -49,7 +50,7 @@ def test_an_estimate_on_enough_labels_has_a_90_percent_interval_around_it():
     Y = truth(300, (60, 40))
     predicted = Y.copy()
     predicted[:30] = 1 - predicted[:30]  # 30 items wrong on both topics
-    result = estimate(Y, predicted)
+    result = estimate(Y, predicted, NAMES)
     low, high = result["macro_f1_interval"]
     assert result["enough"] and low < result["macro_f1"] < high and high - low < 0.2
     for topic in ("russia_dprk", "alliance_drills"):
@@ -67,7 +68,7 @@ def test_the_gate_does_not_refuse_a_drop_that_is_noise_at_this_size():
     drills = np.flatnonzero(Y[:, 1])
     candidate[drills[:2], 1] = 0
     current[drills[:1], 1] = 0
-    verdict = paired_gate(Y, candidate, current, margin=0.01)
+    verdict = paired_gate(Y, candidate, current, margin=0.01, topics=NAMES)
     assert verdict.promote and verdict.difference < -0.01
     assert verdict.reason.startswith("promoted: too few to tell a 0.0")
     assert "81 held-out labels, 25 russia_dprk positives, 8 alliance_drills positives" in verdict.reason
@@ -77,11 +78,11 @@ def test_the_gate_refuses_a_candidate_worse_beyond_noise():
     Y = truth(400, (100, 80))
     candidate = Y.copy()
     candidate[np.flatnonzero(Y[:, 0])[:40], 0] = 0  # misses 40 % of one topic
-    verdict = paired_gate(Y, candidate, Y, margin=0.01)
+    verdict = paired_gate(Y, candidate, Y, margin=0.01, topics=NAMES)
     assert not verdict.promote and verdict.reason.startswith("refused: worse beyond noise")
     assert verdict.interval[1] < -0.01
-    assert paired_gate(Y, Y, candidate, margin=0.01).reason.startswith("promoted: not worse")
-    assert paired_gate(Y, candidate, None, margin=0.01, has_current=False).promote
+    assert paired_gate(Y, Y, candidate, margin=0.01, topics=NAMES).reason.startswith("promoted: not worse")
+    assert paired_gate(Y, candidate, None, margin=0.01, topics=NAMES, has_current=False).promote
 
 
 @pytest.fixture
@@ -104,7 +105,7 @@ def test_the_first_retrain_with_78_labels_is_judged_for_a_stated_reason(settings
                            "Allied warships hold a combined exercise off Busan", "Seoul stocks close higher"])
     runner = CliRunner()
     with app.open_store(settings) as store, FIRST_LABELS.open(encoding="utf-8") as labels:
-        assert import_labels(store, labels, "first.jsonl", "ana", NOW).labels == 156
+        assert import_labels(store, labels, "first.jsonl", "ana", NOW, NAMES).labels == 156
     before = retrain.current_version(settings)
 
     dry = runner.invoke(main, ["train", "--dry-run", "--config", str(settings.source)])
@@ -146,7 +147,7 @@ def test_review_queue_covers_each_side_of_each_threshold_then_uncertain_first_on
     stored = store_items(settings, titles)
     with app.open_store(settings) as store:
         store.set_stories({stored[4].id: stored[3].id})  # one story, two copies
-        label_stored_item(store, stored[2].id, None, False, "ana", NOW)  # labeled: about neither
+        label_stored_item(store, stored[2].id, None, False, "ana", NOW, NAMES)  # labeled: about neither
         model = retrain.in_service(settings)
         queue = retrain.review_queue(settings, store, model, limit=10)
     ids = [entry.item.id for entry in queue]
@@ -194,7 +195,7 @@ def test_a_threshold_is_never_written_into_the_shipped_default_config(tmp_path):
 def test_the_digest_footer_names_the_thresholds_items_were_tagged_at():
     item = Item(key="k", title="Putin and Kim meet", id=1, published=NOW - timedelta(hours=1))
     match = Match(item, Prediction({"russia_dprk": 0.9, "alliance_drills": 0.4}, ("russia_dprk",), {}), "Yonhap")
-    digest = build_digest([match], tagged_at={"russia_dprk": 0.42, "alliance_drills": 0.38})
+    digest = build_digest([match], TITLES, tagged_at={"russia_dprk": 0.42, "alliance_drills": 0.38})
     assert "tagged at russia_dprk ≥ 0.42" in digest.text and "russia\\_dprk ≥ 0.42" in digest.markdown
     assert "Tagged at russia_dprk ≥ 0.42" in digest.html
-    assert "listed at score ≥ 0.80 (this channel's threshold)" in build_digest([match], threshold=0.8).text
+    assert "listed at score ≥ 0.80 (this channel's threshold)" in build_digest([match], TITLES, threshold=0.8).text

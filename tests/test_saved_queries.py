@@ -119,7 +119,7 @@ def test_a_channel_with_a_query_is_owed_only_its_matches(config, caplog):
         with caplog.at_level(logging.ERROR, logger="newswatch.alerts"):
             assert arrives("ru-later", "Путин и Ким", NOW + timedelta(hours=2)) == ["everything"]
         assert "channel ru-desk: no saved query named 'russia-watch'" in caplog.text
-        assert ids["ru-visit"] in store.matching_ids(SavedQuery("x", text="Путин").item_filter(), list(ids.values()))
+        assert ids["ru-visit"] in store.matching_ids(SavedQuery("x", text="Путин").item_filter(()), list(ids.values()))
 
 
 @pytest.fixture

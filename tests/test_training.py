@@ -11,14 +11,15 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from classifiers.registry import ModelFileError, OutdatedModelError, TopicsChangedError
+from classifiers.registry import ModelFileError, OutdatedModelError, Registry, TopicsChangedError
 from classifiers.train import train_candidate
 from newswatch import app
+from newswatch.analyst_labels import export_records, import_labels
 from newswatch.cli import main
 from newswatch.config import load_settings
-from newswatch.labeled import LabeledFileError, seed_corpus
-from newswatch.labels import export_records, import_labels
+from newswatch.labeled_items import LabeledFileError, seed_corpus
 from newswatch.models import Feed, Item
+from shipped_topics import NAMES
 
 # Trainings on every seed take 10-40 s each on a busy two-core machine; some tests run two.
 pytestmark = pytest.mark.timeout(600)
@@ -49,16 +50,16 @@ def lines(records):
 
 
 def test_import_is_idempotent_and_exports_what_it_read(store):
-    assert import_labels(store, lines(RECORDS), "a.jsonl", "ana", NOW).labels == 6
-    assert import_labels(store, lines(RECORDS), "a.jsonl", "ana", NOW).labels == 0
-    exported = {r["id"]: r["topics"] for r in export_records(store.latest_labels())}
+    assert import_labels(store, lines(RECORDS), "a.jsonl", "ana", NOW, NAMES).labels == 6
+    assert import_labels(store, lines(RECORDS), "a.jsonl", "ana", NOW, NAMES).labels == 0
+    exported = {r["id"]: r["topics"] for r in export_records(store.latest_labels(), NAMES)}
     assert exported == {"l1": ["russia_dprk"], "l2": ["alliance_drills"], "l3": []}
 
 
 def test_malformed_label_file_names_the_line_and_imports_nothing(store):
     bad = lines(RECORDS[:2]) + ['{"title": "x", "topics": ["weather"]}\n']
     with pytest.raises(LabeledFileError, match=r"bad.jsonl:3: unknown topic"):
-        import_labels(store, bad, "bad.jsonl", "ana", NOW)
+        import_labels(store, bad, "bad.jsonl", "ana", NOW, NAMES)
     assert store.latest_labels() == []
 
 
@@ -75,18 +76,18 @@ def test_cli_labels_a_stored_item_and_the_latest_label_wins(settings, store):
 
 
 def test_gate_keeps_a_worse_candidate():
-    corpus = seed_corpus()[:120]
+    corpus = seed_corpus(NAMES)[:120]
     held_out = np.zeros(len(corpus), dtype=bool)
     held_out[-30:] = True
 
     class Perfect:
         def predict(self, texts):
             from classifiers.train import indicator
-            return indicator(corpus[-30:])
+            return indicator(corpus[-30:], NAMES)
 
-    candidate = train_candidate(corpus, held_out, Perfect(), margin=0.0, folds=2)
+    candidate = train_candidate(corpus, NAMES, held_out, Perfect(), margin=0.0, folds=2)
     assert not candidate.promote and candidate.reason.startswith("refused: worse beyond noise")
-    assert train_candidate(corpus, held_out, None, margin=0.0, folds=2).promote
+    assert train_candidate(corpus, NAMES, held_out, None, margin=0.0, folds=2).promote
 
 
 def test_train_force_promotes_and_rollback_restores(settings, store):
@@ -138,7 +139,7 @@ def test_a_model_an_earlier_newswatch_wrote_is_replaced_by_one_trained_on_seeds_
     written_before_formats = json.loads(metadata_path.read_text())
     del written_before_formats["model_format"]
     metadata_path.write_text(json.dumps(written_before_formats))
-    import_labels(store, lines(RECORDS), "a.jsonl", "ana", NOW)
+    import_labels(store, lines(RECORDS), "a.jsonl", "ana", NOW, NAMES)
 
     model = app.current_model(settings)
     assert model.version != old and registry.current_version() == model.version
@@ -154,11 +155,11 @@ def test_a_model_trained_for_other_topics_is_refused_so_that_a_new_one_is_traine
     version = registry.current_version()
     assert registry.load(version).estimator.topics_ == ("russia_dprk", "alliance_drills")
     with pytest.raises(TopicsChangedError, match=r"trained for the topics \['russia_dprk', 'alliance_drills'\]"):
-        registry.load(version, topics=("russia_dprk", "alliance_drills", "sanctions"))
+        Registry(registry.root, ("russia_dprk", "alliance_drills", "sanctions")).load(version)
     metadata_path = registry.root / f"{version}.json"
     metadata = json.loads(metadata_path.read_text())
     del metadata["topics"]
     metadata_path.write_text(json.dumps(metadata))
     with pytest.raises(TopicsChangedError):
-        registry.load(version, topics=("alliance_drills", "russia_dprk"))
+        Registry(registry.root, ("alliance_drills", "russia_dprk")).load(version)
     assert issubclass(TopicsChangedError, OutdatedModelError)

@@ -17,6 +17,7 @@ from newswatch.config import WebSettings
 from newswatch.digest import Match, build_digest
 from newswatch.models import Item
 from newswatch.web import WebConfigError, create_app
+from shipped_topics import TITLES
 from web_data import (DRILLS, FEEDS, HOSTILE, NOW, RUSSIA_DPRK, STORY_KCNA, STORY_PENINSULA, STORY_WORLD, build_home,
                       copy_home, stored_rows)
 
@@ -319,7 +320,7 @@ def test_real_retrain_learns_from_web_labels_and_keeps_the_gate(settings, client
                     headers={"X-CSRF-Token": token, "Accept": "application/json"})
     store = app.open_store(settings)
     try:
-        corpus, labeled = retrain.training_corpus(store)
+        corpus, labeled = retrain.training_corpus(settings, store)
         report = retrain.train(settings, store)
     finally:
         store.close()
@@ -330,10 +331,10 @@ def test_real_retrain_learns_from_web_labels_and_keeps_the_gate(settings, client
 
 def test_digest_links_each_entry_to_its_page(settings):
     row = next(r for r in stored_rows(settings) if r.item.title == RUSSIA_DPRK)
-    digest = build_digest([Match(row.item, row.prediction, row.feed_name)], web_base_url="https://newswatch.example.org")
+    digest = build_digest([Match(row.item, row.prediction, row.feed_name)], TITLES, web_base_url="https://newswatch.example.org")
     page = f"https://newswatch.example.org/items/{row.item.id}"
     assert f'href="{page}"' in digest.html and page in digest.text and f"]({page})" in digest.markdown
-    assert "/items/" not in build_digest([Match(row.item, row.prediction, row.feed_name)]).text
+    assert "/items/" not in build_digest([Match(row.item, row.prediction, row.feed_name)], TITLES).text
 
 
 def test_web_config_keys(tmp_path):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 
-from newswatch.labels import labels_for_item
+from newswatch.analyst_labels import labels_for_item
 from newswatch.models import Feed, Item, Prediction
 from newswatch.store import ItemFilter
 

@@ -21,7 +21,7 @@ from sqlalchemy.engine import Engine
 
 from .feeds import FeedRow, FeedStore
 from .items import ItemStore
-from .outbox import Obligations, OutboxEntry, OutboxStore, TaggedItem, Watermark
+from .outbox import Obligations, OutboxEntry, OutboxStore, Watermark
 from .predictions import PredictionStore
 from .queries import ItemFilter, PageQueries, ScoredItem, ScoredStory
 from .saved_queries import SavedQuery, SavedQueryExists, SavedQueryStore
@@ -29,7 +29,7 @@ from .schema import create_db_engine, migration_lock
 from .search import SearchError
 
 __all__ = ["FeedRow", "ItemFilter", "Obligations", "OutboxEntry", "SavedQuery", "SavedQueryExists", "ScoredItem",
-           "ScoredStory", "SearchError", "Store", "TaggedItem", "Watermark", "create_db_engine"]
+           "ScoredStory", "SearchError", "Store", "Watermark", "create_db_engine"]
 
 
 class Store(FeedStore, ItemStore, PredictionStore, OutboxStore, PageQueries, SavedQueryStore):

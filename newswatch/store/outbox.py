@@ -10,7 +10,7 @@ from typing import Mapping, Sequence
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from ..models import Item, Prediction
+from ..models import Match, Prediction
 from .items import _item
 from .schema import _chunks, _insert, alerted_items, digest_items, digest_watermarks, feeds, items, outbox, predictions
 
@@ -41,14 +41,6 @@ class OutboxEntry:
 class Watermark:
     tagged_until: datetime
     digested_at: datetime
-
-
-@dataclass(frozen=True)
-class TaggedItem:
-    item: Item
-    prediction: Prediction
-    source: str
-    tagged_at: datetime
 
 
 class _TakenElsewhere(Exception):
@@ -193,14 +185,14 @@ class OutboxStore:
                 status="failed", attempts=outbox.c.attempts + 1, last_error=error, next_attempt_at=retry_at))
 
     def tagged_between(self, since: datetime | None, until: datetime, not_taken_by: str | None = None
-                       ) -> list[TaggedItem]:
+                       ) -> list[Match]:
         """Items first scored in (since, until], each with its newest prediction up to ``until``, tagged or
         not (a channel may set its own threshold). An item re-scored later by a new model is not new.
         ``not_taken_by`` leaves out the items that channel's digests have already taken."""
         first = (sa.select(predictions.c.item_id, sa.func.min(predictions.c.created_at).label("first_at"))
                  .group_by(predictions.c.item_id).subquery())
         query = (sa.select(items, feeds.c.url.label("feed_url"), feeds.c.name.label("feed_name"),
-                           predictions.c.scores, predictions.c.tags, predictions.c.why, predictions.c.created_at)
+                           predictions.c.scores, predictions.c.tags, predictions.c.why)
                  .select_from(predictions.join(first, first.c.item_id == predictions.c.item_id)
                               .join(items, items.c.id == predictions.c.item_id)
                               .join(feeds, feeds.c.id == items.c.feed_id))
@@ -211,12 +203,12 @@ class OutboxStore:
         if not_taken_by is not None:
             taken = sa.select(digest_items.c.item_id).where(digest_items.c.channel == not_taken_by)
             query = query.where(items.c.id.not_in(taken))
-        latest: dict[int, TaggedItem] = {}
+        latest: dict[int, Match] = {}
         with self.engine.connect() as conn:
             for row in conn.execute(query):
                 why = {topic: tuple(terms) for topic, terms in json.loads(row.why).items()}
                 prediction = Prediction(scores=json.loads(row.scores), tags=tuple(json.loads(row.tags)), why=why)
-                latest[row.id] = TaggedItem(_item(row._mapping), prediction, row.feed_name, row.created_at)
+                latest[row.id] = Match(_item(row._mapping), prediction, row.feed_name)
         return list(latest.values())
 
 

@@ -13,7 +13,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Engine
 from sqlalchemy.ext.compiler import compiles
 
-from ..models import TOPICS, Item, Label, Prediction
+from ..models import Item, Label, Prediction
 from .items import _item, _story
 from .predictions import LabelStore
 from .schema import UTCDateTime, _chunks, feeds, items, labels, predictions
@@ -37,7 +37,7 @@ class ItemFilter:
     topics: tuple[str, ...] = ()
     """Tagged with any of these (or, with ``min_score``, scored at least that for any of them)."""
     min_score: float | None = None
-    """A score at least this for any of ``topics`` (for any topic when none are given), tagged or not."""
+    """A score at least this for any of ``topics``, tagged or not (the caller names every topic for "any")."""
     feed_urls: tuple[str, ...] = ()
     """From any of these feeds (by configured URL)."""
     languages: tuple[str, ...] = ()
@@ -125,7 +125,9 @@ def _conditions(where: ItemFilter, tags: sa.ColumnElement[str],
     if where.topics and where.min_score is None:
         conditions.append(sa.or_(*(tags.contains(f'"{topic}"', autoescape=True) for topic in where.topics)))
     if where.min_score is not None:
-        conditions.append(sa.or_(*(TopicScore(scores, topic) >= where.min_score for topic in where.topics or TOPICS)))
+        if not where.topics:  # the store does not know the config's topics: "any topic" is the caller's list
+            raise ValueError("a minimum score needs the topics it applies to")
+        conditions.append(sa.or_(*(TopicScore(scores, topic) >= where.min_score for topic in where.topics)))
     if where.feed_urls:
         conditions.append(feeds.c.url.in_(where.feed_urls))
     if where.story_id is not None:

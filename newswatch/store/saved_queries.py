@@ -28,8 +28,10 @@ class SavedQuery:
     min_score: float | None = None
     created_at: datetime | None = None
 
-    def item_filter(self) -> ItemFilter:
-        return ItemFilter(search=self.text or None, topics=self.topics, feed_urls=self.feeds,
+    def item_filter(self, all_topics: Sequence[str]) -> ItemFilter:
+        """The query as a store filter; a minimum score without topics applies to each of ``all_topics`` (the config's)."""
+        topics = self.topics or (tuple(all_topics) if self.min_score is not None else ())
+        return ItemFilter(search=self.text or None, topics=topics, feed_urls=self.feeds,
                           languages=self.languages, min_score=self.min_score)
 
 

@@ -8,9 +8,10 @@ none is. Feed readers that cannot send headers may put the token in the feed's a
 accepted on /feeds/ only: an address ends up in logs and histories, so nothing else takes it there.
 """
 
-from __future__ import annotations
-
+# no `from __future__ import annotations`: the routes' parameter types are built from the config's topics
+# inside api_router, and FastAPI resolves string annotations in the module's globals only
 import hashlib
+from functools import partial
 from datetime import date, datetime, time, timezone
 from typing import Annotated, Any, Callable, Literal
 
@@ -25,7 +26,6 @@ from .. import retrain as loop
 from .. import syndication
 from ..config import Settings
 from ..jsonview import feed_json, label_json, story_json
-from ..models import TOPICS
 from ..store import ItemFilter, SearchError, Store
 from ..store.search import MAX_QUERY, search_terms
 from ..untrusted import MAX_ITEM_ID
@@ -34,7 +34,6 @@ API_VERSION = "1"
 MAX_PAGE = 200
 FEED_ENTRIES = 50
 """Matches in a saved query's feed: the newest ones (readers keep what they have seen)."""
-Topic = Literal[TOPICS]  # type: ignore[valid-type]
 
 
 class ApiError(BaseModel):
@@ -122,11 +121,6 @@ class LabelPage(BaseModel):
     next_page: int | None
 
 
-class LabelIn(BaseModel):
-    topic: Topic  # type: ignore[valid-type]
-    value: bool = Field(description="true: the item is about the topic; false: it is not.")
-
-
 class LabelRecorded(BaseModel):
     item_id: int
     topic: str
@@ -140,8 +134,6 @@ Limit = Annotated[int, Query(ge=1, le=MAX_PAGE, description="Results per page.")
 PageNumber = Annotated[int, Query(ge=1, le=100_000, description="Page number, from 1.")]
 Search = Annotated[str | None, Query(max_length=MAX_QUERY, description='Words and "quoted phrases", all required '
                                      "(title, summary, text; any language; case-insensitive substrings).")]
-TopicFilter = Annotated[Topic | None,  # type: ignore[valid-type]
-                        Query(description="Tagged with this topic by the latest prediction.")]
 FeedFilter = Annotated[int | None, Query(ge=1, le=MAX_ITEM_ID, description="A feed's id (see /api/feeds).")]
 Since = Annotated[datetime | date | None, Query(description="Published (else fetched) at or after this date or time.")]
 LabelItem = Callable[[Store, str, str, bool], tuple[Any, Any]]
@@ -151,6 +143,13 @@ def api_router(settings: Settings, store: Store, label_item: LabelItem, label_te
     """The /api routes; ``label_item`` is the page's (the label buttons and the API record labels alike)."""
     router = APIRouter(prefix="/api", dependencies=[Depends(HTTPBearer(auto_error=False))],
                        responses={400: {"model": ApiError}, 401: {"model": ApiError}, 404: {"model": ApiError}})
+    Topic = Literal[settings.topic_names]  # type: ignore[valid-type]  # the config's: another is a documented 422
+    TopicFilter = Annotated[Topic | None,  # type: ignore[valid-type]
+                            Query(description="Tagged with this topic by the latest prediction.")]
+
+    class LabelIn(BaseModel):
+        topic: Topic  # type: ignore[valid-type]
+        value: bool = Field(description="true: the item is about the topic; false: it is not.")
 
     @router.get("/items", response_model=ItemPage, summary="Stored items, newest first, filtered and searched")
     def items(q: Search = None, topic: TopicFilter = None,
@@ -233,10 +232,10 @@ def feed_routes(web: FastAPI, settings: Settings, store: Store) -> None:
         query = store.saved_query(name)
         if query is None:
             raise HTTPException(404, f"no saved query named {name!r}")
-        rows = store.scored_items(query.item_filter(), limit=FEED_ENTRIES)
+        rows = store.scored_items(query.item_filter(settings.topic_names), limit=FEED_ENTRIES)
         path = f"/feeds/{name}.{kind}"  # never the ?token=: a feed's text must not carry the secret
         self_url = f"{settings.web.base_url}{path}" if settings.web.base_url else str(request.url.replace(query=""))
-        render, media_type = ((syndication.atom, syndication.ATOM_TYPE) if kind == "atom"
+        render, media_type = ((partial(syndication.atom, titles=settings.titles()), syndication.ATOM_TYPE) if kind == "atom"
                               else (syndication.json_feed, syndication.JSON_FEED_TYPE))
         body = render(query, rows, self_url, settings.web.base_url)
         etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'

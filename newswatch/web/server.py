@@ -1,7 +1,7 @@
 """The review page: FastAPI routes over the store, rendered on the server with Jinja2.
 
 Reads go through ``Store``; the review queue, labels, model versions, thresholds and retraining through
-the same functions the CLI runs (``newswatch.retrain``, ``newswatch.labels``, ``newswatch.feedlist``). Every page is plain HTML; ``static/app.js`` only turns the label buttons
+the same functions the CLI runs (``newswatch.retrain``, ``newswatch.analyst_labels``, ``newswatch.feedlist``). Every page is plain HTML; ``static/app.js`` only turns the label buttons
 into in-place updates and polls a running retrain.
 """
 
@@ -25,13 +25,12 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from .. import app as core
 from .. import retrain as loop
+from ..analyst_labels import LabelError, label_stored_item
 from ..clock import Clock, utcnow
 from ..config import ConfigError, Settings
-from ..labels import LabelError, label_stored_item
 from ..digest import lead_copy, more_sources, other_outlets
 from ..feedlist import feed_statuses, set_topic_threshold
 from ..jsonview import saved_query_json
-from ..models import TOPIC_TITLES, TOPICS
 from ..store import ItemFilter, ScoredItem, ScoredStory, Store
 from ..untrusted import MAX_ITEM_ID, NumberError, http_url, parse_item_id, whole_number
 from . import security
@@ -53,7 +52,9 @@ class BadRequest(HTTPException):
 
 @dataclass(frozen=True)
 class StoryBlock:
-    """One story in the inbox: its lead shown in full, the story's other copies compactly under it."""
+    """One story as the inbox shows it: the store's ``ScoredStory`` with its lead chosen for the topic the
+    inbox is filtered by (among the copies the filter matched), shown in full, and the story's other copies
+    compactly under it."""
 
     lead: ScoredItem
     others: tuple[ScoredItem, ...]
@@ -122,7 +123,7 @@ def create_app(settings: Settings, *, host: str = "127.0.0.1", store: Store | No
     store = store or core.open_store(settings)
     templates = Environment(loader=PackageLoader("newswatch.web", "templates"),
                             autoescape=select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True)
-    templates.globals.update(TOPICS=TOPICS, TOPIC_TITLES=TOPIC_TITLES, when=_when, label_text=_label_text,
+    templates.globals.update(topic_names=settings.topic_names, topic_titles=settings.titles(), when=_when, label_text=_label_text,
                              http_url=http_url, more_sources=more_sources)
 
     @asynccontextmanager
@@ -184,7 +185,7 @@ def create_app(settings: Settings, *, host: str = "127.0.0.1", store: Store | No
     @web.get("/", response_class=HTMLResponse)
     def inbox(request: Request) -> HTMLResponse:
         params = request.query_params
-        where = _item_filter(params)
+        where = _item_filter(settings, params)
         page_number = _positive_int(params, "page", 1)
         found = store.scored_stories(where, limit=PAGE_SIZE + 1, offset=(page_number - 1) * PAGE_SIZE)
         stories = [StoryBlock.of(story, where.topic) for story in found[:PAGE_SIZE]]
@@ -200,10 +201,11 @@ def create_app(settings: Settings, *, host: str = "127.0.0.1", store: Store | No
 
     def label_item(store: Store, item_id: str, topic: str, value: bool) -> tuple[ScoredItem, Any]:
         """What a label button and ``POST /api/items/{id}/labels`` do: one judgement on a stored item, through
-        the labeling path the CLI uses (``labels.label_stored_item``, with its checks)."""
+        the labeling path the CLI uses (``analyst_labels.label_stored_item``, with its checks)."""
         row = _scored_or_404(store, item_id)
         try:
-            label_stored_item(store, row.item.id, topic, value, LABEL_AUTHOR, clock(), source="web")  # type: ignore[arg-type]
+            label_stored_item(store, row.item.id, topic, value, LABEL_AUTHOR, clock(), settings.topic_names,
+                              source="web")  # type: ignore[arg-type]
         except LabelError as exc:
             raise BadRequest(str(exc)) from None
         return row, next(one for one in store.labels_for([row.item.key]) if one.topic == topic)
@@ -213,8 +215,7 @@ def create_app(settings: Settings, *, host: str = "127.0.0.1", store: Store | No
         fields = await _fields(request)
         _check_csrf(request, fields)
         topic = fields.get("topic", "")
-        if topic not in TOPICS:
-            raise BadRequest(f"topic must be one of {', '.join(TOPICS)}, got {topic!r}")
+        _check_topic(settings, topic)
         value = {"yes": True, "true": True, "no": False, "false": False}.get(fields.get("value", "").lower())
         if value is None:
             raise BadRequest(f"value must be yes or no, got {fields.get('value', '')!r}")
@@ -244,14 +245,14 @@ def create_app(settings: Settings, *, host: str = "127.0.0.1", store: Store | No
         today = clock().date()
         days = [today - timedelta(days=n) for n in range(TAGGED_DAYS - 1, -1, -1)]
         since = datetime.combine(days[0], time(), timezone.utc)
-        per_day = store.tagged_per_day(TOPICS, since)
+        per_day = store.tagged_per_day(settings.topic_names, since)
         return page(request, "model.html", versions=versions, current=current,
                     current_meta=next((v for v in versions if v["version"] == current), None),
                     thresholds=loop.thresholds(settings), pinned=loop.pinned_thresholds(settings),
                     threshold_message=request.query_params.get("threshold_set", ""),
                     curves=_threshold_choices(next((v for v in versions if v["version"] == current), {})),
-                    quality_chart=_quality_chart(versions),
-                    tagged_chart=_tagged_chart(days, per_day), retrain=job.status)
+                    quality_chart=_quality_chart(versions, settings.titles()),
+                    tagged_chart=_tagged_chart(days, per_day, settings.titles()), retrain=job.status)
 
     @web.post("/model/retrain")
     async def start_retrain(request: Request) -> Response:
@@ -269,8 +270,7 @@ def create_app(settings: Settings, *, host: str = "127.0.0.1", store: Store | No
         fields = await _fields(request)
         _check_csrf(request, fields)
         topic = fields.get("topic", "")
-        if topic not in TOPICS:
-            raise BadRequest(f"topic must be one of {', '.join(TOPICS)}, got {topic!r}")
+        _check_topic(settings, topic)
         raw = fields.get("threshold", "").strip()
         try:
             threshold = None if raw == "model" else float(raw)
@@ -401,10 +401,15 @@ def _day(params: Mapping[str, str], name: str, through: bool = False) -> datetim
     return datetime.combine(day + timedelta(days=1) if through else day, time(), timezone.utc)
 
 
-def _item_filter(params: Mapping[str, str]) -> ItemFilter:
+def _check_topic(settings: Settings, topic: str) -> None:
+    if topic not in settings.topics:
+        raise BadRequest(f"topic must be one of {', '.join(settings.topics)}, got {topic!r}")
+
+
+def _item_filter(settings: Settings, params: Mapping[str, str]) -> ItemFilter:
     topic = params.get("topic") or None
-    if topic is not None and topic not in TOPICS:
-        raise BadRequest(f"topic must be one of {', '.join(TOPICS)}, got {topic!r}")
+    if topic is not None:
+        _check_topic(settings, topic)
     search = search_param(params.get("q"))
     lang = params.get("lang") or None
     if lang is not None and not LANGUAGE_CODE.fullmatch(lang):
@@ -443,21 +448,21 @@ def _retrain_json(status: RetrainStatus) -> dict[str, Any]:
             "started_at": status.started_at.isoformat() if status.started_at else None}
 
 
-def _quality_chart(versions: list[dict[str, Any]]) -> Any:
+def _quality_chart(versions: list[dict[str, Any]], titles: Mapping[str, str]) -> Any:
     """Cross-validated precision (solid) and recall (dashed) per topic, one point per model version."""
     def metric(version: dict[str, Any], topic: str, name: str) -> float | None:
         value = version.get("metrics", {}).get("cross_validation", {}).get("topics", {}).get(topic, {}).get(name)
         return float(value) if value is not None else None
 
-    series = [Series(f"{TOPIC_TITLES[topic]} {name}", [metric(v, topic, name) for v in versions],
-                     PALETTE[i], dashed=name == "recall")
-              for i, topic in enumerate(TOPICS) for name in ("precision", "recall")]
+    series = [Series(f"{title} {name}", [metric(v, topic, name) for v in versions],
+                     PALETTE[i % len(PALETTE)], dashed=name == "recall")
+              for i, (topic, title) in enumerate(titles.items()) for name in ("precision", "recall")]
     return line_chart("Precision and recall per topic, by model version (cross-validated on its training data)",
                       [v["version"] for v in versions], series, y_max=1.0, percent=True)
 
 
-def _tagged_chart(days: list[date], per_day: Mapping[str, Mapping[str, int]]) -> Any:
-    series = [Series(TOPIC_TITLES[topic], [per_day.get(topic, {}).get(d.isoformat(), 0) for d in days], PALETTE[i])
-              for i, topic in enumerate(TOPICS)]
+def _tagged_chart(days: list[date], per_day: Mapping[str, Mapping[str, int]], titles: Mapping[str, str]) -> Any:
+    series = [Series(title, [per_day.get(topic, {}).get(d.isoformat(), 0) for d in days], PALETTE[i % len(PALETTE)])
+              for i, (topic, title) in enumerate(titles.items())]
     return line_chart(f"Items tagged per day, last {len(days)} days", [d.strftime("%m-%d") for d in days], series,
                       y_label="items")

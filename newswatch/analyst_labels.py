@@ -1,4 +1,5 @@
-"""Analysts' labels: from the command line or a labeled-item file into the store, and back out as examples.
+"""Analysts' labels: from the command line, the page or a labeled-item file into the store, and back out as
+training examples or a labeled-item file (whose format is ``labeled_items``).
 
 A label is one judgement about one topic; "about neither" is a "no" for every topic. A file record
 (the format of TOPICS.md) says something about every topic: yes for those in its ``topics``, no for
@@ -9,10 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable, Iterator, Sequence
 
-from .labeled import item_from_record, iter_records
-from .models import TOPICS, Item, Label, LabeledItem
+from .labeled_items import item_from_record, iter_records
+from .models import Item, Label, LabeledItem
 from .store import Store
 
 
@@ -27,16 +28,17 @@ def labels_for_item(item: Item, topics: dict[str, bool], author: str, source: st
 
 
 def label_stored_item(store: Store, item_id: int, topic: str | None, value: bool, author: str, now: datetime,
-                      source: str = "cli") -> int:
-    """Label a stored item about ``topic`` (None: about neither topic); return how many labels changed.
+                      topics: Sequence[str], source: str = "cli") -> int:
+    """Label a stored item about ``topic`` (None: about none of ``topics``, the config's); return how many
+    labels changed.
 
     The one way an analyst labels a stored item, from the command line, the review queue or the page."""
     found = store.items_by_id([item_id])
     if not found:
         raise LabelError(f"no stored item with id {item_id}")
-    if topic is not None and topic not in TOPICS:
-        raise LabelError(f"unknown topic {topic!r} (known: {', '.join(TOPICS)})")
-    judgement = {topic: value} if topic else dict.fromkeys(TOPICS, False)
+    if topic is not None and topic not in topics:
+        raise LabelError(f"unknown topic {topic!r} (known: {', '.join(topics)})")
+    judgement = {topic: value} if topic else dict.fromkeys(topics, False)
     return store.add_labels(labels_for_item(found[0], judgement, author, source, now), now)
 
 
@@ -52,39 +54,41 @@ class ImportReport:
                 f"a repeated judgement adds none)")
 
 
-def import_labels(store: Store, lines: Iterable[str | bytes], name: str, author: str, now: datetime) -> ImportReport:
-    """Every record of a labeled-item file, or nothing if any line is malformed. Streams: the file is read,
+def import_labels(store: Store, lines: Iterable[str | bytes], name: str, author: str, now: datetime,
+                  topics: Sequence[str]) -> ImportReport:
+    """Every record of a labeled-item file, or nothing if any line is malformed; a record judges each of
+    ``topics`` (the config's). Streams: the file is read,
     validated and stored batch by batch inside one transaction, so its size does not matter."""
     items = 0
 
     def labels() -> Iterator[Label]:
         nonlocal items
-        for record in iter_records(lines, name, require_topics=True):
+        for record in iter_records(lines, name, require_topics=True, topics=topics):
             items += 1
-            judgement = {topic: topic in record["topics"] for topic in TOPICS}
+            judgement = {topic: topic in record["topics"] for topic in topics}
             yield from labels_for_item(item_from_record(record), judgement, author, f"import:{name}", now)
 
     added = store.add_labels(labels(), now)
     return ImportReport(items, added)
 
 
-def labeled_examples(labels: Iterable[Label]) -> list[LabeledItem]:
-    """One training example per labeled item, with the topics its labels in force say yes to."""
+def labeled_examples(labels: Iterable[Label], topics: Sequence[str]) -> list[LabeledItem]:
+    """One training example per labeled item, with the topics of ``topics`` its labels in force say yes to."""
     items: dict[str, Item] = {}
     yes: dict[str, set[str]] = {}
     for label in labels:
         items.setdefault(label.item_key, Item(key=label.item_key, title=label.title, summary=label.summary,
                                               text=label.text, url=label.url))
-        topics = yes.setdefault(label.item_key, set())
+        said_yes = yes.setdefault(label.item_key, set())
         if label.value:
-            topics.add(label.topic)
-    return [LabeledItem(item, tuple(t for t in TOPICS if t in yes[key])) for key, item in items.items()]
+            said_yes.add(label.topic)
+    return [LabeledItem(item, tuple(t for t in topics if t in yes[key])) for key, item in items.items()]
 
 
-def export_records(labels: Iterable[Label]) -> list[dict[str, Any]]:
+def export_records(labels: Iterable[Label], topics: Sequence[str]) -> list[dict[str, Any]]:
     """The labels in force as labeled-item records, which ``import_labels`` reads back."""
     records = []
-    for example in labeled_examples(labels):
+    for example in labeled_examples(labels, topics):
         item = example.item
         record: dict[str, Any] = {"id": item.key, "title": item.title, "summary": item.summary}
         if item.text:

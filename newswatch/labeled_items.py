@@ -1,13 +1,15 @@
-"""Labeled-item JSON Lines (the format of TOPICS.md) and the seed corpus shipped in ``seeds/``."""
+"""Labeled-item JSON Lines files (the format of TOPICS.md): reading and checking them, and the seed corpus
+shipped in ``seeds/`` plus the seeds files a config's topics name. Analysts' labels in the store are
+``analyst_labels``."""
 
 from __future__ import annotations
 
 import json
 from importlib import resources
 from pathlib import Path
-from typing import Any, Iterable, Iterator, TextIO
+from typing import Any, Iterable, Iterator, Sequence, TextIO
 
-from .models import TOPICS, Item, LabeledItem
+from .models import Item, LabeledItem
 from .normalize import clean_text, item_key, language
 from .untrusted import printable
 
@@ -16,13 +18,16 @@ class LabeledFileError(ValueError):
     """A labeled-item file that cannot be read; the message names the file and the line."""
 
 
-def read_records(lines: Iterable[str | bytes], name: str, require_topics: bool) -> list[dict[str, Any]]:
+def read_records(lines: Iterable[str | bytes], name: str, require_topics: bool, topics: Sequence[str]
+                 ) -> list[dict[str, Any]]:
     """Every record of a JSONL stream, validated; any bad line fails the whole file."""
-    return list(iter_records(lines, name, require_topics))
+    return list(iter_records(lines, name, require_topics, topics))
 
 
-def iter_records(lines: Iterable[str | bytes], name: str, require_topics: bool) -> Iterator[dict[str, Any]]:
-    """The records of a JSONL stream one by one, each validated; a bad line raises when it is reached.
+def iter_records(lines: Iterable[str | bytes], name: str, require_topics: bool, topics: Sequence[str]
+                 ) -> Iterator[dict[str, Any]]:
+    """The records of a JSONL stream one by one, each validated (a record's topics must be among ``topics``,
+    the config's); a bad line raises when it is reached.
 
     Lines may be bytes (a file opened in binary): then bytes that are not UTF-8 are an error naming the
     line and the byte offset in the file, where a text stream would raise a bare UnicodeDecodeError."""
@@ -42,13 +47,13 @@ def iter_records(lines: Iterable[str | bytes], name: str, require_topics: bool) 
             record = json.loads(line)
         except json.JSONDecodeError as exc:
             raise LabeledFileError(f"{name}:{number}: not valid JSON: {exc.msg}") from None
-        problem = _problem(record, require_topics)
+        problem = _problem(record, require_topics, topics)
         if problem:
             raise LabeledFileError(f"{name}:{number}: {problem}")
         yield record
 
 
-def _problem(record: Any, require_topics: bool) -> str | None:
+def _problem(record: Any, require_topics: bool, known_topics: Sequence[str]) -> str | None:
     if not isinstance(record, dict):
         return "expected a JSON object"
     if not isinstance(record.get("title"), str) or not record["title"].strip():
@@ -60,13 +65,13 @@ def _problem(record: Any, require_topics: bool) -> str | None:
         if isinstance(record.get(key), str) and printable(record[key]) != record[key]:
             return f'"{key}" must not contain control characters'
     if "topics" not in record:
-        return '"topics" is required (an empty list means about neither topic)' if require_topics else None
+        return '"topics" is required (an empty list means about none of the topics)' if require_topics else None
     topics = record["topics"]
     if not isinstance(topics, list) or not all(isinstance(t, str) for t in topics):
         return '"topics" must be a list of topic names'
-    unknown = [t for t in topics if t not in TOPICS]
+    unknown = [t for t in topics if t not in known_topics]
     if unknown:
-        return f"unknown topic {unknown[0]!r} (known: {', '.join(TOPICS)})"
+        return f"unknown topic {unknown[0]!r} (known: {', '.join(known_topics)})"
     return None
 
 
@@ -88,17 +93,20 @@ def labeled_from_record(record: dict[str, Any]) -> LabeledItem:
     return LabeledItem(item_from_record(record), tuple(record.get("topics", ())))
 
 
-def read_labeled_file(stream: TextIO, name: str) -> list[LabeledItem]:
-    return [labeled_from_record(r) for r in read_records(stream, name, require_topics=True)]
+def read_labeled_file(stream: TextIO, name: str, topics: Sequence[str]) -> list[LabeledItem]:
+    return [labeled_from_record(r) for r in read_records(stream, name, require_topics=True, topics=topics)]
 
 
 def seeds_dir() -> Path:
     return Path(str(resources.files("seeds")))
 
 
-def seed_corpus(directory: Path | None = None) -> list[LabeledItem]:
+def seed_corpus(topics: Sequence[str], topic_seeds: Sequence[Path] = (), directory: Path | None = None
+                ) -> list[LabeledItem]:
     """The five seed articles (title on the first line) plus the labeled examples of every
-    ``examples*.jsonl`` (the short ones, then one file per kind of outlet and one of edge cases)."""
+    ``examples*.jsonl`` (the short ones, then one file per kind of outlet and one of edge cases), then those
+    of ``topic_seeds`` (the files ``[topics.<name>] seeds`` names). An example is about the topics it
+    names and no other: a shipped seed counts as "no" for a topic the config adds."""
     directory = directory or seeds_dir()
     corpus = []
     index = directory / "seeds.jsonl"
@@ -107,7 +115,7 @@ def seed_corpus(directory: Path | None = None) -> list[LabeledItem]:
             title, _, body = (directory / record["file"]).read_text(encoding="utf-8").partition("\n")
             corpus.append(LabeledItem(Item(key=record["id"], title=title.strip(), text=clean_text(body)),
                                       tuple(record["topics"])))
-    for examples in sorted(directory.glob("examples*.jsonl")):
+    for examples in [*sorted(directory.glob("examples*.jsonl")), *topic_seeds]:
         with examples.open(encoding="utf-8") as stream:
-            corpus.extend(read_labeled_file(stream, str(examples)))
+            corpus.extend(read_labeled_file(stream, str(examples), topics))
     return corpus
