@@ -131,7 +131,7 @@ def throughput(n=50_000):
         loads = []
         for _ in range(5):
             started = time.perf_counter()
-            registry.current()
+            registry.load(registry.current_version())
             loads.append(time.perf_counter() - started)
         size = sum(p.stat().st_size for p in (Path(home) / "models").glob("*.skops")) / 1e6
         print(f"model load median {np.median(loads):.2f}s; model file {size:.1f} MB")

@@ -198,10 +198,6 @@ class Registry:
         older = [m["version"] for m in self.versions() if int(m["version"][1:]) < int(before[1:])]
         return older[-1] if older else None
 
-    def current(self) -> LoadedModel | None:
-        version = self.current_version()
-        return self.load(version) if version else None
-
 
 def _check_topics(path: Path, trained_for: Sequence[str] | None, topics: Sequence[str]) -> None:
     if trained_for is None or tuple(trained_for) != tuple(topics):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from xml.sax.saxutils import escape
 
@@ -78,3 +79,20 @@ def feeds_config(urls: list[str], channel_url: str | None = None) -> str:
     if channel_url:
         lines += ["[[channels]]", 'name = "mail"', f'url = "{channel_url}"']
     return "\n".join(lines) + "\n"
+
+
+def assert_each_tagged_story_mailed_once(bodies: list[str], tagged: list[tuple[int, str, int]]) -> None:
+    """Every tagged story (``tagged``: item id, title, story id) reached the analyst in one of the mail
+    ``bodies``, and no item's title reached them twice."""
+
+    def mentions(title: str) -> int:
+        whole_title = re.compile(re.escape(title) + r"(?!\d)")  # "round 3" is not "round 33"
+        return sum(bool(whole_title.search(body)) for body in bodies)
+
+    stories: dict[int, list[str]] = {}
+    for _, title, story in tagged:
+        stories.setdefault(story, []).append(title)
+        assert mentions(title) <= 1, f"{title} reached the analyst twice"
+    # copies of one story collapse into an entry led by one of them
+    unsent = [titles for titles in stories.values() if not sum(map(mentions, titles))]
+    assert not unsent, f"{len(unsent)} tagged stories never reached the analyst, e.g. {unsent[:2]}"

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import re
 import shutil
 import signal
 import subprocess
@@ -26,7 +25,7 @@ import requests
 
 from newswatch.store import Store
 
-from synthetic_feeds import feeds_config, write_feeds
+from synthetic_feeds import assert_each_tagged_story_mailed_once, feeds_config, write_feeds
 
 REPO = Path(__file__).resolve().parents[1]
 PREFECT = [sys.executable, "-m", "prefect"]
@@ -128,16 +127,7 @@ def check_every_item_stored_classified_and_alerted_once(url: str, smtp_server, s
     assert len(mails) == len(statuses), "one mail per outbox entry, none twice"
     bodies = [mail.get_body(("plain",)).get_content() for mail in mails]
 
-    def mentions(title: str) -> int:
-        whole_title = re.compile(re.escape(title) + r"(?!\d)")  # "round 3" is not "round 33"
-        return sum(bool(whole_title.search(body)) for body in bodies)
-
-    stories: dict[int, list[str]] = {}
-    for _, title, story in tagged:
-        stories.setdefault(story, []).append(title)
-        assert mentions(title) <= 1, f"{title} reached the analyst twice"
-    unsent = [titles for titles in stories.values() if not sum(map(mentions, titles))]
-    assert not unsent, f"{len(unsent)} tagged stories never reached the analyst, e.g. {unsent[:2]}"
+    assert_each_tagged_story_mailed_once(bodies, tagged)
 
 
 # --------------------------------------------------------------------------------------------------
