@@ -15,7 +15,9 @@ also measures ``tests/data/story_pairs_heldout.jsonl``, never tuned on). A wrong
 under another's entry, so the guards are tight: both items must carry a publication time at most
 ``CROSS_WINDOW`` apart (the wires report one event within hours; a statement days after a launch is
 another event), and the best story must beat the runner-up story by ``CROSS_MARGIN``. Only items that
-need it are encoded: none while every recent item is in one language.
+need it are encoded: none while every recent item is in one language; and each item once, its vector
+kept in the store (``item_meanings``), since the items of the last 36 hours are the candidates of every
+later cycle.
 
 Meaning does not tell who acted: "Putin congratulates Kim" and "a party secretary congratulates Kim" on
 the same day are as close as two reports of one event. So, in either rule, two items are never one story
@@ -119,7 +121,8 @@ def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
     return len(a & b) / len(a | b) if a and b else 0.0
 
 
-Encoder = Callable[[Sequence[str]], np.ndarray]
+Encoder = Callable[[Sequence[Item]], np.ndarray]
+"""Items → their unit meaning vectors, one row each."""
 
 
 @lru_cache(maxsize=1)
@@ -137,6 +140,27 @@ def encode(texts: Sequence[str]) -> np.ndarray:
 
 def _meaning_text(item: Item) -> str:
     return f"{item.title}. {item.summary[:_LEAD_CHARS]}"
+
+
+def meanings(items: Sequence[Item]) -> np.ndarray:
+    """The items' meaning vectors: ``encode`` of title + lead."""
+    return encode([_meaning_text(item) for item in items])
+
+
+def _kept_in(store: Store, encoder: Encoder) -> Encoder:
+    """``encoder`` over ``store``: vectors already kept are read back, the others encoded and kept."""
+
+    def vectors(items: Sequence[Item]) -> np.ndarray:
+        kept = {item_id: np.frombuffer(vector, dtype=np.float32)
+                for item_id, vector in store.meanings([item.id for item in items]).items()}  # type: ignore[misc]
+        missing = [item for item in items if item.id not in kept]
+        if missing:
+            fresh = np.asarray(encoder(missing), dtype=np.float32)
+            store.save_meanings({item.id: vector.tobytes() for item, vector in zip(missing, fresh)})  # type: ignore[misc]
+            kept.update((item.id, vector) for item, vector in zip(missing, fresh))
+        return np.stack([kept[item.id] for item in items])  # type: ignore[index]
+
+    return vectors
 
 
 def _actors(item: Item) -> Actors:
@@ -168,7 +192,7 @@ def _published_apart(a: Item, b: Item, window: timedelta) -> bool:
     return a.published is not None and b.published is not None and abs(a.published - b.published) > window
 
 
-def cluster(recent: Iterable[Item], new_items: Sequence[Item], encoder: Encoder = encode) -> dict[int, int]:
+def cluster(recent: Iterable[Item], new_items: Sequence[Item], encoder: Encoder = meanings) -> dict[int, int]:
     """Story ids for the new items, given the recent stored items."""
     new_ids = {item.id for item in new_items}
     index = StoryIndex()
@@ -204,8 +228,7 @@ def _link_across_languages(unmatched: Sequence[Item], seen: Sequence[Item], stor
     needed = {i.id: i for item in unmatched for i in (item, *candidates[item.id]) if candidates[item.id]}
     if not needed:
         return
-    ids = list(needed)
-    vectors = dict(zip(ids, encoder([_meaning_text(needed[i]) for i in ids])))
+    vectors = dict(zip(needed, encoder(list(needed.values()))))
     for item in unmatched:  # oldest first: a later item may join the story an earlier one just joined
         if candidates[item.id]:
             story = _cross_language_story(item, candidates[item.id], stories, vectors)
@@ -236,10 +259,11 @@ def _other_languages_near_in_time(unmatched: Sequence[Item], seen: Sequence[Item
     return near
 
 
-def assign_stories(store: Store, new_items: Sequence[Item], now: datetime, window: timedelta = WINDOW) -> dict[int, int]:
+def assign_stories(store: Store, new_items: Sequence[Item], now: datetime, window: timedelta = WINDOW,
+                   encoder: Encoder = meanings) -> dict[int, int]:
     """Cluster the new items against the recent window and record their story ids."""
     if not new_items:
         return {}
-    assigned = cluster(store.recent_items(now - window), new_items)
+    assigned = cluster(store.recent_items(now - window), new_items, _kept_in(store, encoder))
     store.set_stories(assigned)
     return assigned

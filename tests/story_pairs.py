@@ -10,7 +10,7 @@ from datetime import datetime
 from pathlib import Path
 
 from newswatch.models import Item
-from newswatch.stories import Encoder, cluster, encode
+from newswatch.stories import Encoder, cluster, meanings
 
 PAIRS = Path(__file__).parent / "data" / "story_pairs.jsonl"
 HELD_OUT_PAIRS = Path(__file__).parent / "data" / "story_pairs_heldout.jsonl"
@@ -27,7 +27,7 @@ class Pair:
     def languages(self) -> str:
         return "–".join(sorted({self.a.lang, self.b.lang})) if self.a.lang != self.b.lang else f"{self.a.lang}–{self.a.lang}"
 
-    def grouped(self, encoder: Encoder = encode) -> bool:
+    def grouped(self, encoder: Encoder = meanings) -> bool:
         """Whether clustering puts b (new) in a's story (a already stored)."""
         return cluster([self.a], [self.b], encoder)[2] == 1
 

@@ -10,6 +10,10 @@ from click.testing import CliRunner
 from story_pairs import load_pairs
 
 from newswatch.cli import main
+from newswatch.models import Feed
+from newswatch.stories import assign_stories, meanings
+
+NOW = datetime(2026, 12, 1, 9, 0, tzinfo=timezone.utc)
 
 # A few pairs of each kind from tests/data/story_pairs.jsonl (bench/stories.py measures all 120, and the 72
 # held-out pairs no test names): same event in ko–en, ko–ru, en–ru; different events on one day (two Kim
@@ -50,6 +54,32 @@ def test_cross_language_reports_days_apart_are_never_merged():
     pair = next(p for p in load_pairs() if p.id == "pair-001")
     later = replace(pair.a, published=pair.a.published + timedelta(days=2))
     assert not replace(pair, a=later).grouped()
+
+
+def test_each_item_is_encoded_once_and_its_meaning_kept_for_later_cycles(store):
+    """The items of the last 36 hours are the candidates of every later cycle: encoded once, kept."""
+    feed_url = "https://wire.example/rss"
+    feed_id = store.sync_feeds([Feed(feed_url, "Wire")])[feed_url]
+    signing = next(p for p in load_pairs() if p.id == "pair-001")  # Korean, then English
+    launch = next(p for p in load_pairs() if p.id == "pair-021")   # a Russian report, moved to the same day
+    russian = replace(launch.b, published=signing.b.published)
+    encoded: list[int] = []
+
+    def counting(items):
+        encoded.extend(item.id for item in items)
+        return meanings(items)
+
+    def arrive(item, key):  # (the pair files key every item a or b)
+        [stored] = store.insert_new(feed_id, [replace(item, id=None, key=key)], NOW)
+        return stored, assign_stories(store, [stored], NOW, encoder=counting)
+
+    korean, _ = arrive(signing.a, "ko")
+    assert encoded == [], "one language so far: nothing to encode"
+    english, assigned = arrive(signing.b, "en")
+    assert assigned == {english.id: korean.id} and sorted(encoded) == sorted([korean.id, english.id])
+    other, _ = arrive(russian, "ru")
+    assert encoded[2:] == [other.id], "the kept vectors are read back, not encoded again"
+    assert set(store.meanings([korean.id, english.id, other.id])) == {korean.id, english.id, other.id}
 
 
 def _rss(title: str, items: list[tuple[str, str, str, datetime]]) -> str:

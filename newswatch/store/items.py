@@ -11,7 +11,7 @@ from sqlalchemy.engine import Engine
 
 from ..models import Item
 from ..normalize import is_article_url, storable
-from .schema import _chunks, _insert, feeds, items, predictions
+from .schema import _chunks, _insert, feeds, item_meanings, items, predictions
 
 
 class ItemStore:
@@ -77,6 +77,23 @@ class ItemStore:
                 conn.execute(items.update().where(items.c.id == sa.bindparam("item_id"))
                              .values(story_id=sa.bindparam("story")),
                              [{"item_id": i, "story": s} for i, s in story_ids.items()])
+
+    def meanings(self, ids: Sequence[int]) -> dict[int, bytes]:
+        """The stored meaning vectors of those of ``ids`` that have one (item id → bytes)."""
+        found: dict[int, bytes] = {}
+        with self.engine.connect() as conn:
+            for chunk in _chunks(list(ids)):
+                rows = conn.execute(sa.select(item_meanings.c.item_id, item_meanings.c.vector)
+                                    .where(item_meanings.c.item_id.in_(chunk)))
+                found.update((item_id, bytes(vector)) for item_id, vector in rows)  # PostgreSQL: a memoryview
+        return found
+
+    def save_meanings(self, vectors: Mapping[int, bytes]) -> None:
+        """Keep items' meaning vectors; an item that has one keeps it (two processes may encode it at once)."""
+        if vectors:
+            with self.engine.begin() as conn:
+                conn.execute(_insert(item_meanings, conn.dialect.name).on_conflict_do_nothing(),
+                             [{"item_id": i, "vector": v} for i, v in vectors.items()])
 
     def items_by_id(self, ids: Sequence[int]) -> list[Item]:
         with self.engine.connect() as conn:

@@ -163,6 +163,16 @@ alerted_items = sa.Table(
 )
 
 
+# Each item's multilingual meaning vector (float32 bytes), encoded the first time cross-language linking
+# needs it and kept: encoding costs 25-60 items' parsing, and the items of the last 36 hours are the
+# candidates of every later cycle.
+item_meanings = sa.Table(
+    "item_meanings", metadata,
+    sa.Column("item_id", sa.Integer, sa.ForeignKey("items.id"), primary_key=True),
+    sa.Column("vector", sa.LargeBinary, nullable=False),
+)
+
+
 # An analyst's standing question: the items matching it feed a channel (``[[channels]] query``) and the
 # Atom / JSON feeds at /feeds/<name>.atom|.json. Lists are JSON arrays; an empty list means "any".
 saved_queries = sa.Table(
