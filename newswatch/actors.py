@@ -70,40 +70,83 @@ _BY_WORDS: dict[tuple[str, ...], str] = {
     for ending in (("",) + _RUSSIAN_ENDINGS if "а" <= words[-1][0] <= "я" else ("",))}
 _BY_KOREAN_START: dict[str, str] = {
     spelling: person for person, spellings in PEOPLE.items() for spelling in spellings if _is_korean(spelling)}
+_NOMINATIVE = frozenset(tuple(spelling.split()) for spellings in PEOPLE.values() for spelling in spellings
+                        if "а" <= spelling[0] <= "я")
 _MOST_WORDS = max(map(len, _BY_WORDS))
 _KOREAN_LENGTHS = sorted({len(spelling) for spelling in _BY_KOREAN_START})
 
 
-def named(text: str) -> frozenset[str]:
-    """The people of the table that ``text`` names."""
+def _mentions(text: str) -> list[tuple[str, bool]]:
+    """The people of the table that ``text`` names, in order, each with whether it is written as the one who
+    acts: a Russian name in the nominative, a Korean one without the particle of a recipient ("김정은동지께",
+    "뿌찐동지에게", "푸틴에"; "김정은동지께서" is the honorific subject), an English one not after "to" or "from"."""
     words = _WORD.findall(text.lower().replace("ё", "е"))
-    people = set()
+    mentions = []
     for i, word in enumerate(words):
         if _is_korean(word):
-            people.update(_BY_KOREAN_START[word[:n]] for n in _KOREAN_LENGTHS if word[:n] in _BY_KOREAN_START)
+            for n in _KOREAN_LENGTHS:
+                if word[:n] in _BY_KOREAN_START:
+                    rest = word[n:]
+                    recipient = rest.endswith(("께", "에")) or "에게" in rest
+                    mentions.append((_BY_KOREAN_START[word[:n]], not recipient))
         else:
-            people.update(_BY_WORDS[key] for n in range(1, _MOST_WORDS + 1)
-                          if (key := tuple(words[i:i + n])) in _BY_WORDS)
-    return frozenset(people)
+            for n in range(1, _MOST_WORDS + 1):
+                if (key := tuple(words[i:i + n])) in _BY_WORDS:
+                    russian = "а" <= key[0][0] <= "я"
+                    acts = key in _NOMINATIVE if russian else words[i - 1:i] not in (["to"], ["from"])
+                    mentions.append((_BY_WORDS[key], acts))
+    return mentions
+
+
+def named(text: str) -> frozenset[str]:
+    """The people of the table that ``text`` names."""
+    return frozenset(person for person, _ in _mentions(text))
+
+
+# A headline saying its first person *received* something names the sender later, or not by name.
+_RECEIVED = frozenset(("receives", "received", "gets", "got", "получил", "получила"))
+
+
+def sender(headline: str) -> str | None:
+    """Who a headline of a message, greeting or letter says sent it: its first person written as the one who
+    acts ("Путин поздравил Ким Чен Ына", "뿌찐대통령이 김정은동지께 축전을", "Kim Jong Un Sends … to Xi
+    Jinping"); None when it cannot tell ("Kim Jong Un Receives … from Russian President", a sender not in
+    the table)."""
+    words = headline.lower().split()
+    if _RECEIVED.intersection(words) or "받" in headline:
+        return None
+    return next((person for person, acts in _mentions(headline) if acts), None)
+
+
+# Named in every headline KCNA writes about what he attends, where other wires write "North Korea fired…":
+# his name in one headline and nowhere in the other report is how two wires write one launch.
+_IMPLICIT = frozenset({"Kim Jong Un"})
 
 
 @dataclass(frozen=True)
 class Actors:
-    """The people a report puts forward (named in its headline and lead) and every person it names."""
+    """The people a report's headline writes as acting, those it puts forward (named in its headline and
+    lead), and every person it names."""
 
+    headline: frozenset[str]
     principal: frozenset[str]
     named: frozenset[str]
 
     @classmethod
-    def of(cls, headline_and_lead: str, full_text: str) -> Actors:
-        return cls(named(headline_and_lead), named(full_text))
+    def of(cls, headline: str, headline_and_lead: str, full_text: str) -> Actors:
+        acting = frozenset(person for person, acts in _mentions(headline) if acts)
+        return cls(acting, named(headline_and_lead), named(full_text))
 
 
 def actors_differ(a: Actors, b: Actors) -> bool:
-    """Whether two reports are about different people: each puts forward someone the other never names.
+    """Whether two reports are about different people: each puts forward someone the other never names, or
+    one's headline has someone (other than Kim Jong Un) act whom the other never names.
 
-    Both sides must show it. A report that names nobody (a Yonhap flash on a launch), or only part of the
-    other's cast (a Russian copy naming the envoy, KCNA naming only Kim), vetoes nothing: one-sided absences
-    are how different wires write one event.
+    A report that names nobody (a Yonhap flash on a launch), or only part of the other's cast in its lead
+    (a Russian copy naming the envoy, KCNA naming only Kim), vetoes nothing: one-sided absences below the
+    headline are how different wires write one event. The person a headline has act is another matter:
+    "Lee backs a Trump–Kim meeting" is not the report of Trump's remark that never mentions Lee (and
+    "Shoigu arrives on Putin's instruction" does not have Putin act).
     """
-    return bool(a.principal - b.named) and bool(b.principal - a.named)
+    return ((bool(a.principal - b.named) and bool(b.principal - a.named))
+            or bool((a.headline - b.named) - _IMPLICIT) or bool((b.headline - a.named) - _IMPLICIT))

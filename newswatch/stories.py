@@ -19,11 +19,15 @@ need it are encoded: none while every recent item is in one language; and each i
 kept in the store (``item_meanings``), since the items of the last 36 hours are the candidates of every
 later cycle.
 
-Meaning does not tell who acted: "Putin congratulates Kim" and "a party secretary congratulates Kim" on
-the same day are as close as two reports of one event. So, in either rule, two items are never one story
-when each puts forward (in its title and lead) a person the other never names (``newswatch.actors``: a
-small table of the beat's people in English, Korean and Russian spellings). Different places or objects
-with the same people (two Kim Jong Un inspections on one day) are not told apart.
+Meaning does not tell who acted or what happened: "Putin congratulates Kim" and "a party secretary
+congratulates Kim" on the same day, or Kim at a missile test and Kim at a tank plant the next day, are as
+close as two reports of one event. So, in either rule, two items are never one story when each puts forward
+(in its title and lead) a person the other never names, or one's headline has someone act whom the other
+never names (``newswatch.actors``: a small table of the beat's people in English, Korean and Russian
+spellings); nor when their headlines name different kinds of event (a launch and a statement, an arrival
+and talks), different kinds of place (a shipyard and a munitions factory), different missile classes, or
+different senders of a greeting (``newswatch.happenings``). A wrong merge hides an event; a missed one only
+lists it twice.
 
 Candidates come from an inverted index on the rarer words, so a cycle costs about linear time in the
 window instead of comparing every pair. Clustering only sets ``items.story_id``: no item is merged,
@@ -42,6 +46,7 @@ from typing import Callable, Iterable, Sequence
 import numpy as np
 
 from .actors import Actors, actors_differ
+from .happenings import Happening, happenings_differ
 from .models import Item
 from .store import Store
 
@@ -112,7 +117,8 @@ class StoryIndex:
             same_title = (min(len(title_words), len(other_title)) >= 4
                           and _jaccard(title_words, other_title) >= SAME_TITLE)
             if ((similarity >= SAME_STORY or same_title) and similarity >= best_similarity
-                    and not _published_apart(item, other, WINDOW) and not actors_differ(_actors(item), _actors(other))):
+                    and not _published_apart(item, other, WINDOW)
+                    and not _different_events(_report(item), _report(other))):
                 best, best_similarity = story_id, similarity
         return best
 
@@ -163,10 +169,17 @@ def _kept_in(store: Store, encoder: Encoder) -> Encoder:
     return vectors
 
 
-def _actors(item: Item) -> Actors:
-    """Who the item puts forward (named in the text the encoder reads) and everyone it names: what close
-    wording or meaning cannot settle ("Putin congratulates Kim" vs "Yakushev congratulates Kim")."""
-    return Actors.of(_meaning_text(item), f"{item.title}. {item.summary}")
+def _report(item: Item) -> tuple[Actors, Happening]:
+    """Who the item puts forward and what it says happened: what close wording or meaning cannot settle
+    ("Putin congratulates Kim" vs "Yakushev congratulates Kim"; "Kim observes a launch" vs "Kim inspects a
+    tank plant")."""
+    headline_and_lead = _meaning_text(item)
+    return (Actors.of(item.title, headline_and_lead, f"{item.title}. {item.summary}"),
+            Happening.of(item.title, headline_and_lead))
+
+
+def _different_events(a: tuple[Actors, Happening], b: tuple[Actors, Happening]) -> bool:
+    return actors_differ(a[0], b[0]) or happenings_differ(a[1], b[1])
 
 
 def _cross_language_story(item: Item, others: Sequence[Item], stories: dict[int, int],
@@ -222,8 +235,9 @@ def _link_across_languages(unmatched: Sequence[Item], seen: Sequence[Item], stor
     """Move each new item that started a story of its own into the other-language story of its event."""
     near = _other_languages_near_in_time(unmatched, seen)
     involved = {i.id: i for item in unmatched if near[item.id] for i in (item, *near[item.id])}
-    actors = {item_id: _actors(i) for item_id, i in involved.items()}
-    candidates = {item.id: [other for other in near[item.id] if not actors_differ(actors[item.id], actors[other.id])]
+    reports = {item_id: _report(i) for item_id, i in involved.items()}
+    candidates = {item.id: [other for other in near[item.id]
+                            if not _different_events(reports[item.id], reports[other.id])]
                   for item in unmatched}
     needed = {i.id: i for item in unmatched for i in (item, *candidates[item.id]) if candidates[item.id]}
     if not needed:

@@ -1,6 +1,6 @@
 """The people a report names, whichever language and wire writes them."""
 
-from newswatch.actors import Actors, actors_differ, named
+from newswatch.actors import Actors, actors_differ, named, sender
 
 
 def test_a_person_is_found_in_english_korean_kcna_korean_and_russian_case_forms():
@@ -17,13 +17,36 @@ def test_a_name_inside_another_word_or_a_bare_surname_names_nobody():
     assert named("Путинцева выиграла турнир; Kimberly Lee and Mr. Kim spoke; 유리창이 깨졌다") == frozenset()
 
 
-def test_reports_differ_only_when_each_puts_forward_someone_the_other_never_names():
-    putin = Actors(principal=frozenset({"Vladimir Putin", "Kim Jong Un"}),
-                   named=frozenset({"Vladimir Putin", "Kim Jong Un"}))
-    party = Actors(principal=frozenset({"Vladimir Yakushev", "Kim Jong Un"}),
-                   named=frozenset({"Vladimir Yakushev", "Kim Jong Un"}))
-    nobody = Actors(principal=frozenset(), named=frozenset())
-    kim_only = Actors(principal=frozenset({"Kim Jong Un"}), named=frozenset({"Kim Jong Un"}))
+def _actors(headline: set[str], principal: set[str], everyone: set[str]) -> Actors:
+    return Actors(frozenset(headline), frozenset(principal), frozenset(everyone))
+
+
+def test_reports_differ_when_each_puts_forward_someone_the_other_never_names():
+    putin = _actors(set(), {"Vladimir Putin", "Kim Jong Un"}, {"Vladimir Putin", "Kim Jong Un"})
+    party = _actors(set(), {"Vladimir Yakushev", "Kim Jong Un"}, {"Vladimir Yakushev", "Kim Jong Un"})
+    nobody = _actors(set(), set(), set())
+    kim_only = _actors(set(), {"Kim Jong Un"}, {"Kim Jong Un"})
     assert actors_differ(putin, party) and actors_differ(party, putin)
     assert not actors_differ(putin, nobody)  # a flash that names nobody: no evidence either way
     assert not actors_differ(putin, kim_only)  # one wire names the sender, the other only Kim
+
+
+def test_a_headline_that_has_someone_act_whom_the_other_report_never_names_is_another_event():
+    lee = _actors({"Lee Jae-myung"}, {"Lee Jae-myung", "Donald Trump"},
+                  {"Lee Jae-myung", "Donald Trump", "Kim Jong Un"})
+    trump = _actors({"Donald Trump"}, {"Donald Trump", "Kim Jong Un"}, {"Donald Trump", "Kim Jong Un"})
+    assert actors_differ(lee, trump) and actors_differ(trump, lee)
+    # KCNA's "Kim Jong Un Oversees Test-fire…" and a JCS flash that never names him: one launch.
+    kcna = _actors({"Kim Jong Un"}, {"Kim Jong Un"}, {"Kim Jong Un"})
+    assert not actors_differ(kcna, _actors(set(), set(), set()))
+
+
+def test_the_sender_of_a_greeting_is_the_person_its_headline_has_act():
+    assert sender("Путин поздравил Ким Чен Ына с Днем основания КНДР") == "Vladimir Putin"
+    assert sender("Ким Чен Ын поздравил Путина с Днем России") == "Kim Jong Un"
+    assert sender("뿌찐대통령이 김정은동지께 축전을 보내여왔다") == "Vladimir Putin"
+    assert sender("김정은동지께서 로씨야련방 대통령에게 축전을 보내시였다") == "Kim Jong Un"
+    assert sender("Respected Comrade Kim Jong Un Sends New Year Card to Xi Jinping") == "Kim Jong Un"
+    # Received from someone the headline does not name, or a sender not in the table: unknown.
+    assert sender("Kim Jong Un Receives Congratulatory Message from Russian President") is None
+    assert sender("통일로씨야당 총리사회 비서가 김정은동지께 편지를 보내여왔다") is None

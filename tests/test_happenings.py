@@ -1,0 +1,50 @@
+"""What kind of event a headline reports, whichever language and wire writes it."""
+
+from newswatch.happenings import Happening, happenings_differ, kinds, missiles, sites
+
+
+def _happening(headline: str, lead: str = "") -> Happening:
+    return Happening.of(headline, f"{headline}. {lead}")
+
+
+def test_a_kind_of_event_is_found_in_english_korean_kcna_korean_and_russian_headlines():
+    assert kinds("N. Korea fires ballistic missile into East Sea: JCS") == {"launch"}
+    assert kinds("КНДР запустила баллистическую ракету в сторону Японского моря") == {"launch"}
+    assert kinds("경애하는 김정은동지께서 신형미싸일 시험발사를 참관하시였다") == {"launch"}
+    assert kinds("라브로프, 원산서 최선희와 외무장관 회담") == {"meeting"}
+    assert kinds("Лавров провел переговоры с Цой Сон Хи в Вонсане") == {"meeting"}
+    assert kinds("경애하는 김정은동지께서 남포조선소를 현지지도하시였다") == {"visit"}
+    assert kinds("США и Южная Корея начали учения Freedom Edge") == {"exercise"}
+    assert kinds("Путин подписал закон о ратификации договора с КНДР") == {"signing"}
+    # "Receives" a visitor or a message, "принял" a guest or a parade: neither kind, so no veto.
+    assert kinds("Ким Чен Ын принял Шойгу в Пхеньяне") == frozenset()
+
+
+def test_a_quoted_remark_is_not_what_happened_and_a_reply_is_not_the_greeting_it_answers():
+    assert kinds('김여정 "한미 연합공중훈련, 강력 대응 직면할 것"') == frozenset()
+    assert kinds("Kim Yo-jong warns of 'strong response' to S. Korea-U.S. air drills") == {"statement", "exercise"}
+    assert kinds("Kim Jong Un Sends Message of Thanks to Russian President") == {"reply"}
+    assert kinds("Путин направил Ким Чен Ыну поздравление") == {"greeting"}
+
+
+def test_missile_classes_and_kinds_of_place():
+    assert missiles("Kim Jong Un Oversees Test-fire of New-type Anti-aircraft Missiles") == {"anti-aircraft"}
+    assert missiles("Ким Чен Ын наблюдал за пуском стратегических крылатых ракет") == {"cruise"}
+    assert sites("Respected Comrade Kim Jong Un Inspects Nampho Shipyard") == {"shipyard"}
+    assert sites("경애하는 김정은동지께서 중요군수공업기업소를 현지지도하시였다") == {"munitions"}
+    assert sites("Ким Чен Ын посетил танковый завод") == {"tanks"}
+
+
+def test_reports_differ_by_kind_of_event_missile_place_or_sender_and_never_on_what_is_not_found():
+    launch, statement = _happening("North Korea fires missiles"), _happening("Press Statement of Kim Yo Jong")
+    assert happenings_differ(launch, statement)
+    assert not happenings_differ(launch, _happening("КНДР произвела пуск ракет"))
+    assert not happenings_differ(launch, _happening("Ким Чен Ын принял Шойгу"))  # no kind found: no veto
+    assert happenings_differ(_happening("Kim Oversees Test-fire of Anti-aircraft Missiles"),
+                             _happening("Ким Чен Ын наблюдал за пуском крылатых ракет"))
+    assert happenings_differ(_happening("Kim Jong Un Inspects Nampho Shipyard"),
+                             _happening("경애하는 김정은동지께서 중요군수공업기업소를 현지지도하시였다"))
+    assert happenings_differ(_happening("Путин поздравил Ким Чен Ына с Новым годом"),
+                             _happening("Ким Чен Ын поздравил Путина с Новым годом"))
+    assert not happenings_differ(_happening("Путин поздравил Ким Чен Ына"),
+                                 _happening("Kim Jong Un Receives Congratulatory Message from Russian President"))
