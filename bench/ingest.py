@@ -1,6 +1,6 @@
 """Ingestion benchmark: the product's fetch → parse → normalize → store path against a bare loop.
 
-    .venv/bin/python bench/ingest.py [--feeds 200] [--items 50] [--runs 3]
+    .venv/bin/python bench/ingest.py [--feeds 200] [--items 50] [--runs 3] [--cycle]
 
 A loopback server (its own process, so its memory is not counted) serves synthetic RSS feeds of
 realistic size with ETag/Last-Modified. Each run, on a fresh SQLite database:
@@ -10,7 +10,9 @@ realistic size with ETag/Last-Modified. Each run, on a fresh SQLite database:
 
 and, over the same feeds, a bare loop of ``requests.get`` + ``feedparser.parse`` (no validators,
 nothing stored). Prints the median wall time and items/s of each, their ratio, and the peak RSS of
-this process.
+this process. With ``--cycle`` the product side is the whole cycle ``newswatch run`` runs
+(``cycle.run_cycle``: ingest, then classification of every new item by the seed model and its alerts),
+with the model trained once beforehand and copied into each run's fresh data dir.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import http.server
 import multiprocessing
 import random
 import resource
+import shutil
 import statistics
 import sys
 import tempfile
@@ -31,8 +34,9 @@ from pathlib import Path
 import feedparser
 import requests
 
+from newswatch import app
 from newswatch.config import load_settings
-from newswatch.cycle import ingest
+from newswatch.cycle import ingest, run_cycle
 from newswatch.store import Store
 
 WORDS = ("north korea russia pyongyang moscow seoul treaty summit missile launch drills exercise alliance "
@@ -117,8 +121,10 @@ def start_cycle(port: int, cycle: int) -> None:
     requests.get(f"http://127.0.0.1:{port}/cycle/{cycle}", timeout=10).raise_for_status()
 
 
-def product_cycle(config: Path, store: Store) -> int:
+def product_cycle(config: Path, store: Store, whole_cycle: bool) -> int:
     settings = load_settings(config, env={})
+    if whole_cycle:
+        return sum(len(outcome.new_items) for outcome in run_cycle(settings, store, app.current_model(settings)).feeds)
     return sum(len(outcome.new_items) for outcome in ingest(settings, store))
 
 
@@ -131,19 +137,27 @@ def write_config(directory: Path, feed_urls: list[str], workers: int) -> Path:
     return config
 
 
-def run_product(port: int, feeds: int, workers: int) -> tuple[float, int, float, int]:
+def seed_models(directory: Path) -> Path:
+    """The seed model, trained once (as a first ``newswatch run`` would) outside the timings."""
+    app.current_model(load_settings(write_config(directory, [], 1), env={}))
+    return directory / "models"
+
+
+def run_product(port: int, feeds: int, workers: int, models: Path | None) -> tuple[float, int, float, int]:
     with tempfile.TemporaryDirectory() as tmp:
         directory = Path(tmp)
         config = write_config(directory, urls(port, feeds), workers)
+        if models is not None:
+            shutil.copytree(models, directory / "models")
         store = Store.open(f"sqlite:///{directory / 'bench.db'}")
         try:
             start_cycle(port, 1)
             started = time.perf_counter()
-            first_items = product_cycle(config, store)
+            first_items = product_cycle(config, store, models is not None)
             first = time.perf_counter() - started
             start_cycle(port, 2)
             started = time.perf_counter()
-            second_items = product_cycle(config, store)
+            second_items = product_cycle(config, store, models is not None)
             second = time.perf_counter() - started
         finally:
             store.close()
@@ -169,7 +183,10 @@ def main() -> None:
     parser.add_argument("--items", type=int, default=50)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--workers", type=int, default=8, help="fetch.max_workers (and per_host) for the product")
+    parser.add_argument("--cycle", action="store_true", help="time the whole cycle, classification and alerts included")
     args = parser.parse_args()
+    models_home = tempfile.TemporaryDirectory()
+    models = seed_models(Path(models_home.name)) if args.cycle else None
 
     queue: multiprocessing.Queue = multiprocessing.Queue()  # type: ignore[type-arg]
     server = multiprocessing.Process(target=serve, args=(queue, args.feeds, args.items), daemon=True)
@@ -177,16 +194,17 @@ def main() -> None:
     port = queue.get(timeout=120)
     size = len(feed_xml(0, 0, args.items))
     print(f"{args.feeds} feeds x {args.items} items, {size / 1024:.0f} KiB per feed; {args.runs} runs; "
-          f"product workers {args.workers}", flush=True)
+          f"product workers {args.workers}; product = {'the whole cycle' if args.cycle else 'ingest'}", flush=True)
     product, bare = [], []
     try:
         for run in range(args.runs):
             bare.append(run_bare(port, args.feeds))
-            product.append(run_product(port, args.feeds, args.workers))
+            product.append(run_product(port, args.feeds, args.workers, models))
             print(f"run {run + 1}: product {product[-1][0]:.2f}s / {product[-1][2]:.2f}s, "
                   f"bare {bare[-1][0]:.2f}s / {bare[-1][2]:.2f}s", flush=True)
     finally:
         server.terminate()
+        models_home.cleanup()
 
     def median(rows: list[tuple[float, int, float, int]], column: int) -> float:
         return statistics.median(row[column] for row in rows)

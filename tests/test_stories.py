@@ -102,6 +102,28 @@ def test_each_item_is_encoded_once_and_its_meaning_kept_for_later_cycles(store):
     assert set(store.meanings([korean.id, english.id, other.id])) == {korean.id, english.id, other.id}
 
 
+def test_an_item_read_as_another_language_by_mistake_sends_no_english_item_to_the_encoder(store):
+    """A language detector's slip on an odd English headline (read as German, Norwegian…) is no report in a
+    language newswatch links: were it one, every English item of the window would be encoded against it."""
+    feed_url = "https://wire.example/rss"
+    feed_id = store.sync_feeds([Feed(feed_url, "Wire")])[feed_url]
+    pair = next(p for p in load_pairs() if p.id == "pair-001")
+    english = [replace(pair.b, id=None, key=f"en-{n}", guid=f"en-{n}", url=f"https://wire.example/en/{n}",
+                       title=f"{pair.b.title} ({n})", summary=f"Report {n}.") for n in range(3)]
+    slip = replace(pair.b, id=None, key="de", guid="de", url="https://wire.example/de", lang="de",
+                   title="Putin und Kim Jong Un unterzeichnen Abkommen in Pjöngjang", summary="")
+    encoded: list[int] = []
+
+    def counting(items):
+        encoded.extend(item.id for item in items)
+        return meanings(items)
+
+    stored = store.insert_new(feed_id, [slip, *english], NOW)
+    assert len(stored) == 4
+    assign_stories(store, stored, NOW, encoder=counting)
+    assert encoded == []
+
+
 def _rss(title: str, items: list[tuple[str, str, str, datetime]]) -> str:
     entries = "".join(
         f"<item><title>{t}</title><link>{link}</link><guid>{link}</guid><description>{summary}</description>"
