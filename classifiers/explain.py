@@ -10,7 +10,7 @@ from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
 from .concepts import feature_names, relation_columns
 from .pipeline import Features, TopicClassifier
-from .text import language, normalize, surface_forms
+from .text import language, surface_forms
 
 CANDIDATES_PER_REASON = 3
 """Ranked candidates looked at per reason shown: some are dropped (stop words, a shared hashed column)."""
@@ -31,6 +31,15 @@ class Explainer:
     def _names(self) -> list[str]:
         """The training n-grams (in the order of ``vocabulary_columns_``), then the concept features."""
         return self.model.vocabulary_.split("\n") + feature_names()
+
+    @cached_property
+    def _name_of_column(self) -> np.ndarray:
+        """Each hashed word column's index into ``_names``, -1 where no training n-gram has it: one
+        lookup per contribution instead of a binary search of the vocabulary."""
+        columns = self.model.vocabulary_columns_
+        index = np.full(self.model.n_features, -1, dtype=np.int32)
+        index[columns] = np.arange(len(columns), dtype=np.int32)
+        return index
 
     @cached_property
     def _weights(self) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -60,7 +69,7 @@ class Explainer:
                     reasons[r].append(relation_name(self._names[n], language(texts[rows[r]])))
                 continue
             if r not in forms:
-                forms[r] = surface_forms(normalize(self.model.head(texts[rows[r]])))
+                forms[r] = surface_forms(features.heads[rows[r]])
             shown = _as_written(self._names[n], forms[r])
             if shown:
                 _add(reasons[r], shown)
@@ -72,9 +81,8 @@ class Explainer:
         word_weights, concept_weights = self._weights[topic_index]
         words = features.words[rows].multiply(word_weights).tocsr()
         word_rows = np.repeat(np.arange(len(rows)), np.diff(words.indptr))
-        columns = self.model.vocabulary_columns_
-        at = np.minimum(np.searchsorted(columns, words.indices), len(columns) - 1)
-        named = (columns[at] == words.indices) & (words.data > 0)
+        at = self._name_of_column[words.indices]
+        named = (at >= 0) & (words.data > 0)
         relations = relation_columns()
         weights = concept_weights[features.languages[rows]][:, relations]  # each row's language's weights
         concepts = features.concepts[rows][:, relations] * weights * self.model.concept_weight
@@ -82,7 +90,7 @@ class Explainer:
         concept_columns = relations[shown]
         return (np.concatenate([word_rows[named], concept_rows]),
                 np.concatenate([words.data[named], concepts[concept_rows, shown]]),
-                np.concatenate([at[named], len(columns) + concept_columns]))
+                np.concatenate([at[named], len(self.model.vocabulary_columns_) + concept_columns]))
 
 
 RELATION_NAMES = {
@@ -136,7 +144,8 @@ def _as_written(feature: str, forms: dict[str, str]) -> str | None:
 
 
 def _meaningful(word: str) -> bool:
-    return len(word) > 1 and not any(c.isdigit() for c in word) and word not in STOP_WORDS
+    # cheapest test first; a word of letters only has no digit
+    return len(word) > 1 and word not in STOP_WORDS and (word.isalpha() or not any(c.isdigit() for c in word))
 
 
 STOP_WORDS = frozenset(ENGLISH_STOP_WORDS) | frozenset((

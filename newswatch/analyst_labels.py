@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Sequence
 
 from .labeled_items import item_from_record, iter_records
 from .models import Item, Label, LabeledItem
-from .store import Store
+
+if TYPE_CHECKING:  # not imported to run: `classify` and `evaluate` start without SQLAlchemy
+    from .store import Store
 
 
 class LabelError(ValueError):

@@ -6,15 +6,21 @@ is ``newswatch.retrain``; this module only puts the pieces together.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from classifiers.registry import LoadedModel
 
 from . import retrain
 from .config import Settings
 from .retrain import registry  # noqa: F401  (the model versions: part of what the root hands out)
-from .store import Store
+
+if TYPE_CHECKING:
+    from .store import Store
 
 
 def open_store(settings: Settings) -> Store:
+    from .store import Store  # here: SQLAlchemy costs start-up that `classify` and `evaluate` do not need
+
     return Store.open(settings.database_url)
 
 

@@ -77,6 +77,9 @@ def clean_text(value: str | None) -> str:
     """Plain text from an HTML fragment: tags and scripts gone, entities decoded, whitespace folded."""
     if not value:
         return ""
+    if "<" not in value and "&" not in value and value.isprintable():
+        # most text: nothing to clean (no control character, surrogate, tag or entity), only whitespace to fold
+        return " ".join(value.split())
     value = storable(value)
     if "<" in value:
         extractor = _TextExtractor()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 
@@ -22,10 +22,11 @@ from classifiers.train import Candidate, TooFewExamplesError, documents, example
 from .analyst_labels import labeled_examples
 from .clock import utcnow
 from .config import Settings
-from .cycle import record_predictions
 from .labeled_items import seed_corpus
 from .models import Item, LabeledItem
-from .store import Store
+
+if TYPE_CHECKING:  # not imported to run: `classify` and `evaluate` start without SQLAlchemy
+    from .store import Store
 
 log = logging.getLogger(__name__)
 
@@ -250,6 +251,8 @@ def review_queue(settings: Settings, store: Store, model: LoadedModel | None, li
     Items the model has not scored yet (the newest ``review_pool``) are scored first. Each entry names
     the topic whose threshold it sits near (a topic the item is not labeled for).
     """
+    from .cycle import record_predictions  # here: the cycle's imports (feeds, mail, the store) cost start-up
+
     if model is None or limit <= 0:
         return []
     unscored = store.items_unscored_by(model.version, settings.training.review_pool)

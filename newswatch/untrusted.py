@@ -27,7 +27,10 @@ def printable(text: object, keep_layout: bool = False) -> str:
     Newlines and tabs stay only with ``keep_layout`` (a multi-line message body); otherwise a line stays
     one line (a subject header, a log line, one row of a listing).
     """
-    value = _ESCAPES.sub("", str(text))
+    value = str(text)
+    if value.isprintable():  # most text: no control character (ESC, tab and newline are ones) nor surrogate
+        return value
+    value = _ESCAPES.sub("", value)
     if keep_layout:
         return _CONTROLS.sub("", value)
     return _CONTROLS_AND_LAYOUT.sub("", _LAYOUT.sub(" ", value))
