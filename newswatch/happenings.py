@@ -70,11 +70,11 @@ _SPEAKERS = (("spokesman", "spokesperson", "spokeswoman", "commentary"),
              ("генштаб", "представител", "пресс-секретар"),
              ("총참모부", "대변인", "논평"))
 _LEADING_WORDS = 4
-# Coming and going: a headline of an arrival or a departure reports the journey, even when it names the talks
-# the journey is for ("arrives in Moscow ahead of talks with Putin", "회담 앞두고 모스크바 도착").
-_ARRIVAL = (("arrives", "arrive", "arrived", "arrival", "leaves", "departs", "departed", "departure"),
-            ("прибыл", "прибыт", "прилете", "отбыл", "вылетел", "вылете"),
-            ("도착", "입항", "출발", "떠나", "떠났"))
+# Talks still to come are not what a headline reports: "arrives in Moscow ahead of talks with Putin", "in
+# Pyongyang for talks", "прибыл на переговоры", "라브로프와 회담 예정", "회담 앞두고 도착". The words before the
+# meeting word (English, Russian) or after it (Korean) that say so:
+_AHEAD_BEFORE = frozenset(("ahead", "before", "for", "to", "для", "на", "перед"))
+_AHEAD_AFTER = ("앞두고", "앞서", "예정", "위해")
 
 # Missile classes, read in the headline and lead (the class is often only in the lead): two launches of
 # different classes are two events.
@@ -134,7 +134,6 @@ def _finder(table: tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]):
 _KIND_FINDERS = {kind: _finder(table) for kind, table in KINDS.items()}
 _REPLY_FINDER = _finder(_REPLY)
 _SPEAKER_FINDER = _finder(_SPEAKERS)
-_ARRIVAL_FINDER = _finder(_ARRIVAL)
 _MISSILE_FINDERS = {missile: _finder(table) for missile, table in MISSILES.items()}
 _SITE_FINDERS = {site: _finder(table) for site, table in SITES.items()}
 
@@ -152,8 +151,8 @@ def kinds(headline: str) -> frozenset[str]:
     """The kinds of event a headline reports outside what it quotes (none when it names none the table knows).
 
     A statement is what happened when the headline is led by a state's speaker or names the statement before
-    anything else ("Kim Yo-jong warns of response to drills"; not "North Korea fires missiles, warns…"); an
-    arrival or departure is what happened, not the talks it is for."""
+    anything else ("Kim Yo-jong warns of response to drills"; not "North Korea fires missiles, warns…"); talks
+    still to come are not (an arrival "ahead of talks" is an arrival)."""
     words = _words(_QUOTED.sub(" ", headline))
     positions = {kind: position for kind, finder in _KIND_FINDERS.items()
                  if (position := finder(words)) is not None}
@@ -162,8 +161,11 @@ def kinds(headline: str) -> frozenset[str]:
             "statement" in positions and positions["statement"] == min(positions.values())):
         return frozenset({"statement"})
     found = set(positions)
-    if "visit" in found and _ARRIVAL_FINDER(words) is not None:
-        found.discard("meeting")
+    if "meeting" in found:
+        at = positions["meeting"]
+        if (_AHEAD_BEFORE.intersection(words[max(0, at - 3):at])
+                or any(word.startswith(_AHEAD_AFTER) or word.endswith("차") for word in words[at:at + 2])):
+            found.discard("meeting")
     if "greeting" in found and _REPLY_FINDER(words) is not None:
         found = (found - {"greeting"}) | {"reply"}
     return frozenset(found)

@@ -63,8 +63,10 @@ def test_a_statement_about_an_event_is_a_statement_and_an_arrival_for_talks_is_a
     assert kinds("Глава МИД КНДР Цой Сон Хи прибыла в Москву") == {"visit"}
     assert happenings_differ(_happening("S. Korea, U.S. kick off Freedom Shield exercise"),
                              _happening("Генштаб армии КНДР пригрозил ответом на учения США и Южной Кореи"))
-    # Arriving or leaving for talks is the journey; the talks are another event.
+    # Talks still to come are not what happened: an arrival for talks is the journey, the talks another event,
+    # and "in Pyongyang for talks" names no kind (so it still groups with the arrival).
     assert kinds("N. Korea's Kim arrives in Moscow by train ahead of talks with Putin") == {"visit"}
+    assert kinds("Belousov in Pyongyang for talks with Kim Jong Un") == frozenset()
     assert kinds("최선희 北외무상, 모스크바 도착…라브로프와 회담 예정") == {"visit"}
     assert happenings_differ(_happening("N. Korea's Kim arrives in Moscow by train ahead of talks with Putin"),
                              _happening("Путин и Ким Чен Ын провели переговоры в Кремле"))
