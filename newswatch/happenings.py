@@ -28,7 +28,7 @@ KINDS: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {
                ("발사", "사격", "쏘아", "쐈")),
     "statement": (("statement", "statements", "warns", "warned", "slams", "slammed", "denounces", "denounced",
                    "vows", "rejects", "rejected", "criticizes", "criticized", "blasts", "accuses", "threatens",
-                   "spokesman", "spokesperson", "commentary", "speech", "ridicules"),
+                   "spokesman", "spokesperson", "commentary", "speech", "ridicules", "calls", "called", "urges", "urged"),
                   ("заявлени", "пригрози", "раскритик", "предупреди", "обвини", "назвал", "назвала", "назвали",
                    "комментар"),
                   ("담화", "성명", "경고", "비난", "논평", "대변인", "연설", "경축사")),
@@ -61,6 +61,20 @@ KINDS: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {
 }
 # A reply names the greeting it answers ("a message of thanks" for a greeting): the reply is its kind.
 _REPLY = ((("thanks", "thank", "reply", "replies"), ("благодар", "поблагодар"), ("감사", "답전", "답신")))
+
+# Who speaks for a state: a headline led by one of them (within its first words: "KPA General Staff Spokesman
+# Warns…", "Генштаб армии КНДР пригрозил ответом на учения", "北 총참모부") reports a statement, whatever drill or
+# launch it names as what the statement is about. Not a ministry as such ("Глава МИД КНДР прибыла", "외교부,
+# 러시아대사 초치" report a journey and a summons) nor "Staff" (the Joint Chiefs of Staff report launches).
+_SPEAKERS = (("spokesman", "spokesperson", "spokeswoman", "commentary"),
+             ("генштаб", "представител", "пресс-секретар"),
+             ("총참모부", "대변인", "논평"))
+_LEADING_WORDS = 4
+# Talks still to come are not what a headline reports: "arrives in Moscow ahead of talks with Putin", "in
+# Pyongyang for talks", "прибыл на переговоры", "라브로프와 회담 예정", "회담 앞두고 도착". The words before the
+# meeting word (English, Russian) or after it (Korean) that say so:
+_AHEAD_BEFORE = frozenset(("ahead", "before", "for", "to", "для", "на", "перед"))
+_AHEAD_AFTER = ("앞두고", "앞서", "예정", "위해")
 
 # Missile classes, read in the headline and lead (the class is often only in the lead): two launches of
 # different classes are two events.
@@ -99,25 +113,27 @@ _WORD = re.compile(r"[a-z]+|[а-я]+|[가-힣]+")
 
 
 def _finder(table: tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]):
+    """A function giving the position of the first of ``words`` the table has (None when none is)."""
     whole_words, russian_stems, korean_pieces = table
     whole = frozenset(whole_words)
 
-    def found(words: list[str]) -> bool:
-        for word in words:
+    def found(words: list[str]) -> int | None:
+        for position, word in enumerate(words):
             if word in whole:
-                return True
+                return position
             if "а" <= word[0] <= "я":
                 if word.startswith(russian_stems):
-                    return True
+                    return position
             elif "가" <= word[0] <= "힣" and any(piece in word for piece in korean_pieces):
-                return True
-        return False
+                return position
+        return None
 
     return found
 
 
 _KIND_FINDERS = {kind: _finder(table) for kind, table in KINDS.items()}
 _REPLY_FINDER = _finder(_REPLY)
+_SPEAKER_FINDER = _finder(_SPEAKERS)
 _MISSILE_FINDERS = {missile: _finder(table) for missile, table in MISSILES.items()}
 _SITE_FINDERS = {site: _finder(table) for site, table in SITES.items()}
 
@@ -132,17 +148,32 @@ _QUOTED = re.compile(r'"[^"]*"|“[^”]*”|‘[^’]*’')
 
 
 def kinds(headline: str) -> frozenset[str]:
-    """The kinds of event a headline reports outside what it quotes (none when it names none the table knows)."""
+    """The kinds of event a headline reports outside what it quotes (none when it names none the table knows).
+
+    A statement is what happened when the headline is led by a state's speaker or names the statement before
+    anything else ("Kim Yo-jong warns of response to drills"; not "North Korea fires missiles, warns…"); talks
+    still to come are not (an arrival "ahead of talks" is an arrival)."""
     words = _words(_QUOTED.sub(" ", headline))
-    found = {kind for kind, finder in _KIND_FINDERS.items() if finder(words)}
-    if "greeting" in found and _REPLY_FINDER(words):
+    positions = {kind: position for kind, finder in _KIND_FINDERS.items()
+                 if (position := finder(words)) is not None}
+    speaker = _SPEAKER_FINDER(words)
+    if (speaker is not None and speaker < _LEADING_WORDS) or (
+            "statement" in positions and positions["statement"] == min(positions.values())):
+        return frozenset({"statement"})
+    found = set(positions)
+    if "meeting" in found:
+        at = positions["meeting"]
+        if (_AHEAD_BEFORE.intersection(words[max(0, at - 3):at])
+                or any(word.startswith(_AHEAD_AFTER) or word.endswith("차") for word in words[at:at + 2])):
+            found.discard("meeting")
+    if "greeting" in found and _REPLY_FINDER(words) is not None:
         found = (found - {"greeting"}) | {"reply"}
     return frozenset(found)
 
 
 def _found(finders: dict, text: str) -> frozenset[str]:
     words = _words(text)
-    return frozenset(name for name, finder in finders.items() if finder(words))
+    return frozenset(name for name, finder in finders.items() if finder(words) is not None)
 
 
 def missiles(text: str) -> frozenset[str]:
@@ -166,10 +197,11 @@ class Happening:
     sender: str | None
 
     @classmethod
-    def of(cls, headline: str, headline_and_lead: str) -> Happening:
+    def of(cls, headline: str, headline_and_lead: str, on: str = "9999") -> Happening:
+        """``on``: the report's day (ISO date), which says who held a title that sent a greeting."""
         found = kinds(headline)
         return cls(found, missiles(headline_and_lead) if "launch" in found else frozenset(), sites(headline),
-                   sender(headline) if "greeting" in found or "reply" in found else None)
+                   sender(headline, on) if "greeting" in found or "reply" in found else None)
 
 
 def happenings_differ(a: Happening, b: Happening) -> bool:

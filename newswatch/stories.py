@@ -180,8 +180,9 @@ def _report(item: Item) -> tuple[Actors, Happening]:
     ("Putin congratulates Kim" vs "Yakushev congratulates Kim"; "Kim observes a launch" vs "Kim inspects a
     tank plant")."""
     headline_and_lead = _meaning_text(item)
-    return (Actors.of(item.title, headline_and_lead, f"{item.title}. {item.summary}"),
-            Happening.of(item.title, headline_and_lead))
+    day = item.published.date().isoformat() if item.published else "9999"
+    return (Actors.of(item.title, headline_and_lead, f"{item.title}. {item.summary}", day),
+            Happening.of(item.title, headline_and_lead, day))
 
 
 def _different_events(a: tuple[Actors, Happening], b: tuple[Actors, Happening]) -> bool:

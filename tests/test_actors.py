@@ -47,6 +47,27 @@ def test_the_sender_of_a_greeting_is_the_person_its_headline_has_act():
     assert sender("뿌찐대통령이 김정은동지께 축전을 보내여왔다") == "Vladimir Putin"
     assert sender("김정은동지께서 로씨야련방 대통령에게 축전을 보내시였다") == "Kim Jong Un"
     assert sender("Respected Comrade Kim Jong Un Sends New Year Card to Xi Jinping") == "Kim Jong Un"
-    # Received from someone the headline does not name, or a sender not in the table: unknown.
-    assert sender("Kim Jong Un Receives Congratulatory Message from Russian President") is None
+    # A sender not in the table: unknown.
     assert sender("통일로씨야당 총리사회 비서가 김정은동지께 편지를 보내여왔다") is None
+
+
+def test_a_title_names_whoever_held_it_on_the_day_of_the_report():
+    assert named("Respected Comrade Kim Jong Un Receives Russian Defence Minister", "2023-07-26") == {
+        "Kim Jong Un", "Sergei Shoigu"}
+    assert named("DPRK Minister of National Defence Holds Talks with Russian Defence Minister", "2026-11-20") == {
+        "No Kwang Chol", "Andrei Belousov"}
+    assert named("러 국방장관, 中 둥쥔 국방부장과 모스크바서 회담", "2026-11-21") == {"Andrei Belousov", "Dong Jun"}
+    assert named("최선희 北외무상, 모스크바 도착", "2026-04-20") == {"Choe Son Hui"}
+    assert named("Белоусов провел переговоры с министром обороны КНДР Но Гван Чхолем") == {
+        "Andrei Belousov", "No Kwang Chol"}
+    # No one held it yet, or the day is before the table starts: nobody.
+    assert named("Chinese Defence Minister visits Moscow", "2020-01-01") == frozenset()
+
+
+def test_a_greeting_received_from_a_title_was_sent_by_its_holder():
+    assert sender("Kim Jong Un Receives New Year Greeting Card from Russian President", "2027-01-01") == (
+        "Vladimir Putin")
+    assert sender("Ким Чен Ын получил поздравление от Путина") == "Vladimir Putin"
+    assert sender("김정은, 푸틴으로부터 축전 받아") == "Vladimir Putin"
+    assert sender("김정은동지께 로씨야련방 대통령이 답전을 보내여왔다", "2027-06-13") == "Vladimir Putin"
+    assert sender("DPRK Foreign Minister Receives Congratulatory Message from Russian Counterpart") is None

@@ -22,7 +22,7 @@ def test_a_kind_of_event_is_found_in_english_korean_kcna_korean_and_russian_head
 
 def test_a_quoted_remark_is_not_what_happened_and_a_reply_is_not_the_greeting_it_answers():
     assert kinds('김여정 "한미 연합공중훈련, 강력 대응 직면할 것"') == frozenset()
-    assert kinds("Kim Yo-jong warns of 'strong response' to S. Korea-U.S. air drills") == {"statement", "exercise"}
+    assert kinds("Kim Yo-jong warns of 'strong response' to S. Korea-U.S. air drills") == {"statement"}
     assert kinds("Kim Jong Un Sends Message of Thanks to Russian President") == {"reply"}
     assert kinds("Путин направил Ким Чен Ыну поздравление") == {"greeting"}
 
@@ -48,3 +48,25 @@ def test_reports_differ_by_kind_of_event_missile_place_or_sender_and_never_on_wh
                              _happening("Ким Чен Ын поздравил Путина с Новым годом"))
     assert not happenings_differ(_happening("Путин поздравил Ким Чен Ына"),
                                  _happening("Kim Jong Un Receives Congratulatory Message from Russian President"))
+    assert happenings_differ(_happening("Ким Чен Ын поздравил Путина с Новым годом"),
+                             _happening("Kim Jong Un Receives New Year Greeting Card from Russian President"))
+
+
+def test_a_statement_about_an_event_is_a_statement_and_an_arrival_for_talks_is_an_arrival():
+    # Led by a state's speaker, or naming the statement first: the drill it names is what it is about.
+    assert kinds("Генштаб армии КНДР пригрозил ответом на учения США и Южной Кореи") == {"statement"}
+    assert kinds("KPA General Staff Spokesman Warns of Countermeasures against U.S.-ROK War Drills") == {"statement"}
+    assert kinds('北 총참모부 "을지연습은 침략전쟁 연습"') == {"statement"}
+    assert kinds("Zakharova calls US-Japan-South Korea air drills provocation") == {"statement"}
+    # An event named first, a statement after it: both. A minister or the Joint Chiefs are not speakers.
+    assert kinds("North Korea fires missiles, warns of more") == {"launch", "statement"}
+    assert kinds("Глава МИД КНДР Цой Сон Хи прибыла в Москву") == {"visit"}
+    assert happenings_differ(_happening("S. Korea, U.S. kick off Freedom Shield exercise"),
+                             _happening("Генштаб армии КНДР пригрозил ответом на учения США и Южной Кореи"))
+    # Talks still to come are not what happened: an arrival for talks is the journey, the talks another event,
+    # and "in Pyongyang for talks" names no kind (so it still groups with the arrival).
+    assert kinds("N. Korea's Kim arrives in Moscow by train ahead of talks with Putin") == {"visit"}
+    assert kinds("Belousov in Pyongyang for talks with Kim Jong Un") == frozenset()
+    assert kinds("최선희 北외무상, 모스크바 도착…라브로프와 회담 예정") == {"visit"}
+    assert happenings_differ(_happening("N. Korea's Kim arrives in Moscow by train ahead of talks with Putin"),
+                             _happening("Путин и Ким Чен Ын провели переговоры в Кремле"))
