@@ -692,8 +692,8 @@ def models_rollback(settings: Settings, version: str | None) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON Lines instead of prompting.")
 @_author_option
 def review(settings: Settings, limit: int, as_json: bool, author: str) -> None:
-    """Stored items whose label would teach the model most (uncertain, each side of each threshold first,
-    one per story, no near-duplicates); on a terminal, label each: y(es) n(o) s(kip) q(uit)."""
+    """Stored items whose label would teach the model most (uncertain and unlike one another, one per
+    story, no near-duplicates); on a terminal, label each: y(es) n(o) s(kip) q(uit)."""
     from . import app, retrain
     from .analyst_labels import label_stored_item
 

@@ -33,9 +33,10 @@ log = logging.getLogger(__name__)
 SIMILAR = 0.5
 """Cosine similarity of two items' word features above which the review queue shows only the first:
 near-duplicates (rewrites of one wire story) teach the model the same thing twice."""
+REVIEW_CANDIDATES = 5
+"""The review queue picks ``limit`` items among the ``limit × REVIEW_CANDIDATES`` most uncertain (see ``diverse``)."""
 REVIEW_SHORTLIST = 20
-"""The review queue weighs diversity among the ``limit × REVIEW_SHORTLIST`` most uncertain entries of each
-topic and side of its threshold."""
+"""Entries (an item and a topic) the review queue reads, per item it lists: the most uncertain only."""
 
 
 class TrainingDataError(ValueError):
@@ -244,9 +245,9 @@ class ReviewEntry:
 
 
 def review_queue(settings: Settings, store: Store, model: LoadedModel | None, limit: int) -> list[ReviewEntry]:
-    """Stored items nobody labeled yet, in the order a label teaches the model most: the most uncertain
-    item (score nearest its threshold) on each side of every topic's threshold, then the most uncertain
-    of the rest; one item per story, and none too similar to one already listed (``balanced``).
+    """Stored items nobody labeled yet, in the order a label teaches the model most: uncertain items
+    (score near a topic's threshold) unlike one another (``diverse``); one item per story, and none too
+    similar to one already listed.
 
     Items the model has not scored yet (the newest ``review_pool``) are scored first. Each entry names
     the topic whose threshold it sits near (a topic the item is not labeled for).
@@ -261,64 +262,65 @@ def review_queue(settings: Settings, store: Store, model: LoadedModel | None, li
                        model.thresholds)
     labeled = {(label.item_key, label.topic) for label in store.latest_labels()}
     thresholds = model.thresholds
-    strata: dict[tuple[str, bool], list[ReviewEntry]] = {}
-    for item, scores in store.latest_predictions(model.version):
-        for topic in model.topics:
-            if (item.key, topic) not in labeled:
-                entry = ReviewEntry(item, topic, scores[topic], thresholds[topic])
-                strata.setdefault((topic, entry.score >= entry.threshold), []).append(entry)
-    shortlists = [sorted(entries, key=lambda e: (_distance(e), e.item.id))[: limit * REVIEW_SHORTLIST]
-                  for _, entries in sorted(strata.items())]
-    return balanced(shortlists, model, limit)
+    entries = [ReviewEntry(item, topic, scores[topic], thresholds[topic])
+               for item, scores in store.latest_predictions(model.version)
+               for topic in model.topics if (item.key, topic) not in labeled]
+    nearest = sorted(entries, key=lambda e: (_distance(e), e.item.id))[: limit * REVIEW_SHORTLIST]
+    return diverse(nearest, model, limit)
 
 
 def _distance(entry: ReviewEntry) -> float:
     return abs(entry.score - entry.threshold)
 
 
-def balanced(strata: Sequence[Sequence[ReviewEntry]], model: LoadedModel, limit: int) -> list[ReviewEntry]:
-    """First the nearest entry of each stratum (a topic and one side of its threshold; each stratum most
-    uncertain first), then every other entry nearest first; never a second item of one story or a
-    near-duplicate of one already taken (cosine of their TF-IDF word features above ``SIMILAR``).
+def diverse(nearest: Sequence[ReviewEntry], model: LoadedModel, limit: int) -> list[ReviewEntry]:
+    """``limit`` entries of ``nearest`` (most uncertain first): first the most uncertain, then each time,
+    among the ``limit × REVIEW_CANDIDATES`` most uncertain entries still acceptable, the one least like
+    every entry taken (its highest cosine similarity to them, over the model's features, the lowest;
+    the more uncertain on a tie). Never a second item of one story or a near-duplicate of one taken
+    (cosine of their TF-IDF word features above ``SIMILAR``).
 
-    Why the strata first: labels weigh far more than a seed and the thresholds are chosen on them, so a
-    batch of labels all on one side of one topic's threshold pulls that threshold its way; one label on
-    each side of every topic's threshold lets it move only as far as the evidence on both sides says.
-    Why only one round: a side of a threshold the model is sure about has no uncertain items left, and
-    more labels there teach little (measured: bench/README.md, "Review queue vs random labels")."""
-    items = {entry.item.id: entry.item for stratum in strata for entry in stratum}
+    Why: the items nearest a threshold may all be one kind of item, and labels on one kind teach one
+    thing; uncertain items spread over what the pool holds teach the model, and the thresholds chosen
+    on the labels, about more of it. Measured against random labels and other orders: bench/README.md,
+    "Review queue vs random labels"."""
+    items = {entry.item.id: entry.item for entry in nearest}
     if not items:
         return []
     row = {item_id: n for n, item_id in enumerate(items)}
-    words = model.estimator.features([item.document for item in items.values()]).words
-    norms = np.sqrt(np.asarray(words.multiply(words).sum(axis=1))).ravel()
-    norms[norms == 0] = 1.0
+    features = model.estimator.features([item.document for item in items.values()])
+    same_words, alike = _cosines(features.words), _cosines(features.matrix)
     taken: list[ReviewEntry] = []
     stories: set[int] = set()
 
+    def most_like_taken(cosines: np.ndarray, entry: ReviewEntry) -> float:
+        return float(cosines[row[entry.item.id], [row[e.item.id] for e in taken]].max()) if taken else 0.0
+
     def acceptable(entry: ReviewEntry) -> bool:
-        if (entry.item.story_id or entry.item.id) in stories:
-            return False
-        if not taken:
-            return True
-        earlier, this = [row[e.item.id] for e in taken], row[entry.item.id]
-        similarity = (words[earlier] @ words[this].T).toarray().ravel() / (norms[earlier] * norms[this])
-        return bool(similarity.max() <= SIMILAR)
+        return (entry.item.story_id or entry.item.id) not in stories and most_like_taken(same_words, entry) <= SIMILAR
 
-    def take(entry: ReviewEntry) -> None:
-        taken.append(entry)
-        stories.add(entry.item.story_id or entry.item.id)  # type: ignore[arg-type]
-
-    for stratum in sorted((s for s in strata if s), key=lambda s: (_distance(s[0]), s[0].item.id)):
-        first = next((entry for entry in stratum if acceptable(entry)), None)
-        if first is not None and len(taken) < limit:
-            take(first)
-    for entry in sorted((e for stratum in strata for e in stratum), key=lambda e: (_distance(e), e.item.id)):
-        if len(taken) == limit:
+    while len(taken) < limit:
+        candidates: dict[int, ReviewEntry] = {}  # by item: an item's most uncertain topic
+        for entry in nearest:
+            if len(candidates) == limit * REVIEW_CANDIDATES:
+                break
+            if entry.item.id not in candidates and acceptable(entry):
+                candidates[entry.item.id] = entry
+        if not candidates:
             break
-        if acceptable(entry):
-            take(entry)
+        # the least like those taken; of equals, the first: the most uncertain
+        chosen = min(candidates.values(), key=lambda e: most_like_taken(alike, e))
+        taken.append(chosen)
+        stories.add(chosen.item.story_id or chosen.item.id)  # type: ignore[arg-type]
     return taken
+
+
+def _cosines(rows) -> np.ndarray:
+    """Cosine similarity of every pair of a sparse matrix's rows (an empty row is like nothing)."""
+    norms = np.sqrt(np.asarray(rows.multiply(rows).sum(axis=1))).ravel()
+    norms[norms == 0] = 1.0
+    unit = rows.multiply(1 / norms[:, None]).tocsr()
+    return (unit @ unit.T).toarray()
 
 
 # -- what the model page shows ------------------------------------------------------------------------
