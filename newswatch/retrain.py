@@ -37,6 +37,9 @@ REVIEW_CANDIDATES = 5
 """The review queue picks ``limit`` items among the ``limit × REVIEW_CANDIDATES`` most uncertain (see ``diverse``)."""
 REVIEW_SHORTLIST = 20
 """Entries (an item and a topic) the review queue reads, per item it lists: the most uncertain only."""
+MAX_SHORTLIST = 2000
+"""…and at most this many: ``diverse`` compares every pair of them (two 2,000 × 2,000 matrices, 64 MB),
+so a `review --limit` in the thousands must not ask for a matrix of gigabytes."""
 
 
 class TrainingDataError(ValueError):
@@ -265,7 +268,7 @@ def review_queue(settings: Settings, store: Store, model: LoadedModel | None, li
     entries = [ReviewEntry(item, topic, scores[topic], thresholds[topic])
                for item, scores in store.latest_predictions(model.version)
                for topic in model.topics if (item.key, topic) not in labeled]
-    nearest = sorted(entries, key=lambda e: (_distance(e), e.item.id))[: limit * REVIEW_SHORTLIST]
+    nearest = sorted(entries, key=lambda e: (_distance(e), e.item.id))[: min(limit * REVIEW_SHORTLIST, MAX_SHORTLIST)]
     return diverse(nearest, model, limit)
 
 
@@ -292,12 +295,12 @@ def diverse(nearest: Sequence[ReviewEntry], model: LoadedModel, limit: int) -> l
     same_words, alike = _cosines(features.words), _cosines(features.matrix)
     taken: list[ReviewEntry] = []
     stories: set[int] = set()
-
-    def most_like_taken(cosines: np.ndarray, entry: ReviewEntry) -> float:
-        return float(cosines[row[entry.item.id], [row[e.item.id] for e in taken]].max()) if taken else 0.0
+    # each item's highest similarity to the entries taken so far, kept up to date as each is taken
+    words_like_taken = np.full(len(items), -np.inf)
+    like_taken = np.full(len(items), -np.inf)
 
     def acceptable(entry: ReviewEntry) -> bool:
-        return (entry.item.story_id or entry.item.id) not in stories and most_like_taken(same_words, entry) <= SIMILAR
+        return (entry.item.story_id or entry.item.id) not in stories and words_like_taken[row[entry.item.id]] <= SIMILAR
 
     while len(taken) < limit:
         candidates: dict[int, ReviewEntry] = {}  # by item: an item's most uncertain topic
@@ -309,8 +312,10 @@ def diverse(nearest: Sequence[ReviewEntry], model: LoadedModel, limit: int) -> l
         if not candidates:
             break
         # the least like those taken; of equals, the first: the most uncertain
-        chosen = min(candidates.values(), key=lambda e: most_like_taken(alike, e))
+        chosen = min(candidates.values(), key=lambda e: like_taken[row[e.item.id]])
         taken.append(chosen)
+        np.maximum(words_like_taken, same_words[row[chosen.item.id]], out=words_like_taken)
+        np.maximum(like_taken, alike[row[chosen.item.id]], out=like_taken)
         stories.add(chosen.item.story_id or chosen.item.id)  # type: ignore[arg-type]
     return taken
 
