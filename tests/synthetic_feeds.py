@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Callable
 from xml.sax.saxutils import escape
 
 TITLES = (
@@ -15,24 +16,9 @@ TITLES = (
 
 def write_feeds(directory: Path, count: int, items_per_feed: int = 3) -> list[str]:
     """Write ``count`` RSS files into ``directory``; return their file names. Every item is unique."""
-    directory.mkdir(parents=True, exist_ok=True)
-    names = []
-    for feed in range(count):
-        entries = []
-        for index in range(items_per_feed):
-            n = feed * items_per_feed + index
-            title = escape(TITLES[index % len(TITLES)].format(n=n))
-            entries.append(f"<item><title>{title}</title><link>https://synthetic.example/{n}</link>"
-                           f"<guid isPermaLink=\"false\">synthetic-{n}</guid>"
-                           f"<pubDate>Mon, 23 Nov 2026 08:00:00 GMT</pubDate>"
-                           f"<description>{title}. A synthetic report for load and concurrency tests.</description></item>")
-        name = f"feed-{feed:04d}.xml"
-        (directory / name).write_text(
-            '<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel>'
-            f"<title>Synthetic {feed}</title><link>https://synthetic.example/</link><description>d</description>"
-            + "".join(entries) + "</channel></rss>", encoding="utf-8")
-        names.append(name)
-    return names
+    return _write_rss(directory, count, items_per_feed, "feed-{feed:04d}.xml", "Synthetic", "synthetic",
+                      lambda n, index: TITLES[index % len(TITLES)].format(n=n),
+                      lambda title: f"{title}. A synthetic report for load and concurrency tests.")
 
 
 TOPIC_LEADS = (
@@ -51,21 +37,29 @@ def distinct_title(n: int) -> str:
 def write_distinct_feeds(directory: Path, count: int, items_per_feed: int = 3, offset: int = 0) -> list[str]:
     """Like ``write_feeds``, but no two items tell one story (story clustering keeps each apart), so a
     message can be checked for every item it owes (``newswatch label ID`` lines name the item)."""
+    return _write_rss(directory, count, items_per_feed, f"distinct-{offset}-{{feed:04d}}.xml", "Distinct", "distinct",
+                      lambda n, index: distinct_title(n), lambda title: title, offset)
+
+
+def _write_rss(directory: Path, count: int, items_per_feed: int, file_name: str, channel: str, host: str,
+               title_of: Callable[[int, int], str], description_of: Callable[[str], str], offset: int = 0) -> list[str]:
+    """``count`` RSS 2.0 files of ``items_per_feed`` items each, item ``n`` (numbered from ``offset``; the
+    ``index``-th of its feed) titled ``title_of(n, index)``, with its own link and guid on ``host``.example."""
     directory.mkdir(parents=True, exist_ok=True)
     names = []
     for feed in range(count):
         entries = []
         for index in range(items_per_feed):
             n = offset + feed * items_per_feed + index
-            title = escape(distinct_title(n))
-            entries.append(f"<item><title>{title}</title><link>https://distinct.example/{n}</link>"
-                           f"<guid isPermaLink=\"false\">distinct-{n}</guid>"
+            title = escape(title_of(n, index))
+            entries.append(f"<item><title>{title}</title><link>https://{host}.example/{n}</link>"
+                           f"<guid isPermaLink=\"false\">{host}-{n}</guid>"
                            f"<pubDate>Mon, 23 Nov 2026 08:00:00 GMT</pubDate>"
-                           f"<description>{title}</description></item>")
-        name = f"distinct-{offset}-{feed:04d}.xml"
+                           f"<description>{description_of(title)}</description></item>")
+        name = file_name.format(feed=feed)
         (directory / name).write_text(
             '<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel>'
-            f"<title>Distinct {feed}</title><link>https://distinct.example/</link><description>d</description>"
+            f"<title>{channel} {feed}</title><link>https://{host}.example/</link><description>d</description>"
             + "".join(entries) + "</channel></rss>", encoding="utf-8")
         names.append(name)
     return names
