@@ -74,11 +74,10 @@ def test_a_statement_about_an_event_is_a_statement_and_an_arrival_for_talks_is_a
 
 def test_a_protest_a_condemnation_or_a_summons_is_a_statement_whatever_event_it_names():
     # An answer to an event, wherever the word stands (Korean puts the verb after the event it answers):
-    assert kinds("South Korea protests to Chinese, Russian attaches over warplane incursion") == {"statement"}
-    assert kinds("US, Japan, South Korea condemn North Korea's missile launch") == {"statement"}
-    assert kinds("정부, 北 탄도미사일 발사 규탄") == {"statement"}
-    assert kinds("외교부, 러시아대사 초치…북한군 철수 촉구") == {"statement"}
-    assert kinds("МИД Южной Кореи вызвал посла России из-за сообщений о военных КНДР") == {"statement"}
+    answers = ("South Korea protests to Chinese, Russian attaches over warplane incursion",
+               "US, Japan, South Korea condemn North Korea's missile launch", "정부, 北 탄도미사일 발사 규탄",
+               "외교부, 러시아대사 초치…북한군 철수 촉구", "МИД Южной Кореи вызвал посла России из-за сообщений о военных КНДР")
+    assert {headline: kinds(headline) for headline in answers} == dict.fromkeys(answers, {"statement"})
     # A quoted condemnation is what someone said about the launch, which is still what happened:
     assert kinds('北, 서해 완충구역 북방서 해안포 200여발 사격…합참 "규탄"') == {"launch"}
     assert happenings_differ(_happening("Бомбардировщики России и Китая провели совместное патрулирование"),
