@@ -6,9 +6,10 @@ scores as close as two reports of one event (cosine 0.55-0.68 where 0.51 groups)
 
 Small hand-kept tables of the words wire headlines use, in English (whole word forms), Russian (stems: the
 case and verb endings follow) and Korean (pieces of a word: Korean writes "시험발사를", "현지지도하시였다",
-"정상회담…" as one word). Only the headline is read, but for a launch's missile class: a lead recalls other
-events ("a day after its launch", "amid the drills"). ``classifiers/concepts.py`` groups a visit, a treaty
-and a greeting into one concept ("ties"), which is what a topic needs and the opposite of what this needs.
+"정상회담…" as one word). Only the headline is read, but for a launch's missile class when the headline names
+none: a lead recalls other events ("a day after its launch", "amid the drills"). ``classifiers/concepts.py``
+groups a visit, a treaty and a greeting into one concept ("ties"), which is what a topic needs and the
+opposite of what this needs.
 A word a wire uses for two kinds ("receives" a visitor or a message, "принял" a guest or a parade) is in
 neither: a headline whose kind is not found vetoes nothing, so every gap in the tables errs towards a merge.
 """
@@ -70,14 +71,24 @@ _SPEAKERS = (("spokesman", "spokesperson", "spokeswoman", "commentary"),
              ("генштаб", "представител", "пресс-секретар"),
              ("총참모부", "대변인", "논평"))
 _LEADING_WORDS = 4
+# An answer to an event (a protest, a condemnation, an envoy summoned) is what a headline reports wherever the
+# word stands and whatever event it names: "Seoul protests to Chinese, Russian attaches over warplane
+# incursion", "US, South Korea, Japan condemn North Korea's launch", "정부, 北 미사일 발사 규탄", "외교부,
+# 러시아대사 초치". Korean puts the verb after the event, so "first kind word" (as for statements) cannot
+# tell; quoted words stay out (합참 "규탄" after a launch is still the launch).
+_REACTIONS = (("protest", "protests", "protested", "condemn", "condemns", "condemned", "condemnation", "summon",
+               "summons", "summoned"),
+              ("протест", "осуди", "осужд", "вызва"),
+              ("항의", "규탄", "초치"))
 # Talks still to come are not what a headline reports: "arrives in Moscow ahead of talks with Putin", "in
 # Pyongyang for talks", "прибыл на переговоры", "라브로프와 회담 예정", "회담 앞두고 도착". The words before the
 # meeting word (English, Russian) or after it (Korean) that say so:
 _AHEAD_BEFORE = frozenset(("ahead", "before", "for", "to", "для", "на", "перед"))
 _AHEAD_AFTER = ("앞두고", "앞서", "예정", "위해")
 
-# Missile classes, read in the headline and lead (the class is often only in the lead): two launches of
-# different classes are two events.
+# Missile classes, read in the headline, and in the lead only when the headline names none (the class is often
+# only in the lead, but a lead also recalls the day before's launch: "전날 탄도미사일 이어", "a day after its
+# ballistic missiles"): two launches of different classes are two events.
 MISSILES: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {
     "intercontinental": (("icbm", "icbms", "intercontinental"), ("мбр", "межконтинентальн"), ("대륙간",)),
     "intermediate-range": (("irbm", "intermediate"), ("средней",), ("중거리", "중장거리")),
@@ -134,6 +145,7 @@ def _finder(table: tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]):
 _KIND_FINDERS = {kind: _finder(table) for kind, table in KINDS.items()}
 _REPLY_FINDER = _finder(_REPLY)
 _SPEAKER_FINDER = _finder(_SPEAKERS)
+_REACTION_FINDER = _finder(_REACTIONS)
 _MISSILE_FINDERS = {missile: _finder(table) for missile, table in MISSILES.items()}
 _SITE_FINDERS = {site: _finder(table) for site, table in SITES.items()}
 
@@ -150,14 +162,15 @@ _QUOTED = re.compile(r'"[^"]*"|“[^”]*”|‘[^’]*’')
 def kinds(headline: str) -> frozenset[str]:
     """The kinds of event a headline reports outside what it quotes (none when it names none the table knows).
 
-    A statement is what happened when the headline is led by a state's speaker or names the statement before
-    anything else ("Kim Yo-jong warns of response to drills"; not "North Korea fires missiles, warns…"); talks
-    still to come are not (an arrival "ahead of talks" is an arrival)."""
+    A statement is what happened when the headline is led by a state's speaker, names the statement before
+    anything else ("Kim Yo-jong warns of response to drills"; not "North Korea fires missiles, warns…") or
+    names a protest, condemnation or summons anywhere; talks still to come are not (an arrival "ahead of
+    talks" is an arrival)."""
     words = _words(_QUOTED.sub(" ", headline))
     positions = {kind: position for kind, finder in _KIND_FINDERS.items()
                  if (position := finder(words)) is not None}
     speaker = _SPEAKER_FINDER(words)
-    if (speaker is not None and speaker < _LEADING_WORDS) or (
+    if (speaker is not None and speaker < _LEADING_WORDS) or _REACTION_FINDER(words) is not None or (
             "statement" in positions and positions["statement"] == min(positions.values())):
         return frozenset({"statement"})
     found = set(positions)
@@ -189,7 +202,8 @@ def sites(headline: str) -> frozenset[str]:
 @dataclass(frozen=True)
 class Happening:
     """What a report says happened: the kinds of event its headline names, the missile classes of a launch
-    (headline and lead), the kinds of place its headline names, and who sent a greeting or message."""
+    (its headline's, or its lead's when the headline names none), the kinds of place its headline names, and
+    who sent a greeting or message."""
 
     kinds: frozenset[str]
     missiles: frozenset[str]
@@ -200,7 +214,8 @@ class Happening:
     def of(cls, headline: str, headline_and_lead: str, on: str = "9999") -> Happening:
         """``on``: the report's day (ISO date), which says who held a title that sent a greeting."""
         found = kinds(headline)
-        return cls(found, missiles(headline_and_lead) if "launch" in found else frozenset(), sites(headline),
+        classes = (missiles(headline) or missiles(headline_and_lead)) if "launch" in found else frozenset()
+        return cls(found, classes, sites(headline),
                    sender(headline, on) if "greeting" in found or "reply" in found else None)
 
 

@@ -25,10 +25,10 @@ congratulates Kim" on the same day, or Kim at a missile test and Kim at a tank p
 close as two reports of one event. So, in either rule, two items are never one story when each puts forward
 (in its title and lead) a person the other never names, or one's headline has someone act whom the other
 never names (``newswatch.actors``: a small table of the beat's people in English, Korean and Russian
-spellings); nor when their headlines name different kinds of event (a launch and a statement, an arrival
-and talks), different kinds of place (a shipyard and a munitions factory), different missile classes, or
-different senders of a greeting (``newswatch.happenings``). A wrong merge hides an event; a missed one only
-lists it twice.
+spellings); nor when their headlines name different kinds of event (a launch and a statement or a protest
+about it, an arrival and talks), different kinds of place (a shipyard and a munitions factory), different
+missile classes, or different senders of a greeting (``newswatch.happenings``). A wrong merge hides an event;
+a missed one only lists it twice.
 
 Candidates come from an inverted index on the rarer words, so a cycle costs about linear time in the
 window instead of comparing every pair. Clustering only sets ``items.story_id``: no item is merged,

@@ -2,8 +2,9 @@
 thresholds and the actor veto were tuned on it), tests/data/story_pairs_heldout.jsonl (held out for the first
 round; its merges were read and the event veto of the second round was tuned on it too),
 tests/data/story_pairs_heldout2.jsonl (held out for the second round; the third round's titles, senders,
-statements and arrivals were tuned on it) and tests/data/story_pairs_heldout3.jsonl (written before the third
-round changed anything, never tuned on)."""
+statements and arrivals were tuned on it), tests/data/story_pairs_heldout3.jsonl (held out for the third round;
+the fourth round's protests and headline-first missile classes were tuned on it) and
+tests/data/story_pairs_heldout4.jsonl (written before the fourth round changed anything, never tuned on)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ PAIRS = Path(__file__).parent / "data" / "story_pairs.jsonl"
 HELD_OUT_PAIRS = Path(__file__).parent / "data" / "story_pairs_heldout.jsonl"
 HELD_OUT_PAIRS_2 = Path(__file__).parent / "data" / "story_pairs_heldout2.jsonl"
 HELD_OUT_PAIRS_3 = Path(__file__).parent / "data" / "story_pairs_heldout3.jsonl"
+HELD_OUT_PAIRS_4 = Path(__file__).parent / "data" / "story_pairs_heldout4.jsonl"
 
 
 @dataclass(frozen=True)

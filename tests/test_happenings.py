@@ -70,3 +70,31 @@ def test_a_statement_about_an_event_is_a_statement_and_an_arrival_for_talks_is_a
     assert kinds("최선희 北외무상, 모스크바 도착…라브로프와 회담 예정") == {"visit"}
     assert happenings_differ(_happening("N. Korea's Kim arrives in Moscow by train ahead of talks with Putin"),
                              _happening("Путин и Ким Чен Ын провели переговоры в Кремле"))
+
+
+def test_a_protest_a_condemnation_or_a_summons_is_a_statement_whatever_event_it_names():
+    # An answer to an event, wherever the word stands (Korean puts the verb after the event it answers):
+    answers = ("South Korea protests to Chinese, Russian attaches over warplane incursion",
+               "US, Japan, South Korea condemn North Korea's missile launch", "정부, 北 탄도미사일 발사 규탄",
+               "외교부, 러시아대사 초치…북한군 철수 촉구", "МИД Южной Кореи вызвал посла России из-за сообщений о военных КНДР")
+    assert {headline: kinds(headline) for headline in answers} == dict.fromkeys(answers, {"statement"})
+    # A quoted condemnation is what someone said about the launch, which is still what happened:
+    assert kinds('北, 서해 완충구역 북방서 해안포 200여발 사격…합참 "규탄"') == {"launch"}
+    assert happenings_differ(_happening("Бомбардировщики России и Китая провели совместное патрулирование"),
+                             _happening("South Korea protests to Chinese, Russian attaches over warplane incursion"))
+    assert not happenings_differ(
+        _happening("US, Japan, South Korea foreign ministers condemn North Korea-Russia military cooperation"),
+        _happening("США, Япония и Южная Корея осудили военное сотрудничество России и КНДР"))
+
+
+def test_a_launchs_missile_class_is_read_from_its_headline_first_and_from_the_lead_when_the_headline_has_none():
+    # The lead of a cruise-missile launch recalls the day before's ballistic missiles: the headline's class.
+    cruise = _happening("北, 서해상으로 순항미사일 여러 발 발사…전날 탄도미사일 이어 이틀째",
+                        "북한이 전날 동해상으로 단거리탄도미사일을 발사한 데 이어 순항미사일을 쐈다.")
+    assert cruise.missiles == {"cruise"}
+    assert happenings_differ(_happening("N. Korea fires 2 short-range ballistic missiles into East Sea: JCS"), cruise)
+    # A headline that names no class ("ballistic" is every class but cruise) leaves it to the lead:
+    ballistic = _happening("North Korea fires two ballistic missiles toward sea, South Korea says",
+                           "North Korea fired two short-range ballistic missiles off its east coast.")
+    assert ballistic.missiles == {"short-range"}
+    assert not happenings_differ(ballistic, _happening("КНДР запустила две баллистические ракеты малой дальности"))
