@@ -591,6 +591,21 @@ def label(settings: Settings, item_id: str, topic: str, answer: str | None, auth
     click.echo(f"item {number}: {added} label(s) recorded" if added else f"item {number}: already labeled so")
 
 
+@command(main, "separate")
+@click.argument("item_id")
+def separate(settings: Settings, item_id: str) -> None:
+    """Take stored item ITEM_ID out of its story: it reports another event than the story's other copies
+    (stories group reports automatically, and may be wrong). It becomes a story of its own."""
+    number = parse_item_id(item_id)
+    with open_store(settings) as store:
+        try:
+            story = store.separate(number)
+        except KeyError:
+            raise click.ClickException(f"no stored item with id {number}") from None
+    click.echo(f"item {number}: a story of its own now (was in story {story})" if story is not None
+               else f"item {number}: already a story of its own")
+
+
 @main.group("labels")
 def labels_group() -> None:
     """Import and export analysts' labels (the labeled-item JSON Lines of TOPICS.md)."""

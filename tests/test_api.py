@@ -52,7 +52,8 @@ def test_the_description_lists_every_route_with_bearer_auth(described):
     assert described["openapi"].startswith("3.")
     operations = {(method, path) for path, methods in described["paths"].items() for method in methods}
     assert operations == {("get", "/api/items"), ("get", "/api/stories"), ("get", "/api/feeds"), ("get", "/api/models"),
-                          ("get", "/api/labels"), ("post", "/api/items/{item_id}/labels")}
+                          ("get", "/api/labels"), ("post", "/api/items/{item_id}/labels"),
+                          ("post", "/api/items/{item_id}/separate")}
     assert described["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
     for path, methods in described["paths"].items():
         for operation in methods.values():
@@ -158,3 +159,21 @@ def test_labels_posted_through_the_api_go_the_way_of_the_buttons(client, describ
     assert missing.status_code == 404 and check(described, "post", path, missing)["error"] == "no item with id 999999"
     assert client.post("/api/items/abc/labels", json={"topic": "alliance_drills", "value": True}).status_code == 422
     assert client.get("/api/retrain").json()["state"] == "idle"  # the retrain button's status stays where it was
+
+
+def test_an_item_taken_out_of_its_story_through_the_api_is_a_story_of_its_own(client, described, settings):
+    ids = ids_by_title(settings)
+    path = "/api/items/{item_id}/separate"
+    before = check(described, "get", "/api/items", client.get("/api/items", params={"story": ids[STORY_WORLD]}))
+    assert len(before["items"]) == 3
+    kcna = next(item for item in before["items"] if item["title"] != STORY_WORLD)
+    moved = check(described, "post", path, client.post(f"/api/items/{kcna['id']}/separate", json={}))
+    assert moved == {"item_id": kcna["id"], "story_id": kcna["id"], "was_in_story": ids[STORY_WORLD]}
+    after = client.get("/api/items", params={"story": ids[STORY_WORLD]}).json()["items"]
+    assert len(after) == 2 and kcna["id"] not in {item["id"] for item in after}
+    again = check(described, "post", path, client.post(f"/api/items/{kcna['id']}/separate", json={}))
+    assert again["was_in_story"] is None
+    form = client.post(f"/api/items/{kcna['id']}/separate", data={"x": "1"})
+    assert form.status_code == 422  # JSON only: a cross-site form cannot post here
+    missing = client.post("/api/items/999999/separate", json={})
+    assert missing.status_code == 404 and check(described, "post", path, missing)["error"] == "no item with id 999999"

@@ -1,5 +1,7 @@
 from datetime import datetime, timezone
 
+import pytest
+
 from newswatch.models import Feed, Item, Prediction, Validators
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)
@@ -76,3 +78,20 @@ def test_the_postgres_urls_users_paste_use_psycopg_3(postgres_url):
         with Store.open(pasted) as store:
             assert store.engine.url.drivername == "postgresql+psycopg"
             assert store.sync_feeds([Feed("https://a.example/rss", "A")])
+
+
+def test_an_item_separated_from_its_story_is_a_story_of_its_own_and_the_rest_stay_together(store):
+    feed_id = store.sync_feeds([Feed("https://a.example/rss", "A")])["https://a.example/rss"]
+    lead, second, third, fourth = (i.id for i in store.insert_new(feed_id, [item(f"k{n}") for n in range(4)], NOW))
+    store.set_stories({lead: lead, second: lead, third: lead, fourth: fourth})
+
+    def story_of(item_id):
+        return next(i.story_id for i in store.recent_items(NOW) if i.id == item_id)
+
+    assert store.separate(third) == lead  # a copy leaves: the story keeps its name
+    assert [story_of(i) for i in (lead, second, third, fourth)] == [lead, lead, third, fourth]
+    assert store.separate(lead) == lead  # the item the story is named after leaves: the rest stay one story
+    assert [story_of(i) for i in (lead, second, third, fourth)] == [lead, second, third, fourth]
+    assert store.separate(fourth) is None and story_of(fourth) == fourth  # alone already: nothing changes
+    with pytest.raises(KeyError):
+        store.separate(fourth + 100)

@@ -364,3 +364,29 @@ def test_an_empty_data_dir_renders_every_page(tmp_path):
         assert "Nothing to review" in client.get("/review").text
         assert "No model in service yet" in client.get("/model").text and "no data yet" in client.get("/model").text
         assert client.get("/feeds").status_code == 200
+
+
+def test_another_event_takes_a_copy_out_of_its_story_on_the_page_and_from_the_cli(client, settings):
+    ids = ids_by_title(settings)
+    [(lead, copies)] = [block for block in story_blocks(client.get("/")) if STORY_WORLD in "".join(block)]
+    for title in STORY_TITLES:  # every copy, the lead too, has the button
+        assert f'action="/items/{ids[title]}/separate"' in lead + copies
+    form = {"csrf_token": csrf(client), "next": "/?tagged=any"}
+    assert client.post(f"/items/{ids[STORY_KCNA]}/separate", data={"next": "/"}).status_code == 403  # no token
+    moved = client.post(f"/items/{ids[STORY_KCNA]}/separate", data=form, follow_redirects=False)
+    assert moved.status_code == 303 and moved.headers["location"] == "/?tagged=any"
+    blocks = [block for block in story_blocks(client.get("/?tagged=any")) if STORY_WORLD in "".join(block)
+              or STORY_KCNA in "".join(block)]
+    assert len(blocks) == 2 and not any(STORY_KCNA in copies for _, copies in blocks)
+    assert client.post("/items/999999/separate", data=form).status_code == 404
+
+    def separate(item_id):
+        return CliRunner().invoke(main, ["separate", str(item_id)], env={"NEWSWATCH_HOME": str(settings.data_dir)})
+
+    run = separate(ids[STORY_PENINSULA])
+    assert run.exit_code == 0 and f"item {ids[STORY_PENINSULA]}: a story of its own now" in run.output, run.output
+    stories = {row.item.title: row.story_id for row in stored_rows(settings)}
+    assert len({stories[title] for title in STORY_TITLES}) == 3
+    assert "already a story of its own" in separate(ids[STORY_PENINSULA]).output
+    missing = separate(999999)
+    assert missing.exit_code != 0 and "no stored item with id 999999" in missing.output

@@ -78,6 +78,25 @@ class ItemStore:
                              .values(story_id=sa.bindparam("story")),
                              [{"item_id": i, "story": s} for i, s in story_ids.items()])
 
+    def separate(self, item_id: int) -> int | None:
+        """Take an item out of its story, as an analyst does who sees it report another event: it gets a
+        story of its own, and the rest of its story stays together (under its next-oldest copy when the item
+        was the one the story is named after). Returns the story the item was in, None when it had no other
+        copy. Later cycles cluster new items against the stories as they are now."""
+        with self.engine.begin() as conn:
+            story = conn.execute(sa.select(_story()).where(items.c.id == item_id)).scalar_one_or_none()
+            if story is None:
+                raise KeyError(item_id)
+            members = sa.or_(items.c.story_id == story, items.c.id == story)  # indexed, unlike _story() alone
+            others = list(conn.execute(sa.select(items.c.id).where(members, _story() == story, items.c.id != item_id)
+                                       .order_by(items.c.id)).scalars())
+            if not others:
+                return None
+            if story == item_id:
+                conn.execute(items.update().where(items.c.id.in_(others)).values(story_id=others[0]))
+            conn.execute(items.update().where(items.c.id == item_id).values(story_id=item_id))
+        return story
+
     def meanings(self, ids: Sequence[int]) -> dict[int, bytes]:
         """The stored meaning vectors of those of ``ids`` that have one (item id → bytes)."""
         found: dict[int, bytes] = {}

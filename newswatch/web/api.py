@@ -136,11 +136,23 @@ Search = Annotated[str | None, Query(max_length=MAX_QUERY, description='Words an
                                      "(title, summary, text; any language; case-insensitive substrings).")]
 FeedFilter = Annotated[int | None, Query(ge=1, le=MAX_ITEM_ID, description="A feed's id (see /api/feeds).")]
 Since = Annotated[datetime | date | None, Query(description="Published (else fetched) at or after this date or time.")]
+class SeparateIn(BaseModel):
+    """An empty JSON object, ``{}``: a JSON body, like a label's, is what a cross-site form cannot send."""
+
+
+class Separated(BaseModel):
+    item_id: int
+    story_id: int = Field(description="The item's story now: a story of its own, named after the item.")
+    was_in_story: int | None = Field(description="The story it left; null when it was a story of its own already.")
+
+
 LabelItem = Callable[[Store, str, str, bool], tuple[Any, Any]]
+SeparateItem = Callable[[Store, str], tuple[Any, int | None]]
 
 
-def api_router(settings: Settings, store: Store, label_item: LabelItem, label_text: Callable[[Any], str]) -> APIRouter:
-    """The /api routes; ``label_item`` is the page's (the label buttons and the API record labels alike)."""
+def api_router(settings: Settings, store: Store, label_item: LabelItem, label_text: Callable[[Any], str],
+               separate_item: SeparateItem) -> APIRouter:
+    """The /api routes; ``label_item`` and ``separate_item`` are the page's (its buttons and the API act alike)."""
     router = APIRouter(prefix="/api", dependencies=[Depends(HTTPBearer(auto_error=False))],
                        responses={400: {"model": ApiError}, 401: {"model": ApiError}, 404: {"model": ApiError}})
     Topic = Literal[settings.topic_names]  # type: ignore[valid-type]  # the config's: another is a documented 422
@@ -205,6 +217,13 @@ def api_router(settings: Settings, store: Store, label_item: LabelItem, label_te
         return {"item_id": row.item.id, "topic": label.topic, "value": label.value, "author": label.author,
                 "created_at": label.created_at, "text": label_text(label)}
 
+    @router.post("/items/{item_id}/separate", response_model=Separated,
+                 summary="Take an item out of its story (it reports another event), as the page's button does")
+    def separate(item_id: Annotated[str, Path(pattern=r"^[0-9]{1,10}$", description="The item's id.")],
+                 body: SeparateIn) -> dict[str, Any]:
+        row, story = separate_item(store, item_id)
+        return {"item_id": row.item.id, "story_id": row.item.id, "was_in_story": story}
+
     return router
 
 
@@ -217,7 +236,8 @@ def serve_openapi(web: FastAPI, router: APIRouter) -> None:
         if not described:
             described.update(get_openapi(
                 title="newswatch API", version=API_VERSION, routes=router.routes,
-                description="Read-only access to stored items, stories, feeds, models and labels, and labeling. "
+                description="Read-only access to stored items, stories, feeds, models and labels; labeling, and "
+                            "taking an item out of its story. "
                             "Send `Authorization: Bearer <token>` when the server has a token."))
         return JSONResponse(described)
 

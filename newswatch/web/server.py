@@ -225,7 +225,20 @@ def create_app(settings: Settings, *, host: str = "127.0.0.1", store: Store | No
                                  "created_at": label.created_at.isoformat(), "text": _label_text(label)})
         return RedirectResponse(security.safe_next(fields.get("next"), f"/items/{row.item.id}"), 303)
 
-    api = api_router(settings, store, label_item, _label_text)
+    def separate_item(store: Store, item_id: str) -> tuple[ScoredItem, int | None]:
+        """What the page's "another event" button and ``POST /api/items/{id}/separate`` do (``Store.separate``,
+        as ``newswatch separate``): the item leaves its story; returns it and the story it was in."""
+        row = _scored_or_404(store, item_id)
+        return row, store.separate(row.item.id)  # type: ignore[arg-type]
+
+    @web.post("/items/{item_id}/separate")
+    async def separate(request: Request, item_id: str) -> Response:
+        fields = await _fields(request)
+        _check_csrf(request, fields)
+        row, story = separate_item(store, item_id)
+        return RedirectResponse(security.safe_next(fields.get("next"), f"/#item-{row.item.id}"), 303)
+
+    api = api_router(settings, store, label_item, _label_text, separate_item)
     web.include_router(api)
     serve_openapi(web, api)
     feed_routes(web, settings, store)
