@@ -371,6 +371,9 @@ def test_another_event_takes_a_copy_out_of_its_story_on_the_page_and_from_the_cl
     [(lead, copies)] = [block for block in story_blocks(client.get("/")) if STORY_WORLD in "".join(block)]
     for title in STORY_TITLES:  # every copy, the lead too, has the button
         assert f'action="/items/{ids[title]}/separate"' in lead + copies
+    item_page = client.get(f"/items/{ids[STORY_KCNA]}").text  # where a digest's link leads
+    assert "In one story with:" in item_page and STORY_WORLD in item_page and STORY_PENINSULA in item_page
+    assert f'action="/items/{ids[STORY_KCNA]}/separate"' in item_page
     form = {"csrf_token": csrf(client), "next": "/?tagged=any"}
     assert client.post(f"/items/{ids[STORY_KCNA]}/separate", data={"next": "/"}).status_code == 403  # no token
     moved = client.post(f"/items/{ids[STORY_KCNA]}/separate", data=form, follow_redirects=False)
@@ -378,6 +381,7 @@ def test_another_event_takes_a_copy_out_of_its_story_on_the_page_and_from_the_cl
     blocks = [block for block in story_blocks(client.get("/?tagged=any")) if STORY_WORLD in "".join(block)
               or STORY_KCNA in "".join(block)]
     assert len(blocks) == 2 and not any(STORY_KCNA in copies for _, copies in blocks)
+    assert "In one story with:" not in client.get(f"/items/{ids[STORY_KCNA]}").text
     assert client.post("/items/999999/separate", data=form).status_code == 404
 
     def separate(item_id):

@@ -42,6 +42,8 @@ PAGE_SIZE = 50
 LANGUAGE_CODE = re.compile(r"[a-z]{2,3}")
 TAGGED_DAYS = 30
 LABEL_AUTHOR = "web"
+MAX_COPIES_SHOWN = 20
+"""The other copies of its story an item's page lists (a story of more is a wire flood, not news)."""
 Retrain = Callable[[Settings, Store], "loop.TrainingReport"]
 
 
@@ -197,7 +199,9 @@ def create_app(settings: Settings, *, host: str = "127.0.0.1", store: Store | No
     @web.get("/items/{item_id}", response_class=HTMLResponse)
     def item_page(request: Request, item_id: str) -> HTMLResponse:
         row = _scored_or_404(store, item_id)
-        return page(request, "item.html", row=row, thresholds=loop.thresholds(settings))
+        story = store.scored_items(ItemFilter(story_id=row.story_id), limit=MAX_COPIES_SHOWN + 1)
+        return page(request, "item.html", row=row, thresholds=loop.thresholds(settings),
+                    copies=[copy for copy in story if copy.item.id != row.item.id][:MAX_COPIES_SHOWN])
 
     def label_item(store: Store, item_id: str, topic: str, value: bool) -> tuple[ScoredItem, Any]:
         """What a label button and ``POST /api/items/{id}/labels`` do: one judgement on a stored item, through
