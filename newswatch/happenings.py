@@ -21,8 +21,9 @@ from dataclasses import dataclass
 
 from .actors import sender
 
-# Kind → (whole words: English forms, and the Russian words whose stem would read other words too; Russian
-# stems; Korean word pieces).
+# Kind → (whole words: English forms, and the Russian and Korean words whose stem or piece would read other words
+# too; Russian stems; Korean word pieces). Military aircraft entering an air defence zone are the patrol's flight
+# ("enter", "진입" as a word: "궤도진입" is a satellite reaching orbit), an exercise as the patrol is.
 KINDS: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {
     "launch": (("launch", "launches", "launched", "fire", "fires", "fired", "test", "tests", "tested"),
                ("пуск", "запуск", "запусти", "выпусти", "испыта"),
@@ -31,36 +32,43 @@ KINDS: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {
                    "vows", "rejects", "rejected", "criticizes", "criticized", "blasts", "accuses", "threatens",
                    "spokesman", "spokesperson", "commentary", "speech", "ridicules", "calls", "called", "urges", "urged"),
                   ("заявлени", "пригрози", "раскритик", "предупреди", "обвини", "назвал", "назвала", "назвали",
-                   "комментар"),
+                   "комментар", "пообеща"),
                   ("담화", "성명", "경고", "비난", "논평", "대변인", "연설", "경축사")),
     "meeting": (("talks", "meet", "meets", "met", "meeting", "summit"),
                 ("переговор", "встрет", "встреч", "беседова", "саммит"),
                 ("회담", "접견", "만나", "만났", "면담", "예방", "회동", "정상회")),
     "visit": (("visit", "visits", "visited", "arrives", "arrive", "arrived", "arrival", "inspects", "inspected",
-               "inspection", "tours", "toured"),
+               "inspection", "tours", "toured", "lands", "landed"),
               ("визит", "прибыл", "прибыт", "прилете", "посети", "посещ", "осмотре", "проинспектир", "инспектир",
-               "побывал"),
+               "побывал", "приземли"),
               ("방문", "도착", "방북", "방러", "방중", "방한", "현지지도", "시찰", "입항", "순방")),
     "greeting": (("greeting", "greetings", "congratulates", "congratulated", "congratulatory", "congratulations",
                   "message", "messages", "letter", "letters", "card", "cards", "condolence", "condolences"),
                  ("поздрав", "послани", "письм", "телеграм", "открытк", "соболезн"),
                  ("축전", "축하", "편지", "서한", "친서", "연하장", "조전", "위문")),
     "exercise": (("drill", "drills", "exercise", "exercises", "wargame", "wargames", "maneuvers", "manoeuvres",
-                  "patrol", "patrols"),
-                 ("учени", "маневр", "патрул", "стрельб"),
-                 ("훈련", "연습", "초계", "순찰")),
+                  "patrol", "patrols", "enter", "enters", "entered", "intrude", "intrudes", "intruded",
+                  "incursion", "incursions", "진입"),
+                 ("учени", "маневр", "патрул", "стрельб", "вторг", "вторжени"),
+                 ("훈련", "연습", "초계", "순찰", "무단진입", "진입했", "진입하", "침범")),
+    "deployment": (("deploy", "deploys", "deployed", "deployment", "dispatch", "dispatches", "dispatched",
+                    "reinforcements"),
+                   ("отправк", "переброс", "развертыван", "командирова"),
+                   ("파병", "파견", "증파")),
     "signing": (("sign", "signs", "signed", "signing", "ratifies", "ratified", "ratification", "ratify"),
                 ("подписа", "ратифиц"),
                 ("서명", "조인", "비준", "체결")),
-    "opening": (("opens", "opened", "opening", "inaugurates", "inaugurated", "ceremony", "groundbreaking",
+    "opening": (("open", "opens", "opened", "opening", "inaugurates", "inaugurated", "ceremony", "groundbreaking",
                  "resumes", "resumed", "parade", "открыт", "открыта"),
                 ("открыти", "открыл", "открыва", "церемон", "возобнов", "парад"),
                 ("개통", "개관", "개막", "착공", "준공", "재개", "기념식", "열병식")),
     "sanctions": (("sanction", "sanctions", "sanctioned", "veto", "vetoes", "vetoed"),
-                  ("санкци", "вето"),
+                  ("санкци", "вето", "заблокирова"),
                   ("제재", "거부권")),
 }
-# A reply names the greeting it answers ("a message of thanks" for a greeting): the reply is its kind.
+# A reply names the greeting it answers ("a message of thanks" for a greeting): the reply is its kind. KCNA's
+# "답전을 보내여왔다" (a reply came) names no greeting word: a reply word in a headline that names no other kind
+# is a reply too.
 _REPLY = ((("thanks", "thank", "reply", "replies"), ("благодар", "поблагодар"), ("감사", "답전", "답신")))
 
 # Who speaks for a state: a headline led by one of them (within its first words: "KPA General Staff Spokesman
@@ -85,6 +93,27 @@ _REACTIONS = (("protest", "protests", "protested", "condemn", "condemns", "conde
 # meeting word (English, Russian) or after it (Korean) that say so:
 _AHEAD_BEFORE = frozenset(("ahead", "before", "for", "to", "для", "на", "перед"))
 _AHEAD_AFTER = ("앞두고", "앞서", "예정", "위해")
+# An event a headline names as what came before ("drills with South Korea, Japan after North Korea's ICBM test",
+# "учения после пуска", "공중훈련…北 미사일 발사 하루 만") is not what it reports, when it reports something
+# before it: the word that says so stands before that event (English, Russian) or right after it (Korean).
+_AFTER_BEFORE = frozenset(("after", "following", "после"))
+_AFTER_AFTER = ("하루", "이후", "직후", "이어")
+# A visit still to come ("Putin to visit North Korea this week", "Путин посетит КНДР", "방문 예정") is an
+# announcement, another event than the arrival it announces.
+_TO_COME_BEFORE = frozenset(("to", "will"))
+_TO_COME_WORDS = frozenset(("посетит", "прилетит", "прибудет"))
+
+# A drill's start and its end are two events of one drill, and wires write both with the same words.
+PHASES: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {
+    "start": (("start", "starts", "started", "begin", "begins", "began", "kick", "kicks", "launches", "начал",
+               "начала", "начали", "начался", "началась", "начались", "начинают", "начинает"),
+              ("старт", "стартова"),
+              ("시작", "돌입", "개시")),
+    "end": (("end", "ends", "ended", "conclude", "concludes", "concluded", "wrap", "wraps", "wrapped", "close",
+             "closes", "closed"),
+            ("заверш", "закончи", "окончен"),
+            ("마무리", "종료", "마쳐", "끝나", "끝내")),
+}
 
 # Missile classes, read in the headline, and in the lead only when the headline names none (the class is often
 # only in the lead, but a lead also recalls the day before's launch: "전날 탄도미사일 이어", "a day after its
@@ -148,6 +177,7 @@ _SPEAKER_FINDER = _finder(_SPEAKERS)
 _REACTION_FINDER = _finder(_REACTIONS)
 _MISSILE_FINDERS = {missile: _finder(table) for missile, table in MISSILES.items()}
 _SITE_FINDERS = {site: _finder(table) for site, table in SITES.items()}
+_PHASE_FINDERS = {phase: _finder(table) for phase, table in PHASES.items()}
 
 
 def _words(text: str) -> list[str]:
@@ -165,7 +195,7 @@ def kinds(headline: str) -> frozenset[str]:
     A statement is what happened when the headline is led by a state's speaker, names the statement before
     anything else ("Kim Yo-jong warns of response to drills"; not "North Korea fires missiles, warns…") or
     names a protest, condemnation or summons anywhere; talks still to come are not (an arrival "ahead of
-    talks" is an arrival)."""
+    talks" is an arrival), nor an event it names as what came before ("a drill after the launch")."""
     words = _words(_QUOTED.sub(" ", headline))
     positions = {kind: position for kind, finder in _KIND_FINDERS.items()
                  if (position := finder(words)) is not None}
@@ -174,12 +204,23 @@ def kinds(headline: str) -> frozenset[str]:
             "statement" in positions and positions["statement"] == min(positions.values())):
         return frozenset({"statement"})
     found = set(positions)
+    after = next((position for position, word in enumerate(words) if word in _AFTER_BEFORE), None)
+    if after is not None and any(position < after for position in positions.values()):
+        found -= {kind for kind, position in positions.items() if position > after}
+    found -= {kind for kind, position in positions.items()
+              if len(found) > 1 and words[position + 1:position + 2]
+              and words[position + 1].startswith(_AFTER_AFTER)}
+    if "visit" in found:
+        at = positions["visit"]
+        if (words[at] in _TO_COME_WORDS or words[at - 1:at] and words[at - 1] in _TO_COME_BEFORE
+                or any(word.startswith("예정") for word in words[at:at + 2]) or words[at].endswith("예정")):
+            found = (found - {"visit"}) | {"announcement"}
     if "meeting" in found:
         at = positions["meeting"]
         if (_AHEAD_BEFORE.intersection(words[max(0, at - 3):at])
                 or any(word.startswith(_AHEAD_AFTER) or word.endswith("차") for word in words[at:at + 2])):
             found.discard("meeting")
-    if "greeting" in found and _REPLY_FINDER(words) is not None:
+    if _REPLY_FINDER(words) is not None and ("greeting" in found or not found):
         found = (found - {"greeting"}) | {"reply"}
     return frozenset(found)
 
@@ -199,16 +240,22 @@ def sites(headline: str) -> frozenset[str]:
     return _found(_SITE_FINDERS, headline)
 
 
+def phases(headline: str) -> frozenset[str]:
+    """Whether a headline tells of an event's start or its end."""
+    return _found(_PHASE_FINDERS, headline)
+
+
 @dataclass(frozen=True)
 class Happening:
     """What a report says happened: the kinds of event its headline names, the missile classes of a launch
     (its headline's, or its lead's when the headline names none), the kinds of place its headline names, and
-    who sent a greeting or message."""
+    who sent a greeting or message, and whether a drill's headline tells of its start or its end."""
 
     kinds: frozenset[str]
     missiles: frozenset[str]
     sites: frozenset[str]
     sender: str | None
+    phases: frozenset[str] = frozenset()
 
     @classmethod
     def of(cls, headline: str, headline_and_lead: str, on: str = "9999") -> Happening:
@@ -216,19 +263,23 @@ class Happening:
         found = kinds(headline)
         classes = (missiles(headline) or missiles(headline_and_lead)) if "launch" in found else frozenset()
         return cls(found, classes, sites(headline),
-                   sender(headline, on) if "greeting" in found or "reply" in found else None)
+                   sender(headline, on) if "greeting" in found or "reply" in found else None,
+                   phases(headline) if "exercise" in found else frozenset())
 
 
 def happenings_differ(a: Happening, b: Happening) -> bool:
     """Whether two reports tell of different events: their headlines name kinds of event and none in common
     (a launch and a statement, a visit and a patrol, a greeting and the thanks for it), two launches name
     different missile classes, two headlines name different kinds of place (a shipyard, a munitions
-    factory), or two greetings name different senders (Putin's to Kim, Kim's to Putin). A headline whose
+    factory), two greetings name different senders (Putin's to Kim, Kim's to Putin), or two drills' headlines
+    tell one of its start and the other of its end. A headline whose
     kind or place is not found, a launch whose class is not named, a sender not told: no veto."""
     if a.kinds and b.kinds and not a.kinds & b.kinds:
         return True
     if a.missiles and b.missiles and not a.missiles & b.missiles:
         return True
     if a.sites and b.sites and not a.sites & b.sites:
+        return True
+    if a.phases and b.phases and not a.phases & b.phases:
         return True
     return a.sender is not None and b.sender is not None and a.sender != b.sender

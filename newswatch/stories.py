@@ -27,8 +27,10 @@ close as two reports of one event. So, in either rule, two items are never one s
 never names (``newswatch.actors``: a small table of the beat's people in English, Korean and Russian
 spellings); nor when their headlines name different kinds of event (a launch and a statement or a protest
 about it, an arrival and talks), different kinds of place (a shipyard and a munitions factory), different
-missile classes, or different senders of a greeting (``newswatch.happenings``). A wrong merge hides an event;
-a missed one only lists it twice.
+missile classes, different senders of a greeting, or a drill's start and its end (``newswatch.happenings``).
+Across languages a statement (a protest, a summons) needs more than no veto: the other report's headline names a
+statement too, or the two put forward a person in common. A wrong merge hides an event; a missed one only lists
+it twice.
 
 Candidates come from an inverted index on the rarer words, so a cycle costs about linear time in the
 window instead of comparing every pair. Clustering only sets ``items.story_id``: no item is merged,
@@ -189,6 +191,15 @@ def _different_events(a: tuple[Actors, Happening], b: tuple[Actors, Happening]) 
     return actors_differ(a[0], b[0]) or happenings_differ(a[1], b[1])
 
 
+def _statement_unsupported(a: tuple[Actors, Happening], b: tuple[Actors, Happening]) -> bool:
+    """A statement (a protest, a summons, a spokesman's words) answers an event, and across languages the
+    sentence vectors read "Seoul summons the Russian envoy over the troop dispatch" as close to the dispatch
+    itself: a statement joins a report in another language only when that report's headline names a
+    statement too or the two put forward one person in common."""
+    return ("statement" in a[1].kinds | b[1].kinds and not a[1].kinds & b[1].kinds
+            and not a[0].principal & b[0].principal)
+
+
 def _cross_language_story(item: Item, others: Sequence[Item], stories: dict[int, int],
                           vectors: dict[int, np.ndarray]) -> int | None:
     """The story of the other-language item that reports the same event, if one clearly does."""
@@ -244,7 +255,8 @@ def _link_across_languages(unmatched: Sequence[Item], seen: Sequence[Item], stor
     involved = {i.id: i for item in unmatched if near[item.id] for i in (item, *near[item.id])}
     reports = {item_id: _report(i) for item_id, i in involved.items()}
     candidates = {item.id: [other for other in near[item.id]
-                            if not _different_events(reports[item.id], reports[other.id])]
+                            if not _different_events(reports[item.id], reports[other.id])
+                            and not _statement_unsupported(reports[item.id], reports[other.id])]
                   for item in unmatched}
     needed = {i.id: i for item in unmatched for i in (item, *candidates[item.id]) if candidates[item.id]}
     if not needed:

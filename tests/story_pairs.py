@@ -3,8 +3,10 @@ thresholds and the actor veto were tuned on it), tests/data/story_pairs_heldout.
 round; its merges were read and the event veto of the second round was tuned on it too),
 tests/data/story_pairs_heldout2.jsonl (held out for the second round; the third round's titles, senders,
 statements and arrivals were tuned on it), tests/data/story_pairs_heldout3.jsonl (held out for the third round;
-the fourth round's protests and headline-first missile classes were tuned on it) and
-tests/data/story_pairs_heldout4.jsonl (written before the fourth round changed anything, never tuned on)."""
+the fourth round's protests and headline-first missile classes were tuned on it),
+tests/data/story_pairs_heldout4.jsonl (held out for the fourth round; the fifth round's incursions, deployments,
+replies, drill phases and announced visits were tuned on it) and tests/data/story_pairs_heldout5.jsonl (written
+before the fifth round changed anything, never tuned on)."""
 
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ HELD_OUT_PAIRS = Path(__file__).parent / "data" / "story_pairs_heldout.jsonl"
 HELD_OUT_PAIRS_2 = Path(__file__).parent / "data" / "story_pairs_heldout2.jsonl"
 HELD_OUT_PAIRS_3 = Path(__file__).parent / "data" / "story_pairs_heldout3.jsonl"
 HELD_OUT_PAIRS_4 = Path(__file__).parent / "data" / "story_pairs_heldout4.jsonl"
+HELD_OUT_PAIRS_5 = Path(__file__).parent / "data" / "story_pairs_heldout5.jsonl"
 
 
 @dataclass(frozen=True)

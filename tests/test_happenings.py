@@ -98,3 +98,32 @@ def test_a_launchs_missile_class_is_read_from_its_headline_first_and_from_the_le
                            "North Korea fired two short-range ballistic missiles off its east coast.")
     assert ballistic.missiles == {"short-range"}
     assert not happenings_differ(ballistic, _happening("КНДР запустила две баллистические ракеты малой дальности"))
+
+
+def test_an_incursion_is_the_patrols_flight_and_a_deployment_is_a_kind_of_its_own():
+    assert kinds("Chinese, Russian warplanes enter South Korea's air defence zone, Seoul scrambles jets") == {"exercise"}
+    assert kinds("중러 군용기 9대 카디즈 진입 후 이탈…軍 전투기 투입 대응") == {"exercise"}
+    assert kinds("정찰위성 《만리경-3》호 궤도진입 성공") == frozenset()  # a satellite reaching orbit
+    assert kinds("Разведка Южной Кореи сообщила о новой отправке военных КНДР в Россию") == {"deployment"}
+    assert kinds("(LEAD) N. Korea confirms troop deployment to Russia for first time") == {"deployment"}
+    assert not happenings_differ(_happening("Ту-95МС и H-6K выполнили совместное патрулирование"),
+                                 _happening("Chinese, Russian warplanes enter South Korea's air defence zone"))
+
+
+def test_a_reply_word_alone_an_event_that_came_before_and_a_visit_to_come_are_not_the_event_reported():
+    assert kinds("김정은동지께 로씨야련방 대통령이 답전을 보내여왔다") == {"reply"}
+    assert kinds("US flies B-1B bomber in drills with South Korea, Japan after North Korea's ICBM test") == {"exercise"}
+    assert kinds("한미일, B-52H 전개 공중훈련…北 극초음속 미사일 발사 하루 만") == {"exercise"}
+    assert kinds("North Korea fires missile after warning of response to drills") == {"launch"}
+    assert kinds("Putin to visit North Korea this week, Kremlin says") == {"announcement"}
+    assert kinds("Путин посетит КНДР на следующей неделе") == {"announcement"}
+    assert kinds("Путин прилетел в Пхеньян") == {"visit"}
+    assert kinds("МИД России пообещал ответить на санкции Южной Кореи") == {"statement"}
+
+
+def test_a_drills_start_and_its_end_are_two_events():
+    start = _happening("Russian, Chinese warships start joint drills in Sea of Japan")
+    assert start.phases == {"start"}
+    assert happenings_differ(start, _happening("중러 해군, 동해서 연합훈련 마무리"))
+    assert not happenings_differ(start, _happening("Корабли России и Китая начали учения в Японском море"))
+    assert not happenings_differ(start, _happening("중러 해군 연합훈련"))  # no phase named: no veto
