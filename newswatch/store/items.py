@@ -87,8 +87,7 @@ class ItemStore:
             story = conn.execute(sa.select(_story()).where(items.c.id == item_id)).scalar_one_or_none()
             if story is None:
                 raise KeyError(item_id)
-            members = sa.or_(items.c.story_id == story, items.c.id == story)  # indexed, unlike _story() alone
-            others = list(conn.execute(sa.select(items.c.id).where(members, _story() == story, items.c.id != item_id)
+            others = list(conn.execute(sa.select(items.c.id).where(_in_story(story), items.c.id != item_id)
                                        .order_by(items.c.id)).scalars())
             if not others:
                 return None
@@ -164,6 +163,12 @@ def _storable(item: Item) -> Item:
 def _story() -> sa.ColumnElement[int]:
     """An item's story: the one clustering gave it, else (never clustered) a story of its own."""
     return sa.func.coalesce(items.c.story_id, items.c.id)
+
+
+def _in_story(story: int) -> sa.ColumnElement[bool]:
+    """The items of ``story``. A story is named after its first item, so its items are found by the story_id
+    index and the primary key; ``_story()`` alone would read every row."""
+    return sa.and_(sa.or_(items.c.story_id == story, items.c.id == story), _story() == story)
 
 
 def _item_query() -> sa.Select:  # type: ignore[type-arg]

@@ -14,7 +14,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.ext.compiler import compiles
 
 from ..models import Item, Label, Prediction
-from .items import _item, _story
+from .items import _in_story, _item, _story
 from .predictions import LabelStore
 from .schema import UTCDateTime, _chunks, feeds, items, labels, predictions
 from .search import newest_first, searched
@@ -131,7 +131,7 @@ def _conditions(where: ItemFilter, tags: sa.ColumnElement[str],
     if where.feed_urls:
         conditions.append(feeds.c.url.in_(where.feed_urls))
     if where.story_id is not None:
-        conditions.append(_story() == where.story_id)
+        conditions.append(_in_story(where.story_id))
     if where.languages:
         conditions.append(items.c.lang.in_(where.languages))
     if where.scored:

@@ -239,7 +239,7 @@ def create_app(settings: Settings, *, host: str = "127.0.0.1", store: Store | No
     async def separate(request: Request, item_id: str) -> Response:
         fields = await _fields(request)
         _check_csrf(request, fields)
-        row, story = separate_item(store, item_id)
+        row, _ = separate_item(store, item_id)
         return RedirectResponse(security.safe_next(fields.get("next"), f"/#item-{row.item.id}"), 303)
 
     api = api_router(settings, store, label_item, _label_text, separate_item)
