@@ -601,7 +601,7 @@ def separate(settings: Settings, item_id: str) -> None:
         try:
             story = store.separate(number)
         except KeyError:
-            raise click.ClickException(f"no stored item with id {number}") from None
+            raise Failure(f"no stored item with id {number}") from None
     click.echo(f"item {number}: a story of its own now (was in story {story})" if story is not None
                else f"item {number}: already a story of its own")
 

@@ -393,4 +393,4 @@ def test_another_event_takes_a_copy_out_of_its_story_on_the_page_and_from_the_cl
     assert len({stories[title] for title in STORY_TITLES}) == 3
     assert "already a story of its own" in separate(ids[STORY_PENINSULA]).output
     missing = separate(999999)
-    assert missing.exit_code != 0 and "no stored item with id 999999" in missing.output
+    assert missing.exit_code == 2 and "Error: no stored item with id 999999" in missing.output
