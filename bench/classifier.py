@@ -2,6 +2,7 @@
 
     python bench/classifier.py quality      # seed model vs keyword baseline on ../shared/eval/dev.jsonl (English)
     python bench/classifier.py languages    # seed model, russia_dprk on the Korean and Russian items of dev-ml.jsonl
+    python bench/classifier.py seedcv       # nested seed cross-validation: thresholds chosen on the other folds
     python bench/classifier.py curve        # learning curve: seeds + 10/25/50/100 % of dev labels, 5-fold
     python bench/classifier.py throughput   # `newswatch classify` on 50,000 synthesized items; model load; peak RSS
     python bench/classifier.py training     # training time: the seeds + 1,000 labels synthesized from the seeds
@@ -27,9 +28,11 @@ from sklearn.model_selection import KFold
 from classifiers.baseline import keyword_predict
 from classifiers.evaluate import metrics
 from classifiers.registry import Registry
-from classifiers.train import documents, indicator
+from classifiers.text import language
+from classifiers.train import (_tags_without_choosing_on_them, choose_thresholds, documents, indicator,
+                               out_of_fold_scores)
 from newswatch.config import DEFAULT_TOPICS, load_settings
-from newswatch.labeled_items import read_labeled_file, seed_corpus
+from newswatch.labeled_items import read_labeled_file, seed_corpus, training_only_keys
 from newswatch.models import Item, LabeledItem
 from newswatch.retrain import candidate_for
 
@@ -94,6 +97,27 @@ def languages():
             m = metrics(truth[rows], predicted[rows], TOPICS)["topics"]["russia_dprk"]
             print(f"{lang} {half:<6} ({len(rows):>2} items, {m['support']:>2} russia_dprk): P {m['precision']:.3f} "
                   f"R {m['recall']:.3f} F1 {m['f1']:.3f}", flush=True)
+
+
+def seedcv(folds=5):
+    """Seeds only, no dev item: each seed scored by a model that did not train on it (5-fold), tagged at
+    thresholds chosen, by the production rule, on the other folds' scores ("nested"; the training-only
+    seeds choose none); macro-F1 over all seeds and the English ones, russia_dprk F1 on the Korean and
+    the Russian seeds, and the thresholds the same rows choose over all folds."""
+    corpus = seed_corpus(TOPICS)
+    truth = indicator(corpus, TOPICS)
+    scores = out_of_fold_scores(corpus, TOPICS, folds)
+    every = np.ones(len(corpus), dtype=bool)
+    chose = np.array([e.item.key not in training_only_keys() for e in corpus])
+    tags = _tags_without_choosing_on_them(truth, scores, TOPICS, every, chose, None, None, folds)
+    langs = np.array([language(text) for text in documents(corpus)])
+    english = langs == "en"
+    per_language = "  ".join(
+        f"{lang} russia_dprk F1 {metrics(truth[langs == lang], tags[langs == lang], TOPICS)['topics']['russia_dprk']['f1']:.3f}"
+        for lang in ("ko", "ru"))
+    print(f"{len(corpus)} seeds: nested macro-F1 {metrics(truth, tags, TOPICS)['macro_f1']:.4f}; English "
+          f"{metrics(truth[english], tags[english], TOPICS)['macro_f1']:.4f}; {per_language}; thresholds "
+          f"{choose_thresholds(truth[chose], scores[chose], TOPICS)}", flush=True)
 
 
 def curve():
@@ -179,5 +203,5 @@ def footprint():
 
 
 if __name__ == "__main__":
-    {"quality": quality, "languages": languages, "curve": curve, "throughput": throughput, "training": training,
+    {"quality": quality, "languages": languages, "seedcv": seedcv, "curve": curve, "throughput": throughput, "training": training,
      "footprint": footprint}[sys.argv[1]]()

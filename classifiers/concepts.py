@@ -151,11 +151,13 @@ def terms(concept: str) -> tuple[str, ...]:
     return tuple(sorted(found))
 
 
-def concept_features(segment_counts: sp.csr_matrix, doc_of_segment: np.ndarray, is_headline: np.ndarray
-                     ) -> np.ndarray:
+def concept_features(segment_counts: sp.csr_matrix, doc_of_segment: np.ndarray, is_headline: np.ndarray,
+                     by_position: bool = False) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     """Per document, the features of ``feature_names()`` from the hashed n-gram counts of its segments:
     its headline (``is_headline``, one per document) and each sentence of its lead, ``doc_of_segment``
-    saying whose."""
+    saying whose. With ``by_position`` also the same columns read by position: a pair "in headline"
+    when the headline or the lead's opening sentence names it, "in one sentence" when only a later
+    sentence does (a passing line)."""
     present = (segment_counts @ concept_columns(segment_counts.shape[1])).toarray() > 0  # segments × concepts
     pairs = np.array([present[:, a] & present[:, b] for a, b in PAIRS]).T
     allied_drill = present[:, DRILL] & (present[:, ALLIES].sum(axis=1) >= 2)
@@ -165,5 +167,14 @@ def concept_features(segment_counts: sp.csr_matrix, doc_of_segment: np.ndarray, 
     in_lead = sp.csr_matrix((np.ones(len(lead)), (doc_of_segment[lead], lead)), shape=(n_docs, len(is_headline)))
     headline, sentences = flags[is_headline], in_lead @ flags  # documents × flags each
     n, p = len(NAMES), len(PAIRS)
-    return np.hstack([headline[:, :n], sentences[:, :n] > 0, headline[:, n:n + p], np.log1p(sentences[:, n:n + p]),
-                      headline[:, n + p:], np.log1p(sentences[:, n + p:])])
+    features = np.hstack([headline[:, :n], sentences[:, :n] > 0, headline[:, n:n + p], np.log1p(sentences[:, n:n + p]),
+                          headline[:, n + p:], np.log1p(sentences[:, n + p:])])
+    if not by_position:
+        return features
+    opening = ~is_headline & np.r_[False, is_headline[:-1]]  # the lead's first sentence
+    first = np.zeros_like(headline)
+    first[doc_of_segment[opening]] = flags[opening]
+    early = (headline[:, n:] > 0) | (first[:, n:] > 0)
+    only_later = (sentences[:, n:] - first[:, n:] > 0) & ~early
+    positional = np.hstack([features[:, :2 * n], early[:, :p], only_later[:, :p], early[:, p:], only_later[:, p:]])
+    return features, positional.astype(float)

@@ -45,6 +45,10 @@ class Explainer:
     def _weights(self) -> list[tuple[np.ndarray, np.ndarray]]:
         return [self.model.weights(t) for t in range(len(self.model.topics_))]
 
+    @cached_property
+    def _concept_weights(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        return [self.model.concept_weights(t) for t in range(len(self.model.topics_))]
+
     def top_terms(self, texts: Sequence[str], features: Features, rows: np.ndarray, topic_index: int, k: int
                   ) -> list[tuple[str, ...]]:
         """For each of ``rows`` (indices into the batch ``texts``/``features``), the k reasons that
@@ -78,14 +82,23 @@ class Explainer:
     def _contributions(self, features: Features, rows: np.ndarray, topic_index: int
                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Every positive contribution in ``rows``: (row within ``rows``, value, index into ``_names``)."""
-        word_weights, concept_weights = self._weights[topic_index]
+        word_weights, _ = self._weights[topic_index]
+        shared, own = self._concept_weights[topic_index]
         words = features.words[rows].multiply(word_weights).tocsr()
         word_rows = np.repeat(np.arange(len(rows)), np.diff(words.indptr))
         at = self._name_of_column[words.indices]
         named = (at >= 0) & (words.data > 0)
         relations = relation_columns()
-        weights = concept_weights[features.languages[rows]][:, relations]  # each row's language's weights
-        concepts = features.concepts[rows][:, relations] * weights * self.model.concept_weight
+        in_headline = features.concepts[rows][:, relations] > 0
+        own_part = features.own[rows][:, relations] * own[features.languages[rows]][:, relations]
+        # a language's own copy read by position says "in headline" of a pair the opening sentence
+        # names: shown as "in one sentence" unless the headline names it too
+        p = len(relations) // 2 - 1  # relation columns: pairs in headline, in one sentence, drill with allies in each
+        headline_columns = np.r_[np.arange(p), 2 * p]
+        opening_only = own_part[:, headline_columns] * ~in_headline[:, headline_columns]
+        own_part[:, headline_columns] -= opening_only
+        own_part[:, headline_columns + np.r_[np.full(p, p), 1]] += opening_only
+        concepts = (features.concepts[rows][:, relations] * shared[relations] + own_part) * self.model.concept_weight
         concept_rows, shown = np.nonzero(concepts > 0)
         concept_columns = relations[shown]
         return (np.concatenate([word_rows[named], concept_rows]),

@@ -36,6 +36,9 @@ class Features:
 
     words: sp.csr_matrix
     concepts: np.ndarray
+    own: np.ndarray
+    """Each text's values in its own language's concept columns: ``concepts``, or for a language of
+    ``position_split`` the same columns read by position (``concept_features(by_position=True)``)."""
     languages: np.ndarray
     """Each text's index into ``LANGUAGES``: which language-specific concept weights apply to it."""
     heads: list[str]
@@ -79,7 +82,12 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
       text is the shared one plus its language's correction ("frustratingly easy" domain adaptation,
       Daumé III 2007): Korean "훈련" (any training) and Russian "учения" name a drill more loosely than
       English "drills", and a few hundred Korean and Russian examples should not loosen the English
-      weights, nor lose what the languages share.
+      weights, nor lose what the languages share. In the languages of ``position_split`` (Korean and
+      Russian) the text's own copy reads a pair by position: "in headline" when the headline or the
+      lead's opening sentence names it, "in one sentence" only when a later sentence does. A Korean or
+      Russian round-up whose one late sentence names North Korean soldiers in Russia (TOPICS.md's
+      passing line) then weighs that line by its own language's examples, and English, whose drill
+      reports name the alliance further down, keeps its columns as they were.
     Probabilities are calibrated (Platt scaling on ``calibration_folds`` out-of-fold scores), so that a
     threshold means the same across retrainings; ``thresholds`` maps a topic to its alert threshold
     (0.5 if absent), usually the one `classifiers.train` chose on validation data.
@@ -87,7 +95,8 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
 
     def __init__(self, topics: Sequence[str] = (), C: float = 10.0, lead_words: int = 170,
                  concept_weight: float = 0.5, n_features: int = 2**20, calibration_folds: int = 3,
-                 thresholds: dict[str, float] | None = None, concepts_by_language: bool = True):
+                 thresholds: dict[str, float] | None = None, concepts_by_language: bool = True,
+                 position_split: tuple[str, ...] = ("ko", "ru")):
         self.topics = topics
         self.C = C
         self.lead_words = lead_words
@@ -96,6 +105,7 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
         self.calibration_folds = calibration_folds
         self.thresholds = thresholds
         self.concepts_by_language = concepts_by_language
+        self.position_split = position_split
 
     def fit(self, texts: Sequence[str], Y: np.ndarray, sample_weight: np.ndarray | None = None) -> "TopicClassifier":
         topics = tuple(self.topics)
@@ -139,6 +149,16 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
         body = body[: self.lead_words * _LONGEST_WORD]
         lead = _first_words(self.lead_words).match(body)
         return f"{title}\n{lead.group() if lead else body}"
+
+    def concept_weights(self, topic_index: int) -> tuple[np.ndarray, np.ndarray]:
+        """The (uncalibrated) weights of ``topic_index``'s shared concept columns and of each language's
+        own copy (one row per ``LANGUAGES``; zeros without ``concepts_by_language``): a text's concept
+        score is ``concepts @ shared + own @ own_weights[its language]`` (``Features``)."""
+        coef = self.regressions_[topic_index].calibrated_classifiers_[0].estimator.coef_[0]
+        concepts = coef[self.n_features:].reshape(-1, len(feature_names()))
+        if self.concepts_by_language:
+            return concepts[0], concepts[1:]
+        return concepts[0], np.zeros((len(LANGUAGES), concepts.shape[1]))
 
     def weights(self, topic_index: int) -> tuple[np.ndarray, np.ndarray]:
         """The (uncalibrated) regression weights of ``topic_index``: of the word columns, and of the
@@ -190,12 +210,17 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
     def _features(self, hashed: sp.csr_matrix, whose: np.ndarray, headline: np.ndarray, languages: np.ndarray,
                   heads: list[str]) -> Features:
         words = self.word_idf_.transform(self._word_counts(hashed, whose, int(headline.sum())))
-        concepts = concept_features(hashed, whose, headline)
+        split = [LANGUAGES.index(lang) for lang in getattr(self, "position_split", ())]  # () in older models
+        if split:
+            concepts, by_position = concept_features(hashed, whose, headline, by_position=True)
+            own = np.where(np.isin(languages, split)[:, None], by_position, concepts)
+        else:
+            concepts = own = concept_features(hashed, whose, headline)
         blocks = [concepts]
         if self.concepts_by_language:
-            blocks += [concepts * (languages == i)[:, None] for i in range(len(LANGUAGES))]
+            blocks += [own * (languages == i)[:, None] for i in range(len(LANGUAGES))]
         matrix = sp.hstack([words, sp.csr_matrix(self.concept_weight * np.hstack(blocks))], format="csr")
-        return Features(words=words, concepts=concepts, languages=languages, heads=heads, matrix=matrix)
+        return Features(words=words, concepts=concepts, own=own, languages=languages, heads=heads, matrix=matrix)
 
     def _vocabulary(self, grams: list[list[str]]) -> tuple[str, np.ndarray]:
         """The training n-grams by hashed column, to name the columns an explanation points at: a

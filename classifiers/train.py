@@ -198,7 +198,8 @@ def train_candidate(labeled: Sequence[LabeledItem], topics: Sequence[str], held_
                     current: TopicClassifier | None,
                     margin: float, pinned: Mapping[str, float | None] | None = None, folds: int = 5,
                     train_on_held_out: bool = True, weights: np.ndarray | None = None,
-                    estimate_rows: np.ndarray | None = None, **params: object) -> Candidate:
+                    estimate_rows: np.ndarray | None = None, validates: np.ndarray | None = None,
+                    **params: object) -> Candidate:
     """Train a candidate; judge it against ``current`` on the rows ``held_out`` marks (``evaluate.paired_gate``).
 
     With ``train_on_held_out`` False the held-out rows are a slice no model trains on, scored by the
@@ -206,7 +207,8 @@ def train_candidate(labeled: Sequence[LabeledItem], topics: Sequence[str], held_
     (no candidate fold saw the row it scores). Thresholds are chosen on the other rows' out-of-fold scores,
     whose precision/recall curve per topic is kept in the metadata (``pr_curve``). The estimate kept in
     the metadata (``metrics.held_out``) covers ``estimate_rows`` (default: the held-out rows), each
-    scored by a model that did not train on it.
+    scored by a model that did not train on it. ``validates`` marks the rows whose out-of-fold scores
+    may choose thresholds (default: all; the others only train).
     """
     held_out = np.asarray(held_out, dtype=bool)
     estimate_rows = held_out if estimate_rows is None else np.asarray(estimate_rows, dtype=bool)
@@ -216,6 +218,8 @@ def train_candidate(labeled: Sequence[LabeledItem], topics: Sequence[str], held_
     training_weights = None if weights is None else np.asarray(weights)[rows]
     scores = out_of_fold_scores(training, topics, folds, training_weights, **params)
     validation = ~held_out[rows] if (~held_out[rows]).any() else np.ones(len(rows), dtype=bool)
+    if validates is not None and (validation & np.asarray(validates, dtype=bool)[rows]).any():
+        validation &= np.asarray(validates, dtype=bool)[rows]
     thresholds = choose_thresholds(Y[rows][validation], scores[validation], topics, pinned,
                                    None if training_weights is None else training_weights[validation])
     model = train(training, topics, training_weights, **params, thresholds=thresholds)

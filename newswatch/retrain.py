@@ -22,7 +22,7 @@ from classifiers.train import Candidate, TooFewExamplesError, documents, example
 from .analyst_labels import labeled_examples
 from .clock import utcnow
 from .config import Settings
-from .labeled_items import seed_corpus
+from .labeled_items import seed_corpus, training_only_keys
 from .models import Item, LabeledItem
 
 if TYPE_CHECKING:  # not imported to run: `classify` and `evaluate` start without SQLAlchemy
@@ -165,12 +165,14 @@ def candidate_for(settings: Settings, corpus: Sequence[LabeledItem], labeled: in
     held_out, train_on_held_out, evaluated_on = held_out_rows(corpus, labeled, settings.training.min_held_out, seen)
     # the estimate shown covers every label, each scored by a model that did not train on it
     labels = np.arange(len(corpus)) >= len(corpus) - labeled
+    training_only = training_only_keys()
+    validates = labels | np.array([example.item.key not in training_only for example in corpus], dtype=bool)
     try:
         candidate = train_candidate(corpus, settings.topic_names, held_out, current.estimator if current else None,
                                     settings.training.gate_margin, pinned_thresholds(settings), settings.training.folds,
                                     train_on_held_out,
                                     example_weights(len(corpus), labeled, settings.training.label_weight),
-                                    estimate_rows=labels)
+                                    estimate_rows=labels, validates=validates)
     except TooFewExamplesError as exc:
         raise TrainingDataError(
             f"cannot train: {exc}: label items about it (`newswatch label ITEM_ID {exc.topic} yes|no`, "

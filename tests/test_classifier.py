@@ -223,3 +223,38 @@ def test_the_threshold_is_the_lowest_within_one_standard_error_of_the_best_f1():
     assert chosen["alliance_drills"] == 0.7
     assert f1(chosen["russia_dprk"]) >= best - np.sqrt(best * (1 - best) / 100)
     assert chosen["russia_dprk"] < 0.41
+
+
+def test_korean_and_russian_read_a_pair_by_position_in_their_own_concept_columns(seed_model):
+    """A Korean or Russian pair named in the headline or the opening sentence fills its own copy's "in
+    headline" column, one named only in a later sentence (a round-up's passing line) its "in one
+    sentence" column; English keeps its own copy as the shared one."""
+    texts = ["김주애, 신년 공연 관람\n김정은 위원장이 딸과 공연을 관람했다. 관람객들이 환호했다. "
+             "북한은 러시아에 병력을 파견했다.",
+             "Ким Чен Ын посетил завод\nКНДР поставит России снаряды, сообщил источник. Завод расширят.",
+             "Kim visits school\nThe leader toured a school. North Korea sent troops to Russia."]
+    features = seed_model.features(texts)
+    pair_in_headline = NAMES.index("Russia + North Korea in headline")
+    pair_in_sentence = NAMES.index("Russia + North Korea in one sentence")
+    korean, russian, english = features.own
+    assert korean[pair_in_headline] == 0 and korean[pair_in_sentence] == 1  # the late line only
+    assert russian[pair_in_headline] == 1 and russian[pair_in_sentence] == 0  # the opening sentence
+    assert np.array_equal(english, features.concepts[2])
+    assert features.concepts[0][pair_in_sentence] > 0 and features.concepts[0][pair_in_headline] == 0
+
+
+def test_the_passing_line_seeds_train_but_choose_no_threshold(monkeypatch):
+    import classifiers.train as training
+    from newswatch.labeled_items import training_only_keys
+
+    keys = training_only_keys()
+    corpus = seed_corpus(TOPICS)
+    assert len(keys) >= 60 and keys <= {example.item.key for example in corpus}
+    small = ([e for e in corpus if "russia_dprk" in e.topics][:15] + [e for e in corpus if "alliance_drills" in e.topics][:15]
+             + [e for e in corpus if not e.topics][:15] + [e for e in corpus if e.item.key in keys][:10])
+    chose_on = []
+    choose = training.choose_thresholds
+    monkeypatch.setattr(training, "choose_thresholds", lambda Y, *a, **k: chose_on.append(len(Y)) or choose(Y, *a, **k))
+    candidate = train_candidate(small, TOPICS, np.zeros(len(small), dtype=bool), None, margin=0.01, folds=3,
+                                validates=np.array([e.item.key not in keys for e in small]))
+    assert chose_on == [45] and candidate.model.predict([small[-1].item.document]).shape == (1, 2)
