@@ -184,19 +184,60 @@ def countries(headline: str) -> frozenset[str]:
     return frozenset(found)
 
 
+# The beat's institutions, places and drills that the wires translate rather than transliterate ("State Duma",
+# "국가두마", "Госдума"; "military demarcation line", "군사분계선", "демаркационная линия"), so that no skeleton of
+# ``names`` matches across scripts: each with how English, Korean and Russian copy writes it (regular
+# expressions on the lower-cased title and summary). Places that are transliterated (Wonsan, Kursk, Vladivostok)
+# are written here too, for their Korean and Russian forms with endings and the KCNA spellings.
+INSTITUTIONS: dict[str, tuple[str, ...]] = {
+    "State Duma": (r"\bstate duma\b", r"\bduma\b", r"russia's lower house", "국가두마", r"러(시아)?\s?하원", "госдум",
+                   r"государственн\w* дум"),
+    "Federation Council": (r"federation council", r"russia's upper house", "연방평의회", r"러(시아)?\s?상원",
+                           r"совет\w* федерации", "совфед"),
+    "Supreme People's Assembly": (r"supreme people's assembly", r"\bspa\b", "최고인민회의", r"верховн\w* народн\w* собрани",
+                                  r"\bвнс\b"),
+    "the inter-Korean border (MDL, DMZ)": (r"military demarcation line", r"\bmdl\b", r"demilitari[sz]ed zone",
+                                           r"\bdmz\b", "군사분계선", "비무장지대", r"демаркационн\w* лини",
+                                           r"демилитаризованн\w* зон", r"\bдмз\b"),
+    "Freedom Shield": (r"freedom shield", r"\bu?fs\b", r"\bulchi\b", r"자유의\s?방패", "을지", r"щит\w* свободы",
+                       r"\bыльчи\b"),
+    "Freedom Edge": (r"freedom edge", r"프리덤\s?에지", r"фридом эдж"),
+    "Vostok": (r"\bvostok\b", "보스토크", r"восток-\s?20\d\d", r"[«\"]восток"),
+    "UN Security Council": (r"(?<!russia's )(?<!russian )security council", "안보리", "안전보장이사회",
+                            r"совет\w* безопасности оон", r"\bсб оон", r"совбез\w* оон"),
+    "Kursk": (r"\bkursk", "쿠르스크", "꾸르스크", "курск"),
+    "Wonsan": (r"\bwonsan", "원산", "вонсан"),
+    "Kalma": (r"\bkalma", "갈마", "кальма"),
+    "Vladivostok": (r"vladivostok", "블라디보스토크", "블라디보스톡", "울라지보스또크", "владивосток"),
+    "Sohae": (r"\bsohae", r"tongchang", "서해위성발사장", "동창리", r"сохэ", r"тончхан"),
+}
+_INSTITUTION_PATTERNS = tuple((name, re.compile("|".join(patterns))) for name, patterns in INSTITUTIONS.items())
+
+
+def institutions(text: str) -> frozenset[str]:
+    """The beat's institutions, places and drills a text names, in any of the three languages."""
+    lowered = text.lower().replace("ё", "е")
+    return frozenset(name for name, pattern in _INSTITUTION_PATTERNS if pattern.search(lowered))
+
+
 @dataclass(frozen=True)
 class Anchors:
-    """The numbers and names a report gives (title and summary) and the countries its headline names."""
+    """The numbers, names and institutions a report gives (title and summary) and the countries its headline
+    names."""
 
     numbers: frozenset[float]
     names: frozenset[str]
     countries: frozenset[str]
+    institutions: frozenset[str] = frozenset()
 
     @classmethod
     def of(cls, title: str, summary: str, lang: str | None) -> Anchors:
-        return cls(numbers(f"{title}. {summary}"), names(title, summary, lang or "en"), countries(title))
+        return cls(numbers(f"{title}. {summary}"), names(title, summary, lang or "en"), countries(title),
+                   institutions(f"{title}. {summary}"))
 
 
 def anchors_shared(a: Anchors, b: Anchors) -> bool:
-    """Whether two reports give a number or a name in common, or their headlines two or more countries."""
-    return bool(a.numbers & b.numbers or a.names & b.names or len(a.countries & b.countries) >= 2)
+    """Whether two reports give a number, a name or an institution in common, or their headlines two or more
+    countries."""
+    return bool(a.numbers & b.numbers or a.names & b.names or a.institutions & b.institutions
+                or len(a.countries & b.countries) >= 2)

@@ -1,6 +1,6 @@
 """The anchors a cross-language join needs below the unanchored bar: numbers, names across scripts, countries."""
 
-from newswatch.anchors import Anchors, anchors_shared, countries, names, numbers, skeleton
+from newswatch.anchors import Anchors, anchors_shared, countries, institutions, names, numbers, skeleton
 
 
 def test_numbers_are_read_in_any_language_but_days_of_the_month_and_years():
@@ -37,3 +37,19 @@ def test_headlines_naming_two_countries_in_common_are_anchored():
     # One country in common is no anchor: every report of the beat names North Korea.
     launch = Anchors.of("North Korea fires missiles", "", "en")
     assert not anchors_shared(launch, Anchors.of("北, 미사일 발사", "", "ko"))
+
+
+def test_translated_institutions_places_and_drills_are_anchors_across_scripts():
+    duma = (Anchors.of("러 하원, 조약 비준", "러시아 하원(국가두마)이 20일 조약 비준안을 통과시켰다", "ko"),
+            Anchors.of("Госдума ратифицировала договор с КНДР", "", "ru"),
+            Anchors.of("Russia's lower house ratifies treaty", "Russia's State Duma on Tuesday ratified", "en"))
+    assert all(d.institutions == {"State Duma"} for d in duma)
+    assert anchors_shared(duma[0], duma[1]) and anchors_shared(duma[1], duma[2])
+    assert institutions("군사분계선(MDL)을 넘어") == institutions("crossed the military demarcation line") \
+        == institutions("пересекли военную демаркационную линию") == {"the inter-Korean border (MDL, DMZ)"}
+    assert institutions("'을지 자유의 방패'(UFS)") == institutions("учений «Щит свободы»") == {"Freedom Shield"}
+    # Russia's own Security Council (Medvedev's) is not the UN's, nor the Far East ("Дальний Восток") Vostok.
+    assert institutions("deputy chairman of Russia's Security Council") == frozenset()
+    assert institutions("Совета безопасности РФ на Дальнем Востоке") == frozenset()
+    assert institutions("заседании Совбеза ООН") == institutions("안보리 회의") == {"UN Security Council"}
+

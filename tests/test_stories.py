@@ -70,10 +70,10 @@ def test_a_greeting_from_a_title_an_institutions_statement_an_arrival_and_unknow
         "heldout2-073": "Kim arrives in Moscow 'ahead of talks' vs the talks the next day (an arrival)",
     }
     # The same event written with a title, a statement or an arrival still groups: Putin's card received
-    # "from Russian President", the two defence ministers by name and by title (twice), Kim's arrival "ahead of
-    # talks" in English and Russian. (The General Staff's statement in English and Korean, heldout2-013, no
-    # longer does: see the unanchored bar below.)
-    together = ("heldout2-011", "heldout2-023", "heldout2-036", "heldout2-028")
+    # "from Russian President", the two defence ministers by name and by title (twice), the General Staff's
+    # statement in English and Korean (anchored by the drill it names), Kim's arrival "ahead of talks" in English
+    # and Russian.
+    together = ("heldout2-011", "heldout2-023", "heldout2-036", "heldout2-013", "heldout2-028")
     _assert_apart_and_together(pairs, apart, together)
 
 
@@ -116,9 +116,7 @@ def test_reports_that_share_no_anchor_must_be_closer_to_be_one_story():
     # Merged by the fifth round's rules (cosine 0.54-0.61, within 36 h, no veto): no person, number, name,
     # missile class, kind of place or two countries in common, so they must reach CROSS_UNANCHORED (0.61).
     apart = {
-        "heldout5-084": "the allies' Ulchi Freedom Shield begins vs Kim at an artillery drill during it",
-        "heldout5-086": "the same in Russian and Korean",
-        "heldout5-087": "the same in Russian and English",
+        "heldout5-087": "the allies' Ulchi Freedom Shield begins vs Kim at an artillery drill during it (ru, en)",
         "heldout6-069": "Freedom Edge begins vs a launch 'as allies drill'",
         "heldout6-076": "a launch 'as allies drill' vs Kim at a firing drill",
         "heldout6-096": "a launch vs the Security Council session over it",
@@ -128,10 +126,13 @@ def test_reports_that_share_no_anchor_must_be_closer_to_be_one_story():
     # / 중러).
     together = ("pair-025", "heldout5-035", "heldout6-045", "heldout4-037", "heldout6-029")
     _assert_apart_and_together(pairs, apart, together)
-    # The price, on the older files: seven same-event pairs sharing no anchor the rules can read, between 0.51
-    # and 0.61, are kept apart, e.g. "北, '자유의 방패' 첫날 탄도미사일 발사" vs "КНДР выпустила ракеты в первый день
-    # учений Freedom Shield" (the drill's name translated, "근거리" and "ближней" in no class).
-    assert not any(pairs[pair_id].grouped() for pair_id in ("pair-021", "heldout2-013", "heldout4-001"))
+    # A translated name of the beat's institutions and drills is an anchor too: "北, '자유의 방패' 첫날 탄도미사일
+    # 발사" vs "КНДР выпустила ракеты в первый день учений Freedom Shield" groups. The price of the table: the
+    # drill's name is also what its start and Kim at an artillery drill during it share (heldout5-084, -086 merge
+    # again). And a report sharing nothing the rules can read, between 0.51 and 0.61, is kept apart: the patrol's
+    # Russian headline naming only "китайские H-6K".
+    assert pairs["pair-021"].grouped() and pairs["heldout5-084"].grouped()
+    assert not pairs["heldout4-001"].grouped()
 
 
 def _assert_apart_and_together(pairs: dict, apart: dict[str, str], together: tuple[str, ...]) -> None:
