@@ -29,8 +29,11 @@ spellings); nor when their headlines name different kinds of event (a launch and
 about it, an arrival and talks), different kinds of place (a shipyard and a munitions factory), different
 missile classes, different senders of a greeting, or a drill's start and its end (``newswatch.happenings``).
 Across languages a statement (a protest, a summons) needs more than no veto: the other report's headline names a
-statement too, or the two put forward a person in common. A wrong merge hides an event; a missed one only lists
-it twice.
+statement too, or the two put forward a person in common. And any cross-language join needs positive evidence or
+a closer meaning: two reports that share no anchor (a person, a missile class, a kind of place, a number, a name
+written across scripts or translated, two countries in both headlines: ``newswatch.anchors``) must reach ``CROSS_UNANCHORED``
+rather than ``CROSS_LANGUAGE`` (two allied drills a day apart, a launch and the Security Council session over it
+score 0.55-0.61). A wrong merge hides an event; a missed one only lists it twice.
 
 Candidates come from an inverted index on the rarer words, so a cycle costs about linear time in the
 window instead of comparing every pair. Clustering only sets ``items.story_id``: no item is merged,
@@ -49,6 +52,7 @@ from typing import Callable, Iterable, Sequence
 import numpy as np
 
 from .actors import Actors, actors_differ
+from .anchors import Anchors, anchors_shared
 from .happenings import Happening, happenings_differ
 from .models import Item
 from .store import Store
@@ -60,6 +64,12 @@ SAME_TITLE = 0.6
 """…or of the titles alone (at least four content words), for outlets that rewrite the summary."""
 CROSS_LANGUAGE = 0.51
 """Cosine of the multilingual title+lead vectors above which two reports in different languages are one event."""
+CROSS_UNANCHORED = 0.61
+"""…and the cosine two such reports must reach when they share no anchor: no person put forward by one and named
+by the other, no missile class or kind of place, no number, no name written across scripts or institution of the
+beat's translated table, not two countries in both headlines (``newswatch.anchors``). Chosen on the eight older
+pair files (story_pairs, heldout … heldout7): with the table, 0.60-0.61 keep 82.5 % of their cross-language
+same-event pairs grouped (269/326) for the fewest merges (11/378)."""
 CROSS_WINDOW = timedelta(hours=36)
 CROSS_MARGIN = 0.03
 """How far the best other-language story must beat the runner-up: two close candidates mean "unsure"."""
@@ -200,13 +210,27 @@ def _statement_unsupported(a: tuple[Actors, Happening], b: tuple[Actors, Happeni
             and not a[0].principal & b[0].principal)
 
 
+def _anchored(a: tuple[Actors, Happening], b: tuple[Actors, Happening], a_anchors: Anchors,
+              b_anchors: Anchors) -> bool:
+    """Whether two reports share positive evidence of one event beyond their meaning: a person one puts forward
+    and the other names, a missile class or a kind of place of their headlines, or a number, a name or the
+    countries of ``newswatch.anchors``."""
+    return bool(a[0].principal & b[0].named or b[0].principal & a[0].named or a[1].missiles & b[1].missiles
+                or a[1].sites & b[1].sites or anchors_shared(a_anchors, b_anchors))
+
+
 def _cross_language_story(item: Item, others: Sequence[Item], stories: dict[int, int],
-                          vectors: dict[int, np.ndarray]) -> int | None:
-    """The story of the other-language item that reports the same event, if one clearly does."""
+                          vectors: dict[int, np.ndarray], anchored: frozenset[int] | set[int] = frozenset()
+                          ) -> int | None:
+    """The story of the other-language item that reports the same event, if one clearly does. A candidate
+    that shares no anchor with the item (not in ``anchored``) counts ``CROSS_UNANCHORED - CROSS_LANGUAGE``
+    less: it must reach ``CROSS_UNANCHORED``, and an anchored candidate as close ranks first."""
     best: dict[int, float] = {}
     for other in others:
         assert other.id is not None
         similarity = float(vectors[item.id] @ vectors[other.id])  # type: ignore[index]
+        if other.id not in anchored:
+            similarity -= CROSS_UNANCHORED - CROSS_LANGUAGE
         story = stories[other.id]
         best[story] = max(best.get(story, -1.0), similarity)
     ranked = sorted(best.items(), key=lambda kv: kv[1], reverse=True)
@@ -262,9 +286,12 @@ def _link_across_languages(unmatched: Sequence[Item], seen: Sequence[Item], stor
     if not needed:
         return
     vectors = dict(zip(needed, encoder(list(needed.values()))))
+    anchors = {item_id: Anchors.of(i.title, i.summary, i.lang) for item_id, i in needed.items()}
     for item in unmatched:  # oldest first: a later item may join the story an earlier one just joined
         if candidates[item.id]:
-            story = _cross_language_story(item, candidates[item.id], stories, vectors)
+            anchored = {other.id for other in candidates[item.id]
+                        if _anchored(reports[item.id], reports[other.id], anchors[item.id], anchors[other.id])}
+            story = _cross_language_story(item, candidates[item.id], stories, vectors, anchored)
             if story is not None and stories[item.id] == item.id:
                 for other_id, other_story in stories.items():
                     if other_story == item.id:  # same-language copies that followed this item come along

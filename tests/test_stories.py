@@ -7,7 +7,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 from click.testing import CliRunner
-from story_pairs import HELD_OUT_PAIRS, HELD_OUT_PAIRS_2, HELD_OUT_PAIRS_3, HELD_OUT_PAIRS_4, load_pairs
+from story_pairs import (PAIRS, HELD_OUT_PAIRS, HELD_OUT_PAIRS_2, HELD_OUT_PAIRS_3, HELD_OUT_PAIRS_4, HELD_OUT_PAIRS_5,
+                         HELD_OUT_PAIRS_6, load_pairs)
 
 from newswatch.cli import main
 from newswatch.models import Feed
@@ -15,11 +16,10 @@ from newswatch.stories import assign_stories, meanings
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=timezone.utc)
 
-# A few pairs of each kind from tests/data/story_pairs.jsonl (bench/stories.py measures all 120, the first
-# held-out file's 72, the second's 81, the third's 55, the fourth's 126 and the fifth's 108 pairs; no test names
-# the fifth's, which is held out): same event in ko–en, ko–ru, en–ru; different events on one day (two Kim Jong Un
-# appearances, two visitors to Kim).
-SAME = ("pair-001", "pair-011", "pair-021", "pair-045", "pair-053")
+# A few pairs of each kind from tests/data/story_pairs.jsonl (bench/stories.py measures all 120 and the pairs of
+# the seven held-out files; no test names the seventh's, which is held out): same event in ko–en, ko–ru, en–ru;
+# different events on one day (two Kim Jong Un appearances, two visitors to Kim).
+SAME = ("pair-001", "pair-011", "pair-045", "pair-053")
 DIFFERENT = ("pair-061", "pair-099", "pair-120", "pair-106")
 
 
@@ -71,7 +71,8 @@ def test_a_greeting_from_a_title_an_institutions_statement_an_arrival_and_unknow
     }
     # The same event written with a title, a statement or an arrival still groups: Putin's card received
     # "from Russian President", the two defence ministers by name and by title (twice), the General Staff's
-    # statement in English and Korean, Kim's arrival "ahead of talks" in English and Russian.
+    # statement in English and Korean (anchored by the drill it names), Kim's arrival "ahead of talks" in English
+    # and Russian.
     together = ("heldout2-011", "heldout2-023", "heldout2-036", "heldout2-013", "heldout2-028")
     _assert_apart_and_together(pairs, apart, together)
 
@@ -102,10 +103,36 @@ def test_an_incursion_a_deployment_a_reply_a_drills_end_and_an_announced_visit_s
         "heldout4-113": "'Putin to visit North Korea this week' vs 'Путин прилетел' (an announcement)",
         "heldout4-103": "Seoul's sanctions vs Moscow 'пообещал ответить' (a statement)",
     }
-    # One event still groups: the patrol and the ADIZ entry (twice), a reply in KCNA Korean and English, the
-    # drill's start in two languages, the announced visit in two wires, the deployment's two reports.
-    together = ("heldout4-001", "heldout3-014", "heldout4-024", "heldout4-030", "heldout4-045", "heldout4-049")
+    # One event still groups: the patrol and the ADIZ entry, a reply in KCNA Korean and English, the drill's
+    # start in two languages, the announced visit in two wires, the deployment's two reports. (heldout4-001, the
+    # patrol's Russian headline naming only "китайские H-6K", no longer does: see the unanchored bar below.)
+    together = ("heldout3-014", "heldout4-024", "heldout4-030", "heldout4-045", "heldout4-049")
     _assert_apart_and_together(pairs, apart, together)
+
+
+def test_reports_that_share_no_anchor_must_be_closer_to_be_one_story():
+    pairs = {pair.id: pair for path in (PAIRS, HELD_OUT_PAIRS_2, HELD_OUT_PAIRS_4, HELD_OUT_PAIRS_5,
+                                         HELD_OUT_PAIRS_6) for pair in load_pairs(path)}
+    # Merged by the fifth round's rules (cosine 0.54-0.61, within 36 h, no veto): no person, number, name,
+    # missile class, kind of place or two countries in common, so they must reach CROSS_UNANCHORED (0.61).
+    apart = {
+        "heldout5-087": "the allies' Ulchi Freedom Shield begins vs Kim at an artillery drill during it (ru, en)",
+        "heldout6-069": "Freedom Edge begins vs a launch 'as allies drill'",
+        "heldout6-076": "a launch 'as allies drill' vs Kim at a firing drill",
+        "heldout6-096": "a launch vs the Security Council session over it",
+    }
+    # One event below 0.61 still groups on an anchor: numbers (3,000 and 4,000 in both), a name across scripts
+    # (Wonsan, 원산, Вонсан: twice), the same two countries in both headlines (중러 / China, Russia; Россия и Китай
+    # / 중러).
+    together = ("pair-025", "heldout5-035", "heldout6-045", "heldout4-037", "heldout6-029")
+    _assert_apart_and_together(pairs, apart, together)
+    # A translated name of the beat's institutions and drills is an anchor too: "北, '자유의 방패' 첫날 탄도미사일
+    # 발사" vs "КНДР выпустила ракеты в первый день учений Freedom Shield" groups. The price of the table: the
+    # drill's name is also what its start and Kim at an artillery drill during it share (heldout5-084, -086 merge
+    # again). And a report sharing nothing the rules can read, between 0.51 and 0.61, is kept apart: the patrol's
+    # Russian headline naming only "китайские H-6K".
+    assert pairs["pair-021"].grouped() and pairs["heldout5-084"].grouped()
+    assert not pairs["heldout4-001"].grouped()
 
 
 def _assert_apart_and_together(pairs: dict, apart: dict[str, str], together: tuple[str, ...]) -> None:
