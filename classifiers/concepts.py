@@ -169,13 +169,6 @@ def concept_features(segment_counts: sp.csr_matrix, doc_of_segment: np.ndarray, 
     n, p = len(NAMES), len(PAIRS)
     features = np.hstack([headline[:, :n], sentences[:, :n] > 0, headline[:, n:n + p], np.log1p(sentences[:, n:n + p]),
                           headline[:, n + p:], np.log1p(sentences[:, n + p:])])
-    # tried 2026-12-03 (branch english, left out): a pair of allies (US, South Korea, Japan, "allied") counts
-    # only in an item that names a drill somewhere; a defence chiefs' meeting scored 0.96 for drills on ally pairs alone
-    allies = set(ALLIES)
-    gated = [2 * n + k for k, (a, b) in enumerate(PAIRS) if a in allies and b in allies]
-    gated += [g + p for g in gated]
-    drill_named = (headline[:, DRILL] > 0) | (sentences[:, DRILL] > 0)
-    features[:, gated] *= drill_named[:, None]
     if not by_position:
         return features
     opening = ~is_headline & np.r_[False, is_headline[:-1]]  # the lead's first sentence
@@ -184,5 +177,4 @@ def concept_features(segment_counts: sp.csr_matrix, doc_of_segment: np.ndarray, 
     early = (headline[:, n:] > 0) | (first[:, n:] > 0)
     only_later = (sentences[:, n:] - first[:, n:] > 0) & ~early
     positional = np.hstack([features[:, :2 * n], early[:, :p], only_later[:, :p], early[:, p:], only_later[:, p:]])
-    positional[:, gated] *= drill_named[:, None]
     return features, positional.astype(float)
