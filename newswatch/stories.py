@@ -33,7 +33,9 @@ statement too, or the two put forward a person in common. And any cross-language
 a closer meaning: two reports that share no anchor (a person, a missile class, a kind of place, a number, a name
 written across scripts or translated, two countries in both headlines: ``newswatch.anchors``) must reach ``CROSS_UNANCHORED``
 rather than ``CROSS_LANGUAGE`` (two allied drills a day apart, a launch and the Security Council session over it
-score 0.55-0.61). A wrong merge hides an event; a missed one only lists it twice.
+score 0.55-0.61), while two that name the same person at the same place or institution of the beat's table need only
+``CROSS_ANCHORED_STRONG`` (one visit's Korean and Russian reports score 0.42-0.50). A wrong merge hides an event; a
+missed one only lists it twice.
 
 Candidates come from an inverted index on the rarer words, so a cycle costs about linear time in the
 window instead of comparing every pair. Clustering only sets ``items.story_id``: no item is merged,
@@ -70,6 +72,15 @@ by the other, no missile class or kind of place, no number, no name written acro
 beat's translated table, not two countries in both headlines (``newswatch.anchors``). Chosen on the eight older
 pair files (story_pairs, heldout … heldout7): with the table, 0.60-0.61 keep 82.5 % of their cross-language
 same-event pairs grouped (269/326) for the fewest merges (11/378)."""
+CROSS_ANCHORED_STRONG = 0.46
+"""…and the cosine two such reports need when they are strongly anchored: one puts forward a person the other names
+*and* both name a place, institution or drill of the beat's translated table (``anchors.INSTITUTIONS``: Wonsan,
+the State Duma, the Security Council…), the same person at the same place within ``CROSS_WINDOW``. The sentence
+vectors read a Korean and a Russian report of one visit as far apart as 0.42-0.50 (Lavrov at Wonsan-Kalma, Volodin
+at the Duma's Kursk museum). A person alone or a place alone is no strong anchor (people and places recur in
+every week's news); two countries, a name's skeleton or a number alone neither. Chosen on the nine older pair files
+(story_pairs, heldout … heldout8): 0.46 groups 311 (main 303) of their 371 cross-language same-event pairs for
+no more merges (12/432); a different-event pair of the same person and place sits at 0.452."""
 CROSS_WINDOW = timedelta(hours=36)
 CROSS_MARGIN = 0.03
 """How far the best other-language story must beat the runner-up: two close candidates mean "unsure"."""
@@ -219,18 +230,29 @@ def _anchored(a: tuple[Actors, Happening], b: tuple[Actors, Happening], a_anchor
                 or a[1].sites & b[1].sites or anchors_shared(a_anchors, b_anchors))
 
 
+def _strongly_anchored(a: tuple[Actors, Happening], b: tuple[Actors, Happening], a_anchors: Anchors,
+                       b_anchors: Anchors) -> bool:
+    """Whether two reports name the same person (one puts them forward, the other names them) at the same place,
+    institution or drill of the beat's translated table (``CROSS_ANCHORED_STRONG``)."""
+    return bool((a[0].principal & b[0].named or b[0].principal & a[0].named)
+                and a_anchors.institutions & b_anchors.institutions)
+
+
 def _cross_language_story(item: Item, others: Sequence[Item], stories: dict[int, int],
-                          vectors: dict[int, np.ndarray], anchored: frozenset[int] | set[int] = frozenset()
-                          ) -> int | None:
+                          vectors: dict[int, np.ndarray], anchored: frozenset[int] | set[int] = frozenset(),
+                          strong: frozenset[int] | set[int] = frozenset()) -> int | None:
     """The story of the other-language item that reports the same event, if one clearly does. A candidate
     that shares no anchor with the item (not in ``anchored``) counts ``CROSS_UNANCHORED - CROSS_LANGUAGE``
-    less: it must reach ``CROSS_UNANCHORED``, and an anchored candidate as close ranks first."""
+    less: it must reach ``CROSS_UNANCHORED``, and an anchored candidate as close ranks first; a strongly
+    anchored one (in ``strong`` and ``anchored``) counts ``CROSS_LANGUAGE - CROSS_ANCHORED_STRONG`` more."""
     best: dict[int, float] = {}
     for other in others:
         assert other.id is not None
         similarity = float(vectors[item.id] @ vectors[other.id])  # type: ignore[index]
         if other.id not in anchored:
             similarity -= CROSS_UNANCHORED - CROSS_LANGUAGE
+        elif other.id in strong:
+            similarity += CROSS_LANGUAGE - CROSS_ANCHORED_STRONG
         story = stories[other.id]
         best[story] = max(best.get(story, -1.0), similarity)
     ranked = sorted(best.items(), key=lambda kv: kv[1], reverse=True)
@@ -291,7 +313,9 @@ def _link_across_languages(unmatched: Sequence[Item], seen: Sequence[Item], stor
         if candidates[item.id]:
             anchored = {other.id for other in candidates[item.id]
                         if _anchored(reports[item.id], reports[other.id], anchors[item.id], anchors[other.id])}
-            story = _cross_language_story(item, candidates[item.id], stories, vectors, anchored)
+            strong = {other.id for other in candidates[item.id] if other.id in anchored
+                      and _strongly_anchored(reports[item.id], reports[other.id], anchors[item.id], anchors[other.id])}
+            story = _cross_language_story(item, candidates[item.id], stories, vectors, anchored, strong)
             if story is not None and stories[item.id] == item.id:
                 for other_id, other_story in stories.items():
                     if other_story == item.id:  # same-language copies that followed this item come along
