@@ -34,7 +34,9 @@ a closer meaning: two reports that share no anchor (a person, a missile class, a
 written across scripts or translated, two countries in both headlines: ``newswatch.anchors``) must reach ``CROSS_UNANCHORED``
 rather than ``CROSS_LANGUAGE`` (two allied drills a day apart, a launch and the Security Council session over it
 score 0.55-0.61), while two that name the same person at the same place or institution of the beat's table need only
-``CROSS_ANCHORED_STRONG`` (one visit's Korean and Russian reports score 0.42-0.50). A wrong merge hides an event; a
+``CROSS_ANCHORED_STRONG`` (one visit's Korean and Russian reports score 0.42-0.50); two that each name places,
+institutions or drills of that table and none in common (Sohae and the Security Council, the Duma and the Supreme
+People's Assembly) count as sharing no anchor, whatever else they share. A wrong merge hides an event; a
 missed one only lists it twice.
 
 Candidates come from an inverted index on the rarer words, so a cycle costs about linear time in the
