@@ -203,7 +203,7 @@ INSTITUTIONS: dict[str, tuple[str, ...]] = {
                        r"\bыльчи\b"),
     "Freedom Edge": (r"freedom edge", r"프리덤\s?에지", r"фридом эдж"),
     "Vostok": (r"\bvostok\b", "보스토크", r"восток-\s?20\d\d", r"[«\"]восток"),
-    "UN Security Council": (r"(?<!russia's )(?<!russian )security council", "안보리", "안전보장이사회",
+    "UN Security Council": (r"(?<!russia's )(?<!russian )security council(?! of (the )?russia)", "안보리", "안전보장이사회",
                             r"совет\w* безопасности оон", r"\bсб оон", r"совбез\w* оон"),
     "Kursk": (r"\bkursk", "쿠르스크", "꾸르스크", "курск"),
     "Wonsan": (r"\bwonsan", "원산", "вонсан"),

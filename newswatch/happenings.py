@@ -117,7 +117,11 @@ PHASES: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {
 
 # Missile classes, read in the headline, and in the lead only when the headline names none (the class is often
 # only in the lead, but a lead also recalls the day before's launch: "전날 탄도미사일 이어", "a day after its
-# ballistic missiles"): two launches of different classes are two events.
+# ballistic missiles"): two launches of different classes are two events. A rocket launcher or gun test-fired
+# (방사포, РСЗО, "multiple rocket launcher", artillery) is a class of its own: Kim watches a launcher test and
+# Seoul reports ballistic missiles the next day in the same words. "Ballistic" alone is no class: Seoul's first
+# report of an intermediate-range or short-range launch says only "ballistic missile", and a launch report's
+# headline naming it would no longer send the class to the lead.
 MISSILES: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {
     "intercontinental": (("icbm", "icbms", "intercontinental"), ("мбр", "межконтинентальн"), ("대륙간",)),
     "intermediate-range": (("irbm", "intermediate"), ("средней",), ("중거리", "중장거리")),
@@ -125,6 +129,9 @@ MISSILES: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = 
     "cruise": (("cruise",), ("крылат",), ("순항",)),
     "anti-aircraft": (("aircraft",), ("зенитн",), ("반항공", "지대공")),
     "satellite": (("satellite",), ("спутник",), ("위성",)),
+    "rocket artillery": (("launcher", "launchers", "mlrs", "artillery", "howitzer", "howitzers"),
+                         ("рсзо", "залпов", "артиллер", "гаубиц"),
+                         ("방사포", "포병", "자주포", "곡사포", "해안포")),
 }
 
 # What a visit or ceremony is at, read in the headline: Kim Jong Un inspects a shipyard and a munitions
@@ -230,9 +237,17 @@ def _found(finders: dict, text: str) -> frozenset[str]:
     return frozenset(name for name, finder in finders.items() if finder(words) is not None)
 
 
+# KCNA's "super-large" 600-mm rocket launcher is what Seoul's Joint Chiefs count as a short-range ballistic missile:
+# one weapon, reported as either class.
+_SUPER_LARGE = _finder((("super",), ("сверхкрупн",), ("초대형",)))
+
+
 def missiles(text: str) -> frozenset[str]:
     """The missile classes a text names."""
-    return _found(_MISSILE_FINDERS, text)
+    found = _found(_MISSILE_FINDERS, text)
+    if "rocket artillery" in found and _SUPER_LARGE(_words(text)) is not None:
+        return (found - {"rocket artillery"}) | {"short-range"}
+    return found
 
 
 def sites(headline: str) -> frozenset[str]:

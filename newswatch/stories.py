@@ -34,7 +34,9 @@ a closer meaning: two reports that share no anchor (a person, a missile class, a
 written across scripts or translated, two countries in both headlines: ``newswatch.anchors``) must reach ``CROSS_UNANCHORED``
 rather than ``CROSS_LANGUAGE`` (two allied drills a day apart, a launch and the Security Council session over it
 score 0.55-0.61), while two that name the same person at the same place or institution of the beat's table need only
-``CROSS_ANCHORED_STRONG`` (one visit's Korean and Russian reports score 0.42-0.50). A wrong merge hides an event; a
+``CROSS_ANCHORED_STRONG`` (one visit's Korean and Russian reports score 0.42-0.50); two that each name places,
+institutions or drills of that table and none in common (Sohae and the Security Council, the Duma and the Supreme
+People's Assembly) count as sharing no anchor, whatever else they share. A wrong merge hides an event; a
 missed one only lists it twice.
 
 Candidates come from an inverted index on the rarer words, so a cycle costs about linear time in the
@@ -238,6 +240,21 @@ def _strongly_anchored(a: tuple[Actors, Happening], b: tuple[Actors, Happening],
                 and a_anchors.institutions & b_anchors.institutions)
 
 
+# Wonsan-Kalma is in Wonsan: a report naming the resort and one naming the city may tell of one visit.
+_SAME_PLACE = {"Kalma": "Wonsan"}
+
+
+def _elsewhere(a_anchors: Anchors, b_anchors: Anchors) -> bool:
+    """Whether two reports each name places, institutions or drills of the beat's translated table and none in
+    common (Sohae and the Security Council, the State Duma and the Supreme People's Assembly, Wonsan and
+    Vladivostok): a launch and the session on it, one treaty ratified by two parliaments, one minister in two
+    cities. Such a pair counts as sharing no anchor (``CROSS_UNANCHORED``) whatever else it shares, the same
+    person included."""
+    a_places = {_SAME_PLACE.get(name, name) for name in a_anchors.institutions}
+    b_places = {_SAME_PLACE.get(name, name) for name in b_anchors.institutions}
+    return bool(a_places and b_places and not a_places & b_places)
+
+
 def _cross_language_story(item: Item, others: Sequence[Item], stories: dict[int, int],
                           vectors: dict[int, np.ndarray], anchored: frozenset[int] | set[int] = frozenset(),
                           strong: frozenset[int] | set[int] = frozenset()) -> int | None:
@@ -313,6 +330,8 @@ def _link_across_languages(unmatched: Sequence[Item], seen: Sequence[Item], stor
         if candidates[item.id]:
             anchored = {other.id for other in candidates[item.id]
                         if _anchored(reports[item.id], reports[other.id], anchors[item.id], anchors[other.id])}
+            anchored -= {other.id for other in candidates[item.id]
+                         if _elsewhere(anchors[item.id], anchors[other.id])}
             strong = {other.id for other in candidates[item.id] if other.id in anchored
                       and _strongly_anchored(reports[item.id], reports[other.id], anchors[item.id], anchors[other.id])}
             story = _cross_language_story(item, candidates[item.id], stories, vectors, anchored, strong)

@@ -11,8 +11,9 @@ the fifth round; a sixth round's rules, left out, were tuned on it), tests/data/
 seventh round's rules, left out, were tuned on it), tests/data/story_pairs_heldout7.jsonl (written before that
 seventh round changed anything; it judged those rules, which did not beat these; an eighth round's rules were tuned
 on it), tests/data/story_pairs_heldout8.jsonl (written before that eighth round changed anything; a ninth round's
-rules were chosen on the older files with it) and tests/data/story_pairs_heldout9.jsonl (written before that ninth
-round changed anything)."""
+rules were chosen on the older files with it), tests/data/story_pairs_heldout9.jsonl (written before that ninth
+round changed anything; a tenth round's rules were chosen on the older files with it) and
+tests/data/story_pairs_heldout10.jsonl (written before that tenth round changed anything)."""
 
 from __future__ import annotations
 
@@ -34,6 +35,7 @@ HELD_OUT_PAIRS_6 = Path(__file__).parent / "data" / "story_pairs_heldout6.jsonl"
 HELD_OUT_PAIRS_7 = Path(__file__).parent / "data" / "story_pairs_heldout7.jsonl"
 HELD_OUT_PAIRS_8 = Path(__file__).parent / "data" / "story_pairs_heldout8.jsonl"
 HELD_OUT_PAIRS_9 = Path(__file__).parent / "data" / "story_pairs_heldout9.jsonl"
+HELD_OUT_PAIRS_10 = Path(__file__).parent / "data" / "story_pairs_heldout10.jsonl"
 
 
 @dataclass(frozen=True)

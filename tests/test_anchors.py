@@ -50,6 +50,7 @@ def test_translated_institutions_places_and_drills_are_anchors_across_scripts():
     assert institutions("'을지 자유의 방패'(UFS)") == institutions("учений «Щит свободы»") == {"Freedom Shield"}
     # Russia's own Security Council (Medvedev's) is not the UN's, nor the Far East ("Дальний Восток") Vostok.
     assert institutions("deputy chairman of Russia's Security Council") == frozenset()
+    assert institutions("Sergei Shoigu, secretary of the Security Council of the Russian Federation") == frozenset()
     assert institutions("Совета безопасности РФ на Дальнем Востоке") == frozenset()
     assert institutions("заседании Совбеза ООН") == institutions("안보리 회의") == {"UN Security Council"}
 

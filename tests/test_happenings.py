@@ -127,3 +127,18 @@ def test_a_drills_start_and_its_end_are_two_events():
     assert happenings_differ(start, _happening("중러 해군, 동해서 연합훈련 마무리"))
     assert not happenings_differ(start, _happening("Корабли России и Китая начали учения в Японском море"))
     assert not happenings_differ(start, _happening("중러 해군 연합훈련"))  # no phase named: no veto
+
+
+def test_a_rocket_launcher_or_gun_is_a_class_of_its_own_but_the_super_large_launcher_is_short_range():
+    launcher = (_happening("김정은, 개량형 240㎜ 방사포 시험사격 참관"),
+                _happening("Ким Чен Ын проконтролировал испытания модернизированной РСЗО"),
+                _happening("North Korea's Kim oversees test of upgraded multiple rocket launchers"))
+    assert all(h.missiles == {"rocket artillery"} for h in launcher)
+    assert not happenings_differ(launcher[0], launcher[1]) and not happenings_differ(launcher[1], launcher[2])
+    # Kim at the launcher test vs Seoul's short-range ballistic missiles the next day (heldout9-046): two events.
+    srbm = _happening("North Korea fires ballistic missiles into the sea, South Korea's military says",
+                      "North Korea fired several short-range ballistic missiles off its east coast.")
+    assert all(happenings_differ(h, srbm) for h in launcher)
+    # KCNA's "super-large" 600-mm launcher is what Seoul counts as a short-range ballistic missile.
+    assert missiles("초대형방사포 시험사격") == {"short-range"}
+    assert not happenings_differ(_happening("김정은, 초대형방사포 시험사격 참관"), srbm)

@@ -9,12 +9,13 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 from story_pairs import (PAIRS, HELD_OUT_PAIRS, HELD_OUT_PAIRS_2, HELD_OUT_PAIRS_3, HELD_OUT_PAIRS_4, HELD_OUT_PAIRS_5,
-                         HELD_OUT_PAIRS_6, HELD_OUT_PAIRS_8, load_pairs)
+                         HELD_OUT_PAIRS_6, HELD_OUT_PAIRS_7, HELD_OUT_PAIRS_8, load_pairs)
 
 from newswatch.cli import main
+from newswatch.anchors import Anchors
 from newswatch.models import Feed, Item
 from newswatch.stories import (CROSS_ANCHORED_STRONG, CROSS_LANGUAGE, CROSS_UNANCHORED, _cross_language_story,
-                               assign_stories, meanings)
+                               _elsewhere, assign_stories, meanings)
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=timezone.utc)
 
@@ -155,6 +156,23 @@ def test_the_same_person_at_the_same_place_of_the_table_joins_at_a_lower_bar():
         "heldout5-091": "Kozlov at Vladivostok, two events (0.42)",
     }
     _assert_apart_and_together(pairs, apart, together)
+
+
+def test_reports_naming_different_places_of_the_table_share_no_anchor():
+    pairs = {pair.id: pair for path in (PAIRS, HELD_OUT_PAIRS_4, HELD_OUT_PAIRS_7) for pair in load_pairs(path)}
+    # Each names places, institutions or drills of anchors.INSTITUTIONS, none in common: they must reach
+    # CROSS_UNANCHORED (0.61) whatever else they share.
+    apart = {
+        "heldout4-122": "a launch from Sohae vs the ministers citing Security Council resolutions (0.52)",
+        "heldout7-061": "one treaty ratified by the State Duma vs by the SPA Standing Committee (0.56)",
+    }
+    # Shoigu, secretary of "the Security Council of the Russian Federation", is not at the UN's (0.57).
+    together = ("pair-002",)
+    _assert_apart_and_together(pairs, apart, together)
+    wonsan, kalma, vladivostok = (Anchors.of(title, "", "en") for title in ("Lavrov in Wonsan", "Lavrov tours Kalma",
+                                                                          "Lavrov in Vladivostok"))
+    assert not _elsewhere(wonsan, kalma) and _elsewhere(wonsan, vladivostok)
+    assert not _elsewhere(wonsan, Anchors.of("Lavrov meets Choe", "", "en"))
 
 
 def test_a_strongly_anchored_candidate_counts_the_difference_of_the_bars():
