@@ -164,10 +164,8 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
         """The (uncalibrated) regression weights of ``topic_index``: of the word columns, and of the
         concepts as they apply to a text in each language (one row per ``LANGUAGES``)."""
         coef = self.regressions_[topic_index].calibrated_classifiers_[0].estimator.coef_[0]
-        concepts = coef[self.n_features:].reshape(-1, len(feature_names()))
-        if self.concepts_by_language:
-            return coef[: self.n_features], concepts[0] + concepts[1:]
-        return coef[: self.n_features], np.repeat(concepts, len(LANGUAGES), axis=0)
+        shared, own = self.concept_weights(topic_index)
+        return coef[: self.n_features], shared + own
 
     # -- features -----------------------------------------------------------------------------------
 

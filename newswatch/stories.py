@@ -255,21 +255,28 @@ def _elsewhere(a_anchors: Anchors, b_anchors: Anchors) -> bool:
     return bool(a_places and b_places and not a_places & b_places)
 
 
+def _cross_bar(a: tuple[Actors, Happening], b: tuple[Actors, Happening], a_anchors: Anchors, b_anchors: Anchors
+               ) -> float:
+    """The cosine two reports in different languages must reach to be one event: ``CROSS_UNANCHORED`` when they
+    share no anchor or name different places of the table, ``CROSS_ANCHORED_STRONG`` for the same person at the
+    same place, else ``CROSS_LANGUAGE``."""
+    if _elsewhere(a_anchors, b_anchors) or not _anchored(a, b, a_anchors, b_anchors):
+        return CROSS_UNANCHORED
+    if _strongly_anchored(a, b, a_anchors, b_anchors):
+        return CROSS_ANCHORED_STRONG
+    return CROSS_LANGUAGE
+
+
 def _cross_language_story(item: Item, others: Sequence[Item], stories: dict[int, int],
-                          vectors: dict[int, np.ndarray], anchored: frozenset[int] | set[int] = frozenset(),
-                          strong: frozenset[int] | set[int] = frozenset()) -> int | None:
-    """The story of the other-language item that reports the same event, if one clearly does. A candidate
-    that shares no anchor with the item (not in ``anchored``) counts ``CROSS_UNANCHORED - CROSS_LANGUAGE``
-    less: it must reach ``CROSS_UNANCHORED``, and an anchored candidate as close ranks first; a strongly
-    anchored one (in ``strong`` and ``anchored``) counts ``CROSS_LANGUAGE - CROSS_ANCHORED_STRONG`` more."""
+                          vectors: dict[int, np.ndarray], bars: dict[int, float]) -> int | None:
+    """The story of the other-language item that reports the same event, if one clearly does. Each candidate
+    counts by how far its cosine clears its own bar (``bars``, from ``_cross_bar``): measured from
+    ``CROSS_LANGUAGE``, so an anchored candidate as close as an unanchored one ranks first."""
     best: dict[int, float] = {}
     for other in others:
         assert other.id is not None
         similarity = float(vectors[item.id] @ vectors[other.id])  # type: ignore[index]
-        if other.id not in anchored:
-            similarity -= CROSS_UNANCHORED - CROSS_LANGUAGE
-        elif other.id in strong:
-            similarity += CROSS_LANGUAGE - CROSS_ANCHORED_STRONG
+        similarity -= bars[other.id] - CROSS_LANGUAGE
         story = stories[other.id]
         best[story] = max(best.get(story, -1.0), similarity)
     ranked = sorted(best.items(), key=lambda kv: kv[1], reverse=True)
@@ -328,13 +335,9 @@ def _link_across_languages(unmatched: Sequence[Item], seen: Sequence[Item], stor
     anchors = {item_id: Anchors.of(i.title, i.summary, i.lang) for item_id, i in needed.items()}
     for item in unmatched:  # oldest first: a later item may join the story an earlier one just joined
         if candidates[item.id]:
-            anchored = {other.id for other in candidates[item.id]
-                        if _anchored(reports[item.id], reports[other.id], anchors[item.id], anchors[other.id])}
-            anchored -= {other.id for other in candidates[item.id]
-                         if _elsewhere(anchors[item.id], anchors[other.id])}
-            strong = {other.id for other in candidates[item.id] if other.id in anchored
-                      and _strongly_anchored(reports[item.id], reports[other.id], anchors[item.id], anchors[other.id])}
-            story = _cross_language_story(item, candidates[item.id], stories, vectors, anchored, strong)
+            bars = {other.id: _cross_bar(reports[item.id], reports[other.id], anchors[item.id], anchors[other.id])
+                    for other in candidates[item.id]}
+            story = _cross_language_story(item, candidates[item.id], stories, vectors, bars)
             if story is not None and stories[item.id] == item.id:
                 for other_id, other_story in stories.items():
                     if other_story == item.id:  # same-language copies that followed this item come along

@@ -182,9 +182,10 @@ def test_a_strongly_anchored_candidate_counts_the_difference_of_the_bars():
         return np.array([cos, np.sqrt(1 - cos * cos)])
     vectors.update({2: at(0.47), 3: at(0.47), 4: at(0.60)})
     stories_ = {2: 2, 3: 3, 4: 4}
-    assert _cross_language_story(item, [strong], stories_, vectors, {2}, {2}) == 2
-    assert _cross_language_story(item, [plain], stories_, vectors, {3}, set()) is None
-    assert _cross_language_story(item, [unanchored], stories_, vectors, set(), {4}) is None  # strong needs anchored
+    bars = {2: CROSS_ANCHORED_STRONG, 3: CROSS_LANGUAGE, 4: CROSS_UNANCHORED}
+    assert _cross_language_story(item, [strong], stories_, vectors, bars) == 2
+    assert _cross_language_story(item, [plain], stories_, vectors, bars) is None
+    assert _cross_language_story(item, [unanchored], stories_, vectors, bars) is None
     assert CROSS_UNANCHORED > CROSS_LANGUAGE > CROSS_ANCHORED_STRONG
 
 
