@@ -65,6 +65,18 @@ KINDS: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {
     "sanctions": (("sanction", "sanctions", "sanctioned", "veto", "vetoes", "vetoed"),
                   ("санкци", "вето", "заблокирова"),
                   ("제재", "거부권")),
+    # What a visitor does besides the talks, each reported on its own by KCNA and the wires within a day of them
+    # (the same person, the same city): a wreath or flowers at a memorial, a banquet or reception given for the
+    # guest, a concert or show watched.
+    "memorial": (("wreath", "wreaths", "flowers", "tribute", "memorial", "cemetery", "mourns", "mourned"),
+                 ("венок", "венк", "цвет", "почтил", "почтить", "мемориал", "памятник", "монумент", "могил"),
+                 ("헌화", "화환", "참배", "추모", "묵념", "기념비", "기념탑")),
+    "banquet": (("banquet", "banquets", "reception", "dinner", "luncheon", "feast"),
+                ("банкет", "прием", "ужин", "обед"),
+                ("연회", "만찬", "오찬", "리셉션")),
+    "performance": (("concert", "concerts", "gala", "ballet", "opera"),
+                    ("концерт", "спектакл", "гала", "балет"),
+                    ("공연", "관람", "음악회", "연주회")),
 }
 # A reply names the greeting it answers ("a message of thanks" for a greeting): the reply is its kind. KCNA's
 # "답전을 보내여왔다" (a reply came) names no greeting word: a reply word in a headline that names no other kind
@@ -113,6 +125,20 @@ PHASES: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {
              "closes", "closed"),
             ("заверш", "закончи", "окончен"),
             ("마무리", "종료", "마쳐", "끝나", "끝내")),
+}
+
+# A visit is an arrival (a delegation lands, a warship makes a port call) or a tour (a leader goes round a
+# factory or aboard a ship), and a headline that names one and not the other tells which: a fleet's port call
+# and Kim Jong Un touring the ship the day after are two events at one port. "Visit", "방문", "визит",
+# "посетил" say neither and veto nothing. Read in the headline whatever kind it names ("aboard" is no kind).
+VISITS: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {
+    "arrival": (("arrives", "arrive", "arrived", "arrival", "lands", "landed", "docks", "docked", "portcall",
+                 "portcalls"),
+                ("прибыл", "прибыт", "прилете", "прилет", "приземли", "заход", "зашел", "зашл"),
+                ("도착", "입항", "기항")),
+    "tour": (("tours", "toured", "inspects", "inspected", "inspection", "aboard", "boards", "boarded"),
+             ("осмотре", "проинспектир", "инспектир", "борт"),
+             ("시찰", "현지지도", "돌아보", "돌아봐", "돌아봤", "승선")),
 }
 
 # Missile classes, read in the headline, and in the lead only when the headline names none (the class is often
@@ -185,6 +211,7 @@ _REACTION_FINDER = _finder(_REACTIONS)
 _MISSILE_FINDERS = {missile: _finder(table) for missile, table in MISSILES.items()}
 _SITE_FINDERS = {site: _finder(table) for site, table in SITES.items()}
 _PHASE_FINDERS = {phase: _finder(table) for phase, table in PHASES.items()}
+_VISIT_FINDERS = {visit: _finder(table) for visit, table in VISITS.items()}
 
 
 def _words(text: str) -> list[str]:
@@ -255,6 +282,11 @@ def sites(headline: str) -> frozenset[str]:
     return _found(_SITE_FINDERS, headline)
 
 
+def visits(headline: str) -> frozenset[str]:
+    """Whether a headline tells of an arrival or of a tour ("port call" read as one word)."""
+    return _found(_VISIT_FINDERS, re.sub(r"port\s+call", "portcall", headline, flags=re.IGNORECASE))
+
+
 def phases(headline: str) -> frozenset[str]:
     """Whether a headline tells of an event's start or its end."""
     return _found(_PHASE_FINDERS, headline)
@@ -271,6 +303,7 @@ class Happening:
     sites: frozenset[str]
     sender: str | None
     phases: frozenset[str] = frozenset()
+    visits: frozenset[str] = frozenset()
 
     @classmethod
     def of(cls, headline: str, headline_and_lead: str, on: str = "9999") -> Happening:
@@ -279,7 +312,7 @@ class Happening:
         classes = (missiles(headline) or missiles(headline_and_lead)) if "launch" in found else frozenset()
         return cls(found, classes, sites(headline),
                    sender(headline, on) if "greeting" in found or "reply" in found else None,
-                   phases(headline) if "exercise" in found else frozenset())
+                   phases(headline) if "exercise" in found else frozenset(), visits(headline))
 
 
 def happenings_differ(a: Happening, b: Happening) -> bool:
@@ -296,5 +329,7 @@ def happenings_differ(a: Happening, b: Happening) -> bool:
     if a.sites and b.sites and not a.sites & b.sites:
         return True
     if a.phases and b.phases and not a.phases & b.phases:
+        return True
+    if a.visits and b.visits and not a.visits & b.visits:
         return True
     return a.sender is not None and b.sender is not None and a.sender != b.sender

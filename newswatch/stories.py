@@ -27,7 +27,8 @@ close as two reports of one event. So, in either rule, two items are never one s
 never names (``newswatch.actors``: a small table of the beat's people in English, Korean and Russian
 spellings); nor when their headlines name different kinds of event (a launch and a statement or a protest
 about it, an arrival and talks), different kinds of place (a shipyard and a munitions factory), different
-missile classes, different senders of a greeting, or a drill's start and its end (``newswatch.happenings``).
+missile classes, different senders of a greeting, a drill's start and its end, a wreath, banquet or concert and
+the talks of the same visit, or a port call and a leader's tour of the ship (``newswatch.happenings``).
 Across languages a statement (a protest, a summons) needs more than no veto: the other report's headline names a
 statement too, or the two put forward a person in common. And any cross-language join needs positive evidence or
 a closer meaning: two reports that share no anchor (a person, a missile class, a kind of place, a number, a name

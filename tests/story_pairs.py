@@ -12,8 +12,10 @@ seventh round's rules, left out, were tuned on it), tests/data/story_pairs_heldo
 seventh round changed anything; it judged those rules, which did not beat these; an eighth round's rules were tuned
 on it), tests/data/story_pairs_heldout8.jsonl (written before that eighth round changed anything; a ninth round's
 rules were chosen on the older files with it), tests/data/story_pairs_heldout9.jsonl (written before that ninth
-round changed anything; a tenth round's rules were chosen on the older files with it) and
-tests/data/story_pairs_heldout10.jsonl (written before that tenth round changed anything)."""
+round changed anything; a tenth round's rules were chosen on the older files with it),
+tests/data/story_pairs_heldout10.jsonl (written before that tenth round changed anything; an eleventh round's rules
+were chosen on the older files with it) and tests/data/story_pairs_heldout11.jsonl (written before that eleventh
+round changed anything)."""
 
 from __future__ import annotations
 
@@ -36,6 +38,7 @@ HELD_OUT_PAIRS_7 = Path(__file__).parent / "data" / "story_pairs_heldout7.jsonl"
 HELD_OUT_PAIRS_8 = Path(__file__).parent / "data" / "story_pairs_heldout8.jsonl"
 HELD_OUT_PAIRS_9 = Path(__file__).parent / "data" / "story_pairs_heldout9.jsonl"
 HELD_OUT_PAIRS_10 = Path(__file__).parent / "data" / "story_pairs_heldout10.jsonl"
+HELD_OUT_PAIRS_11 = Path(__file__).parent / "data" / "story_pairs_heldout11.jsonl"
 
 
 @dataclass(frozen=True)

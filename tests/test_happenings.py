@@ -1,6 +1,6 @@
 """What kind of event a headline reports, whichever language and wire writes it."""
 
-from newswatch.happenings import Happening, happenings_differ, kinds, missiles, sites
+from newswatch.happenings import Happening, happenings_differ, kinds, missiles, sites, visits
 
 
 def _happening(headline: str, lead: str = "") -> Happening:
@@ -142,3 +142,38 @@ def test_a_rocket_launcher_or_gun_is_a_class_of_its_own_but_the_super_large_laun
     # KCNA's "super-large" 600-mm launcher is what Seoul counts as a short-range ballistic missile.
     assert missiles("초대형방사포 시험사격") == {"short-range"}
     assert not happenings_differ(_happening("김정은, 초대형방사포 시험사격 참관"), srbm)
+
+
+def test_a_wreath_a_banquet_or_a_concert_is_an_event_apart_from_the_talks_of_the_same_visit():
+    assert kinds("Lavrov lays wreath at Soviet war memorial in Pyongyang") == {"memorial"}
+    assert kinds("Лавров возложил цветы к памятнику советским воинам") == {"memorial"}
+    assert kinds("라브로프, 평양 해방탑 헌화") == {"memorial"}
+    assert kinds("North Korea's Choe Son Hui hosts dinner for Russia's Lavrov") == {"banquet"}
+    assert kinds("Цой Сон Хи дала прием в честь Лаврова") == {"banquet"}
+    assert kinds("최선희, 라브로프 위한 연회 마련") == {"banquet"}
+    assert kinds("Kim, Lavrov watch concert in Pyongyang") == {"performance"}
+    assert kinds("Ким Чен Ын и Лавров посетили концерт") == {"visit", "performance"}
+    assert kinds("김정은, 라브로프와 공연 관람") == {"performance"}
+    talks = _happening("Лавров провел переговоры с Цой Сон Хи в Пхеньяне")
+    for other in ("라브로프, 평양 해방탑 헌화", "최선희, 라브로프 위한 연회 마련", "Kim, Lavrov watch concert in Pyongyang"):
+        assert happenings_differ(talks, _happening(other))
+    # One talks' report naming the dinner too shares a kind with the talks; "почти" (almost) and a weapon's
+    # "performance" are no memorial and no show.
+    assert not happenings_differ(talks, _happening("Lavrov, Choe hold talks over dinner in Pyongyang"))
+    assert kinds("КНДР запустила почти 10 ракет") == {"launch"}
+    assert kinds("Kim satisfied with performance of new tank") == frozenset()
+
+
+def test_a_port_call_and_a_leaders_tour_of_the_ship_are_two_visits():
+    assert visits("Russian frigate makes port call in Wonsan") == {"arrival"}
+    assert visits("Отряд кораблей ТОФ прибыл в порт Вонсан") == {"arrival"}
+    assert visits("러 호위함, 원산항 입항") == {"arrival"}
+    assert visits("Kim Jong Un goes aboard Russian frigate") == {"tour"}
+    assert visits("Ким Чен Ын осмотрел российский фрегат") == {"tour"}
+    assert visits("김정은, 러 호위함 돌아봐") == {"tour"}
+    port_call, aboard = _happening("Russian frigate makes port call in Wonsan"), _happening("김정은, 러 호위함 돌아봐")
+    assert happenings_differ(port_call, aboard)
+    assert not happenings_differ(port_call, _happening("러 호위함, 원산항 입항"))
+    # "Visit", "방문", "посетил" tell neither: no veto.
+    assert visits("Ким Чен Ын посетил российский фрегат") == frozenset()
+    assert not happenings_differ(port_call, _happening("Ким Чен Ын посетил российский фрегат"))
