@@ -22,6 +22,8 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.utils import murmurhash3_32
 
+from seeds import people_by_country, voices_by_country
+
 from .text import russian_forms, term
 
 _CYRILLIC = re.compile("[а-яё]")
@@ -35,23 +37,32 @@ _CYRILLIC = re.compile("[а-яё]")
 # headlines' "한·미·일" reaches the features joined, as "한미일" (``text.normalize``). A name
 # has at most two words: the features are words and word pairs ("Kim Jong Un" is found as "jong un").
 CONCEPTS: dict[str, tuple[str, ...]] = {
-    "Russia": ("russia", "russian", "russians", "russian federation", "moscow", "kremlin", "putin", "lavrov",
-               "shoigu", "medvedev", "belousov", "zakharova", "peskov", "soviet", "ussr", "vladivostok",
-               "khabarovsk", "rosatom", "roscosmos", "tass",
-               "러시아", "러", "露", "북러", "대러", "한러", "조러", "중러", "로씨야", "로씨야련방", "푸틴", "쇼이구", "라브로프",
-               "라브로", "모스크바", "크렘린", "메드베", "벨로우", "자하로", "페스코", "소련", "블라디", "하바롭", "연해주",
+    "Russia": ("russia", "russian", "russians", "russian federation", "moscow", "kremlin", "soviet", "ussr",
+               "vladivostok", "khabarovsk", "rosatom", "roscosmos", "tass",
+               "러시아", "러", "露", "북러", "대러", "한러", "조러", "중러", "로씨야", "로씨야련방", "모스크바", "크렘린", "소련",
+               "블라디", "하바롭", "연해주",
                "Россия", "России", "российский", "российские", "русский", "Российская Федерация", "РФ", "Москва",
-               "Москвы", "Кремль", "Путин", "Лавров", "Лаврова", "Шойгу", "Медведев", "Белоусов", "Захарова",
-               "Песков", "советский", "СССР", "Владивосток", "Хабаровск", "Росатом", "Роскосмос", "ТАСС",
-               "россияне"),
+               "Москвы", "Кремль", "советский", "СССР", "Владивосток", "Хабаровск", "Росатом", "Роскосмос", "ТАСС",
+               "россияне",
+               # the beat's Russian institutions and places (TOPICS.md: arms, troops, rail and port projects),
+               # which reports name instead of "Russia" (its people: ``seeds/people.toml``)
+               "wagner", "rosoboronexport", "rostec", "gazprom", "duma", "federation council", "kursk", "primorye",
+               "primorsky", "khasan", "vostochny",
+               "바그너", "로소보", "로스테", "가스프", "국가두", "연방평", "쿠르스", "꾸르스", "프리모", "하산역",
+               "Вагнер", "Рособоронэкспорт", "Ростех", "Газпром", "Госдума", "Совет Федерации", "Курск",
+               "Приморье", "Приморский", "Хасан", "Дальний Восток", "Тихоокеанский флот"),
     "North Korea": ("north korea", "north korean", "north koreans", "n korea", "n korean", "n k", "nk", "dprk",
-                    "pyongyang", "jong un", "yo jong", "son hui", "kpa", "wpk", "workers party", "kcna",
-                    "rodong sinmun", "korean people",
-                    "북한", "북", "北", "朝", "북러", "북중", "북미", "조러", "김정은", "김여정", "최선희", "평양", "조선중앙",
+                    "pyongyang", "kpa", "wpk", "workers party", "kcna", "rodong sinmun", "korean people",
+                    "북한", "북", "北", "朝", "북러", "북중", "북미", "조러", "평양", "조선중앙",
                     "조선중앙통신", "노동당", "로동당", "노동신문", "로동신문", "인민군", "조선인민군", "북한군", "방북",
                     "КНДР", "Северная Корея", "Северной Кореи", "Северной Кореей", "северокорейский",
-                    "северокорейские", "Пхеньян", "Пхеньяне", "Чен Ын", "Е Чжон", "Сон Хи", "Трудовая партия",
-                    "ЦТАК", "народная армия", "Нодон Синмун"),
+                    "северокорейские", "Пхеньян", "Пхеньяне", "Трудовая партия",
+                    "ЦТАК", "народная армия", "Нодон Синмун",
+                    # the beat's North Korean places (Rason/Rajin of Rajin–Khasan, Wonsan-Kalma, Sohae, the Tumen
+                    # border) and bodies (its people: ``seeds/people.toml``)
+                    "rason", "rajin", "wonsan", "kalma", "sohae", "tumen", "supreme people", "korean central",
+                    "라선", "라진", "나진", "원산갈", "원산항", "갈마", "동창리", "두만강", "최고인민회의",
+                    "Расон", "Раджин", "Вонсан", "Кальма", "Сохэ", "Верховное народное"),
     "US": ("u s", "united states", "washington", "american", "americans", "pentagon", "usfk", "indo pacific",
            "uss",
            "미국", "미", "美", "한미", "한미일", "북미", "미일", "미중", "미군", "주한미", "워싱턴", "펜타곤",
@@ -139,13 +150,38 @@ def concept_columns(n_features: int) -> sp.csr_matrix:
     return flags
 
 
+# The concepts whose people (``seeds/people.toml``, one table with ``newswatch.actors``) name them: the two
+# countries of the russia_dprk beat, whose ministers and envoys reports name instead of the country.
+PEOPLE_NAME = ("Russia", "North Korea")
+
+
+def person_name(spelling: str) -> str:
+    """A spelling of the people table as a concept name: at most two words ("kim jong un" → "jong un", "ким
+    чен ын" → "чен ын"; the features are words and word pairs), a Korean one the word or its first three
+    syllables ("메드베데프" → "메드베", found inside "메드베데프부의장" too)."""
+    if "가" <= spelling[0] <= "힣":
+        return spelling[:3]
+    return " ".join(spelling.split()[-2:])
+
+
+def names(concept: str) -> tuple[str, ...]:
+    """A concept's names: ``CONCEPTS``' and, for the countries of ``PEOPLE_NAME``, their people's and
+    spokespeople's."""
+    if concept not in PEOPLE_NAME:
+        return CONCEPTS[concept]
+    people = people_by_country().get(concept, {}) | voices_by_country().get(concept, {})
+    return CONCEPTS[concept] + tuple(person_name(s) for spellings in people.values() for s in spellings)
+
+
 @lru_cache(maxsize=None)
 def terms(concept: str) -> tuple[str, ...]:
     """A concept's names as the features write them, sorted; a Russian name in all its cases."""
     found = set()
-    for name in CONCEPTS[concept]:
+    for name in names(concept):
         found.add(term(name))
-        if _CYRILLIC.match(name.lower()):  # "Ким Чен Ыном": the last word takes the case
+        if _CYRILLIC.match(name.lower()) and not name.split()[-1].isupper():  # "Ким Чен Ыном": the last word
+            # takes the case; an abbreviation ("КНДР", "МБР") takes none, and its made-up forms ("кндрог") are
+            # only more hashed columns that other words share ("number of", "attacks")
             *first, last = term(name).split()
             found.update(" ".join(first + [form]) for form in russian_forms(name.split()[-1]))
     return tuple(sorted(found))

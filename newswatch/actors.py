@@ -14,57 +14,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-# Person → how English, Korean and Russian copy writes them (lower case, words split by spaces). Full names in
-# English: a bare "Kim" or "Lee" names several people, and wire leads give the full name at first mention.
-# Russian: the nominative, or the stem the case endings follow ("захаров" → Захарова, Захаровой).
+from seeds import people_by_country
+
+# Person → how English, Korean and Russian copy writes them: the table ``seeds/people.toml`` (by country there,
+# which the classifier's concepts read too), whose comments say how a spelling is written.
 PEOPLE: dict[str, tuple[str, ...]] = {
-    # Russia
-    "Vladimir Putin": ("putin", "푸틴", "뿌찐", "путин"),
-    "Dmitry Medvedev": ("medvedev", "메드베데프", "메드베데브", "медведев"),
-    "Sergey Lavrov": ("lavrov", "라브로프", "라브로브", "лавров"),
-    "Sergei Shoigu": ("shoigu", "쇼이구", "쑈이구", "шойгу"),
-    "Andrei Belousov": ("belousov", "벨로우소프", "벨로우쏘브", "белоусов"),
-    "Maria Zakharova": ("zakharova", "자하로바", "захаров"),
-    "Vyacheslav Volodin": ("volodin", "볼로딘", "월로진", "володин"),
-    "Valentina Matviyenko": ("matviyenko", "matvienko", "마트비옌코", "마뜨비옌꼬", "матвиенко"),
-    "Mikhail Mishustin": ("mishustin", "미슈스틴", "미슈스찐", "мишустин"),
-    "Vladimir Yakushev": ("yakushev", "야쿠셰프", "야꾸쉐브", "якушев"),
-    "Gennady Zyuganov": ("zyuganov", "주가노프", "쥬가노브", "зюганов"),
-    # North Korea
-    "Kim Jong Un": ("kim jong un", "김정은", "ким чен ын"),
-    "Kim Yo Jong": ("kim yo jong", "김여정", "ким е чжон"),
-    "Choe Son Hui": ("choe son hui", "최선희", "цой сон хи", "чхве сон хи"),
-    "Choe Ryong Hae": ("choe ryong hae", "최룡해", "цой рен хэ", "чхве рен хэ"),
-    "Pak Thae Song": ("pak thae song", "박태성", "пак тхэ сон"),
-    # South Korea
-    "Lee Jae-myung": ("lee jae myung", "이재명", "ли чжэ мен"),
-    "Yoon Suk Yeol": ("yoon suk yeol", "윤석열", "юн сок ел", "юн сок ель"),
-    # The United States, China, Japan, Ukraine
-    "Donald Trump": ("trump", "트럼프", "трамп"),
-    "Joe Biden": ("biden", "바이든", "байден"),
-    "Marco Rubio": ("rubio", "루비오", "рубио"),
-    "Xi Jinping": ("xi jinping", "시진핑", "습근평", "си цзиньпин"),
-    "Wang Yi": ("wang yi", "왕이", "ван и"),
-    "Li Qiang": ("li qiang", "리창", "리강", "ли цян"),
-    "Shigeru Ishiba": ("ishiba", "이시바", "исиба"),
-    "Sanae Takaichi": ("takaichi", "다카이치", "такаити"),
-    "Volodymyr Zelensky": ("zelensky", "zelenskyy", "젤렌스키", "зеленск"),
-    # The ministers who meet their counterparts on the beat's trips (defence, foreign, economy): a counterpart
-    # the table lacks is invisible, and one minister meeting two of them on one trip reads as one event.
-    "Alexander Kozlov": ("kozlov", "코즐로프", "꼬즐로브", "козлов"),
-    "Maxim Reshetnikov": ("reshetnikov", "레셰트니코프", "레쉐뜨니꼬브", "решетников"),
-    "Denis Manturov": ("manturov", "만투로프", "만뚜로브", "мантуров"),
-    "Andrei Rudenko": ("rudenko", "루덴코", "루덴꼬", "руденко"),
-    "No Kwang Chol": ("no kwang chol", "노광철", "로광철", "но гван чхол"),
-    "Yun Jong Ho": ("yun jong ho", "윤정호", "юн чон хо"),
-    "Ahn Gyu-back": ("ahn gyu back", "안규백", "ан гю бэк"),
-    "Cho Hyun": ("cho hyun", "조현", "чо хен", "чо хён"),
-    "Pete Hegseth": ("hegseth", "헤그세스", "хегсет"),
-    "Dong Jun": ("dong jun", "둥쥔", "дун цзюн"),
-    "Gen Nakatani": ("nakatani", "나카타니", "накатани"),
-    "Shinjiro Koizumi": ("koizumi", "고이즈미", "коидзуми"),
-    "Toshimitsu Motegi": ("motegi", "모테기", "мотеги", "мотэги"),
-}
+    person: tuple(spellings) for people in people_by_country().values() for person, spellings in people.items()}
 
 # Titles the wires write instead of a name ("Kim Jong Un Receives Greetings from Russian President", "러 국방장관",
 # "глава МИД КНДР"), each with who held it since when: the holder on the day of the report is the person named.

@@ -177,11 +177,52 @@ def test_a_weighted_label_moves_the_model_more_than_an_unweighted_one():
 
 
 def test_every_concept_name_is_a_word_or_a_word_pair():
-    """The features are words and word pairs: a longer name would never be found."""
-    from classifiers.concepts import CONCEPTS
+    """The features are words and word pairs: a longer name would never be found (the people table's
+    "Choe Ryong Hae" is looked for as "ryong hae")."""
+    from classifiers import concepts
     from classifiers.text import term
 
-    assert [name for names in CONCEPTS.values() for name in names if len(term(name).split()) > 2] == []
+    assert [name for concept in concepts.NAMES for name in concepts.names(concept) if len(term(name).split()) > 2] == []
+
+
+def test_an_abbreviation_takes_no_russian_case_forms():
+    """"КНДР" and "МБР" are not declined; their made-up forms ("кндрог") were only hashed columns that other
+    words share ("number of")."""
+    from classifiers.concepts import terms
+
+    assert [t for t in terms("North Korea") if t.startswith("кндр")] == ["кндр"]
+    assert "козлов" in terms("Russia") and "козловым" not in " ".join(terms("Russia")).split()
+
+
+def test_the_people_table_is_the_one_stories_read_and_names_russia_and_north_korea():
+    """``seeds/people.toml`` is one table for ``newswatch.actors`` and the concepts: every Russian and North
+    Korean person of the stories' table fires their country's concept, in each spelling; a spokesman
+    (Peskov) names his country but is no actor of a report."""
+    from classifiers.concepts import person_name, terms
+    from classifiers.text import term
+    from newswatch.actors import PEOPLE, named
+    from seeds import people_by_country, voices_by_country
+
+    for country in ("Russia", "North Korea"):
+        for person, spellings in people_by_country()[country].items():
+            assert PEOPLE[person] == spellings
+            assert {term(person_name(spelling)) for spelling in spellings} <= set(terms(country)), person
+    assert "Dmitry Peskov" in voices_by_country()["Russia"] and "Dmitry Peskov" not in PEOPLE
+    assert named("Peskov said the Kremlin had no comment") == frozenset()
+    assert {"peskov", "песков"} <= set(terms("Russia"))
+
+
+def test_the_beats_people_and_places_name_russia_and_north_korea_in_every_language(seed_model):
+    """Reports name the beat's ministers, envoys, firms and places instead of the countries (TOPICS.md:
+    visits, arms, rail and port projects): one sentence naming them is a Russia–North Korea pair."""
+    texts = ["Talks\nKozlov arrived for talks with Choe Ryong Hae on Monday.",
+             "Arms\nWagner fighters used shells made in Pyongyang, officials said.",
+             "Rail\nA freight train crossed from Khasan to Rajin on Tuesday.",
+             "회담\n코즐로프 부총리가 최룡해 위원장과 회담했다.",
+             "Переговоры\nКозлов провел переговоры с Пак Тхэ Соном в Расоне.",
+             "Визит\nМантуров прибыл в Вонсан."]
+    for text, found in zip(texts, concepts_of(seed_model, *texts)):
+        assert "Russia + North Korea in one sentence" in found, text
 
 
 def test_a_korean_headlines_one_syllable_list_names_its_countries_and_a_date_names_none(seed_model):
