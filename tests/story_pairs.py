@@ -14,8 +14,9 @@ on it), tests/data/story_pairs_heldout8.jsonl (written before that eighth round 
 rules were chosen on the older files with it), tests/data/story_pairs_heldout9.jsonl (written before that ninth
 round changed anything; a tenth round's rules were chosen on the older files with it),
 tests/data/story_pairs_heldout10.jsonl (written before that tenth round changed anything; an eleventh round's rules
-were chosen on the older files with it) and tests/data/story_pairs_heldout11.jsonl (written before that eleventh
-round changed anything)."""
+were chosen on the older files with it), tests/data/story_pairs_heldout11.jsonl (written before that eleventh
+round changed anything; a twelfth round's rules were chosen on the older files with it) and
+tests/data/story_pairs_heldout12.jsonl (written before that twelfth round changed anything)."""
 
 from __future__ import annotations
 
@@ -39,6 +40,7 @@ HELD_OUT_PAIRS_8 = Path(__file__).parent / "data" / "story_pairs_heldout8.jsonl"
 HELD_OUT_PAIRS_9 = Path(__file__).parent / "data" / "story_pairs_heldout9.jsonl"
 HELD_OUT_PAIRS_10 = Path(__file__).parent / "data" / "story_pairs_heldout10.jsonl"
 HELD_OUT_PAIRS_11 = Path(__file__).parent / "data" / "story_pairs_heldout11.jsonl"
+HELD_OUT_PAIRS_12 = Path(__file__).parent / "data" / "story_pairs_heldout12.jsonl"
 
 
 @dataclass(frozen=True)
