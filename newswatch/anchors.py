@@ -220,20 +220,25 @@ def institutions(text: str) -> frozenset[str]:
     return frozenset(name for name, pattern in _INSTITUTION_PATTERNS if pattern.search(lowered))
 
 
+# What a headline quotes is what someone said (김여정 "을지 연습은 대결 광기" is her statement, not the drill).
+_QUOTED = re.compile(r'"[^"]*"|“[^”]*”|‘[^’]*’')
+
+
 @dataclass(frozen=True)
 class Anchors:
-    """The numbers, names and institutions a report gives (title and summary) and the countries its headline
-    names."""
+    """The numbers, names and institutions a report gives (title and summary), the countries its headline
+    names, and the institutions its headline names outside what it quotes (``headline_institutions``)."""
 
     numbers: frozenset[float]
     names: frozenset[str]
     countries: frozenset[str]
     institutions: frozenset[str] = frozenset()
+    headline_institutions: frozenset[str] = frozenset()
 
     @classmethod
     def of(cls, title: str, summary: str, lang: str | None) -> Anchors:
         return cls(numbers(f"{title}. {summary}"), names(title, summary, lang or "en"), countries(title),
-                   institutions(f"{title}. {summary}"))
+                   institutions(f"{title}. {summary}"), institutions(_QUOTED.sub(" ", title)))
 
 
 def anchors_shared(a: Anchors, b: Anchors) -> bool:

@@ -12,6 +12,7 @@ groups a visit, a treaty and a greeting into one concept ("ties"), which is what
 opposite of what this needs.
 A word a wire uses for two kinds ("receives" a visitor or a message, "принял" a guest or a parade) is in
 neither: a headline whose kind is not found vetoes nothing, so every gap in the tables errs towards a merge.
+(``VISITS`` reads them as a reception, which vetoes only an arrival or a tour.)
 """
 
 from __future__ import annotations
@@ -131,6 +132,10 @@ PHASES: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {
 # factory or aboard a ship), and a headline that names one and not the other tells which: a fleet's port call
 # and Kim Jong Un touring the ship the day after are two events at one port. "Visit", "방문", "визит",
 # "посетил" say neither and veto nothing. Read in the headline whatever kind it names ("aboard" is no kind).
+# A reception is the host receiving the guest ("Kim Jong Un receives…", "Ким Чен Ын принял…", "김정은, …접견"),
+# reported on its own a day after the guest's arrival in the same words: an arrival and a reception are two
+# events. Whole Russian words only ("приняли закон" is a law passed), and not "принял участие" (took part);
+# "receives" a message is no arrival either.
 VISITS: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {
     "arrival": (("arrives", "arrive", "arrived", "arrival", "lands", "landed", "docks", "docked", "portcall",
                  "portcalls"),
@@ -139,6 +144,7 @@ VISITS: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {
     "tour": (("tours", "toured", "inspects", "inspected", "inspection", "aboard", "boards", "boarded"),
              ("осмотре", "проинспектир", "инспектир", "борт"),
              ("시찰", "현지지도", "돌아보", "돌아봐", "돌아봤", "승선")),
+    "reception": (("receives", "received", "receive", "принял", "приняла", "принимает"), (), ("접견",)),
 }
 
 # Missile classes, read in the headline, and in the lead only when the headline names none (the class is often
@@ -283,8 +289,9 @@ def sites(headline: str) -> frozenset[str]:
 
 
 def visits(headline: str) -> frozenset[str]:
-    """Whether a headline tells of an arrival or of a tour ("port call" read as one word)."""
-    return _found(_VISIT_FINDERS, re.sub(r"port\s+call", "portcall", headline, flags=re.IGNORECASE))
+    """Whether a headline tells of an arrival, a tour or a reception ("port call" read as one word)."""
+    headline = re.sub(r"port\s+call", "portcall", headline, flags=re.IGNORECASE)
+    return _found(_VISIT_FINDERS, re.sub(r"принял\w*\s+участи", "участи", headline, flags=re.IGNORECASE))
 
 
 def phases(headline: str) -> frozenset[str]:

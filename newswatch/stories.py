@@ -268,13 +268,25 @@ def _elsewhere(a_anchors: Anchors, b_anchors: Anchors) -> bool:
     return bool(a_places and b_places and not a_places & b_places)
 
 
+def _headline_place_unmatched(a_anchors: Anchors, b_anchors: Anchors) -> bool:
+    """Whether one report's headline names places, institutions or drills of the beat's translated table (outside
+    what it quotes) and the other report names none of them anywhere: the Security Council's session on a launch
+    and the launch, whose reports share the missile's class and name ("ICBM"); a drill's start under its name and
+    the next day's air drill that names none. Such a pair counts as sharing no anchor (``CROSS_UNANCHORED``), as
+    ``_elsewhere``'s do; the other report naming a place of the headline's anywhere is enough to keep the bar."""
+    return any(x.headline_institutions and not x.headline_institutions & y.institutions
+               for x, y in ((a_anchors, b_anchors), (b_anchors, a_anchors)))
+
+
 def _cross_bar(a: tuple[Actors, Happening], b: tuple[Actors, Happening], a_anchors: Anchors, b_anchors: Anchors,
                languages: frozenset[str] = frozenset()) -> float:
     """The cosine two reports in different languages (``languages``, the two reports' languages) must reach to be
-    one event: ``CROSS_UNANCHORED`` when they share no anchor or name different places of the table,
+    one event: ``CROSS_UNANCHORED`` when they share no anchor, name different places of the table or one's
+    headline names places of the table the other does not name,
     ``CROSS_ANCHORED_STRONG`` for the same person at the same place, else ``CROSS_LANGUAGE``; a Korean and a Russian
     report with a person in common, ``CROSS_KO_RU_PERSON_STRONG`` and ``CROSS_KO_RU_PERSON`` instead."""
-    if _elsewhere(a_anchors, b_anchors) or not _anchored(a, b, a_anchors, b_anchors):
+    if (_elsewhere(a_anchors, b_anchors) or _headline_place_unmatched(a_anchors, b_anchors)
+            or not _anchored(a, b, a_anchors, b_anchors)):
         return CROSS_UNANCHORED
     ko_ru_person = languages == _KO_RU and _person_in_common(a, b)
     if _strongly_anchored(a, b, a_anchors, b_anchors):

@@ -15,8 +15,10 @@ rules were chosen on the older files with it), tests/data/story_pairs_heldout9.j
 round changed anything; a tenth round's rules were chosen on the older files with it),
 tests/data/story_pairs_heldout10.jsonl (written before that tenth round changed anything; an eleventh round's rules
 were chosen on the older files with it), tests/data/story_pairs_heldout11.jsonl (written before that eleventh
-round changed anything; a twelfth round's rules were chosen on the older files with it) and
-tests/data/story_pairs_heldout12.jsonl (written before that twelfth round changed anything)."""
+round changed anything; a twelfth round's rules were chosen on the older files with it),
+tests/data/story_pairs_heldout12.jsonl (written before that twelfth round changed anything; a thirteenth round's
+rules were chosen on the older files with it) and tests/data/story_pairs_heldout13.jsonl (written before that
+thirteenth round changed anything)."""
 
 from __future__ import annotations
 
@@ -41,6 +43,7 @@ HELD_OUT_PAIRS_9 = Path(__file__).parent / "data" / "story_pairs_heldout9.jsonl"
 HELD_OUT_PAIRS_10 = Path(__file__).parent / "data" / "story_pairs_heldout10.jsonl"
 HELD_OUT_PAIRS_11 = Path(__file__).parent / "data" / "story_pairs_heldout11.jsonl"
 HELD_OUT_PAIRS_12 = Path(__file__).parent / "data" / "story_pairs_heldout12.jsonl"
+HELD_OUT_PAIRS_13 = Path(__file__).parent / "data" / "story_pairs_heldout13.jsonl"
 
 
 @dataclass(frozen=True)

@@ -177,3 +177,14 @@ def test_a_port_call_and_a_leaders_tour_of_the_ship_are_two_visits():
     # "Visit", "방문", "посетил" tell neither: no veto.
     assert visits("Ким Чен Ын посетил российский фрегат") == frozenset()
     assert not happenings_differ(port_call, _happening("Ким Чен Ын посетил российский фрегат"))
+
+
+def test_an_arrival_and_the_hosts_reception_of_the_guest_are_two_visits():
+    assert visits("Kim Jong Un receives Russian defence delegation") == {"reception"}
+    assert visits("Ким Чен Ын принял Евкурова") == {"reception"}
+    assert visits("김정은, 러 국방차관 접견") == {"reception"}
+    arrival = _happening("Russian deputy defence minister Yevkurov arrives in Pyongyang")
+    assert happenings_differ(arrival, _happening("Ким Чен Ын принял российскую военную делегацию"))
+    assert not happenings_differ(_happening("김정은, 러 국방차관 접견"), _happening("Ким Чен Ын принял Евкурова"))
+    # "Принял участие" (took part) and "приняли" (passed, adopted) are no reception.
+    assert visits("Шойгу принял участие в параде") == frozenset()
