@@ -16,6 +16,7 @@ Word-model scores are cached in $ENCODER_CACHE (default /tmp/encoder_cache): del
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -87,10 +88,10 @@ class WithVectors(TopicClassifier):
         self._pending = vectors(list(texts))
         return super().features(texts)
 
-    def _features(self, hashed, whose, headline, languages, heads):
-        f = super()._features(hashed, whose, headline, languages, heads)
+    def _features(self, hashed, named, whose, headline, languages, heads):
+        f = super()._features(hashed, named, whose, headline, languages, heads)
         matrix = sp.hstack([f.matrix, sp.csr_matrix(self.vector_weight * self._pending)], format="csr")
-        return type(f)(f.words, f.concepts, f.languages, f.heads, matrix)
+        return dataclasses.replace(f, matrix=matrix)
 
 
 def _model(block: float | None) -> TopicClassifier:

@@ -1,4 +1,4 @@
-"""Concepts: which actors and kinds of event a sentence names, found among its hashed word n-grams.
+"""Concepts: which actors and kinds of event a sentence names, found among its word n-grams.
 
 A bag of words cannot say "Russia and North Korea *in the same sentence*" or "a drill *with* an ally";
 both topics are relations, and a few hundred seed examples cannot teach a linear model every way the
@@ -8,8 +8,11 @@ together: in the headline, and in one sentence of the lead. The model learns wha
 
 The names are turned into features as ``classifiers.text`` reads any text (lower case, punctuation
 dropped: "U.S." is "u s", "Kim Jong-un" has the pair "jong un"; Russian stems, Korean words without
-particles), so that a concept is found by looking up hashed columns the n-gram features already
-computed, in whichever language the item is written: "Путин", "푸틴" and "Putin" fire one concept.
+particles), so that a concept is found among the n-grams the features already read, in whichever
+language the item is written: "Путин", "푸틴" and "Putin" fire one concept. A name fires its concept only
+where it is one of the segment's n-grams, never by its hashed column: in 2^20 columns the seeds' 79,000
+n-grams alone share the columns of 47 of the 708 concept terms ("percent" that of "kcna", "take" that of
+"владивосток"), and such words would fire North Korea and Russia.
 """
 
 from __future__ import annotations
@@ -17,10 +20,10 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 from itertools import combinations
+from typing import Iterable, Sequence
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.utils import murmurhash3_32
 
 from seeds import people_by_country, voices_by_country
 
@@ -137,19 +140,6 @@ def relation_columns() -> np.ndarray:
     return np.arange(2 * len(NAMES), len(feature_names()))
 
 
-@lru_cache(maxsize=8)
-def concept_columns(n_features: int) -> sp.csr_matrix:
-    """(n_features × concepts): 1 where a hashed column is one of a concept's terms (FeatureHasher's hash)."""
-    rows, cols = [], []
-    for c, name in enumerate(NAMES):
-        for feature in terms(name):
-            rows.append(abs(murmurhash3_32(feature, seed=0)) % n_features)
-            cols.append(c)
-    flags = sp.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(n_features, len(NAMES)))
-    flags.data[:] = 1  # a column two terms of one concept share counts once
-    return flags
-
-
 # The concepts whose people (``seeds/people.toml``, one table with ``newswatch.actors``) name them: the two
 # countries of the russia_dprk beat, whose ministers and envoys reports name instead of the country.
 PEOPLE_NAME = ("Russia", "North Korea")
@@ -180,21 +170,46 @@ def terms(concept: str) -> tuple[str, ...]:
     for name in names(concept):
         found.add(term(name))
         if _CYRILLIC.match(name.lower()) and not name.split()[-1].isupper():  # "Ким Чен Ыном": the last word
-            # takes the case; an abbreviation ("КНДР", "МБР") takes none, and its made-up forms ("кндрог") are
-            # only more hashed columns that other words share ("number of", "attacks")
+            # takes the case; an abbreviation ("КНДР", "МБР") takes none: its made-up forms ("кндрог") are words
+            # no text has (and, while concepts were read off hashed columns, fired on others': "attacks")
             *first, last = term(name).split()
             found.update(" ".join(first + [form]) for form in russian_forms(name.split()[-1]))
     return tuple(sorted(found))
 
 
-def concept_features(segment_counts: sp.csr_matrix, doc_of_segment: np.ndarray, is_headline: np.ndarray,
+@lru_cache(maxsize=1)
+def term_index() -> tuple[frozenset[str], dict[str, int]]:
+    """Every concept's terms (``terms()``) as one set, and each term's concepts as a bit mask (bit c for
+    ``NAMES[c]``: "북러" is Russia's and North Korea's)."""
+    masks: dict[str, int] = {}
+    for c, name in enumerate(NAMES):
+        for feature in terms(name):
+            masks[feature] = masks.get(feature, 0) | 1 << c
+    return frozenset(masks), masks
+
+
+def concept_mask(grams: Iterable[str]) -> int:
+    """The concepts a segment names, as a bit mask (bit c for ``NAMES[c]``): those of its n-grams
+    (``text.ngrams``: a word, a word pair, a piece of a Korean word) that are a concept's terms. One
+    set intersection in C per segment; most segments name few terms."""
+    every, masks = term_index()
+    hits = every.intersection(grams)
+    if not hits:
+        return 0
+    mask = 0
+    for hit in hits:
+        mask |= masks[hit]
+    return mask
+
+
+def concept_features(named: Sequence[int], doc_of_segment: np.ndarray, is_headline: np.ndarray,
                      by_position: bool = False) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
-    """Per document, the features of ``feature_names()`` from the hashed n-gram counts of its segments:
-    its headline (``is_headline``, one per document) and each sentence of its lead, ``doc_of_segment``
-    saying whose. With ``by_position`` also the same columns read by position: a pair "in headline"
-    when the headline or the lead's opening sentence names it, "in one sentence" when only a later
-    sentence does (a passing line)."""
-    present = (segment_counts @ concept_columns(segment_counts.shape[1])).toarray() > 0  # segments × concepts
+    """Per document, the features of ``feature_names()`` from the concepts its segments name (``named``,
+    ``concept_mask`` of each): its headline (``is_headline``, one per document) and each sentence of its
+    lead, ``doc_of_segment`` saying whose. With ``by_position`` also the same columns read by position:
+    a pair "in headline" when the headline or the lead's opening sentence names it, "in one sentence"
+    when only a later sentence does (a passing line)."""
+    present = (np.asarray(named, dtype=np.int64)[:, None] >> np.arange(len(NAMES))) & 1 > 0  # segments × concepts
     pairs = np.array([present[:, a] & present[:, b] for a, b in PAIRS]).T
     allied_drill = present[:, DRILL] & (present[:, ALLIES].sum(axis=1) >= 2)
     flags = np.hstack([present, pairs, allied_drill[:, None]]).astype(float)

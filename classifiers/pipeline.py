@@ -17,7 +17,7 @@ from sklearn.feature_extraction.text import TfidfTransformer
 from sklearn.linear_model import LogisticRegression
 from sklearn.utils import murmurhash3_32
 
-from .concepts import concept_features, feature_names
+from .concepts import concept_features, concept_mask, feature_names
 from .text import LANGUAGES, language, ngrams, normalize
 
 # A sentence ends at . ! ? and a space, or a line; Korean copy often runs on without the space
@@ -123,7 +123,7 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
         hashed = self._hash(grams)
         self.word_idf_ = TfidfTransformer(sublinear_tf=True).fit(self._word_counts(hashed, whose, len(texts)))
         self.vocabulary_, self.vocabulary_columns_ = self._vocabulary(grams)
-        features = self._features(hashed, whose, headline, languages, heads)
+        features = self._features(hashed, [concept_mask(g) for g in grams], whose, headline, languages, heads)
         self.regressions_ = [
             CalibratedClassifierCV(_regression(self.C), method="sigmoid", cv=folds, ensemble=False).fit(
                 features.matrix, Y[:, t], sample_weight=sample_weight)
@@ -203,17 +203,29 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
 
     def features(self, texts: Sequence[str]) -> Features:
         segments, whose, headline, languages, heads = self._segments(list(texts))
-        return self._features(self._hash(map(ngrams, segments)), whose, headline, languages, heads)
+        named: list[int] = []
 
-    def _features(self, hashed: sp.csr_matrix, whose: np.ndarray, headline: np.ndarray, languages: np.ndarray,
-                  heads: list[str]) -> Features:
+        def read(segment: str) -> list[str]:
+            grams = ngrams(segment)
+            named.append(concept_mask(grams))
+            return grams
+
+        # the n-grams streamed to the hasher, each segment's concepts read on the way (a batch's n-gram
+        # lists kept alive cost the garbage collector more than reading them)
+        return self._features(self._hash(map(read, segments)), named, whose, headline, languages, heads)
+
+    def _features(self, hashed: sp.csr_matrix, named: list[int], whose: np.ndarray, headline: np.ndarray,
+                  languages: np.ndarray, heads: list[str]) -> Features:
+        """The feature blocks of segments: the words from their hashed n-grams, the concepts from what
+        each names (``concepts.concept_mask`` of its n-grams themselves: a column another n-gram shares
+        fires no concept)."""
         words = self.word_idf_.transform(self._word_counts(hashed, whose, int(headline.sum())))
         split = [LANGUAGES.index(lang) for lang in getattr(self, "position_split", ())]  # () in older models
         if split:
-            concepts, by_position = concept_features(hashed, whose, headline, by_position=True)
+            concepts, by_position = concept_features(named, whose, headline, by_position=True)
             own = np.where(np.isin(languages, split)[:, None], by_position, concepts)
         else:
-            concepts = own = concept_features(hashed, whose, headline)
+            concepts = own = concept_features(named, whose, headline)
         blocks = [concepts]
         if self.concepts_by_language:
             blocks += [own * (languages == i)[:, None] for i in range(len(LANGUAGES))]

@@ -299,3 +299,31 @@ def test_the_passing_line_seeds_train_but_choose_no_threshold(monkeypatch):
     candidate = train_candidate(small, TOPICS, np.zeros(len(small), dtype=bool), None, margin=0.01, folds=3,
                                 validates=np.array([e.item.key not in keys for e in small]))
     assert chose_on == [45] and candidate.model.predict([small[-1].item.document]).shape == (1, 2)
+
+
+def test_a_word_sharing_a_concept_names_hashed_column_fires_no_concept(seed_model):
+    """A concept fires where one of its names is among a segment's n-grams, not where another n-gram
+    shares its hashed column: "percent" shares that of "kcna", "take" that of "владивосток" (each fired
+    North Korea or Russia in some 50 seed sentences), and the seeds' headlines hold more such n-grams."""
+    from sklearn.utils import murmurhash3_32
+
+    from classifiers.concepts import NAMES as CONCEPTS, terms
+
+    def column(gram: str) -> int:
+        return abs(murmurhash3_32(gram, seed=0)) % seed_model.n_features
+
+    assert column("percent") == column("kcna") and column("take") == column("владивосток")
+    texts = ["Prices rose 3 percent\nConsumer prices rose 3 percent in May. Analysts take a cautious view.",
+             "KCNA reports a meeting\nKCNA said officials met in Vladivostok."]
+    quiet, named = concepts_of(seed_model, *texts)
+    assert "North Korea in headline" not in quiet and "Russia in lead" not in quiet
+    assert "North Korea in headline" in named and "Russia in lead" in named
+    # and every n-gram of the seeds' headlines sharing a concept term's column, read on its own, fires
+    # nothing unless it holds a name ("이란 오만만서" holds "오만", Oman)
+    concept_terms = {t for c in CONCEPTS for t in terms(c)}
+    columns = {column(t) for t in concept_terms}
+    grams = {g for e in seed_corpus(TOPICS) for g in ngrams(normalize(e.item.title))}
+    sharing = sorted(g for g in grams if column(g) in columns and concept_terms.isdisjoint(ngrams(g)))
+    assert sharing  # the seeds' headlines hold such n-grams
+    present = seed_model.features(sharing).concepts[:, :2 * len(CONCEPTS)]
+    assert not present.any(), [g for g, row in zip(sharing, present) if row.any()]
