@@ -33,12 +33,13 @@ log = logging.getLogger(__name__)
 TRUSTED_TYPES = frozenset({"classifiers.pipeline.TopicClassifier", "sklearn.calibration._CalibratedClassifier",
                            "sklearn.calibration._SigmoidCalibration"})
 _VERSION = re.compile(r"^v(\d+)$")
-MODEL_FORMAT = 4
+MODEL_FORMAT = 5
 """Bumped whenever ``TopicClassifier``'s fitted state changes shape or meaning: a file of another format
 would load and then fail on its first prediction, or read text differently than it was trained to.
 2: concept features, one regression per topic (no char n-grams). 3: Korean and Russian words (particles
 stripped, stems) and concept names; the estimator records its topics. 4: concept columns per language,
-a lead counted in words, one-syllable Korean lists joined."""
+a lead counted in words, one-syllable Korean lists joined. 5: the beat's people, institutions and places
+name Russia and North Korea, and a concept fires on its own names only (not on words sharing a hashed column)."""
 
 
 class ModelFileError(RuntimeError):
