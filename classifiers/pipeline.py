@@ -220,7 +220,7 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
         each names (``concepts.concept_mask`` of its n-grams themselves: a column another n-gram shares
         fires no concept)."""
         words = self.word_idf_.transform(self._word_counts(hashed, whose, int(headline.sum())))
-        split = [LANGUAGES.index(lang) for lang in getattr(self, "position_split", ())]  # () in older models
+        split = [LANGUAGES.index(lang) for lang in self.position_split]
         if split:
             concepts, by_position = concept_features(named, whose, headline, by_position=True)
             own = np.where(np.isin(languages, split)[:, None], by_position, concepts)
