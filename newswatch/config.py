@@ -31,6 +31,12 @@ class ConfigError(ValueError):
     """A config file that cannot be used; the message names the file and the key."""
 
 
+def _one_per_core(at_most: int) -> int:
+    """One worker process per core, up to ``at_most``; none on a single core, where a worker only adds cost."""
+    cores = os.cpu_count() or 1
+    return min(at_most, cores) if cores > 1 else 0
+
+
 @dataclass(frozen=True)
 class FetchSettings:
     connect_timeout: float = 5.0
@@ -54,6 +60,9 @@ class FetchSettings:
     """Longest wait between two scheduled polls of a feed (a quiet one)."""
     per_host_per_hour: int = 120
     """Scheduled polls one host gets per hour at most, shared by its feeds."""
+    parse_processes: int = field(default_factory=lambda: _one_per_core(at_most=4))
+    """Worker processes that parse the fetched feeds (feedparser is pure Python, so the fetching threads alone
+    use one core); 0 parses in the fetching threads. One per core by default, at most four; none on one core."""
 
 
 @dataclass(frozen=True)
@@ -534,6 +543,9 @@ class _Reader:
             if kind is not str and value <= 0:
                 raise self.fail(f"fetch.{key}", f"must be positive, got {value}")
             values[key] = value
+        values["parse_processes"] = self.get(table, "parse_processes", "fetch.", int, defaults.parse_processes)
+        if values["parse_processes"] < 0:
+            raise self.fail("fetch.parse_processes", f"must be 0 or more, got {values['parse_processes']}")
         if values["min_poll"] > values["max_poll"]:
             raise self.fail("fetch.min_poll", f"must not exceed fetch.max_poll ({values['max_poll']})")
         return FetchSettings(**values)

@@ -35,6 +35,7 @@ from .fulltext import ArticleFetcher
 from .models import Classifier, Feed, Item, Match, Prediction
 from .normalize import not_after
 from .notify import DeliveryReport, Sender, deliver_owed, send_apprise
+from .parallel import WorkerProcesses
 from .parsers import NotAFeed, parse
 from .store import Obligations, Store
 from .stories import assign_stories
@@ -207,12 +208,13 @@ def host_share(url: str, wanted: Mapping[str, float], settings: FetchSettings) -
 def refresh_feed(store: Store, session: requests.Session, feed: Feed, feed_id: int, settings: Settings,
                  clock: Clock = utcnow, limits: HostLimits | None = None,
                  articles: ArticleFetcher | None = None, due_only: bool = False,
-                 wanted: Mapping[str, float] | None = None) -> FeedOutcome:
+                 wanted: Mapping[str, float] | None = None, workers: WorkerProcesses | None = None) -> FeedOutcome:
     """Fetch, parse and store one feed when it is due; its failure is recorded on its row, never raised.
 
     A feed backing off after failures is never due. With ``due_only`` (the scheduled cycle) a feed is
     also left alone until its next poll time, which each success sets from ``poll_interval`` and
-    ``host_share`` (``wanted``: the other feeds' wanted intervals, from ``wanted_intervals``).
+    ``host_share`` (``wanted``: the other feeds' wanted intervals, from ``wanted_intervals``). The body is
+    parsed in one of ``workers`` where given.
 
     A lease on the feed row keeps two overlapping runs (two workers, or a slow run and the next
     scheduled one) from fetching the same feed at once; it expires by itself if this process dies.
@@ -223,14 +225,14 @@ def refresh_feed(store: Store, session: requests.Session, feed: Feed, feed_id: i
         return FeedOutcome(feed.url, feed.name, busy=True)
     try:
         return _refresh_leased_feed(store, session, feed, feed_id, settings, clock, limits, articles, due_only,
-                                    wanted or {})
+                                    wanted or {}, workers or WorkerProcesses(0))
     finally:
         store.release_feed_lease(feed_id, owner)
 
 
 def _refresh_leased_feed(store: Store, session: requests.Session, feed: Feed, feed_id: int, settings: Settings,
                          clock: Clock, limits: HostLimits | None, articles: ArticleFetcher | None, due_only: bool,
-                         wanted: Mapping[str, float]) -> FeedOutcome:
+                         wanted: Mapping[str, float], workers: WorkerProcesses) -> FeedOutcome:
     state = store.feed_row(feed_id)
     now = clock()
 
@@ -252,7 +254,7 @@ def _refresh_leased_feed(store: Store, session: requests.Session, feed: Feed, fe
     error = result.error
     if result.ok and not result.not_modified:
         try:
-            parsed = parse(result, feed.kind)
+            parsed = workers.call(parse, result, feed.kind)
         except NotAFeed as exc:
             error = str(exc)
     if error is not None:
@@ -289,7 +291,8 @@ def refresh_feeds(settings: Settings, store: Store, session: requests.Session | 
 
     Each worker thread has its own HTTP session (requests does not promise a Session is thread-safe)
     unless one is given; the store is safe to share (one connection per operation from its pool,
-    uniqueness enforced by constraints).
+    uniqueness enforced by constraints). The bodies are parsed in ``fetch.parse_processes`` worker processes,
+    forked before the threads start: feedparser is pure Python, and the threads alone would parse on one core.
     """
     feed_ids = store.sync_feeds(settings.feeds)
     limits = HostLimits(settings.fetch.per_host)
@@ -302,14 +305,15 @@ def refresh_feeds(settings: Settings, store: Store, session: requests.Session | 
             sessions.session = new_session(settings.fetch)
         try:
             return refresh_feed(store, session or sessions.session, feed, feed_ids[feed.url], settings, clock,
-                                limits, articles, due_only, wanted)
+                                limits, articles, due_only, wanted, parsers)
         except Exception as exc:  # a bug met on one feed's data must not cost the other feeds their cycle
             log.exception("refreshing %s failed unexpectedly", feed.url)
             error = f"internal error: {type(exc).__name__}: {exc}"
             store.record_failure(feed_ids[feed.url], error, clock())
             return FeedOutcome(feed.url, feed.name, error=error)
 
-    with ThreadPoolExecutor(max_workers=settings.fetch.max_workers, thread_name_prefix="refresh") as pool:
+    with (WorkerProcesses(settings.fetch.parse_processes) as parsers,
+          ThreadPoolExecutor(max_workers=settings.fetch.max_workers, thread_name_prefix="refresh") as pool):
         return list(pool.map(refresh_one, settings.feeds))
 
 

@@ -1,11 +1,19 @@
-"""An ordered map over a stream of batches, in forked worker processes, for CPU-bound bulk work."""
+"""CPU-bound work in forked worker processes: an ordered map over a stream of batches (``forked_map``), and
+calls from many threads (``WorkerProcesses``), so that pure-Python work uses every core."""
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
+import multiprocessing.connection
+import os
+import threading
 from collections import deque
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Callable, Iterable, Iterator, TypeVar
+
+log = logging.getLogger(__name__)
 
 Context = TypeVar("Context")
 Batch = TypeVar("Batch")
@@ -14,12 +22,38 @@ Result = TypeVar("Result")
 _worker_context: list[Any] = []
 
 
-def _keep(context: Any) -> None:
+def _exit_with_parent() -> None:
+    """Ends this worker as soon as the process that forked it is gone (killed, say), from a watching thread:
+    a worker waits for its next call on a pipe whose writing end it holds itself, so it would never notice."""
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+
+    def watch() -> None:
+        multiprocessing.connection.wait([parent.sentinel])
+        os._exit(1)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
+def _start_worker(context: Any) -> None:
+    _exit_with_parent()
     _worker_context[:] = [context]
 
 
 def _call(function: Callable[[Any, Any], Any], batch: Any) -> Any:
     return function(_worker_context[0], batch)
+
+
+def _can_fork() -> bool:
+    return "fork" in multiprocessing.get_all_start_methods()
+
+
+def _forked_pool(processes: int, context: Any = None) -> ProcessPoolExecutor:
+    # Forked, not spawned: a worker starts in milliseconds with the parent's modules (and a loaded model)
+    # in memory, where a spawned one takes seconds to import them again.
+    return ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("fork"), initializer=_start_worker,
+                               initargs=(context,))
 
 
 def forked_map(function: Callable[[Context, Batch], Result], context: Context, batches: Iterable[Batch],
@@ -33,11 +67,10 @@ def forked_map(function: Callable[[Context, Batch], Result], context: Context, b
     results of the batches before it. With one job, or where processes cannot be forked, all runs
     here.
     """
-    if jobs <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+    if jobs <= 1 or not _can_fork():
         yield from (function(context, batch) for batch in batches)
         return
-    with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork"), initializer=_keep,
-                             initargs=(context,)) as pool:
+    with _forked_pool(jobs, context) as pool:
         pending: deque[Future[Result]] = deque()
         stream = iter(batches)
         while True:
@@ -54,3 +87,47 @@ def forked_map(function: Callable[[Context, Batch], Result], context: Context, b
                 yield pending.popleft().result()
         while pending:
             yield pending.popleft().result()
+
+
+class WorkerProcesses:
+    """``call(function, *args)`` runs a module-level function in one of ``processes`` forked workers and returns
+    (or raises) what it does; any number of threads may call at once, each waiting only for its own call.
+
+    Used as a context manager, entered before the caller starts its own threads: every worker is forked
+    there, from one thread, so no lock that another thread of ours holds is copied into a worker. With no
+    processes, or where processes cannot be forked, calls run in the calling thread. Should a worker die
+    (killed for its memory, say), the calls after it run in the calling threads as they would without
+    workers, and the rest of the run goes on.
+    """
+
+    def __init__(self, processes: int) -> None:
+        self.processes = processes if _can_fork() else 0
+        self._pool: ProcessPoolExecutor | None = None
+        self._broken = threading.Event()
+
+    def __enter__(self) -> WorkerProcesses:
+        if self.processes > 0:
+            self._pool = _forked_pool(self.processes)
+            self._pool.submit(os.getpid).result()  # the first call forks all the workers, here and now
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
+            self._pool = None
+
+    def call(self, function: Callable[..., Result], *args: Any) -> Result:
+        pool = self._pool
+        if pool is None:
+            return function(*args)
+        try:
+            future = pool.submit(function, *args)
+        except BrokenProcessPool:  # an earlier call found the pool broken; this one runs here
+            return function(*args)
+        try:
+            return future.result()
+        except BrokenProcessPool:
+            if not self._broken.is_set():
+                self._broken.set()
+                log.warning("a worker process died; the calls left run in the calling threads")
+            return function(*args)

@@ -1,3 +1,5 @@
+import os
+
 import pytest
 
 from newswatch.config import ConfigError, load_settings
@@ -51,6 +53,7 @@ def test_full_config_with_secret_from_environment(tmp_path):
     ('[[channels]]\nurl = "json://x"\ntopics = ["sports"]', "channels[0].topics: unknown topic 'sports'"),
     ('[[channels]]\nurl = "mailto://u:${NOPE}@h"', "channels[0].url: environment variable NOPE is not set"),
     ('[fetch]\nread_timeout = -1', "fetch.read_timeout: must be positive"),
+    ('[fetch]\nparse_processes = -1', "fetch.parse_processes: must be 0 or more"),
     ('[digest]\ntimezone = "Mars/Olympus"', "digest.timezone: unknown time zone"),
     ('feeds = 3', "feeds: expected [[feeds]] tables"),
     ('colour = "red"', "colour: unknown key"),
@@ -62,6 +65,14 @@ def test_errors_name_the_file_and_the_key(tmp_path, text, message):
         load_settings(path, env={})
     assert str(caught.value).startswith(str(path))
     assert message in str(caught.value)
+
+
+def test_feeds_are_parsed_in_one_process_per_core_unless_the_config_says_otherwise(tmp_path, monkeypatch):
+    monkeypatch.setattr(os, "cpu_count", lambda: 8)
+    assert load_settings(write(tmp_path, ""), env={}).fetch.parse_processes == 4
+    monkeypatch.setattr(os, "cpu_count", lambda: 1)
+    assert load_settings(write(tmp_path, ""), env={}).fetch.parse_processes == 0
+    assert load_settings(write(tmp_path, "[fetch]\nparse_processes = 3"), env={}).fetch.parse_processes == 3
 
 
 def test_missing_file_is_a_clear_error(tmp_path):
@@ -114,5 +125,5 @@ def test_config_check_validates_without_running(tmp_path):
     assert result.exit_code == 2
     assert result.output.strip() == (f"Error: {bad}: fetch.deadlin: unknown key 'deadlin' in [fetch]; did you mean "
                                      "`deadline`? (known: backoff_base, backoff_max, connect_timeout, deadline, "
-                                     "max_bytes, max_poll, max_redirects, max_workers, min_poll, per_host, "
+                                     "max_bytes, max_poll, max_redirects, max_workers, min_poll, parse_processes, per_host, "
                                      "per_host_per_hour, read_timeout, unhealthy_after, user_agent)")

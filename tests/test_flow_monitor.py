@@ -3,6 +3,7 @@
 import shutil
 
 from newswatch.config import load_settings
+from newswatch.parsers import parse
 from newswatch.store import Store
 
 
@@ -40,6 +41,13 @@ def test_monitor_flow_runs_a_cycle_and_a_second_run_adds_nothing(prefect_home, d
     assert rows["Broken"].last_error.startswith("HTTP 500") and rows["Broken"].consecutive_failures == 2
 
 
+def parse_with_a_bug(result, kind="auto"):
+    """What a parser bug on one feed's data looks like (module-level: the parsing workers get it by name)."""
+    if result.feed_url.endswith("buggy.xml"):
+        raise IndexError("list index out of range")
+    return parse(result, kind)
+
+
 def test_a_parser_bug_on_one_feed_is_that_feeds_error_and_the_flow_goes_on(prefect_home, data_dir, seed_models,
                                                                          feed_server, feeds_dir, tmp_path,
                                                                          monkeypatch):
@@ -50,13 +58,6 @@ def test_a_parser_bug_on_one_feed_is_that_feeds_error_and_the_flow_goes_on(prefe
     shutil.copytree(seed_models, data_dir / "models")
     feed_server.add_file("korea.xml", (feeds_dir / "korea.xml").read_bytes())
     feed_server.add_file("buggy.xml", (feeds_dir / "korea.xml").read_bytes())
-    real_parse = cycle.parse
-
-    def parse_with_a_bug(result, kind="auto"):  # what a parser bug on one feed's data looks like
-        if result.feed_url.endswith("buggy.xml"):
-            raise IndexError("list index out of range")
-        return real_parse(result, kind)
-
     monkeypatch.setattr(cycle, "parse", parse_with_a_bug)
     config = tmp_path / "newswatch.toml"
     config.write_text(f"""

@@ -226,3 +226,30 @@ def test_feed_health_is_one_definition_for_the_cycle_the_cli_and_the_page(feed_s
     with TestClient(create_app(settings), base_url="http://127.0.0.1") as client:
         page = client.get("/feeds").text
     assert '<tr class="unhealthy">' in page and '<tr class="removed">' in page and "failing" not in page
+
+
+
+def stored_items(tmp_path, feed_urls, processes):
+    store = Store.open(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    try:
+        outcomes = ingest(load_settings(write_config(tmp_path, feed_urls, fetch=f"parse_processes = {processes}"),
+                                        env={}), store)
+        items = sorted((i.key, i.title, i.summary, i.lang, i.published)
+                       for i in store.recent_items(NOW - timedelta(days=9999)))
+    finally:
+        store.close()
+    return {o.name: o.error for o in outcomes if o.error}, items
+
+
+def test_feeds_parsed_in_worker_processes_store_what_parsing_in_the_threads_stores(feed_server, feeds_dir, tmp_path):
+    names = ["korea.xml", "world.atom", "world.json", "korea-euckr.xml", "russia-koi8r.xml", "broken.xml"]
+    for name in names:
+        feed_server.add_file(name, (feeds_dir / name).read_bytes())
+    feed_server.route("page.html", body="<html><body>Moved to our new site</body></html>")
+    feed_urls = {name: feed_server.url(name) for name in names + ["page.html"]}
+    (tmp_path / "workers").mkdir()
+    (tmp_path / "threads").mkdir()
+    errors, items = stored_items(tmp_path / "workers", feed_urls, processes=2)
+    assert list(errors) == ["page.html"] and errors["page.html"].startswith("not a feed")
+    assert (errors, items) == stored_items(tmp_path / "threads", feed_urls, processes=0)
+    assert len(items) > 20
