@@ -136,19 +136,27 @@ class StoryIndex:
     def __init__(self) -> None:
         self._docs: dict[int, tuple[int, frozenset[str], frozenset[str], Item]] = {}
         self._postings: defaultdict[str, list[int]] = defaultdict(list)
+        self._looked_up: tuple[Item, frozenset[str], frozenset[str]] | None = None
+        """The last item ``story_of`` read, with its word sets: ``add`` usually indexes it next."""
+
+    def _word_sets(self, item: Item) -> tuple[frozenset[str], frozenset[str]]:
+        """The title's words, and the title's and the lead's together."""
+        if self._looked_up is not None and self._looked_up[0] is item:
+            return self._looked_up[1:]
+        title_words = frozenset(words(item.title))
+        return title_words, title_words | frozenset(words(item.summary)[:_LEAD_WORDS])
 
     def add(self, item: Item, story_id: int) -> None:
         assert item.id is not None
-        title_words = frozenset(words(item.title))
-        all_words = title_words | frozenset(words(item.summary)[:_LEAD_WORDS])
+        title_words, all_words = self._word_sets(item)
         self._docs[item.id] = (story_id, title_words, all_words, item)
         for word in all_words:
             self._postings[word].append(item.id)
 
     def story_of(self, item: Item) -> int | None:
         """The story of the most similar indexed item, if it is similar enough and may report the same event."""
-        title_words = frozenset(words(item.title))
-        all_words = title_words | frozenset(words(item.summary)[:_LEAD_WORDS])
+        title_words, all_words = self._word_sets(item)
+        self._looked_up = (item, title_words, all_words)
         shared: Counter[int] = Counter()
         for word in all_words:
             postings = self._postings.get(word, ())

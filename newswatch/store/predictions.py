@@ -41,11 +41,11 @@ class PredictionStore:
             for chunk in _chunks(ids):
                 scored_before.update(conn.execute(sa.select(predictions.c.item_id).distinct()
                                                   .where(predictions.c.item_id.in_(chunk))).scalars())
-            saved: set[int] = set()
-            for chunk in _chunks(rows):
-                # RETURNING, not rowcount: psycopg reports no row count for INSERT … ON CONFLICT DO NOTHING
-                saved.update(conn.execute(_insert(predictions, conn.dialect.name).on_conflict_do_nothing()
-                                          .values(list(chunk)).returning(predictions.c.item_id)).scalars())
+            # RETURNING, not rowcount: psycopg reports no row count for INSERT … ON CONFLICT DO NOTHING; the rows
+            # as parameters (not .values(rows)), so SQLAlchemy compiles the statement once and batches it itself
+            statement = (_insert(predictions, conn.dialect.name).on_conflict_do_nothing()
+                         .returning(predictions.c.item_id))
+            saved = set(conn.execute(statement, rows).scalars())
             first = frozenset(saved - scored_before)
             if owe is not None and first:
                 owe(Obligations(conn), first)
