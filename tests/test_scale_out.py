@@ -159,9 +159,10 @@ class Worker:
     def __exit__(self, *exc) -> None:
         self.kill()
 
-    def flow_runs(self) -> dict[int, str]:
-        """The flow-run processes this worker started that are still alive, with the id of their run."""
-        return {pid: run for pid in descendants(self.process.pid) if (run := flow_run_id(pid))}
+    def flow_runs(self) -> set[str]:
+        """The ids of the flow runs this worker started whose processes are still alive (a run's feed-parsing
+        workers carry its id too)."""
+        return {run for pid in descendants(self.process.pid) if (run := flow_run_id(pid))}
 
     def kill(self) -> list[int]:
         """SIGKILL the worker's process group and every process it started.
@@ -226,7 +227,7 @@ def kill_one_worker_mid_cycle(workers: list[Worker], url: str, total: int, logs:
                 victim, runs = running[0]
                 victim.kill()
                 (logs / "kill.log").write_text(f"killed {victim.name} running {runs}; {stored} of {total} stored\n")
-                [run] = runs.values()
+                [run] = runs
                 return victim.name, run
             assert stored < total * 3 // 4, f"the cycles stored {stored} items before both were seen running"
             time.sleep(0.05)
