@@ -35,11 +35,14 @@ KINDS: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {
                   ("заявлени", "пригрози", "раскритик", "предупреди", "обвини", "назвал", "назвала", "назвали",
                    "комментар", "пообеща"),
                   ("담화", "성명", "경고", "비난", "논평", "대변인", "연설", "경축사")),
+    # A council's session is a meeting ("СБ ООН провел экстренное заседание", "안보리, … 긴급회의"), which a
+    # headline of the Security Council on a launch shares with "Security Council meets"; not "회의" alone:
+    # "안보회의" is Russia's Security Council and "최고인민회의" the Supreme People's Assembly.
     "meeting": (("talks", "meet", "meets", "met", "meeting", "summit"),
-                ("переговор", "встрет", "встреч", "беседова", "саммит"),
-                ("회담", "접견", "만나", "만났", "면담", "예방", "회동", "정상회")),
+                ("переговор", "встрет", "встреч", "беседова", "саммит", "заседани"),
+                ("회담", "접견", "만나", "만났", "면담", "예방", "회동", "정상회", "긴급회의")),
     "visit": (("visit", "visits", "visited", "arrives", "arrive", "arrived", "arrival", "inspects", "inspected",
-               "inspection", "tours", "toured", "lands", "landed"),
+               "inspection", "tours", "toured", "lands", "landed", "docks", "docked"),
               ("визит", "прибыл", "прибыт", "прилете", "посети", "посещ", "осмотре", "проинспектир", "инспектир",
                "побывал", "приземли"),
               ("방문", "도착", "방북", "방러", "방중", "방한", "현지지도", "시찰", "입항", "순방")),
@@ -111,6 +114,12 @@ _AHEAD_AFTER = ("앞두고", "앞서", "예정", "위해")
 # before it: the word that says so stands before that event (English, Russian) or right after it (Korean).
 _AFTER_BEFORE = frozenset(("after", "following", "после"))
 _AFTER_AFTER = ("하루", "이후", "직후", "이어")
+# A launch a Korean headline names with the particle 에 ("北 미사일 발사에": at, to the launch) is what the headline's
+# subject answers, not what it reports: "中 외교부, 北 미사일 발사에 "각 측 자제해야"", "이 대통령, 北 정찰위성
+# 발사에 긴급 NSC 주재" report a ministry's words and a session; read as a launch, they were vetoed against their
+# English reports ("China urges restraint", "Lee convenes emergency security meeting") and let through against the
+# launch itself.
+_ANSWERED = "에"
 # A visit still to come ("Putin to visit North Korea this week", "Путин посетит КНДР", "방문 예정") is an
 # announcement, another event than the arrival it announces.
 _TO_COME_BEFORE = frozenset(("to", "will"))
@@ -235,10 +244,13 @@ def kinds(headline: str) -> frozenset[str]:
     A statement is what happened when the headline is led by a state's speaker, names the statement before
     anything else ("Kim Yo-jong warns of response to drills"; not "North Korea fires missiles, warns…") or
     names a protest, condemnation or summons anywhere; talks still to come are not (an arrival "ahead of
-    talks" is an arrival), nor an event it names as what came before ("a drill after the launch")."""
+    talks" is an arrival), nor an event it names as what came before ("a drill after the launch"), nor a launch
+    a Korean headline names as what its subject answers ("… 발사에")."""
     words = _words(_QUOTED.sub(" ", headline))
     positions = {kind: position for kind, finder in _KIND_FINDERS.items()
                  if (position := finder(words)) is not None}
+    if "launch" in positions and words[positions["launch"]].endswith(_ANSWERED):
+        del positions["launch"]
     speaker = _SPEAKER_FINDER(words)
     if (speaker is not None and speaker < _LEADING_WORDS) or _REACTION_FINDER(words) is not None or (
             "statement" in positions and positions["statement"] == min(positions.values())):

@@ -17,8 +17,9 @@ tests/data/story_pairs_heldout10.jsonl (written before that tenth round changed 
 were chosen on the older files with it), tests/data/story_pairs_heldout11.jsonl (written before that eleventh
 round changed anything; a twelfth round's rules were chosen on the older files with it),
 tests/data/story_pairs_heldout12.jsonl (written before that twelfth round changed anything; a thirteenth round's
-rules were chosen on the older files with it) and tests/data/story_pairs_heldout13.jsonl (written before that
-thirteenth round changed anything)."""
+rules were chosen on the older files with it), tests/data/story_pairs_heldout13.jsonl (written before that
+thirteenth round changed anything; a fourteenth round's rules were chosen on the older files with it) and
+tests/data/story_pairs_heldout14.jsonl (written before that fourteenth round changed anything)."""
 
 from __future__ import annotations
 
@@ -44,6 +45,7 @@ HELD_OUT_PAIRS_10 = Path(__file__).parent / "data" / "story_pairs_heldout10.json
 HELD_OUT_PAIRS_11 = Path(__file__).parent / "data" / "story_pairs_heldout11.jsonl"
 HELD_OUT_PAIRS_12 = Path(__file__).parent / "data" / "story_pairs_heldout12.jsonl"
 HELD_OUT_PAIRS_13 = Path(__file__).parent / "data" / "story_pairs_heldout13.jsonl"
+HELD_OUT_PAIRS_14 = Path(__file__).parent / "data" / "story_pairs_heldout14.jsonl"
 
 
 @dataclass(frozen=True)

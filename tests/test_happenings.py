@@ -188,3 +188,21 @@ def test_an_arrival_and_the_hosts_reception_of_the_guest_are_two_visits():
     assert not happenings_differ(_happening("김정은, 러 국방차관 접견"), _happening("Ким Чен Ын принял Евкурова"))
     # "Принял участие" (took part) and "приняли" (passed, adopted) are no reception.
     assert visits("Шойгу принял участие в параде") == frozenset()
+
+
+def test_a_council_session_a_launch_answered_and_a_ferry_docking_are_read_as_what_the_headline_reports():
+    # A council's session is a meeting, as "Security Council meets" is; "안보회의" (Russia's Security Council) is not.
+    assert kinds("유엔 안보리, 北 중거리미사일 발사 긴급회의") == {"launch", "meeting"}
+    assert kinds("СБ ООН провел экстренное заседание по пуску ракеты КНДР") == {"launch", "meeting"}
+    assert "meeting" not in kinds("쇼이구 러 안보회의 서기, 또 방북")
+    # A launch named with the particle 에 is what the headline's subject answers, not the event it reports.
+    assert kinds('中 외교부, 北 미사일 발사에 "각 측 자제해야"') == frozenset()
+    assert kinds('이 대통령, 北 정찰위성 발사에 긴급 NSC 주재…"안보리 결의 위반"') == frozenset()
+    assert kinds("北, 동해상으로 탄도미사일 발사") == {"launch"}
+    launch = _happening("North Korea fires intermediate-range missile", "an intermediate-range ballistic missile")
+    assert not happenings_differ(launch, _happening('中 외교부, 北 미사일 발사에 "각 측 자제해야"'))
+    assert _happening('中 외교부, 北 미사일 발사에 "각 측 자제해야"').missiles == frozenset()
+    # The first ferry docking is an arrival, another event than the line's opening.
+    assert kinds("First Russian ferry with tourists docks in North Korea's Rajin") == {"visit"}
+    assert happenings_differ(_happening("First Russian ferry with tourists docks in North Korea's Rajin"),
+                             _happening("Во Владивостоке открыта паромная линия до порта Раджин в КНДР"))
