@@ -33,5 +33,5 @@ def current_model(settings: Settings) -> LoadedModel:
     if model is not None:
         return model
     with open_store(settings) as store:
-        report = retrain.train(settings, store, force=True)
+        report = retrain.train_against(None, settings, store, force=True)
     return retrain.with_pinned_thresholds(registry(settings).load(report.promoted_version), settings)  # type: ignore[arg-type]

@@ -187,8 +187,14 @@ def train(settings: Settings, store: Store, force: bool = False, dry_run: bool =
     ``force`` promotes whatever the verdict; ``dry_run`` promotes nothing and lists the stored items
     whose tags the candidate would change.
     """
+    return train_against(in_service(settings), settings, store, force, dry_run)
+
+
+def train_against(current: LoadedModel | None, settings: Settings, store: Store, force: bool = False,
+                  dry_run: bool = False) -> TrainingReport:
+    """``train``, judging the candidate against ``current``: a caller that has just found no model to serve
+    passes None rather than have the reason looked up, and logged, again."""
     corpus, labeled = training_corpus(settings, store)
-    current = in_service(settings)
     candidate, held_out, train_on_held_out, evaluated_on = candidate_for(settings, corpus, labeled, current)
     report = TrainingReport(candidate, current.version if current else None, evaluated_on, labeled, forced=force)
     if dry_run:

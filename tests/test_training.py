@@ -132,7 +132,7 @@ def test_tampered_model_is_refused_and_the_previous_stays_in_service(settings, t
     assert app.current_model(settings).version == previous
 
 
-def test_a_model_an_earlier_newswatch_wrote_is_replaced_by_one_trained_on_seeds_and_labels(settings, store):
+def test_a_model_an_earlier_newswatch_wrote_is_replaced_by_one_trained_on_seeds_and_labels(settings, store, caplog):
     registry = app.registry(settings)
     old = registry.current_version()
     metadata_path = registry.root / f"{old}.json"
@@ -142,6 +142,7 @@ def test_a_model_an_earlier_newswatch_wrote_is_replaced_by_one_trained_on_seeds_
     import_labels(store, lines(RECORDS), "a.jsonl", "ana", NOW, NAMES)
 
     model = app.current_model(settings)
+    assert caplog.text.count("written by an earlier newswatch") == 1, "the reason is told once"
     assert model.version != old and registry.current_version() == model.version
     assert model.metadata["trained_on"] == "seeds+labels" and model.metadata["labeled_items"] == len(RECORDS)
     assert (registry.root / f"{old}.skops").exists(), "the old file is kept"
