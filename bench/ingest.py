@@ -9,8 +9,8 @@ realistic size with ETag/Last-Modified. Each run, on a fresh SQLite database:
 * cycle 2: half the feeds changed (10 new items each), half unchanged (the product gets 304s);
 
 and, over the same feeds, a bare loop of ``requests.get`` + ``feedparser.parse`` (no validators,
-nothing stored). Prints the median wall time and items/s of each, their ratio, and the peak RSS of
-this process. With ``--cycle`` the product side is the whole cycle ``newswatch run`` runs
+nothing stored). Prints the median wall time and items/s of each, their ratio, the peak RSS of
+this process and the peak private memory of the product's feed-parsing worker processes. With ``--cycle`` the product side is the whole cycle ``newswatch run`` runs
 (``cycle.run_cycle``: ingest, then classification of every new item by the seed model and its alerts),
 with the model trained once beforehand and copied into each run's fresh data dir.
 """
@@ -22,12 +22,14 @@ import email.utils
 import hashlib
 import http.server
 import multiprocessing
+import os
 import random
 import resource
 import shutil
 import statistics
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -143,8 +145,47 @@ def seed_models(directory: Path) -> Path:
     return directory / "models"
 
 
-def run_product(port: int, feeds: int, workers: int, models: Path | None) -> tuple[float, int, float, int]:
-    with tempfile.TemporaryDirectory() as tmp:
+def children() -> set[int]:
+    """This process's child processes (Linux's /proc)."""
+    return {int(pid) for task in Path(f"/proc/{os.getpid()}/task").iterdir()
+            for pid in (task / "children").read_text().split()}
+
+
+def private_mib(pid: int) -> float:
+    """What a process holds that no other shares (its pages not shared with the process that forked it)."""
+    rollup = Path(f"/proc/{pid}/smaps_rollup").read_text().split()
+    return sum(int(rollup[rollup.index(field) + 1]) for field in ("Private_Clean:", "Private_Dirty:")) / 1024
+
+
+class WorkerMemory:
+    """The peak private memory of each child process started while it watches (the product's parsing workers)."""
+
+    def __init__(self) -> None:
+        self.peaks: dict[int, float] = {}
+        self._before = children()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+
+    def _watch(self) -> None:
+        while not self._stop.wait(0.2):
+            for pid in children() - self._before:
+                try:
+                    self.peaks[pid] = max(self.peaks.get(pid, 0.0), private_mib(pid))
+                except (OSError, ValueError):  # it ended between the listing and the reading
+                    pass
+
+    def __enter__(self) -> "WorkerMemory":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def run_product(port: int, feeds: int, workers: int, models: Path | None,
+                memory: WorkerMemory) -> tuple[float, int, float, int]:
+    with memory, tempfile.TemporaryDirectory() as tmp:
         directory = Path(tmp)
         config = write_config(directory, urls(port, feeds), workers)
         if models is not None:
@@ -196,10 +237,12 @@ def main() -> None:
     print(f"{args.feeds} feeds x {args.items} items, {size / 1024:.0f} KiB per feed; {args.runs} runs; "
           f"product workers {args.workers}; product = {'the whole cycle' if args.cycle else 'ingest'}", flush=True)
     product, bare = [], []
+    memory = []
     try:
         for run in range(args.runs):
             bare.append(run_bare(port, args.feeds))
-            product.append(run_product(port, args.feeds, args.workers, models))
+            memory.append(WorkerMemory())
+            product.append(run_product(port, args.feeds, args.workers, models, memory[-1]))
             print(f"run {run + 1}: product {product[-1][0]:.2f}s / {product[-1][2]:.2f}s, "
                   f"bare {bare[-1][0]:.2f}s / {bare[-1][2]:.2f}s", flush=True)
     finally:
@@ -218,6 +261,9 @@ def main() -> None:
               f"{statistics.median(p[time_col] / b[time_col] for p, b in zip(product, bare)):.2f}")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak RSS of the measuring process: {peak:.0f} MiB (Python {sys.version.split()[0]})")
+    workers_peak = max((peak for run in memory for peak in run.peaks.values()), default=0.0)
+    print(f"parsing workers: {max(len(run.peaks) for run in memory) // 2} a cycle, each at most {workers_peak:.0f} MiB "
+          "of its own (pages not shared with the measuring process)")
 
 
 if __name__ == "__main__":
