@@ -31,7 +31,8 @@ KINDS: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {
                ("발사", "사격", "쏘아", "쐈")),
     "statement": (("statement", "statements", "warns", "warned", "slams", "slammed", "denounces", "denounced",
                    "vows", "rejects", "rejected", "criticizes", "criticized", "blasts", "accuses", "threatens",
-                   "spokesman", "spokesperson", "commentary", "speech", "ridicules", "calls", "called", "urges", "urged"),
+                   "spokesman", "spokesperson", "commentary", "speech", "ridicules", "calls", "called", "urges",
+                   "urged", "blames", "blamed"),
                   ("заявлени", "пригрози", "раскритик", "предупреди", "обвини", "назвал", "назвала", "назвали",
                    "комментар", "пообеща"),
                   ("담화", "성명", "경고", "비난", "논평", "대변인", "연설", "경축사")),
@@ -95,6 +96,24 @@ _SPEAKERS = (("spokesman", "spokesperson", "spokeswoman", "commentary"),
              ("генштаб", "представител", "пресс-секретар"),
              ("총참모부", "대변인", "논평"))
 _LEADING_WORDS = 4
+# A party that answers events (a security council, a foreign ministry and its spokeswoman, the Kremlin) leading a
+# headline (within its first words: "유엔 안보리", "Russia's foreign ministry", "МИД КНР", 러 외무차관 "…") tells
+# what the party did about an event, not the event: "안보리, 北 ICBM 발사 관련 긴급회의", 러 외무차관 "北 ICBM
+# 발사는 …", "СБ ООН обсудил запуск спутника КНДР". A launch, drill or deployment it names is what the party
+# answers, not a kind it reports (``_ANSWERED_KINDS``); what the party does itself (talks, a visit, a signing:
+# "Глава МИД КНДР прибыла") still is. Such a headline that reports no more than words is a reaction, and a
+# reaction is another event than a report, led by no party, of a launch, drill, deployment, visit, opening or
+# signing (``_EVENT_KINDS``); the words of two different parties are two events. "В Кремле", "외교부장" further
+# in are a place and a guest, not the subject. Councils are one party: Seoul's NSC is "Совет национальной
+# безопасности" in Russian.
+_PARTIES = {"council": (("council", "nsc", "сб"), ("совбез", "совет"), ("안보리", "안보실")),
+            "foreign ministry": (("foreign", "zakharova"), ("мид", "захаров"), ("외교부", "외무", "자하로바")),
+            "kremlin": (("kremlin",), ("кремль",), ("크렘린",))}
+_ANSWERED_KINDS = frozenset(("launch", "exercise", "deployment"))
+_EVENT_KINDS = frozenset(("launch", "exercise", "deployment", "visit", "opening", "signing"))
+# A headline that is a speaker and their words after a colon ("Руденко: пуск МБР в КНДР стал ответом на …",
+# "Небензя в СБ ООН: …") reports what was said, not the event it names: never the event a party's reaction answers.
+_SPEAKER_COLON = re.compile(r"^\S+(\s\S+){0,3}:\s")
 # An answer to an event (a protest, a condemnation, an envoy summoned) is what a headline reports wherever the
 # word stands and whatever event it names: "Seoul protests to Chinese, Russian attaches over warplane
 # incursion", "US, South Korea, Japan condemn North Korea's launch", "정부, 北 미사일 발사 규탄", "외교부,
@@ -223,6 +242,7 @@ _KIND_FINDERS = {kind: _finder(table) for kind, table in KINDS.items()}
 _REPLY_FINDER = _finder(_REPLY)
 _SPEAKER_FINDER = _finder(_SPEAKERS)
 _REACTION_FINDER = _finder(_REACTIONS)
+_PARTY_FINDERS = {party: _finder(table) for party, table in _PARTIES.items()}
 _MISSILE_FINDERS = {missile: _finder(table) for missile, table in MISSILES.items()}
 _SITE_FINDERS = {site: _finder(table) for site, table in SITES.items()}
 _PHASE_FINDERS = {phase: _finder(table) for phase, table in PHASES.items()}
@@ -245,12 +265,15 @@ def kinds(headline: str) -> frozenset[str]:
     anything else ("Kim Yo-jong warns of response to drills"; not "North Korea fires missiles, warns…") or
     names a protest, condemnation or summons anywhere; talks still to come are not (an arrival "ahead of
     talks" is an arrival), nor an event it names as what came before ("a drill after the launch"), nor a launch
-    a Korean headline names as what its subject answers ("… 발사에")."""
+    a Korean headline names as what its subject answers ("… 발사에"), nor a launch, drill or deployment named by a
+    headline a party that answers events leads ("안보리, 北 ICBM 발사 관련 긴급회의")."""
     words = _words(_QUOTED.sub(" ", headline))
     positions = {kind: position for kind, finder in _KIND_FINDERS.items()
                  if (position := finder(words)) is not None}
     if "launch" in positions and words[positions["launch"]].endswith(_ANSWERED):
         del positions["launch"]
+    if _leading_party(words):
+        positions = {kind: position for kind, position in positions.items() if kind not in _ANSWERED_KINDS}
     speaker = _SPEAKER_FINDER(words)
     if (speaker is not None and speaker < _LEADING_WORDS) or _REACTION_FINDER(words) is not None or (
             "statement" in positions and positions["statement"] == min(positions.values())):
@@ -275,6 +298,18 @@ def kinds(headline: str) -> frozenset[str]:
     if _REPLY_FINDER(words) is not None and ("greeting" in found or not found):
         found = (found - {"greeting"}) | {"reply"}
     return frozenset(found)
+
+
+def _leading_party(words: list[str]) -> str | None:
+    """The party of ``_PARTIES`` named first among a headline's leading words, if one is."""
+    found = {party: at for party, finder in _PARTY_FINDERS.items()
+             if (at := finder(words[:_LEADING_WORDS])) is not None}
+    return min(found, key=found.__getitem__) if found else None
+
+
+def party(headline: str) -> str | None:
+    """The party that answers events (``_PARTIES``) leading a headline, outside what it quotes, if one does."""
+    return _leading_party(_words(_QUOTED.sub(" ", headline)))
 
 
 def _found(finders: dict, text: str) -> frozenset[str]:
@@ -315,7 +350,8 @@ def phases(headline: str) -> frozenset[str]:
 class Happening:
     """What a report says happened: the kinds of event its headline names, the missile classes of a launch
     (its headline's, or its lead's when the headline names none), the kinds of place its headline names, and
-    who sent a greeting or message, and whether a drill's headline tells of its start or its end."""
+    who sent a greeting or message, whether a drill's headline tells of its start or its end, the party that
+    answers events leading the headline, and whether the headline is a speaker's words after a colon."""
 
     kinds: frozenset[str]
     missiles: frozenset[str]
@@ -323,6 +359,8 @@ class Happening:
     sender: str | None
     phases: frozenset[str] = frozenset()
     visits: frozenset[str] = frozenset()
+    party: str | None = None
+    speaker_colon: bool = False
 
     @classmethod
     def of(cls, headline: str, headline_and_lead: str, on: str = "9999") -> Happening:
@@ -331,7 +369,8 @@ class Happening:
         classes = (missiles(headline) or missiles(headline_and_lead)) if "launch" in found else frozenset()
         return cls(found, classes, sites(headline),
                    sender(headline, on) if "greeting" in found or "reply" in found else None,
-                   phases(headline) if "exercise" in found else frozenset(), visits(headline))
+                   phases(headline) if "exercise" in found else frozenset(), visits(headline),
+                   party(headline), bool(_SPEAKER_COLON.match(headline)))
 
 
 def happenings_differ(a: Happening, b: Happening) -> bool:
@@ -339,9 +378,14 @@ def happenings_differ(a: Happening, b: Happening) -> bool:
     (a launch and a statement, a visit and a patrol, a greeting and the thanks for it), two launches name
     different missile classes, two headlines name different kinds of place (a shipyard, a munitions
     factory), two greetings name different senders (Putin's to Kim, Kim's to Putin), or two drills' headlines
-    tell one of its start and the other of its end. A headline whose
-    kind or place is not found, a launch whose class is not named, a sender not told: no veto."""
+    tell one of its start and the other of its end, or one is a party's reaction and the other reports the event
+    itself, or two different parties answer. A headline whose kind or place is not found, a launch whose class is
+    not named, a sender not told: no veto."""
     if a.kinds and b.kinds and not a.kinds & b.kinds:
+        return True
+    if a.party and b.party and a.party != b.party:
+        return True
+    if _reaction_and_event(a, b) or _reaction_and_event(b, a):
         return True
     if a.missiles and b.missiles and not a.missiles & b.missiles:
         return True
@@ -352,3 +396,13 @@ def happenings_differ(a: Happening, b: Happening) -> bool:
     if a.visits and b.visits and not a.visits & b.visits:
         return True
     return a.sender is not None and b.sender is not None and a.sender != b.sender
+
+
+def _reaction_and_event(reaction: Happening, event: Happening) -> bool:
+    """Whether ``reaction``'s headline is a party's words about an event (led by a party of ``_PARTIES``, no kind
+    but a statement) and ``event``'s, led by no party, reports a launch, drill, deployment, visit, opening or
+    signing, and is no speaker's words after a colon: 러 외무차관 "北 ICBM 발사는 …" and "North Korea fires ICBM",
+    크렘린 "푸틴, … 국빈방문" and "Putin arrives in Pyongyang"."""
+    return (reaction.party is not None and reaction.kinds <= {"statement"} and event.party is None
+            and not event.speaker_colon and bool(event.kinds & _EVENT_KINDS))
+

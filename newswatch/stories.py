@@ -28,7 +28,9 @@ never names (``newswatch.actors``: a small table of the beat's people in English
 spellings); nor when their headlines name different kinds of event (a launch and a statement or a protest
 about it, an arrival and talks), different kinds of place (a shipyard and a munitions factory), different
 missile classes, different senders of a greeting, a drill's start and its end, a wreath, banquet or concert and
-the talks of the same visit, or a port call and a leader's tour of the ship (``newswatch.happenings``).
+the talks of the same visit, or a port call and a leader's tour of the ship; nor when one headline, led by a party
+that answers events (a council, a foreign ministry, the Kremlin), reports only its words and the other the launch,
+drill or visit itself, or two headlines are led by different such parties (``newswatch.happenings``).
 Across languages a statement (a protest, a summons) needs more than no veto: the other report's headline names a
 statement too, or the two put forward a person in common. And any cross-language join needs positive evidence or
 a closer meaning: two reports that share no anchor (a person, a missile class, a kind of place, a number, a name

@@ -18,8 +18,10 @@ were chosen on the older files with it), tests/data/story_pairs_heldout11.jsonl 
 round changed anything; a twelfth round's rules were chosen on the older files with it),
 tests/data/story_pairs_heldout12.jsonl (written before that twelfth round changed anything; a thirteenth round's
 rules were chosen on the older files with it), tests/data/story_pairs_heldout13.jsonl (written before that
-thirteenth round changed anything; a fourteenth round's rules were chosen on the older files with it) and
-tests/data/story_pairs_heldout14.jsonl (written before that fourteenth round changed anything)."""
+thirteenth round changed anything; a fourteenth round's rules were chosen on the older files with it),
+tests/data/story_pairs_heldout14.jsonl (written before that fourteenth round changed anything; a fifteenth round's
+rules were chosen on the older files with it) and tests/data/story_pairs_heldout15.jsonl (written before that
+fifteenth round changed anything)."""
 
 from __future__ import annotations
 
@@ -46,6 +48,7 @@ HELD_OUT_PAIRS_11 = Path(__file__).parent / "data" / "story_pairs_heldout11.json
 HELD_OUT_PAIRS_12 = Path(__file__).parent / "data" / "story_pairs_heldout12.jsonl"
 HELD_OUT_PAIRS_13 = Path(__file__).parent / "data" / "story_pairs_heldout13.jsonl"
 HELD_OUT_PAIRS_14 = Path(__file__).parent / "data" / "story_pairs_heldout14.jsonl"
+HELD_OUT_PAIRS_15 = Path(__file__).parent / "data" / "story_pairs_heldout15.jsonl"
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """What kind of event a headline reports, whichever language and wire writes it."""
 
-from newswatch.happenings import Happening, happenings_differ, kinds, missiles, sites, visits
+from newswatch.happenings import Happening, happenings_differ, kinds, missiles, party, sites, visits
 
 
 def _happening(headline: str, lead: str = "") -> Happening:
@@ -192,17 +192,43 @@ def test_an_arrival_and_the_hosts_reception_of_the_guest_are_two_visits():
 
 def test_a_council_session_a_launch_answered_and_a_ferry_docking_are_read_as_what_the_headline_reports():
     # A council's session is a meeting, as "Security Council meets" is; "안보회의" (Russia's Security Council) is not.
-    assert kinds("유엔 안보리, 北 중거리미사일 발사 긴급회의") == {"launch", "meeting"}
-    assert kinds("СБ ООН провел экстренное заседание по пуску ракеты КНДР") == {"launch", "meeting"}
+    # (The launch the council answers is no kind of the headline it leads: see the test below.)
+    assert kinds("유엔 안보리, 北 중거리미사일 발사 긴급회의") == {"meeting"}
+    assert kinds("СБ ООН провел экстренное заседание по пуску ракеты КНДР") == {"meeting"}
     assert "meeting" not in kinds("쇼이구 러 안보회의 서기, 또 방북")
     # A launch named with the particle 에 is what the headline's subject answers, not the event it reports.
     assert kinds('中 외교부, 北 미사일 발사에 "각 측 자제해야"') == frozenset()
     assert kinds('이 대통령, 北 정찰위성 발사에 긴급 NSC 주재…"안보리 결의 위반"') == frozenset()
     assert kinds("北, 동해상으로 탄도미사일 발사") == {"launch"}
-    launch = _happening("North Korea fires intermediate-range missile", "an intermediate-range ballistic missile")
-    assert not happenings_differ(launch, _happening('中 외교부, 北 미사일 발사에 "각 측 자제해야"'))
     assert _happening('中 외교부, 北 미사일 발사에 "각 측 자제해야"').missiles == frozenset()
     # The first ferry docking is an arrival, another event than the line's opening.
     assert kinds("First Russian ferry with tourists docks in North Korea's Rajin") == {"visit"}
     assert happenings_differ(_happening("First Russian ferry with tourists docks in North Korea's Rajin"),
                              _happening("Во Владивостоке открыта паромная линия до порта Раджин в КНДР"))
+
+
+def test_a_party_that_answers_events_leading_a_headline_reports_its_reaction_not_the_event():
+    # A council, a foreign ministry or the Kremlin leading a headline answers the launch it names.
+    assert party("UN Security Council meets on North Korea's ICBM launch") == "council"
+    assert party('러 외무차관 "北 ICBM 발사는 美 군사적 압박 탓"') == "foreign ministry"
+    assert party('크렘린 "푸틴, 24∼25일 北 국빈방문"…4년 만') == "kremlin"
+    assert kinds("안보리, 北 ICBM 발사 관련 긴급회의…중·러 반대로 공동대응 무산") == {"meeting"}
+    launch = _happening("North Korea fires ICBM on lofted trajectory", "an intercontinental ballistic missile")
+    assert happenings_differ(launch, _happening('러 외무차관 "北 ICBM 발사는 美 군사적 압박 탓"'))
+    assert happenings_differ(_happening('크렘린 "푸틴, 24∼25일 北 국빈방문"…4년 만'),
+                             _happening("Russian President Putin Arrives in Pyongyang"))
+    # Two parties' words are two events; one party's in two languages are one.
+    assert happenings_differ(_happening("UN Security Council meets on North Korea's ICBM launch"),
+                             _happening('러 외무차관 "北 ICBM 발사는 美 군사적 압박 탓"'))
+    assert not happenings_differ(_happening("UN Security Council meets on North Korea's ICBM launch"),
+                                 _happening("안보리, 北 ICBM 발사 관련 긴급회의"))
+    # What the party's own people do is their event: a minister's arrival is an arrival, not a reaction; the
+    # Kremlin as a place is no subject.
+    assert not happenings_differ(_happening("Глава МИД КНДР прибыла в Москву"),
+                                 _happening("North Korea's Choe Son Hui arrives in Moscow"))
+    assert party("Путин принял в Кремле главу МИД КНДР") is None
+    # A speaker's words after a colon are not the event a reaction answers; "blames" is a statement.
+    assert not happenings_differ(_happening('러 외무차관 "北 ICBM 발사는 美 군사적 압박 탓"'),
+                                 _happening("Руденко: пуск МБР в КНДР стал ответом на военное давление США"))
+    assert kinds("Russia blames U.S. pressure after North Korea's ICBM launch") == {"statement"}
+

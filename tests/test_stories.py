@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 from story_pairs import (PAIRS, HELD_OUT_PAIRS, HELD_OUT_PAIRS_2, HELD_OUT_PAIRS_3, HELD_OUT_PAIRS_4, HELD_OUT_PAIRS_5,
                          HELD_OUT_PAIRS_6, HELD_OUT_PAIRS_7, HELD_OUT_PAIRS_8, HELD_OUT_PAIRS_9, HELD_OUT_PAIRS_11,
-                         HELD_OUT_PAIRS_12, HELD_OUT_PAIRS_13, load_pairs)
+                         HELD_OUT_PAIRS_12, HELD_OUT_PAIRS_13, HELD_OUT_PAIRS_14, load_pairs)
 
 from newswatch.cli import main
 from newswatch.anchors import Anchors
@@ -22,7 +22,7 @@ from newswatch.stories import (CROSS_ANCHORED_STRONG, CROSS_KO_RU_PERSON, CROSS_
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=timezone.utc)
 
 # A few pairs of each kind from tests/data/story_pairs.jsonl (bench/stories.py measures all 120 and the pairs of
-# the held-out files; no test names the fourteenth's, which was held out): same event in ko–en, ko–ru, en–ru;
+# the held-out files; no test names the fifteenth's, which was held out): same event in ko–en, ko–ru, en–ru;
 # different events on one day (two Kim Jong Un appearances, two visitors to Kim).
 SAME = ("pair-001", "pair-011", "pair-045", "pair-053")
 DIFFERENT = ("pair-061", "pair-099", "pair-120", "pair-106")
@@ -238,6 +238,22 @@ def test_a_council_session_and_a_comment_on_a_launch_group_with_their_own_report
     # The Security Council's session and Seoul's NSC in each language: "긴급회의", "заседание" are meetings, and
     # "北 정찰위성 발사에 긴급 NSC 주재" reports no launch.
     together = ("heldout13-004", "heldout13-005", "heldout13-031", "heldout13-032")
+    _assert_apart_and_together(pairs, apart, together)
+
+
+def test_a_partys_reaction_stays_apart_from_the_event_and_from_another_partys_reaction():
+    pairs = {pair.id: pair for path in (HELD_OUT_PAIRS_4, HELD_OUT_PAIRS_12, HELD_OUT_PAIRS_14)
+             for pair in load_pairs(path)}
+    apart = {
+        "heldout14-037": "the ICBM vs the Council's session on it, 안보리 … 발사 관련 긴급회의 (en–ko 0.62)",
+        "heldout14-040": "the ICBM vs the deputy foreign minister's words, 러 외무차관 \"…\" (en–ko 0.62)",
+        "heldout14-042": "\"Russia blames U.S. pressure after … launch\" vs the launch (en–ru 0.51)",
+        "heldout14-043": "the Council's session vs the deputy foreign minister's words (en–ko 0.62)",
+        "heldout4-112": "the Kremlin's announcement, 크렘린 \"푸틴, … 국빈방문\", vs Putin's arrival",
+    }
+    # The Council's session in Korean and Russian (안보리 leads, the launch is what it discusses); the deputy minister
+    # in Korean and "Руденко: …" in Russian.
+    together = ("heldout12-007", "heldout14-009")
     _assert_apart_and_together(pairs, apart, together)
 
 
