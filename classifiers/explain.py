@@ -49,10 +49,11 @@ class Explainer:
     def _concept_weights(self) -> list[tuple[np.ndarray, np.ndarray]]:
         return [self.model.concept_weights(t) for t in range(len(self.model.topics_))]
 
-    def top_terms(self, texts: Sequence[str], features: Features, rows: np.ndarray, topic_index: int, k: int
-                  ) -> list[tuple[str, ...]]:
+    def top_terms(self, texts: Sequence[str], features: Features, rows: np.ndarray, topic_index: int, k: int,
+                  forms: dict[int, dict[str, str]] | None = None) -> list[tuple[str, ...]]:
         """For each of ``rows`` (indices into the batch ``texts``/``features``), the k reasons that
-        contributed most to ``topic_index``'s score, strongest first."""
+        contributed most to ``topic_index``'s score, strongest first. ``forms`` keeps each batch row's
+        surface forms (``text.surface_forms`` of its head) between the calls of one batch's topics."""
         if not len(rows):
             return []
         row_of, value, name = self._contributions(features, np.asarray(rows), topic_index)
@@ -61,7 +62,8 @@ class Explainer:
         rank = np.arange(len(order)) - np.searchsorted(row_of, row_of)
         keep = rank < k * CANDIDATES_PER_REASON
         reasons: list[list[str]] = [[] for _ in rows]
-        forms: dict[int, dict[str, str]] = {}
+        forms = {} if forms is None else forms
+        batch_rows = np.asarray(rows).tolist()
         with_relation: set[int] = set()
         n_terms = len(self.model.vocabulary_columns_)
         for r, n in zip(row_of[keep].tolist(), name[keep].tolist()):
@@ -72,9 +74,10 @@ class Explainer:
                     with_relation.add(r)
                     reasons[r].append(relation_name(self._names[n], language(texts[rows[r]])))
                 continue
-            if r not in forms:
-                forms[r] = surface_forms(features.heads[rows[r]])
-            shown = _as_written(self._names[n], forms[r])
+            row = batch_rows[r]
+            if row not in forms:
+                forms[row] = surface_forms(features.heads[row])
+            shown = _as_written(self._names[n], forms[row])
             if shown:
                 _add(reasons[r], shown)
         return [tuple(reason) for reason in reasons]

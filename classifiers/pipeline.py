@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import repeat
 from typing import Iterable, Sequence
 
 import numpy as np
@@ -170,8 +171,10 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
     # -- features -----------------------------------------------------------------------------------
 
     def _hash(self, grams: Iterable[list[str]]) -> sp.csr_matrix:
-        hasher = FeatureHasher(n_features=self.n_features, input_type="string", alternate_sign=False)
-        return hasher.transform(grams).tocsr()
+        # each n-gram as the pair (n-gram, 1): what input_type="string" makes of it, without a Python
+        # generator step per n-gram (zip and repeat iterate in C); the same matrix, a quarter faster
+        hasher = FeatureHasher(n_features=self.n_features, input_type="pair", alternate_sign=False)
+        return hasher.transform(zip(segment, repeat(1)) for segment in grams).tocsr()
 
     def _segments(self, texts: Sequence[str]) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray, list[str]]:
         """Each text's headline and lead sentences, normalized and flattened, each text's language and
@@ -185,7 +188,8 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
             head = normalize(self.head(text))
             heads.append(head)
             title, _, body = head.partition("\n")
-            sentence_end = _SENTENCE_END if _HANGUL.search(body) else _SENTENCE_END_WITHOUT_HANGUL
+            korean = not body.isascii() and _HANGUL.search(body)
+            sentence_end = _SENTENCE_END if korean else _SENTENCE_END_WITHOUT_HANGUL
             sentences = [s for s in sentence_end.split(body) if s]
             segments.append(title)
             segments.extend(sentences)

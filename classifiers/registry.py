@@ -84,10 +84,11 @@ class LoadedModel:
         scores = self.estimator.proba(features)
         tagged = scores >= self.estimator.thresholds_
         why: list[dict[str, tuple[str, ...]]] = [{} for _ in items]
+        forms: dict[int, dict[str, str]] = {}  # an item tagged with two topics is read for its words once
         for t, topic in enumerate(self.topics):
             rows = np.flatnonzero(tagged[:, t])
             if explain and len(rows):
-                for row, terms in zip(rows, self.explainer.top_terms(texts, features, rows, t, explain)):
+                for row, terms in zip(rows, self.explainer.top_terms(texts, features, rows, t, explain, forms)):
                     why[row][topic] = terms
         rounded = np.round(scores, 4).tolist()
         return [

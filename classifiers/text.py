@@ -158,7 +158,7 @@ LANGUAGES = ("en", "ko", "ru")
 
 def language(text: str) -> str:
     """"ko", "ru" or "en" by the letters of ``text`` (enough to say which language to explain in)."""
-    if not _KOREAN_OR_RUSSIAN.search(text):  # one scan settles most English text
+    if text.isascii() or not _KOREAN_OR_RUSSIAN.search(text):  # (isascii reads a flag: no scan at all)
         return "en"
     hangul, cyrillic = len(_HANGUL.findall(text)), len(_CYRILLIC.findall(text.lower()))
     if max(hangul, cyrillic) < 3:
