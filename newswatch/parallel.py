@@ -95,9 +95,9 @@ class WorkerProcesses:
 
     Used as a context manager, entered before the caller starts its own threads: every worker is forked
     there, from one thread, so no lock that another thread of ours holds is copied into a worker. With no
-    processes, or where processes cannot be forked, calls run in the calling thread. Should a worker die
-    (killed for its memory, say), the calls after it run in the calling threads as they would without
-    workers, and the rest of the run goes on.
+    processes, or where processes cannot be forked, calls run in the calling thread; so do they when the
+    workers cannot be started (a process limit reached) or one of them dies (killed for its memory, say): the
+    call it was on and those after it run in the calling threads, and the rest of the run goes on.
     """
 
     def __init__(self, processes: int) -> None:
@@ -108,7 +108,12 @@ class WorkerProcesses:
     def __enter__(self) -> WorkerProcesses:
         if self.processes > 0:
             self._pool = _forked_pool(self.processes)
-            self._pool.submit(os.getpid).result()  # the first call forks all the workers, here and now
+            try:
+                self._pool.submit(os.getpid).result()  # the first call forks all the workers, here and now
+            except (OSError, BrokenProcessPool) as exc:
+                log.warning("no worker processes (%s): the calls run in the calling threads", exc)
+                self._pool.shutdown(cancel_futures=True)
+                self._pool = None
         return self
 
     def __exit__(self, *exc_info: object) -> None:

@@ -68,6 +68,16 @@ def test_after_a_worker_is_killed_the_calls_run_in_the_calling_threads(caplog):
     assert "a worker process died" in caplog.text
 
 
+def test_workers_that_cannot_be_started_leave_the_calls_to_the_calling_thread(monkeypatch, caplog):
+    def no_fork():
+        raise BlockingIOError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(os, "fork", no_fork)
+    with WorkerProcesses(2) as workers:
+        assert workers.call(os.getpid) == os.getpid()
+    assert "no worker processes" in caplog.text
+
+
 PARENT = """
 import sys, time
 from newswatch.parallel import WorkerProcesses, forked_map
