@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from seeds import people_by_country
 
@@ -102,6 +103,21 @@ for _title, (_spellings, _) in TITLES.items():
     for _spelling in _spellings:
         _TITLES_BY_FIRST.setdefault(_spelling.split()[0], []).append((tuple(_spelling.split()), _title))
 _TITLE_FIRST_LENGTHS = sorted({len(first) for first in _TITLES_BY_FIRST})
+_NAME_FIRST_WORDS = frozenset(words[0] for words in _BY_WORDS)
+
+
+# What a word can start, looked up once per distinct word: news repeats its words, and trying every prefix
+# length of every word of a long text took half a millisecond an item.
+@lru_cache(maxsize=1 << 16)
+def _korean_names_starting(word: str) -> tuple[tuple[str, int], ...]:
+    """The people whose Korean spelling ``word`` starts with, each with the spelling's length."""
+    return tuple((_BY_KOREAN_START[word[:n]], n) for n in _KOREAN_LENGTHS if word[:n] in _BY_KOREAN_START)
+
+
+@lru_cache(maxsize=1 << 16)
+def _titles_starting(word: str) -> tuple[tuple[tuple[str, ...], str], ...]:
+    """The titles (their words, the title) whose first word may be ``word``'s start."""
+    return tuple(candidate for n in _TITLE_FIRST_LENGTHS for candidate in _TITLES_BY_FIRST.get(word[:n], ()))
 
 
 def _holder(title: str, on: str) -> str | None:
@@ -139,24 +155,21 @@ def _mentions(text: str, on: str) -> list[tuple[str, str]]:
     for i, word in enumerate(words):
         previous = words[i - 1] if i else ""
         if _is_korean(word):
-            for n in _KOREAN_LENGTHS:
-                if word[:n] in _BY_KOREAN_START:
-                    mentions.append((_BY_KOREAN_START[word[:n]], _korean_role(word[n:])))
-        elif word[0] not in "北中露美日韓":
+            mentions += [(person, _korean_role(word[n:])) for person, n in _korean_names_starting(word)]
+        elif word in _NAME_FIRST_WORDS:
             for n in range(1, _MOST_WORDS + 1):
                 if (key := tuple(words[i:i + n])) in _BY_WORDS:
                     russian = _is_russian(key[0])
                     mentions.append((_BY_WORDS[key], _latin_or_russian_role(previous, key in _NOMINATIVE, russian)))
-        for n in _TITLE_FIRST_LENGTHS:
-            for title_words, title in _TITLES_BY_FIRST.get(word[:n], ()):
-                last = i + len(title_words) - 1
-                if (last < len(words) and all(map(_word_is, words[i:last + 1], title_words))
-                        and (person := _holder(title, on))):
-                    if _is_korean(title_words[-1]):
-                        role = _korean_role(words[last][len(title_words[-1]):])
-                    else:
-                        role = _latin_or_russian_role(previous, words[i] == title_words[0], _is_russian(word))
-                    mentions.append((person, role))
+        for title_words, title in _titles_starting(word):
+            last = i + len(title_words) - 1
+            if (last < len(words) and all(map(_word_is, words[i:last + 1], title_words))
+                    and (person := _holder(title, on))):
+                if _is_korean(title_words[-1]):
+                    role = _korean_role(words[last][len(title_words[-1]):])
+                else:
+                    role = _latin_or_russian_role(previous, words[i] == title_words[0], _is_russian(word))
+                mentions.append((person, role))
     return mentions
 
 
