@@ -221,6 +221,11 @@ def create_db_engine(database_url: str) -> Engine:
         def _sqlite_pragmas(dbapi_connection, _record):  # type: ignore[no-untyped-def]
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
+            # No fsync per commit (SQLite's advice for WAL): a commit is still atomic and survives the process
+            # being killed; a power loss may roll back the last commits, whole and in order, which leaves the
+            # store as a crash a moment earlier would have (README, "What survives what"). An fsync per
+            # commit cost 3.6 ms here, and a first cycle commits about a thousand times.
+            cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.close()
 
