@@ -539,7 +539,7 @@ def feeds_export(settings: Settings) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list of objects instead of a table.")
 def feeds_status(settings: Settings, as_json: bool) -> None:
     """Per feed: health, last success, last error, consecutive failures, items stored, last new item."""
-    from .feedlist import feed_statuses
+    from .feedlist import failures_in_a_row, feed_statuses
 
     with open_store(settings) as store:
         statuses = feed_statuses(settings, store)
@@ -552,7 +552,7 @@ def feeds_status(settings: Settings, as_json: bool) -> None:
                    f"{s.items_stored} items, last success {_when(s.last_success_at)}, "
                    f"last new item {_when(s.last_new_item_at)}")
         if s.last_error:
-            click.echo(f"    last error ({s.consecutive_failures} failures in a row): {printable(s.last_error)}")
+            click.echo(f"    last error ({failures_in_a_row(s.consecutive_failures)}): {printable(s.last_error)}")
         if s.next_attempt_at:
             click.echo(f"    next attempt {_when(s.next_attempt_at)}")
 

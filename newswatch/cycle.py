@@ -29,7 +29,7 @@ from .alerts import channel_matches, owe_due, owe_immediate
 from .clock import Clock, utcnow
 from .config import FetchSettings, Settings
 from .digest import Digest, build_digest
-from .feedlist import feed_health
+from .feedlist import failures_in_a_row, feed_health
 from .fetch import HostLimits, fetch, host_of, new_session
 from .fulltext import ArticleFetcher
 from .models import Classifier, Feed, Item, Match, Prediction
@@ -142,10 +142,10 @@ class CycleReport:
             f"took {self.seconds:.2f}s",
         ]
         lines += [f"  failed feed {f.name} <{f.url}>: {f.error}"
-                  + (f" (unhealthy: {f.consecutive_failures} failures in a row)" if f.unhealthy else "")
+                  + (f" (unhealthy: {failures_in_a_row(f.consecutive_failures)})" if f.unhealthy else "")
                   for f in self.feeds if f.failed]
         lines += [f"  not due: {f.name} <{f.url}> backing off until {f.not_due_until:%Y-%m-%d %H:%M:%S}Z"
-                  + (f" (unhealthy: {f.consecutive_failures} failures in a row)" if f.unhealthy else "")
+                  + (f" (unhealthy: {failures_in_a_row(f.consecutive_failures)})" if f.unhealthy else "")
                   for f in self.feeds if f.not_due_until is not None]
         lines += [f"  alert failure: {error}" for error in self.delivery.errors]
         lines += [f"  partly refused: {note}" for note in self.delivery.notes]

@@ -259,6 +259,10 @@ def feed_health(consecutive_failures: int, last_success_at: datetime | None, unh
     return "failing"
 
 
+def failures_in_a_row(count: int) -> str:
+    return f"{count} failure in a row" if count == 1 else f"{count} failures in a row"
+
+
 @dataclass(frozen=True)
 class FeedStatus:
     id: int | None
