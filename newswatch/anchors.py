@@ -1,5 +1,5 @@
 """What two reports in different languages have in common beyond their meaning: the positive evidence a
-cross-language join needs unless the two are very close (``stories.CROSS_UNANCHORED``).
+cross-language join weighs (``stories._cross_bar``: sharing none raises the learned bar).
 
 The multilingual sentence vector scores two allied drills a day apart, or a launch and the Security Council
 session over it, as close as two wires' reports of one event (cosine 0.52-0.61 where 0.51 groups); six rounds
@@ -19,8 +19,8 @@ anchor must be closer. The anchors, read without any table of events:
   бомбардировщики").
 
 People, missile classes and kinds of place in common come from ``newswatch.actors`` and
-``newswatch.happenings`` (``stories._anchored``). A shared anchor is evidence, not proof: it lowers the bar
-back to the cosine the grouping was tuned at, and the vetoes still apply.
+``newswatch.happenings`` (``stories._anchored``). A shared anchor is evidence, not proof: it lowers the
+learned bar, and the vetoes still apply.
 """
 
 from __future__ import annotations

@@ -20,8 +20,9 @@ tests/data/story_pairs_heldout12.jsonl (written before that twelfth round change
 rules were chosen on the older files with it), tests/data/story_pairs_heldout13.jsonl (written before that
 thirteenth round changed anything; a fourteenth round's rules were chosen on the older files with it),
 tests/data/story_pairs_heldout14.jsonl (written before that fourteenth round changed anything; a fifteenth round's
-rules were chosen on the older files with it) and tests/data/story_pairs_heldout15.jsonl (written before that
-fifteenth round changed anything)."""
+rules were chosen on the older files with it), tests/data/story_pairs_heldout15.jsonl (written before that
+fifteenth round changed anything; the sixteenth round's learned bar was fitted on the sixteen older files with it)
+and tests/data/story_pairs_heldout16.jsonl (written before that sixteenth round changed anything)."""
 
 from __future__ import annotations
 
@@ -49,6 +50,12 @@ HELD_OUT_PAIRS_12 = Path(__file__).parent / "data" / "story_pairs_heldout12.json
 HELD_OUT_PAIRS_13 = Path(__file__).parent / "data" / "story_pairs_heldout13.jsonl"
 HELD_OUT_PAIRS_14 = Path(__file__).parent / "data" / "story_pairs_heldout14.jsonl"
 HELD_OUT_PAIRS_15 = Path(__file__).parent / "data" / "story_pairs_heldout15.jsonl"
+HELD_OUT_PAIRS_16 = Path(__file__).parent / "data" / "story_pairs_heldout16.jsonl"
+ALL_PAIRS = (PAIRS, HELD_OUT_PAIRS, HELD_OUT_PAIRS_2, HELD_OUT_PAIRS_3, HELD_OUT_PAIRS_4, HELD_OUT_PAIRS_5,
+             HELD_OUT_PAIRS_6, HELD_OUT_PAIRS_7, HELD_OUT_PAIRS_8, HELD_OUT_PAIRS_9, HELD_OUT_PAIRS_10,
+             HELD_OUT_PAIRS_11, HELD_OUT_PAIRS_12, HELD_OUT_PAIRS_13, HELD_OUT_PAIRS_14, HELD_OUT_PAIRS_15,
+             HELD_OUT_PAIRS_16)
+"""Every pair file, oldest first (``bench/stories_fit.py`` fits the learned bar on them, one left out at a time)."""
 
 
 @dataclass(frozen=True)
