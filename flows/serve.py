@@ -86,6 +86,19 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+# The server is started through this stub, which asks Linux to SIGTERM it when its parent (serve) dies and then
+# becomes the server (exec keeps the request): a serve killed outright (SIGKILL, the OOM killer) would otherwise
+# leave its server running for good, holding a port and the Prefect database. Elsewhere the stub just execs.
+_EXEC_DYING_WITH_PARENT = """
+import ctypes, os, signal, sys
+if sys.platform.startswith("linux"):
+    ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    if os.getppid() != int(sys.argv[1]):  # the parent died before the request was made
+        sys.exit(1)
+os.execv(sys.executable, [sys.executable, *sys.argv[2:]])
+"""
+
+
 @contextmanager
 def local_prefect_server(home: Path, timeout: float = SERVER_START_TIMEOUT) -> Iterator[str]:
     """Start ``prefect server start`` on a free loopback port; yield its API URL once healthy; stop it."""
@@ -99,9 +112,9 @@ def local_prefect_server(home: Path, timeout: float = SERVER_START_TIMEOUT) -> I
            "PREFECT_API_URL": api_url, "PREFECT_UI_API_URL": api_url, "PREFECT_UI_URL": ui_address(api_url)}
     with open(home / "server.log", "ab") as server_log:
         # its own session: a Ctrl-C in the terminal reaches serve, which then stops the server in order
-        server = subprocess.Popen([sys.executable, "-m", "prefect", "server", "start", "--host", "127.0.0.1",
-                                   "--port", str(port)], env=env, stdout=server_log, stderr=subprocess.STDOUT,
-                                  start_new_session=True)
+        server = subprocess.Popen([sys.executable, "-c", _EXEC_DYING_WITH_PARENT, str(os.getpid()),
+                                   "-m", "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+                                  env=env, stdout=server_log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         _wait_until_healthy(server, api_url, timeout, home / "server.log")
         yield api_url

@@ -133,3 +133,30 @@ enabled = false
         paused = conn.execute("select paused from deployment").fetchall()
     assert schedules and all(active for (active,) in schedules), "schedules were left paused"
     assert not any(flag for (flag,) in paused)
+
+
+@pytest.mark.timeout(180)
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the server dies with serve through Linux's prctl")
+def test_the_local_prefect_server_dies_with_a_serve_that_is_killed_outright(tmp_path):
+    """SIGKILL gives serve no chance to stop its server: the kernel does (PR_SET_PDEATHSIG)."""
+    env = {key: value for key, value in os.environ.items()
+           if key not in ("PREFECT_API_URL", "PREFECT_HOME", "PREFECT_PROFILES_PATH", "PREFECT_PROFILE")}
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time\nfrom pathlib import Path\nfrom flows.serve import local_prefect_server\n"
+                               "with local_prefect_server(Path(sys.argv[1])) as api:\n"
+                               "    print(api, flush=True)\n    time.sleep(600)\n", str(tmp_path / "prefect")],
+        env=env, stdout=subprocess.PIPE, text=True)
+    try:
+        api_url = holder.stdout.readline().strip()
+        assert requests.get(f"{api_url}/health", timeout=10).ok
+        [server] = [int(pid) for pid in open(f"/proc/{holder.pid}/task/{holder.pid}/children").read().split()]
+    finally:
+        holder.kill()
+        holder.wait()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and os.path.exists(f"/proc/{server}"):
+        time.sleep(0.5)
+    alive = os.path.exists(f"/proc/{server}") and open(f"/proc/{server}/stat").read().split()[2] != "Z"
+    if alive:
+        os.kill(server, signal.SIGKILL)
+    assert not alive, "the Prefect server outlived the serve that started it"
