@@ -406,6 +406,11 @@ def prefect_home(tmp_path_factory):
             restore_defaults={PREFECT_API_URL},
         ):
             yield home
+            # stopped here, as Prefect's own test fixtures do, rather than at exit, where its "Stopping temporary
+            # server" log line meets the streams pytest has closed and prints a logging error under the summary
+            from prefect.server.api.server import SubprocessASGIServer
+
+            SubprocessASGIServer().stop()
     finally:
         mp.undo()
 
