@@ -4,7 +4,7 @@ and measure it leave-one-file-out.
 Every cross-language pair of the files that the product would compare by meaning (published within
 ``CROSS_WINDOW``, not joined by words, no veto of ``newswatch.actors``/``happenings`` and no unsupported
 statement) is a row: its cosine and its ``stories.SIGNALS``, labelled same event or not. A logistic regression
-(L2, ``--l2`` on the standardized signals, Newton steps) says how likely one event is; its cut is the lowest that
+(scikit-learn's, L2 ``--l2`` on the standardized signals) says how likely one event is; its cut is the lowest that
 merges at most ``--target`` of the training files' different-event pairs (all of them: those joined by words count,
 the vetoed ones do not merge), read on out-of-file scores (each training file scored by a model fitted on the
 others), so that the cut carries the error of a file the model has not seen. ``cut / w_cos - (intercept +
@@ -33,6 +33,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from sklearn.linear_model import LogisticRegression
+from sklearn.preprocessing import StandardScaler
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
@@ -97,22 +99,14 @@ def _features(rows_: list[Row]) -> np.ndarray:
 
 
 def fit(rows_: list[Row], l2: float) -> Model:
-    """Logistic regression on the eligible rows, the features standardized, L2 on all weights but the intercept."""
+    """scikit-learn's logistic regression on the eligible rows, the features standardized, L2 ``l2`` on all weights
+    but the intercept (``C`` = 1 / ``l2``)."""
     train = [row for row in rows_ if row.eligible]
-    x, y = _features(train), np.array([float(row.same) for row in train])
-    mean, scale = x.mean(axis=0), x.std(axis=0) + 1e-9
-    z = np.hstack([np.ones((len(x), 1)), (x - mean) / scale])
-    penalty = l2 * np.eye(z.shape[1])
-    penalty[0, 0] = 0.0
-    w = np.zeros(z.shape[1])
-    for _ in range(100):
-        p = 1 / (1 + np.exp(-z @ w))
-        step = np.linalg.solve(z.T @ (z * (p * (1 - p))[:, None]) + penalty, z.T @ (p - y) + penalty @ w)
-        w -= step
-        if np.abs(step).max() < 1e-10:
-            break
-    weights = w[1:] / scale
-    return Model(float(w[0] - weights @ mean), weights)
+    x, y = _features(train), np.array([row.same for row in train])
+    scaler = StandardScaler().fit(x)
+    regression = LogisticRegression(C=1 / l2, tol=1e-10, max_iter=10_000).fit(scaler.transform(x), y)
+    weights = regression.coef_[0] / scaler.scale_
+    return Model(float(regression.intercept_[0] - weights @ scaler.mean_), weights)
 
 
 def _cut(rows_: list[Row], scores: dict[str, float], target: float, floor: float) -> float:
