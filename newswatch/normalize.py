@@ -22,7 +22,7 @@ TRACKING_PARAMETERS = frozenset({
 _UNSTORABLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
 _BLOCK_TAGS = frozenset({"p", "br", "div", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote"})
-_SKIPPED_TAGS = frozenset({"script", "style", "noscript", "template"})
+_SKIPPED_TAGS = frozenset({"script", "style", "noscript", "template", "applet"})
 
 
 def storable(value: str) -> str:

@@ -7,13 +7,16 @@ from __future__ import annotations
 
 import codecs
 import shutil
+from xml.sax.saxutils import escape
 
+import feedparser
 import pytest
 from click.testing import CliRunner
 
 from newswatch.cli import main
 from newswatch.config import ConfigError, load_settings
 from newswatch.models import FEED_KINDS, FetchResult
+from newswatch.normalize import clean_text
 from newswatch.parsers import PARSERS, NotAFeed, parse
 from newswatch.cycle import ingest
 from newswatch.store import Store
@@ -196,3 +199,30 @@ def test_boms_declarations_that_fit_and_valid_utf8_win(case, body, content_type,
         [outcome] = ingest(settings, store)
         [title] = stored_titles(store, outcome)
     assert title in (KOREAN_TITLES[0], RUSSIAN_TITLES[0]), case
+
+
+MARKUP = [
+    "<p onclick='steal()'>Kim &amp; Putin met <a href='/news/1'>in Pyongyang</a></p><img src='x.png' alt='pic'>",
+    "<script>alert(1)</script><style>p{color:red}</style>Drills <b>began</b><!-- note --> today",
+    "<iframe src='https://evil.example/'>Seoul</iframe><noscript>no</noscript><applet>app</applet> and Tokyo",
+    "<svg><text>vector</text></svg><table><tr><td>cell</td></tr></table><a href='javascript:evil()'>link</a>",
+    "<base href='https://evil.example/'><meta http-equiv='refresh' content='0'><form><input value='v'>form</form>",
+]
+
+
+@pytest.mark.parametrize("markup", MARKUP)
+def test_entry_text_is_what_feedparsers_sanitizer_would_have_left(markup):
+    """rss.parse turns feedparser's sanitizer off (clean_text strips the markup anyway): the stored text must
+    stay what the sanitized HTML gives, in RSS's escaped and CDATA forms and in Atom's HTML content."""
+    rss = ("<rss version='2.0'><channel><title>t</title><link>https://outlet.example/</link>"
+           f"<item><title>a</title><link>/a</link><description>{escape(markup)}</description></item>"
+           f"<item><title>b</title><link>/b</link><description><![CDATA[{markup}]]></description></item>"
+           "</channel></rss>")
+    atom = ("<feed xmlns='http://www.w3.org/2005/Atom' xml:base='https://outlet.example/'><title>t</title>"
+            f"<entry><title>c</title><link href='c'/><id>c</id><content type='html'>{escape(markup)}</content></entry>"
+            "</feed>")
+    for body in (rss, atom):
+        sanitized = feedparser.parse(body.encode())
+        items = parse(FetchResult(feed_url="https://outlet.example/feed", body=body.encode()))
+        assert [item.summary for item in items] == [clean_text(entry.summary) for entry in sanitized.entries]
+        assert [item.url for item in items] == [entry.link for entry in sanitized.entries]
