@@ -1,35 +1,14 @@
 """Cross-language stories: the share of same-event pairs grouped and of different-event pairs merged.
 
-Over seventeen files of hand-written pairs (issue 16): tests/data/story_pairs.jsonl (120 pairs; the thresholds
-and the actor veto were tuned on it), tests/data/story_pairs_heldout.jsonl (72 pairs; held out in the first
-round, read and tuned on in the second), tests/data/story_pairs_heldout2.jsonl (81 pairs; held out in the
-second round, read and tuned on in the third), tests/data/story_pairs_heldout3.jsonl (55 pairs; held out in the
-third round, read and tuned on in the fourth), tests/data/story_pairs_heldout4.jsonl (126 pairs; held out in the
-fourth round, read and tuned on in the fifth), tests/data/story_pairs_heldout5.jsonl (108 pairs; held out in the
-fifth round, read and tuned on in a sixth whose rules were left out), tests/data/story_pairs_heldout6.jsonl
-(105 pairs written before that sixth round changed any rule; it judged and turned down those rules; read and tuned
-on in a seventh whose rules were left out too), tests/data/story_pairs_heldout7.jsonl (102 pairs written
-before that seventh round changed any rule; it judged and turned down those rules; tuned on in an eighth),
-tests/data/story_pairs_heldout8.jsonl (99 pairs written before that eighth round changed any rule; a ninth round's
-rules were chosen on the nine older files), tests/data/story_pairs_heldout9.jsonl (72 pairs written before that
-ninth round changed any rule; a tenth round's rules were chosen on the ten older files),
-tests/data/story_pairs_heldout10.jsonl (69 pairs written before that tenth round changed any rule; an eleventh
-round's rules were chosen on the eleven older files), tests/data/story_pairs_heldout11.jsonl (69 pairs written
-before that eleventh round changed any rule; a twelfth round's rules were chosen on the twelve older files),
-tests/data/story_pairs_heldout12.jsonl (70 pairs written before that twelfth round changed any rule; a thirteenth
-round's rules were chosen on the thirteen older files), tests/data/story_pairs_heldout13.jsonl (72 pairs written
-before that thirteenth round changed any rule; a fourteenth round's rules were chosen on the fourteen older files),
-tests/data/story_pairs_heldout14.jsonl (72 pairs written before that fourteenth round changed any rule; a fifteenth
-round's rules were chosen on the fifteen older files), tests/data/story_pairs_heldout15.jsonl (72 pairs written
-before that fifteenth round changed any rule; a sixteenth round's learned bar was fitted on the sixteen older files,
-``bench/stories_fit.py``) and tests/data/story_pairs_heldout16.jsonl (72 pairs written before that sixteenth round
-changed any rule). For each
-pair, item a is stored and item b arrives; the product's own ``stories.cluster`` decides whether b joins a's story. Reported per file, across and within
-languages and per language pair, with the pairs it gets wrong; then the same pairs when every distinct report of
-a file is clustered in one cycle (the many candidates a real cycle gives each item); then the encoder's cost: model load (with the
-first text encoded), items/s on titles and on title + lead, each against feedparser parsing the same items as
-RSS (the bare ingest loop's per-item work, measured in the same run: this box is shared and noisy), and peak
-RSS.
+Over every file of hand-written pairs (``tests/story_pairs.ALL_PAIRS``; tests/data/README.md tells what each holds
+and which round it judged before it was tuned on), each marked by whether the shipped learned bar
+(``newswatch/stories_bar.json``, ``bench/stories_fit.py``) was fitted on it or it is held out. For each pair, item a
+is stored and item b arrives; the product's own ``stories.cluster`` decides whether b joins a's story. Reported per
+file, across and within languages and per language pair, with the pairs it gets wrong; then the same pairs when
+every distinct report of a file is clustered in one cycle (the many candidates a real cycle gives each item); then
+the encoder's cost: model load (with the first text encoded), items/s on titles and on title + lead, each against
+feedparser parsing the same items as RSS (the bare ingest loop's per-item work, measured in the same run: this box
+is shared and noisy), and peak RSS.
 
     .venv/bin/python bench/stories.py
 """
@@ -37,6 +16,8 @@ RSS.
 from __future__ import annotations
 
 import html
+import json
+import re
 import resource
 import sys
 import time
@@ -47,32 +28,15 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 import feedparser  # noqa: E402
-from story_pairs import (  # noqa: E402
-    HELD_OUT_PAIRS, HELD_OUT_PAIRS_2, HELD_OUT_PAIRS_3, HELD_OUT_PAIRS_4, HELD_OUT_PAIRS_5, HELD_OUT_PAIRS_6,
-    HELD_OUT_PAIRS_7, HELD_OUT_PAIRS_8, HELD_OUT_PAIRS_9, HELD_OUT_PAIRS_10, HELD_OUT_PAIRS_11,
-    HELD_OUT_PAIRS_12, HELD_OUT_PAIRS_13, HELD_OUT_PAIRS_14, HELD_OUT_PAIRS_15, HELD_OUT_PAIRS_16,
-    PAIRS, load_pairs)
+from story_pairs import ALL_PAIRS, load_pairs  # noqa: E402
 
 from newswatch import stories  # noqa: E402
 
 
 def main() -> None:
-    files = {"tuning file": load_pairs(PAIRS), "first held-out file (now tuning)": load_pairs(HELD_OUT_PAIRS),
-             "second held-out file (now tuning)": load_pairs(HELD_OUT_PAIRS_2),
-             "third held-out file (now tuning)": load_pairs(HELD_OUT_PAIRS_3),
-             "fourth held-out file (now tuning)": load_pairs(HELD_OUT_PAIRS_4),
-             "fifth held-out file (now tuning)": load_pairs(HELD_OUT_PAIRS_5),
-             "sixth held-out file (now tuning)": load_pairs(HELD_OUT_PAIRS_6),
-             "seventh held-out file (now tuning)": load_pairs(HELD_OUT_PAIRS_7),
-             "eighth held-out file (now tuning)": load_pairs(HELD_OUT_PAIRS_8),
-             "ninth held-out file (now tuning)": load_pairs(HELD_OUT_PAIRS_9),
-             "tenth held-out file (now tuning)": load_pairs(HELD_OUT_PAIRS_10),
-             "eleventh held-out file (now tuning)": load_pairs(HELD_OUT_PAIRS_11),
-             "twelfth held-out file (now tuning)": load_pairs(HELD_OUT_PAIRS_12),
-             "thirteenth held-out file (now tuning)": load_pairs(HELD_OUT_PAIRS_13),
-             "fourteenth held-out file (now tuning)": load_pairs(HELD_OUT_PAIRS_14),
-             "fifteenth held-out file (now tuning)": load_pairs(HELD_OUT_PAIRS_15),
-             "sixteenth held-out file": load_pairs(HELD_OUT_PAIRS_16)}
+    fitted_on = set(re.findall(r"story_pairs\w*\.jsonl", json.loads(stories._BAR_FILE.read_text())["fitted"]))
+    files = {f"{path.stem} ({'the bar was fitted on it' if path.name in fitted_on else 'held out'})": load_pairs(path)
+             for path in ALL_PAIRS}
     pairs = [pair for file_pairs in files.values() for pair in file_pairs]
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     started = time.perf_counter()
@@ -98,6 +62,7 @@ def main() -> None:
             _rows(f"{name}, {languages}", by_languages[languages])
         _rows(f"{name}, same language", [(p, g) for p, g in file_results if p.a.lang == p.b.lang])
         _rows(f"{name}, all", file_results)
+    _rows("**all files, all**", [result for file_results in results.values() for result in file_results])
     for name, file_results in results.items():
         wrong = [f"{'missed' if p.same_event else 'MERGED'} {p.id} {p.languages}"
                  for p, grouped in file_results if grouped != p.same_event]
