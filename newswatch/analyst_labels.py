@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Iterator, Sequence
 
 from .labeled_items import item_from_record, iter_records
 from .models import Item, Label, LabeledItem
+from .normalize import language
 
 if TYPE_CHECKING:  # not imported to run: `classify` and `evaluate` start without SQLAlchemy
     from .store import Store
@@ -88,11 +89,13 @@ def labeled_examples(labels: Iterable[Label], topics: Sequence[str]) -> list[Lab
 
 
 def export_records(labels: Iterable[Label], topics: Sequence[str]) -> list[dict[str, Any]]:
-    """The labels in force as labeled-item records, which ``import_labels`` reads back."""
+    """The labels in force as labeled-item records, which ``import_labels`` reads back; each says its language as
+    ingest tells it (a label keeps its item's text, not its language, and the text decides the language)."""
     records = []
     for example in labeled_examples(labels, topics):
         item = example.item
-        record: dict[str, Any] = {"id": item.key, "title": item.title, "summary": item.summary}
+        record: dict[str, Any] = {"id": item.key, "lang": language(item.title, item.summary), "title": item.title,
+                                  "summary": item.summary}
         if item.text:
             record["text"] = item.text
         if item.url:

@@ -56,6 +56,14 @@ def test_import_is_idempotent_and_exports_what_it_read(store):
     assert exported == {"l1": ["russia_dprk"], "l2": ["alliance_drills"], "l3": []}
 
 
+def test_exported_labels_say_their_language(store):
+    records = [{"id": "ko", "title": "북러 정상, 평양서 포괄적 전략적 동반자 관계 조약 서명", "topics": ["russia_dprk"]},
+               {"id": "ru", "title": "Путин и Ким Чен Ын подписали договор в Пхеньяне", "topics": ["russia_dprk"]},
+               *RECORDS[:1]]
+    import_labels(store, lines(records), "a.jsonl", "ana", NOW, NAMES)
+    assert {r["id"]: r["lang"] for r in export_records(store.latest_labels(), NAMES)} == {"ko": "ko", "ru": "ru", "l1": "en"}
+
+
 def test_malformed_label_file_names_the_line_and_imports_nothing(store):
     bad = lines(RECORDS[:2]) + ['{"title": "x", "topics": ["weather"]}\n']
     with pytest.raises(LabeledFileError, match=r"bad.jsonl:3: unknown topic"):
