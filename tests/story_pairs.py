@@ -22,7 +22,9 @@ thirteenth round changed anything; a fourteenth round's rules were chosen on the
 tests/data/story_pairs_heldout14.jsonl (written before that fourteenth round changed anything; a fifteenth round's
 rules were chosen on the older files with it), tests/data/story_pairs_heldout15.jsonl (written before that
 fifteenth round changed anything; the sixteenth round's learned bar was fitted on the sixteen older files with it)
-and tests/data/story_pairs_heldout16.jsonl (written before that sixteenth round changed anything)."""
+tests/data/story_pairs_heldout16.jsonl (written before that sixteenth round changed anything; the learned bar was
+refitted on the seventeen files with it) and tests/data/story_pairs_heldout17.jsonl (written before that refit was
+scored on anything new)."""
 
 from __future__ import annotations
 
@@ -51,10 +53,11 @@ HELD_OUT_PAIRS_13 = Path(__file__).parent / "data" / "story_pairs_heldout13.json
 HELD_OUT_PAIRS_14 = Path(__file__).parent / "data" / "story_pairs_heldout14.jsonl"
 HELD_OUT_PAIRS_15 = Path(__file__).parent / "data" / "story_pairs_heldout15.jsonl"
 HELD_OUT_PAIRS_16 = Path(__file__).parent / "data" / "story_pairs_heldout16.jsonl"
+HELD_OUT_PAIRS_17 = Path(__file__).parent / "data" / "story_pairs_heldout17.jsonl"
 ALL_PAIRS = (PAIRS, HELD_OUT_PAIRS, HELD_OUT_PAIRS_2, HELD_OUT_PAIRS_3, HELD_OUT_PAIRS_4, HELD_OUT_PAIRS_5,
              HELD_OUT_PAIRS_6, HELD_OUT_PAIRS_7, HELD_OUT_PAIRS_8, HELD_OUT_PAIRS_9, HELD_OUT_PAIRS_10,
              HELD_OUT_PAIRS_11, HELD_OUT_PAIRS_12, HELD_OUT_PAIRS_13, HELD_OUT_PAIRS_14, HELD_OUT_PAIRS_15,
-             HELD_OUT_PAIRS_16)
+             HELD_OUT_PAIRS_16, HELD_OUT_PAIRS_17)
 """Every pair file, oldest first (``bench/stories_fit.py`` fits the learned bar on them, one left out at a time)."""
 
 
