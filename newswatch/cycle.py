@@ -1,8 +1,9 @@
 """The one composer of a monitoring cycle: fetch → parse → normalize → store → classify → owe → deliver.
 
 The store is the queue. A cycle (1) refreshes the due feeds and stores their new items; (2) classifies every
-stored item the current model has not scored — oldest first, in batches, at most ``BACKLOG_PER_CYCLE`` a
-cycle — not only the items new in this run, so items a killed run or a full disk left unscored are taken up
+stored item the current model has not scored — every item no model has scored yet first, then items an older
+model scored, oldest first, in batches, at most ``BACKLOG_PER_CYCLE`` a cycle unless more are owed a first score —
+not only the items new in this run, so items a killed run or a full disk left unscored are taken up
 by whichever process runs next; each batch's predictions are saved in one transaction with what they owe
 (immediate alerts, at most once per item and channel; digest entries follow from the predictions); (3) owes
 the due digests and delivers everything owed; (4) only then writes the digest copy files, whose failure
@@ -45,8 +46,9 @@ log = logging.getLogger(__name__)
 CLASSIFY_BATCH = 500
 """Items scored and saved (with what they owe) per transaction: a crash loses at most one batch's work."""
 BACKLOG_PER_CYCLE = 5000
-"""Items one cycle classifies at most: a new model version re-scores the stored items over several cycles
-(items no model has scored come first), never a million in one."""
+"""Items one cycle classifies at most, unless more have never been scored: a new model version re-scores the stored
+items over several cycles, never a million in one, but every new item is scored (and alerted) in the cycle that
+stored it."""
 
 @dataclass(frozen=True)
 class FeedOutcome:
@@ -350,9 +352,11 @@ def record_predictions(store: Store, settings: Settings, model_version: str, ite
 def classify_backlog(settings: Settings, store: Store, model: Classifier, clock: Clock = utcnow,
                      batch: int = CLASSIFY_BATCH, limit: int = BACKLOG_PER_CYCLE) -> Classified:
     """Score the stored items the model has not scored yet (see ``Store.classification_queue``), ``batch``
-    at a time and at most ``limit``; each batch's predictions are saved with what they owe."""
+    at a time: every item no model has scored (the queue gives them first: their alerts are due now), and up to
+    ``limit`` in all; each batch's predictions are saved with what they owe."""
     tagged: list[Match] = []
     scored = 0
+    limit = max(limit, store.count_never_scored())
     while scored < limit:
         items = store.classification_queue(model.version, min(batch, limit - scored))
         if not items:

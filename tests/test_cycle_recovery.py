@@ -18,7 +18,7 @@ from click.testing import CliRunner
 
 from newswatch.cli import main
 from newswatch.config import load_settings
-from newswatch.cycle import classify_backlog, deliver, run_cycle
+from newswatch.cycle import classify_backlog, deliver, ingest, run_cycle
 from newswatch.clock import utcnow
 from newswatch.models import Item, Prediction
 from newswatch.store import Store
@@ -134,6 +134,17 @@ class KeywordModel:
     def predict_items(self, items):
         return [Prediction({"russia_dprk": 0.95, "alliance_drills": 0.0}, ("russia_dprk",)) if "Putin" in item.title
                 else Prediction({"russia_dprk": 0.0, "alliance_drills": 0.0}, ()) for item in items]
+
+
+def test_every_new_item_is_scored_in_the_cycle_that_stored_it_whatever_the_limit(
+        database_url, data_dir, feed_server, smtp_server, webhook, tmp_path):
+    names = write_distinct_feeds(feed_server.root, count=5)
+    settings = load_settings(configure(tmp_path, [feed_server.url(n) for n in names], webhook, smtp_server))
+    store = Store.open(database_url)
+    ingest(settings, store)
+    classified = classify_backlog(settings, store, KeywordModel("v1"), limit=4, batch=3)
+    assert (classified.scored, classified.backlog) == (15, 0)
+    store.close()
 
 
 def test_a_new_model_rescores_the_store_over_several_cycles_and_alerts_nothing_twice(

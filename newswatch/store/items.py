@@ -134,6 +134,13 @@ class ItemStore:
         with self.engine.connect() as conn:
             return [_item(row._mapping) for row in conn.execute(query)]
 
+    def count_never_scored(self) -> int:
+        """Items no model version has scored: new ones, or ones a killed run left owed."""
+        query = (sa.select(sa.func.count()).select_from(items)
+                 .where(~sa.exists().where(predictions.c.item_id == items.c.id)))
+        with self.engine.connect() as conn:
+            return conn.execute(query).scalar_one()
+
     def count_unscored_by(self, model_version: str) -> int:
         query = _unscored(model_version).with_only_columns(sa.func.count())
         with self.engine.connect() as conn:
