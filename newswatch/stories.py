@@ -60,6 +60,7 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
+from weakref import WeakKeyDictionary
 
 import numpy as np
 
@@ -123,10 +124,28 @@ def words(text: str) -> list[str]:
     return out
 
 
-class StoryIndex:
-    """Recent items' word sets, searchable for the most similar one."""
+def first_words(text: str, count: int) -> list[str]:
+    """``words(text)[:count]``, reading no more of a long text than it takes: a prefix, doubled until it holds more
+    than ``count`` words (so that the last one kept is whole) or is the whole text."""
+    size = 512
+    while size < len(text):
+        found = words(text[:size])
+        if len(found) > count:
+            return found[:count]
+        size *= 2
+    return words(text)[:count]
 
-    def __init__(self) -> None:
+
+WordSets = dict[int, tuple[frozenset[str], frozenset[str]]]
+"""Item id → its title's words, and its title's and lead's together."""
+
+
+class StoryIndex:
+    """Recent items' word sets, searchable for the most similar one. ``known`` (item id → word sets) is read
+    first and given the sets of the items it lacks: an item's title and summary never change once stored."""
+
+    def __init__(self, known: WordSets | None = None) -> None:
+        self._known = known
         self._docs: dict[int, tuple[int, frozenset[str], frozenset[str], Item]] = {}
         self._postings: defaultdict[str, list[int]] = defaultdict(list)
         self._looked_up: tuple[Item, frozenset[str], frozenset[str]] | None = None
@@ -136,8 +155,13 @@ class StoryIndex:
         """The title's words, and the title's and the lead's together."""
         if self._looked_up is not None and self._looked_up[0] is item:
             return self._looked_up[1:]
+        if self._known is not None and item.id in self._known:
+            return self._known[item.id]
         title_words = frozenset(words(item.title))
-        return title_words, title_words | frozenset(words(item.summary)[:_LEAD_WORDS])
+        sets = title_words, title_words | frozenset(first_words(item.summary, _LEAD_WORDS))
+        if self._known is not None and item.id is not None:
+            self._known[item.id] = sets
+        return sets
 
     def add(self, item: Item, story_id: int) -> None:
         assert item.id is not None
@@ -365,10 +389,11 @@ def _published_apart(a: Item, b: Item, window: timedelta) -> bool:
     return a.published is not None and b.published is not None and abs(a.published - b.published) > window
 
 
-def cluster(recent: Iterable[Item], new_items: Sequence[Item], encoder: Encoder = meanings) -> dict[int, int]:
-    """Story ids for the new items, given the recent stored items."""
+def cluster(recent: Iterable[Item], new_items: Sequence[Item], encoder: Encoder = meanings,
+            known: WordSets | None = None) -> dict[int, int]:
+    """Story ids for the new items, given the recent stored items (and ``known``, see ``StoryIndex``)."""
     new_ids = {item.id for item in new_items}
-    index = StoryIndex()
+    index = StoryIndex(known)
     seen: list[Item] = []
     stories: dict[int, int] = {}
     for item in recent:
@@ -444,6 +469,15 @@ def assign_stories(store: Store, new_items: Sequence[Item], now: datetime, windo
     """Cluster the new items against the recent window and record their story ids."""
     if not new_items:
         return {}
-    assigned = cluster(store.recent_items(now - window), new_items, _kept_in(store, encoder))
+    recent = store.recent_items(now - window)
+    known = _WORD_SETS.setdefault(store, {})
+    for gone in known.keys() - {item.id for item in recent}:
+        known.pop(gone, None)
+    assigned = cluster(recent, new_items, _kept_in(store, encoder), known)
     store.set_stories(assigned)
     return assigned
+
+
+_WORD_SETS: WeakKeyDictionary[Store, WordSets] = WeakKeyDictionary()
+"""Per open store, the word sets of its window's items: each cycle reads the words of its new items only, where
+reading every item of the window again (72 hours of every feed, each cycle) took most of a steady cycle's grouping."""

@@ -16,7 +16,7 @@ from newswatch.cli import main
 from newswatch.anchors import Anchors
 from newswatch.models import Feed, Item
 from newswatch.stories import (CROSS_FLOOR, CROSS_LANGUAGE, SIGNALS, _bar_weights, _cross_language_story, _elsewhere,
-                               _headline_place_unmatched, _learned_bar, assign_stories, meanings)
+                               _headline_place_unmatched, _learned_bar, assign_stories, meanings, words)
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=timezone.utc)
 
@@ -375,6 +375,34 @@ def test_an_item_read_as_another_language_by_mistake_sends_no_english_item_to_th
     assert len(stored) == 4
     assign_stories(store, stored, NOW, encoder=counting)
     assert encoded == []
+
+
+def test_a_cycle_reads_the_words_of_its_new_items_only_and_forgets_those_gone_from_the_window(store, monkeypatch):
+    """Every item of the window is compared with each new one; its words are read once per open store."""
+    from newswatch import stories
+
+    feed_url = "https://wire.example/rss"
+    feed_id = store.sync_feeds([Feed(feed_url, "Wire")])[feed_url]
+
+    def reports(first: int, count: int, at: datetime) -> list[Item]:
+        return store.insert_new(feed_id, [Item(key=f"k{n}", title=f"Report {n} on talks number w{n}",
+                                               url=f"https://wire.example/{n}", summary=f"Lead of report {n}.",
+                                               lang="en", published=at) for n in range(first, first + count)], at)
+
+    read: list[str] = []
+    monkeypatch.setattr(stories, "words", lambda text: read.append(text) or words(text))
+    older = reports(0, 3, NOW)
+    assign_stories(store, older, NOW)
+    assert len(read) == 3 * 2  # title and lead of each
+    read.clear()
+    later = NOW + timedelta(hours=1)
+    newer = reports(3, 2, later)
+    assert set(assign_stories(store, newer, later)) == {item.id for item in newer}
+    assert len(read) == 2 * 2  # the three older items' words were kept
+    much_later = NOW + stories.WINDOW + timedelta(minutes=30)  # the older three are out of the window now
+    [last] = reports(5, 1, much_later)
+    assign_stories(store, [last], much_later)
+    assert set(stories._WORD_SETS[store]) == {newer[0].id, newer[1].id, last.id}
 
 
 def _rss(title: str, items: list[tuple[str, str, str, datetime]]) -> str:
