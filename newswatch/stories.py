@@ -54,6 +54,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from bisect import bisect_left, bisect_right
 from collections import Counter, defaultdict
 from datetime import datetime, timedelta
@@ -157,8 +158,9 @@ class StoryIndex:
             return self._looked_up[1:]
         if self._known is not None and item.id in self._known:
             return self._known[item.id]
-        title_words = frozenset(words(item.title))
-        sets = title_words, title_words | frozenset(first_words(item.summary, _LEAD_WORDS))
+        # interned: the window's items share one copy of each word, where each item's sets held copies of their own
+        title_words = frozenset(map(sys.intern, words(item.title)))
+        sets = title_words, title_words | frozenset(map(sys.intern, first_words(item.summary, _LEAD_WORDS)))
         if self._known is not None and item.id is not None:
             self._known[item.id] = sets
         return sets
