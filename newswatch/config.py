@@ -62,7 +62,8 @@ class FetchSettings:
     """Scheduled polls one host gets per hour at most, shared by its feeds."""
     parse_processes: int = field(default_factory=lambda: _one_per_core(at_most=4))
     """Worker processes that parse the fetched feeds (feedparser is pure Python, so the fetching threads alone
-    use one core); 0 parses in the fetching threads. One per core by default, at most four; none on one core."""
+    use one core), and that score a large backlog; 0 parses in the fetching threads and scores in the cycle's
+    process. One per core by default, at most four; none on one core."""
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,7 @@ from .fulltext import ArticleFetcher
 from .models import Classifier, Feed, Item, Match, Prediction
 from .normalize import not_after
 from .notify import DeliveryReport, Sender, deliver_owed, send_apprise
-from .parallel import WorkerProcesses
+from .parallel import WorkerProcesses, forked_map
 from .parsers import NotAFeed, parse
 from .store import Obligations, Store
 from .stories import assign_stories
@@ -44,7 +44,7 @@ from .stories import assign_stories
 log = logging.getLogger(__name__)
 
 CLASSIFY_BATCH = 500
-"""Items scored and saved (with what they owe) per transaction: a crash loses at most one batch's work."""
+"""Items scored and saved (with what they owe) per transaction: a crash loses the work of the batches in flight only."""
 BACKLOG_PER_CYCLE = 5000
 """Items one cycle classifies at most, unless more have never been scored: a new model version re-scores the stored
 items over several cycles, never a million in one, but every new item is scored (and alerted) in the cycle that
@@ -353,19 +353,21 @@ def classify_backlog(settings: Settings, store: Store, model: Classifier, clock:
                      batch: int = CLASSIFY_BATCH, limit: int = BACKLOG_PER_CYCLE) -> Classified:
     """Score the stored items the model has not scored yet (see ``Store.classification_queue``), ``batch``
     at a time: every item no model has scored (the queue gives them first: their alerts are due now), and up to
-    ``limit`` in all; each batch's predictions are saved with what they owe."""
+    ``limit`` in all; each batch's predictions are saved with what they owe. Where there are more batches than
+    ``fetch.parse_processes``, forked workers score while this process saves (scoring is pure CPU work)."""
+    queued = store.classification_queue(model.version, max(limit, store.count_never_scored()))
+    batches = [queued[start:start + batch] for start in range(0, len(queued), batch)]
+    processes = settings.fetch.parse_processes
     tagged: list[Match] = []
-    scored = 0
-    limit = max(limit, store.count_never_scored())
-    while scored < limit:
-        items = store.classification_queue(model.version, min(batch, limit - scored))
-        if not items:
-            break
-        matches = record_predictions(store, settings, model.version, items, model.predict_items(items), clock(),
-                                     model.thresholds)
+    scored = forked_map(_predict, model, batches, processes if len(batches) > processes else 0)
+    for items, predictions in zip(batches, scored, strict=True):  # strict: the map runs to its end, its pool closed
+        matches = record_predictions(store, settings, model.version, items, predictions, clock(), model.thresholds)
         tagged += [m for m in matches if m.prediction.tags]
-        scored += len(items)
-    return Classified(tagged, scored, store.count_unscored_by(model.version))
+    return Classified(tagged, len(queued), store.count_unscored_by(model.version))
+
+
+def _predict(model: Classifier, items: list[Item]) -> list[Prediction]:
+    return model.predict_items(items)
 
 
 def deliver(store: Store, settings: Settings, tagged_at: Mapping[str, float], send: Sender = send_apprise,

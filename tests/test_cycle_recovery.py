@@ -14,6 +14,7 @@ import sys
 import time
 from collections import Counter
 
+import pytest
 from click.testing import CliRunner
 
 from newswatch.cli import main
@@ -136,14 +137,20 @@ class KeywordModel:
                 else Prediction({"russia_dprk": 0.0, "alliance_drills": 0.0}, ()) for item in items]
 
 
+@pytest.mark.parametrize("processes", [0, 2])
 def test_every_new_item_is_scored_in_the_cycle_that_stored_it_whatever_the_limit(
-        database_url, data_dir, feed_server, smtp_server, webhook, tmp_path):
+        processes, database_url, data_dir, feed_server, smtp_server, webhook, tmp_path):
+    """... by the cycle's process or, with more batches than worker processes, by forked workers: the same scores."""
     names = write_distinct_feeds(feed_server.root, count=5)
-    settings = load_settings(configure(tmp_path, [feed_server.url(n) for n in names], webhook, smtp_server))
+    settings = load_settings(configure(tmp_path, [feed_server.url(n) for n in names], webhook, smtp_server,
+                                       extra=f"[fetch]\nparse_processes = {processes}"))
     store = Store.open(database_url)
     ingest(settings, store)
     classified = classify_backlog(settings, store, KeywordModel("v1"), limit=4, batch=3)
     assert (classified.scored, classified.backlog) == (15, 0)
+    scores = {item.title: scores["russia_dprk"] for item, scores in store.latest_predictions("v1")}
+    assert len(scores) == 15 and all(score == (0.95 if "Putin" in title else 0.0) for title, score in scores.items())
+    assert len(classified.matches) == 5
     store.close()
 
 
