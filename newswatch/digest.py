@@ -24,10 +24,6 @@ from .untrusted import http_url, printable
 
 SNIPPET_CHARS = 200
 """About two lines of a mail client's reading pane."""
-STORIES_PER_TOPIC = 50
-"""A message lists at most this many stories of a topic, the newest, and says how many more there are and where
-to read them: a first run over hundreds of feeds (or a long outage) must not make a mail of thousands of entries
-and megabytes that no one reads and servers refuse. The rest are stored, tagged and in the inbox as any other."""
 TITLE_CHARS = 300
 """A message shows at most this much of a title (the store keeps it whole): a feed's 1 MB title must not make a
 message its channel refuses, taking the other items of the alert with it."""
@@ -167,7 +163,8 @@ def build_digest(matches: Sequence[Match], topics: Mapping[str, str], tz: str = 
     if not grouped:
         return None
     zone = ZoneInfo(tz)
-    entries = [_Section.of(topic, topics[topic], stories, zone, web_base_url) for topic, stories in grouped.items()]
+    entries = {topics[topic]: [_Entry.of(story, zone, web_base_url) for story in stories]
+               for topic, stories in grouped.items()}
     item_ids = tuple(sorted({m.item.id for stories in grouped.values() for s in stories for m in s.copies
                              if m.item.id is not None}))
     subject = printable(subject or subject_line(grouped, topics, kind))
@@ -258,38 +255,13 @@ def _lang_tag(item: Item) -> str:
     return f" [{item.lang}]" if item.lang != UNDETERMINED else ""
 
 
-@dataclass(frozen=True)
-class _Section:
-    """One topic's part of a message: the entries of its newest stories, how many stories it has in all, and where
-    to read those not listed (``STORIES_PER_TOPIC``)."""
-
-    title: str
-    entries: list[_Entry]
-    total: int
-    more_command: str
-    more_link: str | None
-
-    @classmethod
-    def of(cls, topic: str, title: str, stories: Sequence[Story], zone: ZoneInfo,
-           web_base_url: str | None) -> _Section:
-        return cls(title, [_Entry.of(story, zone, web_base_url) for story in stories[:STORIES_PER_TOPIC]],
-                   len(stories), f"newswatch items --topic {topic}",
-                   f"{web_base_url}/?topic={topic}" if web_base_url else None)
-
-    @property
-    def more(self) -> str:
-        """"… and 12 more stories" where some are not listed, else nothing."""
-        omitted = self.total - len(self.entries)
-        return f"… and {omitted} more {'story' if omitted == 1 else 'stories'}, older" if omitted else ""
-
-
-def _text(entries: list[_Section], subject: str, footer: str) -> str:
-    """``entries``: per topic, its stories' entries (as for ``_markdown`` and ``_html``)."""
+def _text(entries: dict[str, list[_Entry]], subject: str, footer: str) -> str:
+    """``entries``: per topic title, its stories' entries (as for ``_markdown`` and ``_html``)."""
     lines = [subject, ""]
-    for section in entries:
-        heading = f"{section.title} ({section.total})"
+    for title, topic_entries in entries.items():
+        heading = f"{title} ({len(topic_entries)})"
         lines += [heading, "=" * len(heading), ""]
-        for entry in section.entries:
+        for entry in topic_entries:
             lines += [f"* {entry.title}", f"  {entry.byline}"]
             lines += [f"  {line}" for line in (entry.url_text, entry.snippet) if line]
             if entry.why:
@@ -300,9 +272,6 @@ def _text(entries: list[_Section], subject: str, footer: str) -> str:
             if entry.label_link:
                 lines.append(f"  label online: {entry.label_link}")
             lines.append("")
-        if section.more:
-            lines += [f"{section.more}: {section.more_command}"
-                      + (f" or {section.more_link}" if section.more_link else ""), ""]
     if footer:
         lines += ["--", footer]
     return "\n".join(lines).rstrip() + "\n"
@@ -312,12 +281,12 @@ def _md(value: str) -> str:
     return value.replace("[", "\\[").replace("]", "\\]").replace("*", "\\*").replace("_", "\\_")
 
 
-def _markdown(entries: list[_Section], footer: str) -> str:
+def _markdown(entries: dict[str, list[_Entry]], footer: str) -> str:
     """Compact, for chat and webhook channels."""
     lines = []
-    for section in entries:
-        lines.append(f"**{_md(section.title)} ({section.total})**")
-        for entry in section.entries:
+    for title, topic_entries in entries.items():
+        lines.append(f"**{_md(title)} ({len(topic_entries)})**")
+        for entry in topic_entries:
             title = f"[{_md(entry.title)}](<{entry.link}>)" if entry.link else _md(entry.title)
             lines.append(f"- {title} — {_md(entry.byline)}")
             if entry.snippet:
@@ -328,16 +297,13 @@ def _markdown(entries: list[_Section], footer: str) -> str:
             why = f"why: {_md(entry.why)} · " if entry.why else ""
             link = f" · [label]({entry.label_link})" if entry.label_link else ""
             lines.append(f"  {why}`{entry.label}`{link}")
-        if section.more:
-            where = f"[the inbox](<{section.more_link}>)" if section.more_link else f"`{section.more_command}`"
-            lines.append(f"- {section.more}: {where}")
         lines.append("")
     if footer:
         lines.append(f"_{_md(footer)}_")
     return "\n".join(lines).rstrip() + "\n"
 
 
-def _html(entries: list[_Section], subject: str, footer: str) -> str:
+def _html(entries: dict[str, list[_Entry]], subject: str, footer: str) -> str:
     e = html.escape
     parts = ['<!doctype html><html><head><meta charset="utf-8">',
              f'<title>{e(subject)}</title></head>',
@@ -345,16 +311,11 @@ def _html(entries: list[_Section], subject: str, footer: str) -> str:
              '<div style="max-width:720px;margin:0 auto;padding:24px">',
              '<div style="font-size:12px;letter-spacing:1px;text-transform:uppercase;color:#5f6b7a">newswatch</div>',
              f'<h1 style="font-size:22px;margin:4px 0 20px 0">{e(subject)}</h1>']
-    for section in entries:
+    for title, topic_entries in entries.items():
         parts.append(f'<h2 style="font-size:17px;border-bottom:2px solid #2b4a6f;padding-bottom:4px;'
-                     f'margin:24px 0 12px 0">{e(section.title)} '
-                     f'<span style="color:#5f6b7a;font-weight:normal">({section.total})</span></h2>')
-        parts += [_html_entry(entry) for entry in section.entries]
-        if section.more:
-            where = (f'<a href="{e(section.more_link)}" style="color:#0b4f8a">the inbox</a>' if section.more_link
-                     else f'<code style="background:#eef1f5;padding:1px 4px;border-radius:3px">'
-                          f'{e(section.more_command)}</code>')
-            parts.append(f'<p style="font-size:14px;color:#3d4b5c">{e(section.more)}: {where}</p>')
+                     f'margin:24px 0 12px 0">{e(title)} '
+                     f'<span style="color:#5f6b7a;font-weight:normal">({len(topic_entries)})</span></h2>')
+        parts += [_html_entry(entry) for entry in topic_entries]
     parts += ['<p style="font-size:12px;color:#5f6b7a;margin-top:28px">Scores are the model\'s confidence; '
               '"why" lists the terms that pushed it. Run the label command (or follow the label link) '
               f'to teach the model.{" " + e(footer[:1].upper() + footer[1:]) + "." if footer else ""}</p>',

@@ -18,7 +18,7 @@ from click.testing import CliRunner
 from newswatch import alerts
 from newswatch.cli import main
 from newswatch.config import load_settings
-from newswatch.digest import STORIES_PER_TOPIC, Match, build_digest
+from newswatch.digest import Match, build_digest
 from newswatch.models import Feed, Item, Prediction
 from newswatch.notify import IDEMPOTENCY_HEADER, deliver_owed
 from newswatch.cycle import deliver, record_predictions
@@ -159,22 +159,6 @@ def test_one_entry_per_story_with_more_sources_and_every_copy_listed():
     for rendering in (digest.text, digest.markdown, digest.html):
         assert "TASS" in rendering and "Treaty signed (2)" in rendering and "Treaty signed (3)" in rendering
     assert digest.item_ids == (1, 2, 3, 9)
-
-
-@pytest.mark.parametrize("web_base_url, where", [(None, "newswatch items --topic russia_dprk"),
-                                                 ("https://nw.example", "https://nw.example/?topic=russia_dprk")])
-def test_a_message_lists_the_newest_stories_of_a_topic_and_says_how_many_more_and_where(web_base_url, where):
-    prediction = Prediction({"russia_dprk": 0.9}, ("russia_dprk",))
-    matches = [Match(Item(key=str(i), title=f"Report number {i}", id=i, published=NOW - timedelta(minutes=i)),
-                     prediction, "TASS") for i in range(1, STORIES_PER_TOPIC + 13)]
-    digest = build_digest(matches, TITLES, web_base_url=web_base_url)
-    assert digest.subject == f"{STORIES_PER_TOPIC + 12} new: Russia–DPRK ties"
-    assert digest.item_ids == tuple(range(1, STORIES_PER_TOPIC + 13))  # all of them are in this message's key
-    for rendering in (digest.text, digest.markdown, digest.html):
-        assert f"newswatch label {STORIES_PER_TOPIC} russia_dprk" in rendering  # the newest, listed
-        assert f"newswatch label {STORIES_PER_TOPIC + 1} russia_dprk" not in rendering
-        assert "… and 12 more stories, older" in rendering and where in rendering
-        assert f"({STORIES_PER_TOPIC + 12})" in rendering
 
 
 def test_a_stored_story_carried_by_two_outlets_is_one_entry_of_the_mailed_digest(tmp_path, home, smtp_server):
