@@ -382,8 +382,12 @@ def write_digest_files(digest: Digest, directory: Path, now: datetime) -> list[P
     directory.mkdir(parents=True, exist_ok=True)
     stem = f"{now:%Y%m%dT%H%M%SZ}-{digest.key[:8]}"
     paths = [directory / f"{stem}.md", directory / f"{stem}.html"]
-    paths[0].write_text(f"# {digest.subject}\n\n{digest.markdown}", encoding="utf-8")
-    paths[1].write_text(digest.html, encoding="utf-8")
+    # streamed: a first run's copy of thousands of stories never has its whole text in memory
+    with paths[0].open("w", encoding="utf-8") as markdown:
+        markdown.write(f"# {digest.subject}\n\n")
+        markdown.writelines(digest.pieces("markdown"))
+    with paths[1].open("w", encoding="utf-8") as page:
+        page.writelines(digest.pieces("html"))
     return paths
 
 

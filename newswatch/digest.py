@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import hashlib
 import html
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from functools import cached_property
-from typing import Callable, Iterable, Mapping, Protocol, Sequence, TypeVar
+from typing import Callable, Iterable, Iterator, Mapping, Protocol, Sequence, TypeVar
 from zoneinfo import ZoneInfo
 
 from .models import Item, Match, Prediction
@@ -104,11 +104,15 @@ class Story:
 
 @dataclass(frozen=True)
 class Digest:
+    """One message: its subject, the items it holds, and its plain-text, HTML and Markdown renderings, each written
+    when first read or streamed to a file in pieces (``pieces``): a first run's digest of thousands of stories
+    makes tens of megabytes of each, which a digest copy need never hold at once."""
+
     subject: str
-    text: str
-    html: str
-    markdown: str
     item_ids: tuple[int, ...]
+    entries: dict[str, list[_Entry]] = field(repr=False, compare=False)
+    """Per topic title, its stories' entries."""
+    footer: str = ""
     kind: str = "digest"
 
     @property
@@ -117,6 +121,41 @@ class Digest:
         ids = ",".join(map(str, sorted(self.item_ids)))
         seed = ids if self.kind == "digest" else f"{self.kind}:{ids}"
         return hashlib.sha256(seed.encode()).hexdigest()[:24]
+
+    def pieces(self, rendering: str) -> Iterator[str]:
+        """The rendering ("text", "html" or "markdown") in pieces; joined, they are the property of that name."""
+        if rendering == "text":
+            return _stripped(_text(self.entries, self.subject, self.footer))
+        if rendering == "markdown":
+            return _stripped(_markdown(self.entries, self.footer))
+        if rendering == "html":
+            return (f"{line}\n" for line in _html(self.entries, self.subject, self.footer))
+        raise ValueError(f"no rendering {rendering!r}")
+
+    @cached_property
+    def text(self) -> str:
+        return "".join(self.pieces("text"))
+
+    @cached_property
+    def html(self) -> str:
+        return "".join(self.pieces("html"))
+
+    @cached_property
+    def markdown(self) -> str:
+        return "".join(self.pieces("markdown"))
+
+
+def _stripped(lines: Iterable[str]) -> Iterator[str]:
+    """``"\\n".join(lines).rstrip() + "\\n"`` in pieces, given as the lines come: each line is held only until a
+    later one has text (the trailing blank lines, and the last line's trailing spaces, are left out)."""
+    held: list[str] = []  # the last line with text, and the blank lines after it
+    started = False
+    for line in lines:
+        if line.strip() and held:
+            yield ("\n" if started else "") + "\n".join(held)
+            started, held = True, []
+        held.append(line)
+    yield ("\n" if started else "") + "\n".join(held).rstrip() + "\n"
 
 
 def story_id(item: Item) -> str:
@@ -169,8 +208,7 @@ def build_digest(matches: Sequence[Match], topics: Mapping[str, str], tz: str = 
                              if m.item.id is not None}))
     subject = printable(subject or subject_line(grouped, topics, kind))
     footer = tagging_footer(list(grouped), threshold, tagged_at)
-    return Digest(subject=subject, text=_text(entries, subject, footer), html=_html(entries, subject, footer),
-                  markdown=_markdown(entries, footer), item_ids=item_ids, kind=kind)
+    return Digest(subject=subject, item_ids=item_ids, entries=entries, footer=footer, kind=kind)
 
 
 def tagging_footer(topics: Sequence[str], threshold: float | None, tagged_at: Mapping[str, float] | None) -> str:
@@ -255,72 +293,69 @@ def _lang_tag(item: Item) -> str:
     return f" [{item.lang}]" if item.lang != UNDETERMINED else ""
 
 
-def _text(entries: dict[str, list[_Entry]], subject: str, footer: str) -> str:
-    """``entries``: per topic title, its stories' entries (as for ``_markdown`` and ``_html``)."""
-    lines = [subject, ""]
+def _text(entries: dict[str, list[_Entry]], subject: str, footer: str) -> Iterator[str]:
+    """The plain-text lines; ``entries``: per topic title, its stories' entries (as for ``_markdown`` and ``_html``)."""
+    yield from (subject, "")
     for title, topic_entries in entries.items():
         heading = f"{title} ({len(topic_entries)})"
-        lines += [heading, "=" * len(heading), ""]
+        yield from (heading, "=" * len(heading), "")
         for entry in topic_entries:
-            lines += [f"* {entry.title}", f"  {entry.byline}"]
-            lines += [f"  {line}" for line in (entry.url_text, entry.snippet) if line]
+            yield from (f"* {entry.title}", f"  {entry.byline}")
+            yield from (f"  {line}" for line in (entry.url_text, entry.snippet) if line)
             if entry.why:
-                lines.append(f"  why: {entry.why}")
+                yield f"  why: {entry.why}"
             for byline, title, _, url_text in entry.others:
-                lines.append(f"  also: {byline}: {title}" + (f" <{url_text}>" if url_text else ""))
-            lines.append(f"  label: {entry.label}")
+                yield f"  also: {byline}: {title}" + (f" <{url_text}>" if url_text else "")
+            yield f"  label: {entry.label}"
             if entry.label_link:
-                lines.append(f"  label online: {entry.label_link}")
-            lines.append("")
+                yield f"  label online: {entry.label_link}"
+            yield ""
     if footer:
-        lines += ["--", footer]
-    return "\n".join(lines).rstrip() + "\n"
+        yield from ("--", footer)
 
 
 def _md(value: str) -> str:
     return value.replace("[", "\\[").replace("]", "\\]").replace("*", "\\*").replace("_", "\\_")
 
 
-def _markdown(entries: dict[str, list[_Entry]], footer: str) -> str:
-    """Compact, for chat and webhook channels."""
-    lines = []
+def _markdown(entries: dict[str, list[_Entry]], footer: str) -> Iterator[str]:
+    """Compact, for chat and webhook channels: its lines."""
     for title, topic_entries in entries.items():
-        lines.append(f"**{_md(title)} ({len(topic_entries)})**")
+        yield f"**{_md(title)} ({len(topic_entries)})**"
         for entry in topic_entries:
             title = f"[{_md(entry.title)}](<{entry.link}>)" if entry.link else _md(entry.title)
-            lines.append(f"- {title} — {_md(entry.byline)}")
+            yield f"- {title} — {_md(entry.byline)}"
             if entry.snippet:
-                lines.append(f"  {_md(entry.snippet)}")
+                yield f"  {_md(entry.snippet)}"
             for byline, title, link, _ in entry.others:
                 also = f"[{_md(title)}](<{link}>)" if link else _md(title)
-                lines.append(f"  also: {_md(byline)}: {also}")
+                yield f"  also: {_md(byline)}: {also}"
             why = f"why: {_md(entry.why)} · " if entry.why else ""
             link = f" · [label]({entry.label_link})" if entry.label_link else ""
-            lines.append(f"  {why}`{entry.label}`{link}")
-        lines.append("")
+            yield f"  {why}`{entry.label}`{link}"
+        yield ""
     if footer:
-        lines.append(f"_{_md(footer)}_")
-    return "\n".join(lines).rstrip() + "\n"
+        yield f"_{_md(footer)}_"
 
 
-def _html(entries: dict[str, list[_Entry]], subject: str, footer: str) -> str:
+def _html(entries: dict[str, list[_Entry]], subject: str, footer: str) -> Iterator[str]:
+    """Its lines (an entry is one)."""
     e = html.escape
-    parts = ['<!doctype html><html><head><meta charset="utf-8">',
-             f'<title>{e(subject)}</title></head>',
-             f'<body style="margin:0;background:#f3f5f8;font-family:{FONTS};color:#1d2733">',
-             '<div style="max-width:720px;margin:0 auto;padding:24px">',
-             '<div style="font-size:12px;letter-spacing:1px;text-transform:uppercase;color:#5f6b7a">newswatch</div>',
-             f'<h1 style="font-size:22px;margin:4px 0 20px 0">{e(subject)}</h1>']
+    yield from ['<!doctype html><html><head><meta charset="utf-8">',
+                f'<title>{e(subject)}</title></head>',
+                f'<body style="margin:0;background:#f3f5f8;font-family:{FONTS};color:#1d2733">',
+                '<div style="max-width:720px;margin:0 auto;padding:24px">',
+                '<div style="font-size:12px;letter-spacing:1px;text-transform:uppercase;color:#5f6b7a">newswatch</div>',
+                f'<h1 style="font-size:22px;margin:4px 0 20px 0">{e(subject)}</h1>']
     for title, topic_entries in entries.items():
-        parts.append(f'<h2 style="font-size:17px;border-bottom:2px solid #2b4a6f;padding-bottom:4px;'
-                     f'margin:24px 0 12px 0">{e(title)} '
-                     f'<span style="color:#5f6b7a;font-weight:normal">({len(topic_entries)})</span></h2>')
-        parts += [_html_entry(entry) for entry in topic_entries]
-    parts += ['<p style="font-size:12px;color:#5f6b7a;margin-top:28px">Scores are the model\'s confidence; '
-              '"why" lists the terms that pushed it. Run the label command (or follow the label link) '
-              f'to teach the model.{" " + e(footer[:1].upper() + footer[1:]) + "." if footer else ""}</p>',
-              "</div></body></html>"]
-    return "\n".join(parts) + "\n"
+        yield (f'<h2 style="font-size:17px;border-bottom:2px solid #2b4a6f;padding-bottom:4px;'
+               f'margin:24px 0 12px 0">{e(title)} '
+               f'<span style="color:#5f6b7a;font-weight:normal">({len(topic_entries)})</span></h2>')
+        yield from map(_html_entry, topic_entries)
+    yield from ['<p style="font-size:12px;color:#5f6b7a;margin-top:28px">Scores are the model\'s confidence; '
+                '"why" lists the terms that pushed it. Run the label command (or follow the label link) '
+                f'to teach the model.{" " + e(footer[:1].upper() + footer[1:]) + "." if footer else ""}</p>',
+                "</div></body></html>"]
 
 
 def _html_entry(entry: _Entry) -> str:

@@ -3,6 +3,7 @@ calls from many threads (``WorkerProcesses``), so that pure-Python work uses eve
 
 from __future__ import annotations
 
+import gc
 import logging
 import multiprocessing
 import multiprocessing.connection
@@ -37,6 +38,9 @@ def _exit_with_parent() -> None:
 
 
 def _start_worker(context: Any) -> None:
+    # What the worker was forked with is never garbage: kept out of its collections, whose passes over every object
+    # would copy each page they touch (the pages are shared with the parent until written)
+    gc.freeze()
     _exit_with_parent()
     _worker_context[:] = [context]
 
