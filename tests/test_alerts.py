@@ -161,6 +161,28 @@ def test_one_entry_per_story_with_more_sources_and_every_copy_listed():
     assert digest.item_ids == (1, 2, 3, 9)
 
 
+def test_the_digest_copy_streamed_to_its_files_is_the_digest_as_read(tmp_path):
+    from newswatch.cycle import write_digest_files
+
+    prediction = Prediction({"russia_dprk": 0.9}, ("russia_dprk",), {"russia_dprk": ("kim", "putin")})
+    matches = [Match(Item(key=str(i), title=f"Report <{i}> & *co*", summary="Lead.  " if i % 2 else "", id=i,
+                          url="https://a.example/x", published=NOW - timedelta(minutes=i)), prediction, "TASS")
+               for i in range(1, 40)]
+    digest = build_digest(matches, TITLES, tagged_at={"russia_dprk": 0.42})
+    markdown, page = write_digest_files(digest, tmp_path, NOW)
+    assert markdown.read_text(encoding="utf-8") == f"# {digest.subject}\n\n{digest.markdown}"
+    assert page.read_text(encoding="utf-8") == digest.html
+    assert digest.text.endswith("tagged at russia_dprk ≥ 0.42\n") and not digest.markdown.endswith("\n\n")
+
+
+@pytest.mark.parametrize("lines", [[], [""], ["a"], ["a", "", ""], ["", "", "a"], ["a", "  ", "b  "], ["a ", "", "b", "", ""],
+                                   ["  ", "x", "", "y   ", " "]])
+def test_a_rendering_in_pieces_is_the_whole_rendering(lines):
+    from newswatch.digest import _stripped
+
+    assert "".join(_stripped(iter(lines))) == "\n".join(lines).rstrip() + "\n"
+
+
 def test_a_stored_story_carried_by_two_outlets_is_one_entry_of_the_mailed_digest(tmp_path, home, smtp_server):
     settings = configure(tmp_path, home, f"""
         [[channels]]
