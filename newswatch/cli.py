@@ -549,7 +549,7 @@ def feeds_status(settings: Settings, as_json: bool) -> None:
     for s in statuses:
         health = s.health.upper() if s.health == "unhealthy" else s.health
         click.echo(f"{printable(s.name)} <{printable(s.url)}>: {health}, "
-                   f"{s.items_stored} items, last success {_when(s.last_success_at)}, "
+                   f"{s.items_stored} item{'' if s.items_stored == 1 else 's'}, last success {_when(s.last_success_at)}, "
                    f"last new item {_when(s.last_new_item_at)}")
         if s.last_error:
             click.echo(f"    last error ({failures_in_a_row(s.consecutive_failures)}): {printable(s.last_error)}")

@@ -216,6 +216,7 @@ def test_feed_health_is_one_definition_for_the_cycle_the_cli_and_the_page(feed_s
     assert outcomes["Never"].unhealthy, "a feed that has never worked and fails is not healthy"
     status = CliRunner().invoke(main, ["feeds", "status", "--config", config], catch_exceptions=False)
     assert "Never <" in status.output and "UNHEALTHY" in status.output.split("Never <")[1].splitlines()[0]
+    assert "healthy, 1 item, last success" in status.output.split("Old <")[1].splitlines()[0]
     CliRunner().invoke(main, ["feeds", "remove", "Old", "--config", config], catch_exceptions=False)
     feed_server.route("ok.xml", status=500)
     ingest(settings, store)  # the old settings still fetch it once more: it fails, then it is removed
