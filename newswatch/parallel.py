@@ -130,12 +130,8 @@ class WorkerProcesses:
         if pool is None:
             return function(*args)
         try:
-            future = pool.submit(function, *args)
-        except BrokenProcessPool:  # an earlier call found the pool broken; this one runs here
-            return function(*args)
-        try:
-            return future.result()
-        except BrokenProcessPool:
+            return pool.submit(function, *args).result()
+        except BrokenProcessPool:  # raised by submit too, where the pool noticed the death before this call
             if not self._broken.is_set():
                 self._broken.set()
                 log.warning("a worker process died; the calls left run in the calling threads")

@@ -68,6 +68,14 @@ def test_after_a_worker_is_killed_the_calls_run_in_the_calling_threads(caplog):
     assert "a worker process died" in caplog.text
 
 
+def test_a_worker_death_the_pool_noticed_before_the_next_call_is_reported_too(caplog):
+    with WorkerProcesses(2) as workers:
+        os.kill(workers.call(os.getpid), signal.SIGKILL)
+        time.sleep(1.0)  # the pool marks itself broken: the next call fails at submit, not at its result
+        assert workers.call(os.getpid) == os.getpid()
+    assert "a worker process died" in caplog.text
+
+
 def test_workers_that_cannot_be_started_leave_the_calls_to_the_calling_thread(monkeypatch, caplog):
     def no_fork():
         raise BlockingIOError(11, "Resource temporarily unavailable")
