@@ -10,7 +10,7 @@ from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
 from .concepts import feature_names, relation_columns
 from .pipeline import Features, TopicClassifier
-from .text import language, surface_forms
+from .text import LANGUAGES, surface_forms
 
 CANDIDATES_PER_REASON = 3
 """Ranked candidates looked at per reason shown: some are dropped (stop words, a shared hashed column)."""
@@ -72,7 +72,9 @@ class Explainer:
             if n >= n_terms:
                 if r not in with_relation:
                     with_relation.add(r)
-                    reasons[r].append(relation_name(self._names[n], language(texts[rows[r]])))
+                    # the language the features read the head in: a Korean name far down an English body
+                    # must not turn the reason Korean
+                    reasons[r].append(relation_name(self._names[n], LANGUAGES[features.languages[rows[r]]]))
                 continue
             row = batch_rows[r]
             if row not in forms:

@@ -15,7 +15,7 @@ from sklearn.exceptions import ConvergenceWarning
 from classifiers.concepts import feature_names, relation_columns
 from classifiers.explain import STOP_WORDS, Explainer
 from classifiers.registry import LoadedModel, Registry
-from classifiers.text import korean_stem, ngrams, normalize, words
+from classifiers.text import LANGUAGES, korean_stem, ngrams, normalize, words
 from classifiers.train import example_weights, train, train_candidate
 from newswatch.labeled_items import seed_corpus
 from newswatch.models import Item, LabeledItem
@@ -64,6 +64,20 @@ def test_why_is_in_the_items_language_with_no_stop_words_numbers_or_fragments(se
     for reason in reasons:
         for word in set(reason.split()) - relation_words:
             assert len(word) > 1 and not re.search(r"\d", word) and word not in STOP_WORDS, reasons
+
+
+def test_an_english_report_quoting_a_korean_name_past_its_lead_is_explained_in_english(seed_model):
+    """The relation reason names the pair in the language the features read the headline and lead in, not in
+    the language of a few Hangul letters further down the body."""
+    lead = ("Russian President Vladimir Putin met North Korean leader Kim Jong Un in Pyongyang on Wednesday, "
+            "and the two signed a pact on military cooperation. " * 12)
+    text = f"Putin and Kim sign a defence pact in Pyongyang\n{lead}The pact's name in Korean is 포괄적 전략적 동반자."
+    features = seed_model.features([text])
+    assert LANGUAGES[features.languages[0]] == "en"
+    [reasons] = Explainer(seed_model).top_terms([text], features, np.array([0]), TOPICS.index("russia_dprk"), k=5)
+    relations = {NAMES[c] for c in relation_columns()}
+    assert any(reason in relations for reason in reasons), reasons
+    assert not any(re.search("[가-힣]", reason) for reason in reasons), reasons
 
 
 def test_english_why_terms_are_words_a_reader_recognises(seed_model):
