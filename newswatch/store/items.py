@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import fields, replace
 from datetime import datetime
-from typing import Iterable, Mapping, Sequence
+from typing import Collection, Iterable, Mapping, Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -64,11 +64,25 @@ class ItemStore:
                 conn.execute(items.update().where(items.c.id == sa.bindparam("item_id")).values(text=sa.bindparam("t")),
                              [{"item_id": i, "t": storable(t)} for i, t in texts.items()])
 
-    def recent_items(self, since: datetime) -> list[Item]:
-        """The items fetched since ``since``, oldest first (what story clustering compares new items with)."""
+    def recent_items(self, since: datetime, held: Collection[int] = ()) -> list[Item]:
+        """The items fetched since ``since``, oldest first (what story clustering compares new items with), but
+        those of ``held``: ids whose items the caller has in memory (a first cycle's 10,000 new items read back
+        would be held twice)."""
         query = _item_query().where(items.c.fetched_at >= since).order_by(items.c.id)
+        if not held:
+            with self.engine.connect() as conn:
+                return [_item(row._mapping) for row in conn.execute(query)]
+        # the held items are the newest, so the rows before the first of them are read in one range, and after it
+        # only the ids first: another process's items stored among them are read by id
+        first_held = min(held)
         with self.engine.connect() as conn:
-            return [_item(row._mapping) for row in conn.execute(query)]
+            older = [_item(row._mapping) for row in conn.execute(query.where(items.c.id < first_held))]
+            among = [item_id for item_id in conn.execute(sa.select(items.c.id).where(
+                items.c.fetched_at >= since, items.c.id >= first_held).order_by(items.c.id)).scalars()
+                if item_id not in held]
+            for chunk in _chunks(among):
+                older += [_item(row._mapping) for row in conn.execute(query.where(items.c.id.in_(chunk)))]
+        return older
 
     def set_stories(self, story_ids: Mapping[int, int]) -> None:
         """Record each item's story (item id → story id)."""
