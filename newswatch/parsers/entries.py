@@ -28,19 +28,19 @@ class Entry:
 def to_items(entries: list[Entry], feed_url: str) -> list[Item]:
     """Items of one fetch: text cleaned, links canonical, keys stable, language told; entries with no text
     are dropped."""
-    links = Counter(canonical_url(entry.link) for entry in entries)
+    urls = [canonical_url(entry.link) for entry in entries]
     # a link shared by several entries of one feed names no single article
-    shared_links = {url for url, count in links.items() if url and count > 1}
-    items = (_item(entry, feed_url, shared_links) for entry in entries)
+    shared_links = {url for url, count in Counter(urls).items() if url and count > 1}
+    items = (_item(entry, url, feed_url, shared_links) for entry, url in zip(entries, urls))
     return [item for item in items if item is not None]
 
 
-def _item(entry: Entry, feed_url: str, shared_links: set[str]) -> Item | None:
+def _item(entry: Entry, url: str | None, feed_url: str, shared_links: set[str]) -> Item | None:
+    """The item of ``entry``, whose link is ``url`` once made canonical."""
     title = clean_text(entry.title)
     summary = clean_text(entry.summary)
     if not title and not summary:
         return None
-    url = canonical_url(entry.link)
     guid = storable(entry.guid or "") or None
     return Item(
         key=item_key(guid, None if url in shared_links else url, title, summary, feed_url),
