@@ -154,6 +154,22 @@ def test_every_new_item_is_scored_in_the_cycle_that_stored_it_whatever_the_limit
     store.close()
 
 
+def test_a_queue_shorter_than_its_limit_leaves_no_backlog_to_count(database_url, data_dir, feed_server, smtp_server,
+                                                                    webhook, tmp_path, monkeypatch):
+    """Counting what a model has not scored reads every stored item (about 0.5 s a cycle over a million): a cycle
+    whose queue held fewer items than it could take knows none is left without it."""
+    names = write_distinct_feeds(feed_server.root, count=2)
+    settings = load_settings(configure(tmp_path, [feed_server.url(n) for n in names], webhook, smtp_server))
+    store = Store.open(database_url)
+    ingest(settings, store)
+    counted: list[str] = []
+    count = store.count_unscored_by
+    monkeypatch.setattr(store, "count_unscored_by", lambda version: counted.append(version) or count(version))
+    assert classify_backlog(settings, store, KeywordModel("v1"), limit=100).backlog == 0 and counted == []
+    assert classify_backlog(settings, store, KeywordModel("v2"), limit=2).backlog == 4 and counted == ["v2"]
+    store.close()
+
+
 def test_a_new_model_rescores_the_store_over_several_cycles_and_alerts_nothing_twice(
         database_url, data_dir, feed_server, smtp_server, webhook, tmp_path):
     names = write_distinct_feeds(feed_server.root, count=5)
