@@ -171,8 +171,11 @@ class ItemStore:
 
 
 def _unscored(model_version: str) -> sa.Select:  # type: ignore[type-arg]
-    scored = sa.select(predictions.c.item_id).where(predictions.c.model_version == model_version)
-    return _item_query().where(items.c.id.not_in(scored))
+    # NOT EXISTS, not NOT IN: PostgreSQL runs NOT IN over a subquery as a hashed subplan only while the version's
+    # predictions fit in work_mem (4 MB by default), and beyond that tests every item against every prediction
+    # (a queue over a million scored items ran for more than 14 minutes); NOT EXISTS is an anti-join on both databases
+    scored = sa.exists().where(predictions.c.item_id == items.c.id, predictions.c.model_version == model_version)
+    return _item_query().where(~scored)
 
 
 def _storable(item: Item) -> Item:
