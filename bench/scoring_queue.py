@@ -1,0 +1,100 @@
+"""What a cycle's scoring queries cost as the store grows: a store of N items, every one scored, and nothing new.
+
+    .venv/bin/python bench/scoring_queue.py [--items 1000000] [--database sqlite:////tmp/newswatch-bench/queue-1m.db]
+                                            [--runs 3]
+
+Builds the store once (kept and reused while it holds ``--items`` items; on SQLite about 15 s for a million): items of
+a realistic size from 40 outlets, a thousand a minute, each with one prediction by model version ``v1``, written in
+bulk through the schema's tables with the search index's insert trigger left out (this store is never searched, and
+the trigram index would take most of the build). Then times, ``--runs`` times each, the three queries every cycle
+runs — ``count_never_scored``, ``classification_queue`` and ``count_unscored_by`` — and ``cycle.classify_backlog``
+itself, which finds nothing to score.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+import sqlalchemy as sa
+
+from newswatch.config import load_settings
+from newswatch.cycle import BACKLOG_PER_CYCLE, classify_backlog
+from newswatch.models import Feed
+from newswatch.store import Store
+from newswatch.store.schema import items
+
+VERSION = "v1"
+SUMMARY = ("Officials said on Tuesday that talks between the two delegations would continue next week, "
+           "with trade, energy and transport links on the agenda, according to a statement. ")
+
+
+def build(store: Store, count: int) -> None:
+    """``count`` items, each scored once by ``VERSION`` (set-based SQL: a million rows in seconds)."""
+    store.sync_feeds([Feed(f"https://outlet{n}.example/rss", f"Outlet {n}") for n in range(40)])
+    numbers = (f"WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {count}) "
+               if store.engine.dialect.name == "sqlite" else "")
+    source = "n" if numbers else f"generate_series(1, {count}) AS n(i)"
+    minute = ("datetime('2026-01-01', '+' || (i / 1000) || ' minutes')" if numbers
+              else "timestamp '2026-01-01' + (i / 1000) * interval '1 minute'")
+    with store.engine.begin() as conn:
+        if numbers:
+            conn.exec_driver_sql("DROP TRIGGER IF EXISTS items_fts_insert")
+        conn.execute(sa.text(
+            f"{numbers}INSERT INTO items (key, feed_id, guid, url, title, summary, text, published_at, fetched_at, lang) "
+            f"SELECT 'k' || i, 1 + i % 40, 'g' || i, 'https://outlet.example/a/' || i, 'Headline number ' || i, "
+            f"'{SUMMARY}' || i, '', {minute}, {minute}, 'en' FROM {source}"))
+        conn.execute(sa.text(
+            f"INSERT INTO predictions (item_id, model_version, scores, tags, why, created_at) "
+            f"SELECT id, '{VERSION}', '{{}}', '[]', '{{}}', fetched_at FROM items"))
+        conn.exec_driver_sql("ANALYZE")
+
+
+def timed(function, runs: int) -> tuple[float, object]:  # type: ignore[no-untyped-def]
+    times, result = [], None
+    for _ in range(runs):
+        started = time.perf_counter()
+        result = function()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times), result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--items", type=int, default=1_000_000)
+    parser.add_argument("--database", default="sqlite:////tmp/newswatch-bench/queue-1m.db")
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    store = Store.open(args.database)
+    with store.engine.connect() as conn:
+        stored = conn.execute(sa.select(sa.func.count()).select_from(items)).scalar_one()
+    if stored != args.items:
+        if stored:
+            raise SystemExit(f"{args.database} holds {stored:,} items, not {args.items:,}: give another --database")
+        started = time.perf_counter()
+        build(store, args.items)
+        print(f"built {args.items:,} scored items in {time.perf_counter() - started:.1f} s")
+    with tempfile.TemporaryDirectory() as tmp:
+        config = Path(tmp) / "newswatch.toml"
+        config.write_text(f'data_dir = "{tmp}"\n')
+        settings = load_settings(config, env={})
+        model = SimpleNamespace(version=VERSION, thresholds={})  # nothing is left to score: the model never predicts
+        steps = {
+            "count_never_scored": store.count_never_scored,
+            "classification_queue": lambda: len(store.classification_queue(VERSION, BACKLOG_PER_CYCLE)),
+            "count_unscored_by": lambda: store.count_unscored_by(VERSION),
+            "classify_backlog (all of the above a cycle runs)": lambda: classify_backlog(settings, store, model).scored,
+        }
+        print(f"{args.items:,} items, every one scored by {VERSION}; median of {args.runs} runs")
+        for name, step in steps.items():
+            seconds, result = timed(step, args.runs)
+            print(f"{name}: {seconds:.2f} s (returned {result})")
+    store.close()
+
+
+if __name__ == "__main__":
+    main()
