@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 import click
+from click.core import ParameterSource
 
 from .clock import utcnow
 from .config import Settings, load_settings
@@ -113,7 +114,7 @@ def command(group: click.Group | None, name: str) -> Callable[[Callable[..., Any
         def wrapper(config: str | None, **kwargs: Any) -> Any:
             settings = None
             try:
-                settings = load_settings(config)
+                settings = load_settings(_config_path(config))
                 return function(settings, **kwargs)
             except (click.ClickException, click.exceptions.Exit, click.Abort, KeyboardInterrupt):
                 raise
@@ -133,6 +134,15 @@ def command(group: click.Group | None, name: str) -> Callable[[Callable[..., Any
         return (group.command(name) if group else click.command(name))(option(wrapper))
 
     return decorate
+
+
+def _config_path(own: str | None) -> str | None:
+    """The config file a command reads: its own ``--config``, else the one given before the command name
+    (``newswatch --config FILE run``), else ``$NEWSWATCH_CONFIG``."""
+    context = click.get_current_context()
+    given_before = context.find_root().params.get("config")
+    set_here = context.get_parameter_source("config") not in (ParameterSource.DEFAULT, ParameterSource.ENVIRONMENT)
+    return own if own is not None and set_here else given_before or own
 
 
 def _silence_stdout() -> None:
@@ -197,7 +207,10 @@ class _PrintableFormatter(logging.Formatter):
 @click.group(cls=PluginGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--verbose", "-v", is_flag=True, help="Log progress to stderr.")
 @click.option("--debug", is_flag=True, help="Show the traceback of a failure instead of a one-line message.")
-def main(verbose: bool, debug: bool) -> None:
+@click.option("--config", "-c", type=click.Path(dir_okay=False),
+              help="Config file for the command (as the command's own --config; default: $NEWSWATCH_CONFIG, "
+                   "./newswatch.toml, else the defaults in seeds/).")
+def main(verbose: bool, debug: bool, config: str | None) -> None:
     """Monitor news feeds for Russia–DPRK ties and alliance drills, alert on matches, learn from labels."""
     handler = logging.StreamHandler()
     handler.setFormatter(_PrintableFormatter("%(levelname)s %(name)s: %(message)s"))

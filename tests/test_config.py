@@ -127,3 +127,22 @@ def test_config_check_validates_without_running(tmp_path):
                                      "`deadline`? (known: backoff_base, backoff_max, connect_timeout, deadline, "
                                      "max_bytes, max_poll, max_redirects, max_workers, min_poll, parse_processes, per_host, "
                                      "per_host_per_hour, read_timeout, unhealthy_after, user_agent)")
+
+
+@pytest.mark.parametrize("args, env", [
+    (["--config", "{good}", "config", "check"], {}),
+    (["-c", "{good}", "config", "check"], {"NEWSWATCH_CONFIG": "{bad}"}),  # said on the command line: it wins
+    (["config", "check", "--config", "{good}"], {"NEWSWATCH_CONFIG": "{bad}"}),
+    (["--config", "{bad}", "config", "check", "--config", "{good}"], {}),  # the command's own is nearer
+    (["config", "check"], {"NEWSWATCH_CONFIG": "{good}"}),
+    (["-c", "{good}", "outbox"], {}),
+])
+def test_the_config_file_can_be_given_before_or_after_the_command(tmp_path, args, env):
+    from click.testing import CliRunner
+
+    from newswatch.cli import main
+
+    paths = {"good": write(tmp_path, f'database_url = "sqlite:///{tmp_path}/x.db"\n'), "bad": tmp_path / "absent.toml"}
+    result = CliRunner().invoke(main, [a.format(**paths) for a in args],
+                                env={"NEWSWATCH_HOME": str(tmp_path / "home")} | {k: v.format(**paths) for k, v in env.items()})
+    assert result.exit_code == 0, result.output
