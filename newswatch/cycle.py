@@ -356,7 +356,8 @@ def classify_backlog(settings: Settings, store: Store, model: Classifier, clock:
     ``limit`` in all; each batch's predictions are saved with what they owe. Where there are more batches than
     ``fetch.parse_processes``, forked workers score while this process saves (scoring is pure CPU work)."""
     wanted = max(limit, store.count_never_scored())
-    queued = store.classification_queue(model.version, wanted)
+    queue = store.classification_queue(model.version, wanted)
+    queued = queue.items
     batches = [queued[start:start + batch] for start in range(0, len(queued), batch)]
     processes = settings.fetch.parse_processes
     tagged: list[Match] = []
@@ -364,6 +365,8 @@ def classify_backlog(settings: Settings, store: Store, model: Classifier, clock:
     for items, predictions in zip(batches, scored, strict=True):  # strict: the map runs to its end, its pool closed
         matches = record_predictions(store, settings, model.version, items, predictions, clock(), model.thresholds)
         tagged += [m for m in matches if m.prediction.tags]
+    if queue.scored_through is not None:  # only now: a run killed before this point takes the same queue again
+        store.save_progress(model.version, queue.scored_through)
     # a shorter queue than asked for held every item this model had not scored, so none is left (but what other
     # processes stored since, which their cycles score): the count, which reads every stored item, is not needed
     backlog = store.count_unscored_by(model.version) if len(queued) == wanted else 0

@@ -193,5 +193,5 @@ def test_a_new_model_rescores_the_store_over_several_cycles_and_alerts_nothing_t
     [feed_id] = store.sync_feeds(settings.feeds[:1]).values()
     [late] = store.insert_new(feed_id, [Item(key="url:https://late.example/1", title="Putin meets Kim again",
                                              url="https://late.example/1")], utcnow())
-    assert [item.id for item in store.classification_queue("v3", 2)] == [late.id, 1]
+    assert [item.id for item in store.classification_queue("v3", 2).items] == [late.id, 1]
     store.close()

@@ -50,3 +50,27 @@ def test_processes_opening_a_fresh_database_at_once_migrate_it_once(database_url
     with store.engine.connect() as conn:
         assert conn.exec_driver_sql("select count(*) from alembic_version").scalar() == 1
     store.close()
+
+
+def test_items_no_model_scored_before_the_upgrade_stay_owed_after_it(database_url):
+    """Revision 0012 keeps what a cycle owes in a table of its own: items a killed run left unscored under an older
+    newswatch are owed after the upgrade, the scored ones are not."""
+    from datetime import datetime, timezone
+
+    from newswatch.models import Feed, Item, Prediction
+
+    now = datetime(2026, 12, 1, tzinfo=timezone.utc)
+    store = Store.open(database_url)
+    feed_id = store.sync_feeds([Feed("https://a.example/rss", "A")])["https://a.example/rss"]
+    stored = store.insert_new(feed_id, [Item(key=f"k{n}", title=f"t{n}", url=f"https://a.example/{n}")
+                                        for n in range(3)], now)
+    store.save_predictions("v1", [(stored[0], Prediction({"russia_dprk": 0.1}, ()))], now)
+    with store.engine.begin() as conn:  # back to revision 0011's schema
+        conn.exec_driver_sql("DROP TABLE unscored_items")
+        conn.exec_driver_sql("DROP TABLE model_progress")
+        conn.exec_driver_sql("UPDATE alembic_version SET version_num = '0011'")
+    store.close()
+    store = Store.open(database_url)
+    assert store.count_never_scored() == 2
+    assert [item.id for item in store.classification_queue("v1", 5).items] == [stored[1].id, stored[2].id]
+    store.close()

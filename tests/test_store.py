@@ -135,3 +135,67 @@ def test_the_scoring_queries_are_anti_joins_on_postgresql(postgres_url):
             plan = "\n".join(row[0] for row in conn.exec_driver_sql(f"EXPLAIN {statement}", parameters))
             assert "Anti Join" in plan, plan  # NOT IN's plan has none: a filter on a subplan
     store.close()
+
+
+def _score(store, version, items_):
+    return store.save_predictions(version, [(i, Prediction({"russia_dprk": 0.1}, ())) for i in items_], NOW)
+
+
+def test_the_items_owed_a_score_are_kept_with_them_and_taken_out_by_the_first_prediction(store):
+    feed_id = store.sync_feeds([Feed("https://a.example/rss", "A")])["https://a.example/rss"]
+    stored = store.insert_new(feed_id, [item(f"k{n}") for n in range(5)], NOW)
+    assert store.count_never_scored() == 5
+    assert _score(store, "v1", stored[:2]) == {stored[0].id, stored[1].id}
+    assert _score(store, "v2", stored[:3]) == {stored[2].id}, "only what no model had scored is scored a first time"
+    assert store.count_never_scored() == 2
+    queue = store.classification_queue("v2", 10)
+    assert [i.id for i in queue.items] == [stored[3].id, stored[4].id], "owed first; v2 has scored the rest"
+    queue = store.classification_queue("v1", 10)
+    assert [i.id for i in queue.items] == [stored[3].id, stored[4].id, stored[2].id]
+    assert queue.scored_through == stored[-1].id, "fewer than asked for: v1 is then through every stored item"
+
+
+def test_a_model_version_rescores_past_its_progress_only(store):
+    feed_id = store.sync_feeds([Feed("https://a.example/rss", "A")])["https://a.example/rss"]
+    stored = store.insert_new(feed_id, [item(f"k{n}") for n in range(6)], NOW)
+    _score(store, "v1", stored)
+    first = store.classification_queue("v2", 4)
+    assert [i.id for i in first.items] == [i.id for i in stored[:4]] and first.scored_through == stored[3].id
+    _score(store, "v2", first.items)
+    store.save_progress("v2", first.scored_through)
+    store.save_progress("v2", stored[1].id)  # another process's older progress does not move it back
+    with store.engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT model_version, scored_through FROM model_progress").all() == [
+            ("v2", stored[3].id)]
+    assert store.count_unscored_by("v2") == 2
+    rest = store.classification_queue("v2", 4)
+    assert [i.id for i in rest.items] == [i.id for i in stored[4:]] and rest.scored_through == stored[5].id
+
+
+def test_a_cycle_finds_what_it_owes_without_reading_every_stored_item(tmp_path):
+    """Once a model version has scored the store, the queries of each later cycle read the owed items and the items
+    past the version's progress, never every stored item (about a second a cycle per million): SQLite's plan for
+    each of them searches the items by key and scans none."""
+    import sqlalchemy as sa
+
+    from newswatch.store import Store
+
+    store = Store.open(f"sqlite:///{tmp_path / 'newswatch.db'}")
+    feed_id = store.sync_feeds([Feed("https://a.example/rss", "A")])["https://a.example/rss"]
+    _score(store, "v1", store.insert_new(feed_id, [item(f"k{n}") for n in range(50)], NOW))
+    queue = store.classification_queue("v1", 10)
+    store.save_progress("v1", queue.scored_through)
+    store.insert_new(feed_id, [item("new")], NOW)
+    executed: list[tuple[str, object]] = []
+    sa.event.listen(store.engine, "before_cursor_execute",
+                    lambda conn, cursor, statement, parameters, context, many: executed.append((statement, parameters)))
+    assert store.count_never_scored() == 1
+    assert [i.key for i in store.classification_queue("v1", 10).items] == ["new"]
+    assert store.count_unscored_by("v1") == 1
+    selects = [(statement, parameters) for statement, parameters in executed if "FROM items" in statement]
+    assert len(selects) == 4
+    with store.engine.connect() as conn:
+        for statement, parameters in selects:
+            plan = [row.detail for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)]
+            assert not [step for step in plan if step.startswith("SCAN items")], (statement, plan)
+    store.close()

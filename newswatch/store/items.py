@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import fields, replace
+from dataclasses import dataclass, fields, replace
 from datetime import datetime
 from typing import Collection, Iterable, Mapping, Sequence
 
@@ -11,7 +11,16 @@ from sqlalchemy.engine import Engine
 
 from ..models import Item
 from ..normalize import is_article_url, storable
-from .schema import _chunks, _insert, feeds, item_meanings, items, predictions
+from .schema import _chunks, _insert, feeds, item_meanings, items, model_progress, predictions, unscored_items
+
+
+@dataclass(frozen=True)
+class ScoringQueue:
+    """The next items a model version scores (``Store.classification_queue``), and, where taking them moves it on,
+    how far through the store its re-scoring will be once they are all scored (``Store.save_progress``)."""
+
+    items: list[Item]
+    scored_through: int | None = None
 
 
 class ItemStore:
@@ -41,6 +50,8 @@ class ItemStore:
             statement = (_insert(items, conn.dialect.name).on_conflict_do_nothing(index_elements=["key"])
                          .returning(items.c.id, items.c.key))
             inserted = conn.execute(statement, rows).all()
+            if inserted:  # owed a score from the moment it is stored: a run killed before scoring it leaves it owed
+                conn.execute(sa.insert(unscored_items), [{"item_id": item_id} for item_id, _ in inserted])
         ids = {key: item_id for item_id, key in inserted}
         return [replace(unique[key], id=ids[key]) for key in unique if key in ids]
 
@@ -139,26 +150,49 @@ class ItemStore:
         with self.engine.connect() as conn:
             return [_item(row._mapping) for row in conn.execute(query)]
 
-    def classification_queue(self, model_version: str, limit: int) -> list[Item]:
-        """The next items the cycle classifies: those this model version has not scored, the ones no model
-        has scored yet first (a crash or a full disk left them owed), then older first."""
-        scored_by_any = sa.exists().where(predictions.c.item_id == items.c.id)
-        query = (_unscored(model_version).order_by(sa.case((scored_by_any, 1), else_=0), items.c.id)
-                 .limit(limit))
+    def classification_queue(self, model_version: str, limit: int) -> ScoringQueue:
+        """The next items the cycle classifies, up to ``limit``: first those no model has scored yet (new ones, or
+        ones a crash or a full disk left owed: their alerts are due), then, older first, those this model version
+        has not scored, looked for only past its recorded progress."""
         with self.engine.connect() as conn:
-            return [_item(row._mapping) for row in conn.execute(query)]
+            # ordered by the owed table's key: by the items' id, SQLite would walk every stored item to find them
+            owed = [_item(row._mapping) for row in conn.execute(
+                _item_query().join(unscored_items, unscored_items.c.item_id == items.c.id)
+                .order_by(unscored_items.c.item_id).limit(limit))]
+            if len(owed) == limit:
+                return ScoringQueue(owed)
+            through = _scored_through(conn, model_version)
+            newest = conn.execute(sa.select(sa.func.max(items.c.id))).scalar() or 0
+            wanted = limit - len(owed)
+            rescore = [_item(row._mapping) for row in conn.execute(
+                _unscored(model_version, through).order_by(items.c.id).limit(wanted))]
+        # Past the last item taken, or past every item stored when fewer were left, no scored item lacks this
+        # version's prediction once these are scored. Only an item another process scores with another model
+        # version between these reads can be passed over: it keeps that version's prediction.
+        reach = rescore[-1].id if len(rescore) == wanted else newest
+        return ScoringQueue(owed + rescore, reach if reach > through else None)
+
+    def save_progress(self, model_version: str, scored_through: int) -> None:
+        """Record that every item up to ``scored_through`` that a model had scored has this version's prediction
+        (never moving it back: two processes may re-score at once)."""
+        with self.engine.begin() as conn:
+            statement = _insert(model_progress, conn.dialect.name).values(model_version=model_version,
+                                                                         scored_through=scored_through)
+            conn.execute(statement.on_conflict_do_update(
+                index_elements=[model_progress.c.model_version], set_={"scored_through": scored_through},
+                where=model_progress.c.scored_through < scored_through))
 
     def count_never_scored(self) -> int:
         """Items no model version has scored: new ones, or ones a killed run left owed."""
-        query = (sa.select(sa.func.count()).select_from(items)
-                 .where(~sa.exists().where(predictions.c.item_id == items.c.id)))
         with self.engine.connect() as conn:
-            return conn.execute(query).scalar_one()
+            return conn.execute(sa.select(sa.func.count()).select_from(unscored_items)).scalar_one()
 
     def count_unscored_by(self, model_version: str) -> int:
-        query = _unscored(model_version).with_only_columns(sa.func.count())
+        """Items this model version has not scored: those no model has, and those past its progress."""
         with self.engine.connect() as conn:
-            return conn.execute(query).scalar_one()
+            never = conn.execute(sa.select(sa.func.count()).select_from(unscored_items)).scalar_one()
+            query = _unscored(model_version, _scored_through(conn, model_version)).with_only_columns(sa.func.count())
+            return never + conn.execute(query).scalar_one()
 
     def first_fetched_at(self) -> datetime | None:
         """When the oldest stored item was fetched: how long this store has been watching."""
@@ -170,12 +204,22 @@ class ItemStore:
             return [_item(r._mapping) for r in conn.execute(_item_query().order_by(items.c.id.desc()).limit(limit))]
 
 
-def _unscored(model_version: str) -> sa.Select:  # type: ignore[type-arg]
+def _unscored(model_version: str, through: int | None = None) -> sa.Select:  # type: ignore[type-arg]
+    """Items this model version has not scored; with ``through``, only those past it that some model has scored."""
     # NOT EXISTS, not NOT IN: PostgreSQL runs NOT IN over a subquery as a hashed subplan only while the version's
     # predictions fit in work_mem (4 MB by default), and beyond that tests every item against every prediction
     # (a queue over a million scored items ran for more than 14 minutes); NOT EXISTS is an anti-join on both databases
     scored = sa.exists().where(predictions.c.item_id == items.c.id, predictions.c.model_version == model_version)
-    return _item_query().where(~scored)
+    query = _item_query().where(~scored)
+    if through is None:
+        return query
+    owed = sa.exists().where(unscored_items.c.item_id == items.c.id)
+    return query.where(items.c.id > through, ~owed)
+
+
+def _scored_through(conn: sa.Connection, model_version: str) -> int:
+    return conn.execute(sa.select(model_progress.c.scored_through)
+                        .where(model_progress.c.model_version == model_version)).scalar() or 0
 
 
 def _storable(item: Item) -> Item:

@@ -15,7 +15,7 @@ from ..models import Item, Label, Prediction
 from ..normalize import storable
 from .items import _item, _item_query
 from .outbox import Obligations
-from .schema import _chunks, _insert, items, labels, predictions
+from .schema import _chunks, _insert, items, labels, predictions, unscored_items
 
 Owe = Callable[[Obligations, frozenset[int]], None]
 """Called in the transaction that saves predictions, with the ids of the items scored for the first time."""
@@ -37,19 +37,17 @@ class PredictionStore:
                      created_at=now) for item, p in scored]
         ids = sorted({item.id for item, _ in scored if item.id is not None})
         with self.engine.begin() as conn:
-            scored_before: set[int] = set()
+            # an item is owed no more once scored: taking it out first also makes a second process saving it at the
+            # same moment wait, and then find it taken (on PostgreSQL: the row's lock), so one of them owes its alerts
+            first: set[int] = set()
             for chunk in _chunks(ids):
-                scored_before.update(conn.execute(sa.select(predictions.c.item_id).distinct()
-                                                  .where(predictions.c.item_id.in_(chunk))).scalars())
-            # RETURNING, not rowcount: psycopg reports no row count for INSERT … ON CONFLICT DO NOTHING; the rows
-            # as parameters (not .values(rows)), so SQLAlchemy compiles the statement once and batches it itself
-            statement = (_insert(predictions, conn.dialect.name).on_conflict_do_nothing()
-                         .returning(predictions.c.item_id))
-            saved = set(conn.execute(statement, rows).scalars())
-            first = frozenset(saved - scored_before)
+                first.update(conn.execute(unscored_items.delete().where(unscored_items.c.item_id.in_(chunk))
+                                          .returning(unscored_items.c.item_id)).scalars())
+            # the rows as parameters (not .values(rows)), so SQLAlchemy compiles the statement once and batches it
+            conn.execute(_insert(predictions, conn.dialect.name).on_conflict_do_nothing(), rows)
             if owe is not None and first:
                 owe(Obligations(conn), first)
-        return first
+        return frozenset(first)
 
     def latest_predictions(self, model_version: str) -> list[tuple[Item, dict[str, float]]]:
         """Every stored item this model version scored, with its scores."""

@@ -92,6 +92,22 @@ predictions = sa.Table(
     sa.Column("created_at", UTCDateTime, nullable=False),
 )
 
+# The items no model has scored yet, each stored with its item and taken out in the transaction that saves its first
+# prediction: what a cycle owes now, read without comparing every stored item with the predictions (a second a cycle
+# per million items).
+unscored_items = sa.Table(
+    "unscored_items", metadata,
+    sa.Column("item_id", sa.Integer, sa.ForeignKey("items.id"), primary_key=True),
+)
+
+# How far each model version has re-scored the store, oldest item first: every item up to ``scored_through`` that a
+# model had scored has a prediction by this version too, so a cycle looks for its re-scoring work only past it.
+model_progress = sa.Table(
+    "model_progress", metadata,
+    sa.Column("model_version", sa.Text, primary_key=True),
+    sa.Column("scored_through", sa.Integer, nullable=False),
+)
+
 # Append-only history of judgements; the latest row per (item_key, topic) is the one that counts. The
 # item's text is copied in so that labels keep training models after the item leaves the store.
 labels = sa.Table(
