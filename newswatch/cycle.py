@@ -392,9 +392,9 @@ def write_digest_files(digest: Digest, directory: Path, now: datetime) -> list[P
     # streamed: a first run's copy of thousands of stories never has its whole text in memory
     with paths[0].open("w", encoding="utf-8") as markdown:
         markdown.write(f"# {digest.subject}\n\n")
-        markdown.writelines(digest.pieces("markdown"))
+        markdown.writelines(digest.markdown_pieces())
     with paths[1].open("w", encoding="utf-8") as page:
-        page.writelines(digest.pieces("html"))
+        page.writelines(digest.html_pieces())
     return paths
 
 

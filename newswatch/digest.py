@@ -122,27 +122,28 @@ class Digest:
         seed = ids if self.kind == "digest" else f"{self.kind}:{ids}"
         return hashlib.sha256(seed.encode()).hexdigest()[:24]
 
-    def pieces(self, rendering: str) -> Iterator[str]:
-        """The rendering ("text", "html" or "markdown") in pieces; joined, they are the property of that name."""
-        if rendering == "text":
-            return _stripped(_text(self.entries, self.subject, self.footer))
-        if rendering == "markdown":
-            return _stripped(_markdown(self.entries, self.footer))
-        if rendering == "html":
-            return (f"{line}\n" for line in _html(self.entries, self.subject, self.footer))
-        raise ValueError(f"no rendering {rendering!r}")
+    # each rendering in pieces, as its lines come (a first run's copy of thousands of stories is written without
+    # its whole text in memory); joined, they are the property of that name
+    def text_pieces(self) -> Iterator[str]:
+        return _stripped(_text(self.entries, self.subject, self.footer))
+
+    def markdown_pieces(self) -> Iterator[str]:
+        return _stripped(_markdown(self.entries, self.footer))
+
+    def html_pieces(self) -> Iterator[str]:
+        return (f"{line}\n" for line in _html(self.entries, self.subject, self.footer))
 
     @cached_property
     def text(self) -> str:
-        return "".join(self.pieces("text"))
+        return "".join(self.text_pieces())
 
     @cached_property
     def html(self) -> str:
-        return "".join(self.pieces("html"))
+        return "".join(self.html_pieces())
 
     @cached_property
     def markdown(self) -> str:
-        return "".join(self.pieces("markdown"))
+        return "".join(self.markdown_pieces())
 
 
 def _stripped(lines: Iterable[str]) -> Iterator[str]:
