@@ -3,6 +3,7 @@
 import subprocess
 import sys
 
+import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -12,6 +13,9 @@ from newswatch.store import Store
 from newswatch.store.schema import create_db_engine, managed_by_metadata, metadata
 
 
+# SQLite's expression indexes (ix_items_when) cannot be reflected: alembic compares every other object there
+@pytest.mark.filterwarnings("ignore:Skipped unsupported reflection of expression-based index")
+@pytest.mark.filterwarnings("ignore:autogenerate skipping metadata-specified expression-based index")
 def test_revisions_match_the_metadata(database_url):
     Store.open(database_url).close()
     engine = create_db_engine(database_url)
@@ -68,6 +72,7 @@ def test_items_no_model_scored_before_the_upgrade_stay_owed_after_it(database_ur
     with store.engine.begin() as conn:  # back to revision 0011's schema
         conn.exec_driver_sql("DROP TABLE unscored_items")
         conn.exec_driver_sql("DROP TABLE model_progress")
+        conn.exec_driver_sql("DROP INDEX ix_items_when")
         conn.exec_driver_sql("UPDATE alembic_version SET version_num = '0011'")
     store.close()
     store = Store.open(database_url)

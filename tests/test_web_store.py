@@ -120,3 +120,56 @@ def test_tagged_per_day(store):
     counts = store.tagged_per_day(["russia_dprk", "alliance_drills"], NOW - timedelta(days=7))
     assert counts == {"russia_dprk": {"2026-11-23": 1}, "alliance_drills": {"2026-11-22": 1}}
     assert store.tagged_per_day(["russia_dprk"], NOW + timedelta(days=1)) == {"russia_dprk": {}}
+
+
+def test_a_page_of_stories_is_the_same_read_newest_first_or_grouped(store, monkeypatch):
+    """A page reads the newest matching items until it has its stories, else groups every match (store.queries): both
+    give each page the same stories in the same order, ties of date and story ids included, and no story twice."""
+    from newswatch.store import queries
+
+    feed_id = store.sync_feeds([FEED])[FEED.url]
+    # 40 items, 4 to an hour (ties of date), in 25 stories; every third one tagged
+    stored = store.insert_new(feed_id, [Item(key=f"k{n}", title=f"item {n}", published=NOW - timedelta(hours=n // 4))
+                                        for n in range(40)], NOW)
+    store.save_predictions("v1", [(item, Prediction({"russia_dprk": 0.9}, ("russia_dprk",) if n % 3 == 0 else ()))
+                                  for n, item in enumerate(stored)], NOW)
+    store.set_stories({item.id: stored[n % 25].id for n, item in enumerate(stored)})
+
+    def pages(where, size):
+        return [[story.story_id for story in store.scored_stories(where, limit=size, offset=offset)]
+                for offset in range(0, 30, size)]
+
+    for where in (ItemFilter(), ItemFilter(tagged=True), ItemFilter(tagged=False), ItemFilter(topic="russia_dprk")):
+        for size in (1, 4, 7):
+            monkeypatch.setattr(queries, "_WALKS", ())
+            grouped = pages(where, size)
+            # short walks (some pages found by reading, some grouped), and one that reads every item
+            for walks in ((3, 9), (5, 100)):
+                monkeypatch.setattr(queries, "_WALKS", walks)
+                assert pages(where, size) == grouped, (where, size, walks)
+            found = [story for page in grouped for story in page]
+            assert len(found) == len(set(found))
+
+
+def test_the_first_page_of_the_inbox_reads_its_own_items_not_every_stored_item(tmp_path):
+    """Grouping every stored item into stories took seconds a page over a million items: the inbox's first page walks
+    the items by date through their index and finds each story's copies by key (SQLite's plans scan no other way)."""
+    import sqlalchemy as sa
+
+    from newswatch.store import Store
+
+    store = Store.open(f"sqlite:///{tmp_path / 'newswatch.db'}")
+    feed_id = store.sync_feeds([FEED])[FEED.url]
+    stored = store.insert_new(feed_id, [Item(key=f"k{n}", title=f"item {n}", published=NOW - timedelta(minutes=n))
+                                        for n in range(200)], NOW)
+    store.save_predictions("v1", [(item, Prediction({"russia_dprk": 0.9}, ("russia_dprk",))) for item in stored], NOW)
+    executed: list[tuple[str, object]] = []
+    sa.event.listen(store.engine, "before_cursor_execute",
+                    lambda conn, cursor, statement, parameters, context, many: executed.append((statement, parameters)))
+    assert len(store.scored_stories(ItemFilter(tagged=True), limit=50)) == 50
+    with store.engine.connect() as conn:
+        for statement, parameters in list(executed):
+            plan = [row.detail for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)]
+            scans = [step for step in plan if step.startswith("SCAN items") or step.startswith("SCAN feeds")]
+            assert scans in ([], ["SCAN items USING INDEX ix_items_when"]), (statement, plan)
+    store.close()

@@ -82,6 +82,10 @@ items = sa.Table(
     sa.Index("ix_items_lang", "lang"),
 )
 
+# Items newest first by when they happened (published, else fetched: ``store.queries._when``): a page of the inbox's
+# stories reads its items in this order and stops (store.queries._story_page)
+sa.Index("ix_items_when", sa.func.coalesce(items.c.published_at, items.c.fetched_at))
+
 predictions = sa.Table(
     "predictions", metadata,
     sa.Column("item_id", sa.Integer, sa.ForeignKey("items.id"), primary_key=True),

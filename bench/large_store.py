@@ -1,15 +1,20 @@
-"""What a cycle's scoring queries cost as the store grows: a store of N items, every one scored, and nothing new.
+"""What a cycle and the review page cost as the store grows: a store of N scored items.
 
-    .venv/bin/python bench/scoring_queue.py [--items 1000000] [--database sqlite:////tmp/newswatch-bench/queue-1m.db]
-                                            [--runs 3]
+    .venv/bin/python bench/large_store.py [--items 1000000] [--database sqlite:////tmp/newswatch-bench/store-1m.db]
+                                          [--runs 3]
 
 Builds the store once (kept and reused while it holds ``--items`` items; on SQLite about 15 s for a million): items of
-a realistic size from 40 outlets, a thousand a minute, each with one prediction by model version ``v1``, written in
-bulk through the schema's tables with the search index's insert trigger left out (this store is never searched, and
-the trigram index would take most of the build). Then times ``cycle.classify_backlog``, which finds nothing to score,
-once as the version's first (it reads every item once and records the version's progress), and, ``--runs`` times
-each, what every later cycle runs: ``count_never_scored``, ``classification_queue`` (``count_unscored_by`` runs only
-after a full queue) and ``classify_backlog`` itself.
+a realistic size from 40 outlets, a thousand a minute, 10 % of them Korean and 5 % Russian, each with one prediction by
+model version ``v1`` that tags 1 % of them ``russia_dprk``, written in bulk through the schema's tables with the search
+index's insert trigger left out (the trigram index would take most of the build; search is timed by bench/search.py).
+
+Then times:
+- the cycle's scoring: ``cycle.classify_backlog``, which finds nothing to score, once as the version's first (it reads
+  every item once and records the version's progress), and, ``--runs`` times each, what every later cycle runs:
+  ``count_never_scored``, ``classification_queue`` (``count_unscored_by`` runs only after a full queue) and
+  ``classify_backlog`` itself;
+- the review page's and the API's listings, ``--runs`` times each: the inbox's first and twentieth page of stories
+  (tagged items, the page's default), one topic, one language, every item, and the API's first page of items.
 """
 
 from __future__ import annotations
@@ -26,8 +31,9 @@ import sqlalchemy as sa
 from newswatch.config import load_settings
 from newswatch.cycle import BACKLOG_PER_CYCLE, classify_backlog
 from newswatch.models import Feed
-from newswatch.store import Store
+from newswatch.store import ItemFilter, Store
 from newswatch.store.schema import items, model_progress
+from newswatch.web.server import PAGE_SIZE as PAGE
 
 VERSION = "v1"
 SUMMARY = ("Officials said on Tuesday that talks between the two delegations would continue next week, "
@@ -48,10 +54,13 @@ def build(store: Store, count: int) -> None:
         conn.execute(sa.text(
             f"{numbers}INSERT INTO items (key, feed_id, guid, url, title, summary, text, published_at, fetched_at, lang) "
             f"SELECT 'k' || i, 1 + i % 40, 'g' || i, 'https://outlet.example/a/' || i, 'Headline number ' || i, "
-            f"'{SUMMARY}' || i, '', {minute}, {minute}, 'en' FROM {source}"))
+            f"'{SUMMARY}' || i, '', {minute}, {minute}, "
+            f"CASE WHEN i % 10 = 3 THEN 'ko' WHEN i % 20 = 7 THEN 'ru' ELSE 'en' END FROM {source}"))
         conn.execute(sa.text(
             f"INSERT INTO predictions (item_id, model_version, scores, tags, why, created_at) "
-            f"SELECT id, '{VERSION}', '{{}}', '[]', '{{}}', fetched_at FROM items"))
+            f"SELECT id, '{VERSION}', "
+            f"""CASE WHEN id % 97 = 0 THEN '{{"russia_dprk": 0.9, "alliance_drills": 0.05}}' ELSE '{{"russia_dprk": 0.1, "alliance_drills": 0.02}}' END, """
+            f"""CASE WHEN id % 97 = 0 THEN '["russia_dprk"]' ELSE '[]' END, '{{}}', fetched_at FROM items"""))
         conn.exec_driver_sql("ANALYZE")
 
 
@@ -67,7 +76,7 @@ def timed(function, runs: int) -> tuple[float, object]:  # type: ignore[no-untyp
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--items", type=int, default=1_000_000)
-    parser.add_argument("--database", default="sqlite:////tmp/newswatch-bench/queue-1m.db")
+    parser.add_argument("--database", default="sqlite:////tmp/newswatch-bench/store-1m.db")
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
     store = Store.open(args.database)
@@ -99,6 +108,19 @@ def main() -> None:
         for name, step in steps.items():
             seconds, result = timed(step, args.runs)
             print(f"{name}: {seconds * 1000:.1f} ms (returned {result})")
+    pages = {
+        "inbox, page 1 (tagged)": lambda: store.scored_stories(ItemFilter(tagged=True), limit=PAGE + 1),
+        "inbox, page 20 (tagged)": lambda: store.scored_stories(ItemFilter(tagged=True), limit=PAGE + 1, offset=19 * PAGE),
+        "inbox, one topic": lambda: store.scored_stories(ItemFilter(topic="russia_dprk", tagged=True), limit=PAGE + 1),
+        "inbox, Korean (tagged)": lambda: store.scored_stories(ItemFilter(languages=("ko",), tagged=True),
+                                                               limit=PAGE + 1),
+        "inbox, every item": lambda: store.scored_stories(ItemFilter(), limit=PAGE + 1),
+        "API /api/items, page 1": lambda: store.scored_items(ItemFilter(), limit=51),
+    }
+    print(f"the review page's listings; median of {args.runs} runs")
+    for name, page in pages.items():
+        seconds, result = timed(page, args.runs)
+        print(f"{name}: {seconds * 1000:.1f} ms ({len(result)} found)")  # type: ignore[arg-type]
     store.close()
 
 
