@@ -14,7 +14,8 @@ Then times:
   ``count_never_scored``, ``classification_queue`` (``count_unscored_by`` runs only after a full queue) and
   ``classify_backlog`` itself;
 - the review page's and the API's listings, ``--runs`` times each: the inbox's first and twentieth page of stories
-  (tagged items, the page's default), one topic, one language, every item, and the API's first page of items.
+  (tagged items, the page's default), one topic, one language, every item, the API's first page of items, and the
+  review queue's two store queries (its shortlist of the predictions nearest a threshold, the items left to score).
 """
 
 from __future__ import annotations
@@ -116,6 +117,9 @@ def main() -> None:
                                                                limit=PAGE + 1),
         "inbox, every item": lambda: store.scored_stories(ItemFilter(), limit=PAGE + 1),
         "API /api/items, page 1": lambda: store.scored_items(ItemFilter(), limit=51),
+        "review queue's shortlist of 600": lambda: store.nearest_thresholds(
+            VERSION, {"russia_dprk": 0.3, "alliance_drills": 0.3}, 600),
+        "review queue's unscored items": lambda: store.items_unscored_by(VERSION, 2000),
     }
     print(f"the review page's listings; median of {args.runs} runs")
     for name, page in pages.items():

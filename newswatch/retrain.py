@@ -271,17 +271,11 @@ def review_queue(settings: Settings, store: Store, model: LoadedModel | None, li
     # as the cycle records them: an item's first prediction owes its immediate alerts in the same transaction
     record_predictions(store, settings, model.version, unscored, model.predict_items(unscored, explain=0), utcnow(),
                        model.thresholds)
-    labeled = {(label.item_key, label.topic) for label in store.latest_labels()}
-    thresholds = model.thresholds
-    entries = [ReviewEntry(item, topic, scores[topic], thresholds[topic])
-               for item, scores in store.latest_predictions(model.version)
-               for topic in model.topics if (item.key, topic) not in labeled]
-    nearest = sorted(entries, key=lambda e: (_distance(e), e.item.id))[: min(limit * REVIEW_SHORTLIST, MAX_SHORTLIST)]
-    return diverse(nearest, model, limit)
-
-
-def _distance(entry: ReviewEntry) -> float:
-    return abs(entry.score - entry.threshold)
+    thresholds = {topic: model.thresholds[topic] for topic in model.topics}
+    nearest = store.nearest_thresholds(model.version, thresholds, min(limit * REVIEW_SHORTLIST, MAX_SHORTLIST))
+    by_id = {item.id: item for item in store.items_by_id(sorted({item_id for item_id, _, _ in nearest}))}
+    return diverse([ReviewEntry(by_id[item_id], topic, score, thresholds[topic])
+                    for item_id, topic, score in nearest if item_id in by_id], model, limit)
 
 
 def diverse(nearest: Sequence[ReviewEntry], model: LoadedModel, limit: int) -> list[ReviewEntry]:

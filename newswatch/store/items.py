@@ -144,11 +144,15 @@ class ItemStore:
         by_id = {row.id: _item(row._mapping) for row in rows}
         return [by_id[i] for i in ids if i in by_id]
 
-    def items_unscored_by(self, model_version: str, limit: int | None = None) -> list[Item]:
-        """Stored items this model version has not scored yet, newest first (the review page's freshest)."""
-        query = _unscored(model_version).order_by(items.c.id.desc()).limit(limit)
+    def items_unscored_by(self, model_version: str, limit: int) -> list[Item]:
+        """Stored items this model version has not scored yet, newest first (the review page's freshest): those no
+        model has scored, and those past the version's progress (``classification_queue``)."""
+        owed = (_item_query().join(unscored_items, unscored_items.c.item_id == items.c.id)
+                .order_by(unscored_items.c.item_id.desc()))  # by the owed table's key, as in classification_queue
         with self.engine.connect() as conn:
-            return [_item(row._mapping) for row in conn.execute(query)]
+            rescore = _unscored(model_version, _scored_through(conn, model_version)).order_by(items.c.id.desc())
+            found = [_item(row._mapping) for query in (owed, rescore) for row in conn.execute(query.limit(limit))]
+        return sorted(found, key=lambda item: item.id, reverse=True)[:limit]  # type: ignore[arg-type, return-value]
 
     def classification_queue(self, model_version: str, limit: int) -> ScoringQueue:
         """The next items the cycle classifies, up to ``limit``: first those no model has scored yet (new ones, or

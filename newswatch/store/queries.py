@@ -248,6 +248,24 @@ class PageQueries(LabelStore):
         found = self._with_labels(rows)
         return found[0] if found else None
 
+    def nearest_thresholds(self, model_version: str, thresholds: Mapping[str, float],
+                           limit: int) -> list[tuple[int, str, float]]:
+        """(item id, topic, score) of this model version's predictions whose score sits nearest the topic's threshold,
+        for the topics an item has no label for: the ``limit`` nearest, nearest first, then by item id.
+
+        Ordered in the database, so that the review queue holds its shortlist, not every stored item (a million
+        items read into memory took 20 s and 1.8 GB)."""
+        found: list[tuple[int, str, float]] = []
+        with self.engine.connect() as conn:
+            for topic, threshold in thresholds.items():
+                score = TopicScore(predictions.c.scores, topic)
+                labeled = sa.exists().where(labels.c.item_key == items.c.key, labels.c.topic == topic)
+                query = (sa.select(items.c.id, score).select_from(predictions.join(items, items.c.id == predictions.c.item_id))
+                         .where(predictions.c.model_version == model_version, score.is_not(None), ~labeled)
+                         .order_by(sa.func.abs(score - threshold), items.c.id).limit(limit))
+                found += [(item_id, topic, value) for item_id, value in conn.execute(query)]
+        return sorted(found, key=lambda entry: (abs(entry[2] - thresholds[entry[1]]), entry[0]))[:limit]
+
     def languages(self) -> list[str]:
         """The languages of the stored items, most items first: what the inbox offers to filter on."""
         query = sa.select(items.c.lang).group_by(items.c.lang).order_by(sa.func.count().desc(), items.c.lang)
