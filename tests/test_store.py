@@ -199,3 +199,22 @@ def test_a_cycle_finds_what_it_owes_without_reading_every_stored_item(tmp_path):
             plan = [row.detail for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)]
             assert not [step for step in plan if step.startswith("SCAN items")], (statement, plan)
     store.close()
+
+
+def test_a_digest_finds_what_its_channel_has_not_taken_with_an_anti_join_on_postgresql(postgres_url):
+    """NOT IN over the items a channel's digests had taken became a comparison of every item with every taken item
+    past work_mem: a digest over a million taken items ran for more than ten minutes. Its plan must hold an anti-join."""
+    import sqlalchemy as sa
+
+    from newswatch.store import Store
+
+    store = Store.open(postgres_url)
+    executed: list[tuple[str, object]] = []
+    sa.event.listen(store.engine, "before_cursor_execute",
+                    lambda conn, cursor, statement, parameters, context, many: executed.append((statement, parameters)))
+    store.tagged_between(NOW, NOW, not_taken_by="mail")
+    [(statement, parameters)] = [(s, p) for s, p in executed if "digest_items" in s]
+    with store.engine.connect() as conn:
+        plan = "\n".join(row[0] for row in conn.exec_driver_sql(f"EXPLAIN {statement}", parameters))
+    assert "Anti Join" in plan, plan
+    store.close()
