@@ -45,6 +45,10 @@ class ChannelDigest:
 LOOKBACK = timedelta(hours=1)
 """How far before the last digest's window end a digest looks again: predictions that another process
 saved before that moment but committed after it are still owed (longer than any cycle takes)."""
+FIRST_DIGEST_LOOKS_BACK = {"cycle": timedelta(days=1), "hourly": timedelta(hours=1), "daily": timedelta(days=1),
+                           "weekly": timedelta(days=7)}
+"""How far before its last scheduled time (before now, for a digest every cycle) a channel's first digest begins: a
+channel added to a store that has watched for months is sent what is new, not every story of its history."""
 MAX_RACES = 3
 
 def quiet_until(channel: Channel, now: datetime) -> datetime | None:
@@ -79,6 +83,12 @@ def last_slot(schedule: DigestSchedule, zone: str, now: datetime) -> datetime | 
         slot = _at(local - timedelta(days=(local.weekday() - schedule.weekday) % 7), schedule.at)
         return slot if slot <= local else _at(slot - timedelta(days=7), schedule.at)
     return None
+
+
+def first_digest_start(channel: Channel, now: datetime) -> datetime:
+    """Where a channel's first digest begins: one period of its schedule before its last scheduled time."""
+    schedule = channel.schedule
+    return (last_slot(schedule, channel.timezone, now) or now) - FIRST_DIGEST_LOOKS_BACK[schedule.every]
 
 
 def digest_due(store: Store, channel: Channel, now: datetime) -> bool:
@@ -155,12 +165,12 @@ def owe_immediate(obligations: Obligations, settings: Settings, shares: dict[str
 
 def channel_digest(store: Store, settings: Settings, channel: Channel, now: datetime,
                    since: datetime | None = None, *, tagged_at: Mapping[str, float]) -> ChannelDigest:
-    """The channel's digest of what its digests have not taken yet (or, with ``since``, of everything
-    first scored since then) up to ``now``."""
+    """The channel's digest of what its digests have not taken yet (its first digest: since ``first_digest_start``;
+    with ``since``, of everything first scored since then) up to ``now``."""
     explicit = since is not None
     if not explicit:
         watermark = store.watermark(channel.name)
-        since = watermark.tagged_until - LOOKBACK if watermark else None
+        since = watermark.tagged_until - LOOKBACK if watermark else first_digest_start(channel, now)
     tagged = store.tagged_between(since, now, not_taken_by=None if explicit else channel.name)
     matches = for_channel(store, channel, tagged)
     digest = build_digest(matches, settings.titles(channel.topics), channel.timezone, channel.threshold, settings.web.base_url,

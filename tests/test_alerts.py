@@ -17,6 +17,7 @@ from click.testing import CliRunner
 
 from newswatch import alerts
 from newswatch.cli import main
+from newswatch.clock import utcnow
 from newswatch.config import load_settings
 from newswatch.digest import Match, build_digest
 from newswatch.models import Feed, Item, Prediction
@@ -350,7 +351,7 @@ def test_killed_between_send_and_mark_resends_once_with_the_same_key(tmp_path, h
         name = "hook"
         url = "{webhook.apprise_url()}"
     """)
-    store, _ = stored(settings, [("Treaty ratified", RUSSIA, "Yonhap", 1)])
+    store, _ = stored(settings, [("Treaty ratified", RUSSIA, "Yonhap", 1)], tagged_at=utcnow())  # the CLI digests now
     env = {**os.environ, "NEWSWATCH_HOME": str(home)}
     child = subprocess.Popen([sys.executable, "-m", "newswatch", "digest", "--config", str(settings.source)], env=env,
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
@@ -378,7 +379,7 @@ def test_outbox_command_masks_secrets_and_digest_dry_run_changes_nothing(tmp_pat
         name = "hook"
         url = "json://user:{TOKEN}@127.0.0.1:9/{TOKEN}"
     """)
-    store, _ = stored(settings, [("Treaty ratified", RUSSIA, "Yonhap", 1)])
+    store, _ = stored(settings, [("Treaty ratified", RUSSIA, "Yonhap", 1)], tagged_at=utcnow())  # the CLI digests now
     runner = CliRunner()
     dry = runner.invoke(main, ["digest", "--dry-run", "--config", str(settings.source)], catch_exceptions=False)
     assert dry.exit_code == 0 and "1 new: Russia–DPRK ties" in dry.output and "newswatch label 1" in dry.output
@@ -429,4 +430,27 @@ def test_a_failed_immediate_alert_whose_retry_falls_in_quiet_hours_waits_for_the
     morning = datetime(2026, 5, 3, 22, 0, tzinfo=timezone.utc)  # 07:00 in Seoul
     assert deliver_owed(store, settings.channels, now=lambda: morning).sent == 1
     assert len(webhook.wait_for(2)) == 2
+    store.close()
+
+
+def test_a_channel_added_to_a_store_with_history_is_sent_what_is_new_not_its_history(tmp_path, home, webhook):
+    """A channel's first digest begins one period of its schedule before its last scheduled time: added to a store
+    that has watched for months it is not sent every story of them (over a million items that also meant reading
+    them all). `newswatch digest --since` still reaches back as far as asked."""
+    settings = configure(tmp_path, home, f"""
+        [[channels]]
+        name = "hook"
+        url = "{webhook.apprise_url()}"
+        schedule = "daily"
+        at = "07:00"
+        timezone = "Asia/Seoul"
+    """)
+    store, _ = stored(settings, [("Treaty ratified", RUSSIA, "Yonhap", 1)], tagged_at=NOW - timedelta(days=40))
+    store.close()
+    store, _ = stored(settings, [("Shoigu in Pyongyang", RUSSIA, "KCNA", 1)], tagged_at=NOW - timedelta(hours=20))
+    [planned] = alerts.owe_due(store, settings, NOW, TAGGED_AT)  # 09:30 Seoul time: the day's 07:00 digest is due
+    assert planned.since == datetime(2026, 5, 2, 22, 0, tzinfo=timezone.utc)  # 07:00 Seoul the day before
+    assert "Shoigu in Pyongyang" in planned.digest.text and "Treaty ratified" not in planned.digest.text
+    [asked] = alerts.digest_now(store, settings, NOW, since=NOW - timedelta(days=60), dry_run=True, tagged_at=TAGGED_AT)
+    assert "Treaty ratified" in asked.digest.text
     store.close()
