@@ -73,6 +73,7 @@ def test_items_no_model_scored_before_the_upgrade_stay_owed_after_it(database_ur
         conn.exec_driver_sql("DROP TABLE unscored_items")
         conn.exec_driver_sql("DROP TABLE model_progress")
         conn.exec_driver_sql("DROP INDEX ix_items_when")
+        conn.exec_driver_sql("DROP INDEX ix_predictions_created_at")
         conn.exec_driver_sql("UPDATE alembic_version SET version_num = '0011'")
     store.close()
     store = Store.open(database_url)

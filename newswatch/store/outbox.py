@@ -189,17 +189,23 @@ class OutboxStore:
         """Items first scored in (since, until], each with its newest prediction up to ``until``, tagged or
         not (a channel may set its own threshold). An item re-scored later by a new model is not new.
         ``not_taken_by`` leaves out the items that channel's digests have already taken."""
-        first = (sa.select(predictions.c.item_id, sa.func.min(predictions.c.created_at).label("first_at"))
-                 .group_by(predictions.c.item_id).subquery())
+        # first scored in (since, until]: scored in it, and not before it. Read through the index on when predictions
+        # were made, not by grouping every prediction of the store for each item's first (0.4-0.6 s a digest over a
+        # million items, every cycle for a channel that digests every cycle)
+        earlier = predictions.alias("earlier")
+        scored_in_window = sa.select(earlier.c.item_id).where(earlier.c.created_at <= until)
+        if since is not None:
+            scored_in_window = scored_in_window.where(earlier.c.created_at > since)
+            before = predictions.alias("before")
+            scored_before = sa.exists().where(before.c.item_id == predictions.c.item_id, before.c.created_at <= since)
         query = (sa.select(items, feeds.c.url.label("feed_url"), feeds.c.name.label("feed_name"),
                            predictions.c.scores, predictions.c.tags, predictions.c.why)
-                 .select_from(predictions.join(first, first.c.item_id == predictions.c.item_id)
-                              .join(items, items.c.id == predictions.c.item_id)
+                 .select_from(predictions.join(items, items.c.id == predictions.c.item_id)
                               .join(feeds, feeds.c.id == items.c.feed_id))
-                 .where(predictions.c.created_at <= until, first.c.first_at <= until)
+                 .where(predictions.c.created_at <= until, predictions.c.item_id.in_(scored_in_window))
                  .order_by(predictions.c.created_at))
         if since is not None:
-            query = query.where(first.c.first_at > since)
+            query = query.where(~scored_before)
         if not_taken_by is not None:
             # NOT EXISTS, not NOT IN: past work_mem PostgreSQL compared every item with every item the channel had
             # taken (a digest over a million taken items ran for more than ten minutes); this is an anti-join

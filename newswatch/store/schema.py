@@ -94,6 +94,8 @@ predictions = sa.Table(
     sa.Column("tags", sa.Text, nullable=False),
     sa.Column("why", sa.Text, nullable=False, server_default="{}"),
     sa.Column("created_at", UTCDateTime, nullable=False),
+    # a digest reads the predictions made in its window (store.outbox.tagged_between)
+    sa.Index("ix_predictions_created_at", "created_at"),
 )
 
 # The items no model has scored yet, each stored with its item and taken out in the transaction that saves its first
