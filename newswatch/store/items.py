@@ -147,8 +147,7 @@ class ItemStore:
     def items_unscored_by(self, model_version: str, limit: int) -> list[Item]:
         """Stored items this model version has not scored yet, newest first (the review page's freshest): those no
         model has scored, and those past the version's progress (``classification_queue``)."""
-        owed = (_item_query().join(unscored_items, unscored_items.c.item_id == items.c.id)
-                .order_by(unscored_items.c.item_id.desc()))  # by the owed table's key, as in classification_queue
+        owed = _owed().order_by(unscored_items.c.item_id.desc())
         with self.engine.connect() as conn:
             rescore = _unscored(model_version, _scored_through(conn, model_version)).order_by(items.c.id.desc())
             found = [_item(row._mapping) for query in (owed, rescore) for row in conn.execute(query.limit(limit))]
@@ -159,10 +158,7 @@ class ItemStore:
         ones a crash or a full disk left owed: their alerts are due), then, older first, those this model version
         has not scored, looked for only past its recorded progress."""
         with self.engine.connect() as conn:
-            # ordered by the owed table's key: by the items' id, SQLite would walk every stored item to find them
-            owed = [_item(row._mapping) for row in conn.execute(
-                _item_query().join(unscored_items, unscored_items.c.item_id == items.c.id)
-                .order_by(unscored_items.c.item_id).limit(limit))]
+            owed = [_item(row._mapping) for row in conn.execute(_owed().order_by(unscored_items.c.item_id).limit(limit))]
             if len(owed) == limit:
                 return ScoringQueue(owed)
             through = _scored_through(conn, model_version)
@@ -194,9 +190,9 @@ class ItemStore:
     def count_unscored_by(self, model_version: str) -> int:
         """Items this model version has not scored: those no model has, and those past its progress."""
         with self.engine.connect() as conn:
-            never = conn.execute(sa.select(sa.func.count()).select_from(unscored_items)).scalar_one()
             query = _unscored(model_version, _scored_through(conn, model_version)).with_only_columns(sa.func.count())
-            return never + conn.execute(query).scalar_one()
+            past_progress = conn.execute(query).scalar_one()
+        return self.count_never_scored() + past_progress
 
     def first_fetched_at(self) -> datetime | None:
         """When the oldest stored item was fetched: how long this store has been watching."""
@@ -219,6 +215,12 @@ def _unscored(model_version: str, through: int | None = None) -> sa.Select:  # t
         return query
     owed = sa.exists().where(unscored_items.c.item_id == items.c.id)
     return query.where(items.c.id > through, ~owed)
+
+
+def _owed() -> sa.Select:  # type: ignore[type-arg]
+    """The items no model has scored yet; ordered by the owed table's key by the caller (ordered by the items' id,
+    SQLite would walk every stored item to find them)."""
+    return _item_query().join(unscored_items, unscored_items.c.item_id == items.c.id)
 
 
 def _scored_through(conn: sa.Connection, model_version: str) -> int:

@@ -192,10 +192,10 @@ class OutboxStore:
         # first scored in (since, until]: scored in it, and not before it. Read through the index on when predictions
         # were made, not by grouping every prediction of the store for each item's first (0.4-0.6 s a digest over a
         # million items, every cycle for a channel that digests every cycle)
-        earlier = predictions.alias("earlier")
-        scored_in_window = sa.select(earlier.c.item_id).where(earlier.c.created_at <= until)
+        made = predictions.alias("made")
+        scored_in_window = sa.select(made.c.item_id).where(made.c.created_at <= until)
         if since is not None:
-            scored_in_window = scored_in_window.where(earlier.c.created_at > since)
+            scored_in_window = scored_in_window.where(made.c.created_at > since)
             before = predictions.alias("before")
             scored_before = sa.exists().where(before.c.item_id == predictions.c.item_id, before.c.created_at <= since)
         query = (sa.select(items, feeds.c.url.label("feed_url"), feeds.c.name.label("feed_name"),
