@@ -28,7 +28,7 @@ from click.core import ParameterSource
 
 from .clock import utcnow
 from .config import Settings, load_settings
-from .untrusted import mask, parse_item_id, printable
+from .untrusted import language_code, mask, parse_item_id, printable
 
 if TYPE_CHECKING:
     from classifiers.registry import LoadedModel
@@ -45,7 +45,8 @@ USAGE_ERROR = 2
 # start-up time (SQLAlchemy, scikit-learn) that most commands do not need.
 EXPECTED_ERRORS = (
     ("newswatch.config", "ConfigError"), ("newswatch.labeled_items", "LabeledFileError"),
-    ("newswatch.analyst_labels", "LabelError"), ("newswatch.retrain", "TrainingDataError"), ("newswatch.untrusted", "NumberError"), ("newswatch.feedlist", "OpmlError"),
+    ("newswatch.analyst_labels", "LabelError"), ("newswatch.retrain", "TrainingDataError"), ("newswatch.untrusted", "NumberError"),
+    ("newswatch.untrusted", "LanguageCodeError"), ("newswatch.feedlist", "OpmlError"),
     ("classifiers.registry", "ModelFileError"), ("sqlalchemy.exc", "OperationalError"),
     ("sqlalchemy.exc", "ArgumentError"), ("sqlalchemy.exc", "NoSuchModuleError"),
     ("newswatch.store.search", "SearchError"), ("newswatch.store.saved_queries", "SavedQueryExists"),
@@ -409,10 +410,14 @@ def items_command(settings: Settings, as_json: bool, since_text: str | None, lan
 
     if topic is not None:
         _check_topic(settings, topic)
-    where = ItemFilter(since=parse_since(since_text, utcnow()) if since_text else None, languages=(lang.lower(),) if lang else (),
+    lang = language_code(lang) if lang is not None else None
+    where = ItemFilter(since=parse_since(since_text, utcnow()) if since_text else None, languages=(lang,) if lang else (),
                        topic=topic, tagged=True if topic else None, story_id=story_id)
     with open_store(settings) as store:
         found = store.scored_items(where, limit)
+        if lang and not found and lang not in (stored := store.languages()):
+            # said on stderr: a script reading the JSON Lines still gets none, and a person learns why
+            click.echo(f"no stored item is in language {lang!r} (stored: {', '.join(stored) or 'none'})", err=True)
     for row in found:
         if as_json:
             click.echo(json.dumps(row.as_json(), ensure_ascii=False))
@@ -758,7 +763,9 @@ def search(settings: Settings, query: str, limit: int, as_json: bool) -> None:
     Terms match as case-insensitive substrings ("Путин" finds "Путина", "kim" finds "Kimchi"); a term of one
     or two characters only narrows the others' matches, or is scanned for alone (slower on a big store)."""
     from .store import ItemFilter
+    from .store.search import search_terms
 
+    search_terms(query)  # a blank search is refused here, not read as no filter (every item)
     with open_store(settings) as store:
         rows = store.scored_items(ItemFilter(search=query), limit=limit)
     for row in rows:

@@ -171,7 +171,8 @@ def check_destination(url: str, allow_private: bool) -> None:
         address = ipaddress.ip_address(info[4][0].split("%", 1)[0])
         if not is_public(address):
             raise _Refused(f"refused {parts.hostname}: it resolves to the non-public address {address} "
-                           "(set allow_private_addresses = true to allow it)")
+                           "(to allow it, set allow_private_addresses = true in the feed's [[feeds]] entry, "
+                           "or at the top of the config file for every feed)")
 
 
 _NAT64 = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))

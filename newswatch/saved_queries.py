@@ -12,6 +12,7 @@ from typing import Sequence
 from .config import Settings
 from .store import SavedQuery, Store
 from .store.search import search_terms
+from .untrusted import language_code
 
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 """A name that reads well in a feed's address (/feeds/<name>.atom) and needs no escaping there."""
@@ -40,7 +41,7 @@ def new_saved_query(settings: Settings, name: str, text: str = "", topics: Seque
         raise SavedQueryError("a saved query needs at least one of text, topic, feed, language, minimum score")
     return SavedQuery(name=name, text=text, topics=tuple(dict.fromkeys(topics)),
                       feeds=tuple(dict.fromkeys(_feed_url(settings, feed) for feed in feeds)),
-                      languages=tuple(dict.fromkeys(lang.lower() for lang in languages)), min_score=min_score)
+                      languages=tuple(dict.fromkeys(language_code(lang) for lang in languages)), min_score=min_score)
 
 
 def _feed_url(settings: Settings, url_or_name: str) -> str:

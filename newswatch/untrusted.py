@@ -2,7 +2,8 @@
 
 Applied at the edges: ``printable`` where outside text reaches a terminal, a log line or a mail subject;
 ``http_url`` wherever a link is rendered (mail HTML, Markdown, digest files, web page); ``whole_number`` and
-``parse_item_id`` wherever a user types a number (CLI arguments, web parameters).
+``parse_item_id`` wherever a user types a number (CLI arguments, web parameters); ``language_code`` wherever a user
+filters by language.
 """
 
 from __future__ import annotations
@@ -72,3 +73,25 @@ def whole_number(text: str, what: str, least: int = 0, most: int = MAX_ITEM_ID) 
 def parse_item_id(text: str) -> int:
     """An item id as the CLI and the web page accept it: 1 to the largest id either database can store."""
     return whole_number(str(text), "item id", least=1)
+
+
+class LanguageCodeError(ValueError):
+    """A language filter that no stored item can match; the message says what was expected."""
+
+
+_LANGUAGE_CODE = re.compile(r"[a-z]{2,3}")
+_COUNTRY_FOR_LANGUAGE = {"kr": "ko", "kp": "ko", "jp": "ja", "cn": "zh", "tw": "zh", "ua": "uk", "by": "be",
+                         "kz": "kk", "us": "en", "gb": "en"}
+"""Country codes typed for a language (Korea's "kr" for Korean is the one this beat meets most). The detector
+names none of them as a language, so a filter on one would match nothing, silently."""
+
+
+def language_code(text: str) -> str:
+    """A language filter as items store it ("KO" → "ko"): an ISO 639 code, as ``normalize.language`` tells them."""
+    code = text.strip().lower()
+    if code in _COUNTRY_FOR_LANGUAGE:
+        raise LanguageCodeError(f"{code!r} is a country code: the language code is {_COUNTRY_FOR_LANGUAGE[code]!r} "
+                                "(languages are ISO 639 codes: en, ko, ru, ja, zh, ...)")
+    if not _LANGUAGE_CODE.fullmatch(code):
+        raise LanguageCodeError(f"a language is an ISO 639 code such as en, ko or ru, got {printable(text)!r}")
+    return code

@@ -104,6 +104,7 @@ def test_private_addresses_are_refused_unless_allowed_on_every_hop(feed_server):
     session = new_session(settings)
     refused = fetch_url(session, feed_server.url("x.xml"), settings, allow_private=False)
     assert "non-public address 127.0.0.1" in refused.error and feed_server.requests_for("x.xml") == []
+    assert "allow_private_addresses = true in the feed's [[feeds]] entry" in refused.error  # where to say so
     assert "only http(s)" in fetch_url(session, "file:///etc/passwd", settings, allow_private=True).error
     # a redirect into a non-http scheme is refused at the hop
     feed_server.route("to-file.xml", status=302, headers={"Location": "file:///etc/passwd"})

@@ -120,6 +120,23 @@ def test_items_lists_stored_items_with_language_scores_tags_and_story(multilingu
     assert len(table) == 5 and all("\tru\t" in line for line in table)
 
 
+def test_a_language_filter_no_item_can_match_is_told_not_answered_with_silence(multilingual):
+    runner = CliRunner()
+    country = runner.invoke(main, ["items", "--config", str(multilingual), "--lang", "kr"])
+    assert country.exit_code == 2 and "'kr' is a country code: the language code is 'ko'" in country.stderr
+    assert runner.invoke(main, ["items", "--config", str(multilingual), "--lang", "<b>"]).exit_code == 2
+    unseen = runner.invoke(main, ["items", "--config", str(multilingual), "--lang", "ja", "--json"])
+    assert unseen.exit_code == 0 and unseen.stdout == ""  # a script still reads no lines
+    assert "no stored item is in language 'ja' (stored: " in unseen.stderr
+    saved = runner.invoke(main, ["queries", "add", "korean", "--lang", "KR", "--config", str(multilingual)])
+    assert saved.exit_code == 2 and "country code" in saved.stderr
+    settings = load_settings(multilingual)
+    with TestClient(create_app(settings), base_url="http://127.0.0.1") as client:
+        assert "country code" in client.get("/", params={"lang": "kr"}).text
+        answer = client.get("/api/items", params={"lang": "jp"})
+        assert answer.status_code == 400 and "'ja'" in answer.json()["error"]
+
+
 def test_the_review_page_filters_by_language_and_marks_each_title_with_it(multilingual):
     settings = load_settings(multilingual)
     with TestClient(create_app(settings), base_url="http://127.0.0.1") as client:

@@ -164,3 +164,5 @@ def test_search_command(data_dir):
     assert empty.exit_code == 0 and "nothing stored matches" in empty.output
     bad = runner.invoke(main, ["search", '""'])
     assert bad.exit_code == 2 and "nothing to search for" in bad.output and "Traceback" not in bad.output
+    blank = runner.invoke(main, ["search", "  "])
+    assert blank.exit_code == 2 and "nothing to search for" in blank.output, "not every item"

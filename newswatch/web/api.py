@@ -28,7 +28,7 @@ from ..config import Settings
 from ..jsonview import feed_json, label_json, story_json
 from ..store import ItemFilter, SearchError, Store
 from ..store.search import MAX_QUERY, search_terms
-from ..untrusted import MAX_ITEM_ID
+from ..untrusted import MAX_ITEM_ID, LanguageCodeError, language_code
 
 API_VERSION = "1"
 MAX_PAGE = 200
@@ -171,6 +171,7 @@ def api_router(settings: Settings, store: Store, label_item: LabelItem, label_te
               limit: Limit = 50,
               cursor: Annotated[str | None, Query(pattern=r"^[0-9]{1,10}$", description="From `next_cursor`.")] = None,
               ) -> dict[str, Any]:
+        lang = lang_param(lang)
         where = ItemFilter(search=search_param(q), topics=(topic,) if topic else (), languages=(lang,) if lang else (),
                            feed_id=feed, since=_moment(since), story_id=story)
         rows = store.scored_items(where, limit=limit + 1, before=int(cursor) if cursor else None)
@@ -278,6 +279,16 @@ def search_param(text: str | None) -> str | None:
     except SearchError as exc:
         raise HTTPException(400, str(exc)) from None
     return text
+
+
+def lang_param(text: str | None) -> str | None:
+    """A ``lang`` filter, checked as the CLI checks it (a 400 says what is wrong); None when blank."""
+    if not (text or "").strip():
+        return None
+    try:
+        return language_code(text or "")
+    except LanguageCodeError as exc:
+        raise HTTPException(400, str(exc)) from None
 
 
 def _moment(since: datetime | date | None) -> datetime | None:
