@@ -14,8 +14,9 @@ Then times:
   ``count_never_scored``, ``classification_queue`` (``count_unscored_by`` runs only after a full queue) and
   ``classify_backlog`` itself;
 - the review page's and the API's listings, ``--runs`` times each: the inbox's first and twentieth page of stories
-  (tagged items, the page's default), one topic, one language, every item, the API's first page of items, and the
-  review queue's two store queries (its shortlist of the predictions nearest a threshold, the items left to score).
+  (tagged items, the page's default), one topic, one language, every item, the feeds and languages the inbox offers to
+  filter on, the API's first page of items, and the review queue's two store queries (its shortlist of the predictions
+  nearest a threshold, the items left to score).
 """
 
 from __future__ import annotations
@@ -116,6 +117,8 @@ def main() -> None:
         "inbox, Korean (tagged)": lambda: store.scored_stories(ItemFilter(languages=("ko",), tagged=True),
                                                                limit=PAGE + 1),
         "inbox, every item": lambda: store.scored_stories(ItemFilter(), limit=PAGE + 1),
+        "inbox's feed choices (store.feed_rows)": store.feed_rows,
+        "inbox's language choices (store.languages)": store.languages,
         "API /api/items, page 1": lambda: store.scored_items(ItemFilter(), limit=51),
         "review queue's shortlist of 600": lambda: store.nearest_thresholds(
             VERSION, {"russia_dprk": 0.3, "alliance_drills": 0.3}, 600),

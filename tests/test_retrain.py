@@ -23,6 +23,7 @@ from newswatch.config import ConfigError, load_settings
 from newswatch.digest import Match, build_digest
 from newswatch.feedlist import set_topic_threshold
 from newswatch.models import Feed, Item, Prediction
+from newswatch.store import threshold_distance
 from newswatch.web import create_app
 from shipped_topics import NAMES, TITLES
 
@@ -156,8 +157,17 @@ def test_review_queue_lists_uncertain_items_one_per_story_no_near_duplicates_not
     assert len(ids) == len(set(ids)) and stored[2].id not in ids
     assert not {stored[0].id, stored[1].id} <= set(ids), "near-duplicates: only the first is worth a label"
     assert not {stored[3].id, stored[4].id} <= set(ids), "one item per story"
-    nearest = min(abs(scores[i][t] - model.thresholds[t]) for i in scores if i != stored[2].id for t in model.topics)
-    assert abs(queue[0].score - queue[0].threshold) == nearest, "first the most uncertain item"
+    nearest = min(threshold_distance(scores[i][t], model.thresholds[t])
+                  for i in scores if i != stored[2].id for t in model.topics)
+    assert queue[0].distance == threshold_distance(queue[0].score, queue[0].threshold) == nearest, \
+        "first the most uncertain item"
+
+
+def test_how_near_a_threshold_is_measured_on_the_scores_side_of_it():
+    # under a threshold of 0.25, 0.02 is nearly as sure as a score can be; 0.48 is not, though as far from it
+    assert threshold_distance(0.02, 0.25) == pytest.approx(0.92) and threshold_distance(0.48, 0.25) == pytest.approx(0.3067, abs=1e-4)
+    assert threshold_distance(0.25, 0.25) == 0 and threshold_distance(1.0, 0.25) == threshold_distance(0.0, 0.25) == 1
+    assert threshold_distance(0.3, 0.0) == pytest.approx(0.3) and threshold_distance(0.7, 1.0) == pytest.approx(0.3)
 
 
 class _Features:
@@ -179,8 +189,7 @@ def test_review_queue_takes_the_most_uncertain_item_then_each_time_the_uncertain
     vectors = {"a": [1, 0, 0, 0], "copy of a": [1, 0, 0, 0], "like a": [1, 2, 0, 0], "unlike a": [0, 0, 1, 0],
                "same story as unlike a": [0, 1, 0, 0], "unlike both": [0, 0, 0, 1]}
     stories = {"unlike a": 7, "same story as unlike a": 7}
-    entries = [retrain.ReviewEntry(Item(key=title, title=title, id=n, story_id=stories.get(title)), "russia_dprk",
-                                   0.5 + 0.01 * n, 0.5)
+    entries = [_entry(title, n, 0.5 + 0.01 * n, stories.get(title))
                for n, title in enumerate(vectors, start=1)]  # nearest the threshold first
     model = LoadedModel("v1", _Estimator(vectors))  # type: ignore[arg-type]
     queue = [entry.item.title for entry in retrain.diverse(entries, model, limit=4)]
@@ -188,6 +197,21 @@ def test_review_queue_takes_the_most_uncertain_item_then_each_time_the_uncertain
     # the label on "a" teaches; never the copy (a near-duplicate) nor a second item of one story
     assert queue == ["a", "unlike a", "unlike both", "like a"]
     assert [e.item.title for e in retrain.diverse(entries, model, limit=1)] == ["a"]
+
+
+def test_the_review_queue_does_not_ask_about_an_item_the_model_is_sure_of_for_being_unlike_the_rest():
+    # a small store: the window of candidates reaches a tennis final scored 0.02 under a threshold of 0.3
+    vectors = {"a": [1, 0, 0], "like a": [1, 2, 0], "tennis final": [0, 0, 1]}
+    entries = [_entry("a", 1, 0.31, threshold=0.3), _entry("like a", 2, 0.36, threshold=0.3),
+               _entry("tennis final", 3, 0.02, threshold=0.3)]
+    model = LoadedModel("v1", _Estimator(vectors))  # type: ignore[arg-type]
+    assert [e.item.title for e in retrain.diverse(entries, model, limit=2)] == ["a", "like a"]
+    assert [e.item.title for e in retrain.diverse(entries, model, limit=3)][-1] == "tennis final"
+
+
+def _entry(title, item_id, score, story_id=None, threshold=0.5):
+    return retrain.ReviewEntry(Item(key=title, title=title, id=item_id, story_id=story_id), "russia_dprk",
+                               score, threshold, threshold_distance(score, threshold))
 
 
 def test_a_threshold_chosen_on_the_model_page_is_kept_in_the_config_and_tags_from_then_on(settings):

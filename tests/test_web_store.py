@@ -115,6 +115,26 @@ def test_scored_stories_group_copies_match_any_copy_and_page_by_story(store):
     assert len(pages[1][0].copies) == 3  # a page never splits a story
 
 
+def test_the_review_shortlist_is_ordered_in_the_database_by_the_share_of_the_way_to_0_or_1(store):
+    ids = scored(store, [("near", "n", 1, {"russia_dprk": 0.30}, []), ("above", "a", 1, {"russia_dprk": 0.60}, []),
+                         ("below", "b", 1, {"russia_dprk": 0.10}, []), ("sure", "s", 1, {"russia_dprk": 0.02}, [])])
+    label(store, "near", "russia_dprk", True, "ana", NOW)  # labeled: never on the shortlist
+    # under 0.25: 0.60 is 47 % of the way to 1, 0.10 is 60 % of the way to 0 (the plain difference says otherwise)
+    shortlist = store.nearest_thresholds("v1", {"russia_dprk": 0.25}, limit=2)
+    assert [(item_id, round(distance, 3)) for item_id, _, _, distance in shortlist] == [
+        (ids["above"], 0.467), (ids["below"], 0.6)]
+    assert [entry[0] for entry in store.nearest_thresholds("v1", {"russia_dprk": 0.25}, limit=5)][-1] == ids["sure"]
+
+
+def test_the_inbox_offers_every_stored_language_and_feed_without_reading_every_item(store):
+    assert store.languages() == []
+    feed_id = store.sync_feeds([FEED, Feed("https://b.example/rss", "B")])[FEED.url]
+    store.insert_new(feed_id, [Item(key=f"{lang}{n}", title="t", lang=lang) for n, lang in enumerate("ru en ko en ru und".split())],
+                     NOW)
+    assert store.languages() == ["en", "ko", "ru", "und"]
+    assert [name for _, name in store.feed_names()] == ["A", "B"]
+
+
 def test_tagged_per_day(store):
     scored(store, SPECS)
     counts = store.tagged_per_day(["russia_dprk", "alliance_drills"], NOW - timedelta(days=7))

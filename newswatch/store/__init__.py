@@ -23,13 +23,13 @@ from .feeds import FeedRow, FeedStore
 from .items import ItemStore
 from .outbox import Obligations, OutboxEntry, OutboxStore, Watermark
 from .predictions import PredictionStore
-from .queries import ItemFilter, PageQueries, ScoredItem, ScoredStory
+from .queries import ItemFilter, PageQueries, ScoredItem, ScoredStory, threshold_distance
 from .saved_queries import SavedQuery, SavedQueryExists, SavedQueryStore
 from .schema import create_db_engine, migration_lock
 from .search import SearchError
 
 __all__ = ["FeedRow", "ItemFilter", "Obligations", "OutboxEntry", "SavedQuery", "SavedQueryExists", "ScoredItem",
-           "ScoredStory", "SearchError", "Store", "Watermark", "create_db_engine"]
+           "ScoredStory", "SearchError", "Store", "Watermark", "create_db_engine", "threshold_distance"]
 
 
 class Store(FeedStore, ItemStore, PredictionStore, OutboxStore, PageQueries, SavedQueryStore):

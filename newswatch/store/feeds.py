@@ -65,6 +65,12 @@ class FeedStore:
         with self.engine.connect() as conn:
             return [_feed_row(row._mapping) for row in conn.execute(query)]
 
+    def feed_names(self) -> list[tuple[int, str]]:
+        """(id, name) of every feed, in the order they were added: what the inbox offers to filter on, without
+        ``feed_rows``' count of every feed's items (a read of every item, on each page)."""
+        with self.engine.connect() as conn:
+            return [(row.id, row.name) for row in conn.execute(sa.select(feeds.c.id, feeds.c.name).order_by(feeds.c.id))]
+
     def feed_row(self, feed_id: int) -> FeedRow:
         with self.engine.connect() as conn:
             row = conn.execute(sa.select(feeds, sa.literal(0).label("items_stored")).where(feeds.c.id == feed_id)).one()

@@ -189,7 +189,7 @@ def create_app(settings: Settings, *, host: str = "127.0.0.1", store: Store | No
         page_number = _positive_int(params, "page", 1)
         found = store.scored_stories(where, limit=PAGE_SIZE + 1, offset=(page_number - 1) * PAGE_SIZE)
         stories = [StoryBlock.of(story, where.topic) for story in found[:PAGE_SIZE]]
-        return page(request, "inbox.html", stories=stories, feeds=store.feed_rows(), languages=store.languages(),
+        return page(request, "inbox.html", stories=stories, feeds=store.feed_names(), languages=store.languages(),
                     params=params, where=where,
                     page=page_number, more=len(found) > PAGE_SIZE, link=lambda **changes: _link(params, changes),
                     thresholds=loop.thresholds(settings))
