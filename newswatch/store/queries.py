@@ -264,10 +264,10 @@ class PageQueries(LabelStore):
 
     def nearest_thresholds(self, model_version: str, thresholds: Mapping[str, float],
                            limit: int) -> list[tuple[int, str, float, float]]:
-        """(item id, topic, score, its ``threshold_distance``) of this model version's predictions whose score sits nearest the topic's threshold,
-        for the topics an item has no label for: the ``limit`` nearest, nearest first, then by item id. Near is
-        measured on the score's own side of the threshold, as a share of the way to 0 or 1 (``threshold_distance``):
-        under a threshold of 0.25, 0.10 is as far as 0.70 is above it.
+        """(item id, topic, score, its ``threshold_distance``) of this model version's predictions whose score sits
+        nearest the topic's threshold, for the topics an item has no label for: the ``limit`` nearest, nearest first,
+        then by item id. Near is measured on the score's own side of the threshold, as a share of the way to 0 or 1
+        (``threshold_distance``): under a threshold of 0.25, 0.10 is as far as 0.70 is above it.
 
         Ordered in the database, so that the review queue holds its shortlist, not every stored item (a million
         items read into memory took 20 s and 1.8 GB)."""
