@@ -1,5 +1,5 @@
 """`newswatch serve` starts its own Prefect server (its UI pointed at it), runs monitor at once and then
-monitor and digest on schedule, stops on Ctrl-C."""
+monitor and digest on schedule, stops on Ctrl-C and on SIGTERM."""
 
 import os
 import re
@@ -160,3 +160,45 @@ def test_the_local_prefect_server_dies_with_a_serve_that_is_killed_outright(tmp_
     if alive:
         os.kill(server, signal.SIGKILL)
     assert not alive, "the Prefect server outlived the serve that started it"
+
+
+@pytest.mark.timeout(300)
+def test_serve_stops_cleanly_on_sigterm_as_a_service_manager_stops_it(data_dir, seed_models, feed_server, feeds_dir,
+                                                                      tmp_path):
+    """`systemctl stop` and `docker stop` send SIGTERM: the same clean stop as Ctrl-C, exit code 0, nothing left
+    running (Prefect's own handler left a coroutine never awaited and skipped serve's clean-up)."""
+    shutil.copytree(seed_models, data_dir / "models")
+    feed_server.add_file("korea.xml", (feeds_dir / "korea.xml").read_bytes())
+    config = tmp_path / "newswatch.toml"
+    config.write_text(feeds_config([feed_server.url("korea.xml")], None) + """
+[schedules.monitor]
+every = 3600
+[schedules.digest]
+enabled = false
+[schedules.retrain]
+enabled = false
+""")
+    env = {key: value for key, value in os.environ.items()
+           if key not in ("PREFECT_API_URL", "PREFECT_HOME", "PREFECT_PROFILES_PATH", "PREFECT_PROFILE")}
+    env.update(PREFECT_RUNNER_POLL_FREQUENCY="2", PREFECT_LOGGING_LEVEL="INFO")
+    serve = subprocess.Popen([sys.executable, "-m", "newswatch", "serve", "--config", str(config)], env=env,
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    output: list[str] = []
+    reader = threading.Thread(target=lambda: output.extend(serve.stdout), daemon=True)
+    reader.start()
+    try:
+        wait_for_line(output, r"Flow run 'monitor-at-start' - Finished in state Completed", serve, 240)
+        server = [int(pid) for pid in open(f"/proc/{serve.pid}/task/{serve.pid}/children").read().split()]
+        serve.send_signal(signal.SIGTERM)
+        returncode = serve.wait(timeout=90)
+    finally:
+        if serve.poll() is None:
+            serve.kill()
+            serve.wait()
+        reader.join(timeout=5)
+    log = "".join(output)
+    assert returncode == 0, log
+    assert "newswatch serve: stopped" in log, log
+    assert "never awaited" not in log and "Traceback" not in log, log
+    assert not any(os.path.exists(f"/proc/{pid}") and open(f"/proc/{pid}/stat").read().split()[2] != "Z"
+                   for pid in server), "the local Prefect server was left running"
