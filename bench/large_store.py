@@ -5,8 +5,9 @@
 
 Builds the store once (kept and reused while it holds ``--items`` items; on SQLite about 15 s for a million): items of
 a realistic size from 40 outlets, a thousand a minute, 10 % of them Korean and 5 % Russian, each with one prediction by
-model version ``v1`` that tags 1 % of them ``russia_dprk``, written in bulk through the schema's tables with the search
-index's insert trigger left out (the trigram index would take most of the build; search is timed by bench/search.py).
+model version ``v1`` that tags 1 % of them ``russia_dprk`` (scores spread over 0-0.5, tagged ones 0.9-1), written in bulk
+through the schema's tables with the search index's insert trigger left out (the trigram index would take most of the
+build; search is timed by bench/search.py).
 
 Then times:
 - the cycle's scoring: ``cycle.classify_backlog``, which finds nothing to score, once as the version's first (it reads
@@ -61,7 +62,10 @@ def build(store: Store, count: int) -> None:
         conn.execute(sa.text(
             f"INSERT INTO predictions (item_id, model_version, scores, tags, why, created_at) "
             f"SELECT id, '{VERSION}', "
-            f"""CASE WHEN id % 97 = 0 THEN '{{"russia_dprk": 0.9, "alliance_drills": 0.05}}' ELSE '{{"russia_dprk": 0.1, "alliance_drills": 0.02}}' END, """
+            # scores spread as a model's are (a tagged item 0.90-0.99, the rest 0.000-0.499), so that ordering by
+            # distance to a threshold (the review queue) sorts real values, not two constants
+            f"""'{{"russia_dprk": ' || CASE WHEN id % 97 = 0 THEN 0.9 + (id % 100) / 1000.0 ELSE (id % 9973 * 7919 % 500) / 1000.0 END """
+            f"""|| ', "alliance_drills": ' || ((id % 9973 * 104729 % 300) / 1000.0) || '}}', """
             f"""CASE WHEN id % 97 = 0 THEN '["russia_dprk"]' ELSE '[]' END, '{{}}', fetched_at FROM items"""))
         conn.exec_driver_sql("ANALYZE")
 
