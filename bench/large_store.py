@@ -67,6 +67,11 @@ def build(store: Store, count: int) -> None:
             f"""'{{"russia_dprk": ' || CASE WHEN id % 97 = 0 THEN 0.9 + (id % 100) / 1000.0 ELSE (id % 9973 * 7919 % 500) / 1000.0 END """
             f"""|| ', "alliance_drills": ' || ((id % 9973 * 104729 % 300) / 1000.0) || '}}', """
             f"""CASE WHEN id % 97 = 0 THEN '["russia_dprk"]' ELSE '[]' END, '{{}}', fetched_at FROM items"""))
+        each_score = ("json_each_text(p.scores::json) s" if not numbers else "json_each(p.scores) s")
+        conn.execute(sa.text(
+            "INSERT INTO prediction_scores (item_id, model_version, topic, score) "
+            f"SELECT p.item_id, p.model_version, s.key, {'s.value::float' if not numbers else 's.value'} "
+            f"FROM predictions p, {each_score}"))
         conn.exec_driver_sql("ANALYZE")
 
 

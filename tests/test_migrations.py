@@ -70,6 +70,7 @@ def test_items_no_model_scored_before_the_upgrade_stay_owed_after_it(database_ur
                                         for n in range(3)], now)
     store.save_predictions("v1", [(stored[0], Prediction({"russia_dprk": 0.1}, ()))], now)
     with store.engine.begin() as conn:  # back to revision 0011's schema
+        conn.exec_driver_sql("DROP TABLE prediction_scores")
         conn.exec_driver_sql("DROP TABLE unscored_items")
         conn.exec_driver_sql("DROP TABLE model_progress")
         conn.exec_driver_sql("DROP INDEX ix_items_when")
@@ -79,4 +80,28 @@ def test_items_no_model_scored_before_the_upgrade_stay_owed_after_it(database_ur
     store = Store.open(database_url)
     assert store.count_never_scored() == 2
     assert [item.id for item in store.classification_queue("v1", 5).items] == [stored[1].id, stored[2].id]
+    store.close()
+
+
+def test_the_scores_of_predictions_saved_before_the_upgrade_are_indexed_by_it(database_url):
+    """Revision 0015 copies every stored prediction's scores into prediction_scores, which the review queue reads."""
+    from datetime import datetime, timezone
+
+    from newswatch.models import Feed, Item, Prediction
+
+    now = datetime(2026, 12, 1, tzinfo=timezone.utc)
+    store = Store.open(database_url)
+    feed_id = store.sync_feeds([Feed("https://a.example/rss", "A")])["https://a.example/rss"]
+    stored = store.insert_new(feed_id, [Item(key=f"k{n}", title=f"t{n}") for n in range(3)], now)
+    store.save_predictions("v1", [(item, Prediction({"russia_dprk": score, "alliance_drills": 0.5}, ()))
+                                  for item, score in zip(stored, (0.31, 0.9, 0))], now)
+    before = store.nearest_thresholds("v1", {"russia_dprk": 0.3, "alliance_drills": 0.25}, 10)
+    with store.engine.begin() as conn:  # back to revision 0014's schema
+        conn.exec_driver_sql("DROP TABLE prediction_scores")
+        conn.exec_driver_sql("UPDATE alembic_version SET version_num = '0014'")
+    store.close()
+    store = Store.open(database_url)
+    assert store.nearest_thresholds("v1", {"russia_dprk": 0.3, "alliance_drills": 0.25}, 10) == before
+    assert [(item_id, topic) for item_id, topic, *_ in before[:3]] == [
+        (stored[0].id, "russia_dprk"), (stored[0].id, "alliance_drills"), (stored[1].id, "alliance_drills")]
     store.close()

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 
 from newswatch.analyst_labels import labels_for_item
 from newswatch.models import Feed, Item, Prediction
-from newswatch.store import ItemFilter
+from newswatch.store import ItemFilter, threshold_distance
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)
 FEED = Feed("https://a.example/rss", "A")
@@ -124,6 +124,29 @@ def test_the_review_shortlist_is_ordered_in_the_database_by_the_share_of_the_way
     assert [(item_id, round(distance, 3)) for item_id, _, _, distance in shortlist] == [
         (ids["above"], 0.467), (ids["below"], 0.6)]
     assert [entry[0] for entry in store.nearest_thresholds("v1", {"russia_dprk": 0.25}, limit=5)][-1] == ids["sure"]
+
+
+def test_the_review_shortlist_read_from_the_threshold_outwards_is_the_nearest_of_all_predictions(store):
+    import random
+
+    rng = random.Random(7)
+    feed_id = store.sync_feeds([FEED])[FEED.url]
+    stored = store.insert_new(feed_id, [Item(key=f"k{n}", title=f"t{n}") for n in range(400)], NOW)
+    # scores on a coarse grid, so that many items tie, a few exactly at the threshold
+    scores = {item.id: {"russia_dprk": rng.randrange(0, 41) / 40, "alliance_drills": rng.randrange(0, 21) / 20}
+              for item in stored}
+    store.save_predictions("v1", [(item, Prediction(scores[item.id], ())) for item in stored], NOW)
+    store.save_predictions("v2", [(item, Prediction({"russia_dprk": 0.3, "alliance_drills": 0.3}, ()))
+                                  for item in stored[:50]], NOW)  # another version's scores are not read
+    labeled = {item.key for item in rng.sample(stored, 60)}
+    for key in sorted(labeled):
+        label(store, key, "russia_dprk", True, "ana", NOW)
+    thresholds = {"russia_dprk": 0.25, "alliance_drills": 0.5}
+    every = sorted(((item.id, topic, scores[item.id][topic], threshold_distance(scores[item.id][topic], threshold))
+                    for item in stored for topic, threshold in thresholds.items()
+                    if not (topic == "russia_dprk" and item.key in labeled)), key=lambda e: (e[3], e[0]))
+    for limit in (1, 7, 30, 120, 1000):
+        assert store.nearest_thresholds("v1", thresholds, limit) == every[:limit]
 
 
 def test_the_inbox_offers_every_stored_language_and_feed_without_reading_every_item(store):

@@ -15,7 +15,7 @@ from ..models import Item, Label, Prediction
 from ..normalize import storable
 from .items import _item, _item_query
 from .outbox import Obligations
-from .schema import _chunks, _insert, items, labels, predictions, unscored_items
+from .schema import _chunks, _insert, items, labels, prediction_scores, predictions, unscored_items
 
 Owe = Callable[[Obligations, frozenset[int]], None]
 """Called in the transaction that saves predictions, with the ids of the items scored for the first time."""
@@ -45,6 +45,10 @@ class PredictionStore:
                                           .returning(unscored_items.c.item_id)).scalars())
             # the rows as parameters (not .values(rows)), so SQLAlchemy compiles the statement once and batches it
             conn.execute(_insert(predictions, conn.dialect.name).on_conflict_do_nothing(), rows)
+            score_rows = [dict(item_id=item.id, model_version=model_version, topic=topic, score=float(score))
+                          for item, p in scored for topic, score in p.scores.items()]
+            if score_rows:
+                conn.execute(_insert(prediction_scores, conn.dialect.name).on_conflict_do_nothing(), score_rows)
             if owe is not None and first:
                 owe(Obligations(conn), first)
         return frozenset(first)

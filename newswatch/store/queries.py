@@ -16,7 +16,7 @@ from sqlalchemy.ext.compiler import compiles
 from ..models import Item, Label, Prediction
 from .items import _in_stories, _item, _story
 from .predictions import LabelStore
-from .schema import UTCDateTime, _chunks, feeds, items, labels, predictions
+from .schema import UTCDateTime, _chunks, feeds, items, labels, prediction_scores, predictions
 from .search import newest_first, searched
 
 
@@ -89,18 +89,15 @@ class ScoredStory:
         return tuple(c for c in self.copies if c.item.id in self.matched_ids) or self.copies
 
 
-def threshold_distance(score: Any, threshold: float) -> Any:
+def threshold_distance(score: float, threshold: float) -> float:
     """How far a score sits from a topic's threshold, as a share of the way from the threshold to the end of the
-    score range on the score's side: 0 at the threshold, 1 at 0 (below it) or at 1 (above it). ``score`` is a
-    float, or a SQL expression (then so is the answer), so that the database and the review queue measure alike.
+    score range on the score's side: 0 at the threshold, 1 at 0 (below it) or at 1 (above it).
 
     Why not the plain difference: under a threshold of 0.25 a score of 0.02 is one the model is sure of (92 % of
     the way to 0), while 0.48 is not (31 % of the way to 1), though both lie 0.23 from it."""
     below = threshold if threshold > 0 else 1.0
     above = 1 - threshold if threshold < 1 else 1.0
-    if isinstance(score, (int, float)):
-        return (threshold - score) / below if score < threshold else (score - threshold) / above
-    return sa.case((score < threshold, (threshold - score) / below), else_=(score - threshold) / above)
+    return (threshold - score) / below if score < threshold else (score - threshold) / above
 
 
 def _when() -> sa.ColumnElement[datetime]:
@@ -269,18 +266,33 @@ class PageQueries(LabelStore):
         then by item id. Near is measured on the score's own side of the threshold, as a share of the way to 0 or 1
         (``threshold_distance``): under a threshold of 0.25, 0.10 is as far as 0.70 is above it.
 
-        Ordered in the database, so that the review queue holds its shortlist, not every stored item (a million
-        items read into memory took 20 s and 1.8 GB)."""
+        Read from the threshold outwards through the scores' index (``prediction_scores``), on each side as many as
+        the list can need: ``limit`` plus the items labeled for the topic, which are left out after. Ordering every
+        prediction instead took 1.9 s (SQLite) and 2.7 s (PostgreSQL) over a million items, each review page."""
         found: list[tuple[int, str, float, float]] = []
         with self.engine.connect() as conn:
             for topic, threshold in thresholds.items():
-                score = TopicScore(predictions.c.scores, topic)
-                labeled = sa.exists().where(labels.c.item_key == items.c.key, labels.c.topic == topic)
-                query = (sa.select(items.c.id, score).select_from(predictions.join(items, items.c.id == predictions.c.item_id))
-                         .where(predictions.c.model_version == model_version, score.is_not(None), ~labeled)
-                         .order_by(threshold_distance(score, threshold), items.c.id).limit(limit))
-                found += [(item_id, topic, value, threshold_distance(value, threshold))
-                          for item_id, value in conn.execute(query)]
+                labeled_keys = conn.execute(sa.select(sa.func.count(sa.distinct(labels.c.item_key)))
+                                            .where(labels.c.topic == topic)).scalar_one()
+                wanted = limit + labeled_keys
+                scores = prediction_scores.c
+                mine = sa.select(scores.item_id, scores.score).where(scores.model_version == model_version,
+                                                                     scores.topic == topic)
+                above = conn.execute(mine.where(scores.score >= threshold)
+                                     .order_by(scores.score, scores.item_id).limit(wanted)).all()
+                below = conn.execute(mine.where(scores.score < threshold)
+                                     .order_by(scores.score.desc(), scores.item_id.desc()).limit(wanted)).all()
+                if len(below) == wanted:  # the last score's ties may hold lower item ids than the ones read
+                    below += conn.execute(mine.where(scores.score == below[-1].score)).all()
+                nearest = {item_id: score for item_id, score in [*above, *below]}
+                labeled = set()
+                for chunk in _chunks(sorted(nearest)):
+                    labeled.update(conn.execute(
+                        sa.select(items.c.id).where(items.c.id.in_(chunk), sa.exists().where(
+                            labels.c.item_key == items.c.key, labels.c.topic == topic))).scalars())
+                found += sorted(((item_id, topic, score, threshold_distance(score, threshold))
+                                 for item_id, score in nearest.items() if item_id not in labeled),
+                                key=lambda entry: (entry[3], entry[0]))[:limit]
         return sorted(found, key=lambda entry: (entry[3], entry[0]))[:limit]
 
     def languages(self) -> list[str]:
