@@ -45,6 +45,16 @@ TAGGED_AT = {"russia_dprk": 0.5, "alliance_drills": 0.5}
 what every owed message names in its footer."""
 
 
+def scores_by(store, model_version: str) -> list:
+    """(item, scores) of every stored item, oldest first, by the item's latest prediction, which must be
+    ``model_version``'s: what a test reads back after one model scored a store."""
+    from newswatch.store import ItemFilter
+
+    rows = store.scored_items(ItemFilter(scored=True), limit=1_000_000)
+    assert {row.model_version for row in rows} <= {model_version}
+    return sorted(((row.item, dict(row.prediction.scores)) for row in rows), key=lambda pair: pair[0].id)
+
+
 def free_port(host: str = LOOPBACK) -> int:
     """A TCP port that was free on ``host`` a moment ago."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:

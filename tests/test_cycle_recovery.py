@@ -25,7 +25,7 @@ from newswatch.models import Item, Prediction
 from newswatch.store import Store
 
 from synthetic_feeds import write_distinct_feeds
-from conftest import TAGGED_AT
+from conftest import TAGGED_AT, scores_by
 
 LABEL_LINE = re.compile(r"newswatch label (\d+) ")
 
@@ -148,7 +148,7 @@ def test_every_new_item_is_scored_in_the_cycle_that_stored_it_whatever_the_limit
     ingest(settings, store)
     classified = classify_backlog(settings, store, KeywordModel("v1"), limit=4, batch=3)
     assert (classified.scored, classified.backlog) == (15, 0)
-    scores = {item.title: scores["russia_dprk"] for item, scores in store.latest_predictions("v1")}
+    scores = {item.title: scores["russia_dprk"] for item, scores in scores_by(store, "v1")}
     assert len(scores) == 15 and all(score == (0.95 if "Putin" in title else 0.0) for title, score in scores.items())
     assert len(classified.matches) == 5
     store.close()

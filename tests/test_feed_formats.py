@@ -20,6 +20,7 @@ from newswatch.normalize import clean_text
 from newswatch.parsers import PARSERS, NotAFeed, parse
 from newswatch.cycle import ingest
 from newswatch.store import Store
+from conftest import scores_by
 
 KOREAN_TITLES = [
     "북러 정상, 평양서 포괄적 전략적 동반자 관계 조약 서명",
@@ -144,7 +145,7 @@ def test_json_feed_items_are_stored_and_classified_like_rss_items(seed_models, f
         assert "feeds: 1 ok, 0 failed" in result.output and "items: 6 new" in result.output, result.output
         with Store.open(load_settings(config).database_url) as store:
             [model_version] = _model_versions(store)
-            scored = store.latest_predictions(model_version)
+            scored = scores_by(store, model_version)
         assert len(scored) == 6
         tags[name] = sorted((item.key, item.title, item.summary, item.published, tuple(sorted(scores.items())))
                             for item, scores in scored)

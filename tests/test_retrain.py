@@ -26,6 +26,7 @@ from newswatch.models import Feed, Item, Prediction
 from newswatch.store import threshold_distance
 from newswatch.web import create_app
 from shipped_topics import NAMES, TITLES
+from conftest import scores_by
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)
 FIRST_LABELS = Path(__file__).parent / "labels" / "first_retrain.jsonl"
@@ -152,7 +153,7 @@ def test_review_queue_lists_uncertain_items_one_per_story_no_near_duplicates_not
         label_stored_item(store, stored[2].id, None, False, "ana", NOW, NAMES)  # labeled: about neither
         model = retrain.in_service(settings)
         queue = retrain.review_queue(settings, store, model, limit=10)
-        scores = {item.id: s for item, s in store.latest_predictions(model.version)}
+        scores = {item.id: s for item, s in scores_by(store, model.version)}
     ids = [entry.item.id for entry in queue]
     assert len(ids) == len(set(ids)) and stored[2].id not in ids
     assert not {stored[0].id, stored[1].id} <= set(ids), "near-duplicates: only the first is worth a label"

@@ -13,9 +13,8 @@ from sqlalchemy.engine import Engine
 
 from ..models import Item, Label, Prediction
 from ..normalize import storable
-from .items import _item, _item_query
 from .outbox import Obligations
-from .schema import _chunks, _insert, items, labels, prediction_scores, predictions, unscored_items
+from .schema import _chunks, _insert, labels, prediction_scores, predictions, unscored_items
 
 Owe = Callable[[Obligations, frozenset[int]], None]
 """Called in the transaction that saves predictions, with the ids of the items scored for the first time."""
@@ -52,14 +51,6 @@ class PredictionStore:
             if owe is not None and first:
                 owe(Obligations(conn), first)
         return frozenset(first)
-
-    def latest_predictions(self, model_version: str) -> list[tuple[Item, dict[str, float]]]:
-        """Every stored item this model version scored, with its scores."""
-        query = (_item_query().add_columns(predictions.c.scores)
-                 .join(predictions, predictions.c.item_id == items.c.id)
-                 .where(predictions.c.model_version == model_version).order_by(items.c.id))
-        with self.engine.connect() as conn:
-            return [(_item(row._mapping), json.loads(row.scores)) for row in conn.execute(query)]
 
 
 LABEL_BATCH = 500
