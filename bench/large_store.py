@@ -1,15 +1,18 @@
 """What a cycle and the review page cost as the store grows: a store of N scored items.
 
     .venv/bin/python bench/large_store.py [--items 1000000] [--database sqlite:////tmp/newswatch-bench/store-1m.db]
-                                          [--runs 3]
+                                          [--runs 3] [--per-minute 1000]
 
 Builds the store once (kept and reused while it holds ``--items`` items; on SQLite about 15 s for a million): items of
-a realistic size from 40 outlets, a thousand a minute, 10 % of them Korean and 5 % Russian, each with one prediction by
+a realistic size from 40 outlets, a thousand a minute (``--per-minute``: 1 spreads a million over two years, as the
+default feeds' 1,000-2,000 items a day would; give it its own ``--database``), 10 % of them Korean and 5 % Russian, each with one prediction by
 model version ``v1`` that tags 1 % of them ``russia_dprk`` (scores spread over 0-0.5, tagged ones 0.9-1), written in bulk
 through the schema's tables with the search index's insert trigger left out (the trigram index would take most of the
 build; search is timed by bench/search.py).
 
 Then times:
+- each configured feed's wanted poll interval from its arrivals of the last day (``cycle.wanted_intervals``), which
+  every cycle reads for the 40 feeds;
 - the cycle's scoring: ``cycle.classify_backlog``, which finds nothing to score, once as the version's first (it reads
   every item once and records the version's progress), and, ``--runs`` times each, what every later cycle runs:
   ``count_never_scored``, ``classification_queue`` (``count_unscored_by`` runs only after a full queue) and
@@ -26,31 +29,33 @@ import argparse
 import statistics
 import tempfile
 import time
+from datetime import timedelta
 from pathlib import Path
 from types import SimpleNamespace
 
 import sqlalchemy as sa
 
 from newswatch.config import load_settings
-from newswatch.cycle import BACKLOG_PER_CYCLE, classify_backlog
+from newswatch.cycle import BACKLOG_PER_CYCLE, classify_backlog, wanted_intervals
 from newswatch.models import Feed
 from newswatch.store import ItemFilter, Store
 from newswatch.store.schema import items, model_progress
 from newswatch.web.server import PAGE_SIZE as PAGE
 
 VERSION = "v1"
+OUTLETS = [Feed(f"https://outlet{n}.example/rss", f"Outlet {n}") for n in range(40)]
 SUMMARY = ("Officials said on Tuesday that talks between the two delegations would continue next week, "
            "with trade, energy and transport links on the agenda, according to a statement. ")
 
 
-def build(store: Store, count: int) -> None:
+def build(store: Store, count: int, per_minute: int) -> None:
     """``count`` items, each scored once by ``VERSION`` (set-based SQL: a million rows in seconds)."""
-    store.sync_feeds([Feed(f"https://outlet{n}.example/rss", f"Outlet {n}") for n in range(40)])
+    store.sync_feeds(OUTLETS)
     numbers = (f"WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {count}) "
                if store.engine.dialect.name == "sqlite" else "")
     source = "n" if numbers else f"generate_series(1, {count}) AS n(i)"
-    minute = ("datetime('2026-01-01', '+' || (i / 1000) || ' minutes')" if numbers
-              else "timestamp '2026-01-01' + (i / 1000) * interval '1 minute'")
+    minute = (f"datetime('2026-01-01', '+' || (i / {per_minute}) || ' minutes')" if numbers
+              else f"timestamp '2026-01-01' + (i / {per_minute}) * interval '1 minute'")
     with store.engine.begin() as conn:
         if numbers:
             conn.exec_driver_sql("DROP TRIGGER IF EXISTS items_fts_insert")
@@ -89,6 +94,7 @@ def main() -> None:
     parser.add_argument("--items", type=int, default=1_000_000)
     parser.add_argument("--database", default="sqlite:////tmp/newswatch-bench/store-1m.db")
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--per-minute", type=int, default=1000, help="items stored a minute as the store is built")
     args = parser.parse_args()
     store = Store.open(args.database)
     with store.engine.connect() as conn:
@@ -97,12 +103,18 @@ def main() -> None:
         if stored:
             raise SystemExit(f"{args.database} holds {stored:,} items, not {args.items:,}: give another --database")
         started = time.perf_counter()
-        build(store, args.items)
+        build(store, args.items, args.per_minute)
         print(f"built {args.items:,} scored items in {time.perf_counter() - started:.1f} s")
     with tempfile.TemporaryDirectory() as tmp:
         config = Path(tmp) / "newswatch.toml"
-        config.write_text(f'data_dir = "{tmp}"\n')
+        config.write_text(f'data_dir = "{tmp}"\n'
+                          + "".join(f'[[feeds]]\nurl = "{feed.url}"\nname = "{feed.name}"\n' for feed in OUTLETS))
         settings = load_settings(config, env={})
+        outlets = store.sync_feeds(OUTLETS)
+        with store.engine.connect() as conn:
+            last = conn.execute(sa.select(sa.func.max(items.c.fetched_at))).scalar_one()
+        seconds, _ = timed(lambda: wanted_intervals(settings, store, outlets, last + timedelta(minutes=1)), args.runs)
+        print(f"wanted_intervals, {len(OUTLETS)} feeds (every cycle): {seconds * 1000:.1f} ms")
         model = SimpleNamespace(version=VERSION, thresholds={})  # nothing is left to score: the model never predicts
         with store.engine.begin() as conn:  # as the store was built: the version's progress not recorded yet
             conn.execute(model_progress.delete())

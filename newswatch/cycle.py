@@ -38,7 +38,7 @@ from .normalize import not_after
 from .notify import DeliveryReport, Sender, deliver_owed, send_apprise
 from .parallel import WorkerProcesses, forked_map
 from .parsers import NotAFeed, parse
-from .store import Obligations, Store
+from .store import FeedRow, Obligations, Store
 from .stories import assign_stories
 
 log = logging.getLogger(__name__)
@@ -215,12 +215,17 @@ def refresh_feed(store: Store, session: requests.Session, feed: Feed, feed_id: i
 
     A feed backing off after failures is never due. With ``due_only`` (the scheduled cycle) a feed is
     also left alone until its next poll time, which each success sets from ``poll_interval`` and
-    ``host_share`` (``wanted``: the other feeds' wanted intervals, from ``wanted_intervals``). The body is
+    ``host_share`` (``wanted``: the wanted intervals of the feeds on its host, from ``wanted_intervals``). The body is
     parsed in one of ``workers`` where given.
 
     A lease on the feed row keeps two overlapping runs (two workers, or a slow run and the next
-    scheduled one) from fetching the same feed at once; it expires by itself if this process dies.
+    scheduled one) from fetching the same feed at once; it expires by itself if this process dies. A feed left
+    alone is told so without one: the scheduled cycle leaves most feeds alone every minute, and each lease is
+    two writes.
     """
+    skipped = _left_alone(store.feed_row(feed_id), feed, settings, clock(), due_only)
+    if skipped is not None:
+        return skipped
     owner = uuid.uuid4().hex
     lease = timedelta(seconds=2 * settings.fetch.deadline + 60)
     if not store.acquire_feed_lease(feed_id, owner, clock(), lease):
@@ -232,21 +237,29 @@ def refresh_feed(store: Store, session: requests.Session, feed: Feed, feed_id: i
         store.release_feed_lease(feed_id, owner)
 
 
-def _refresh_leased_feed(store: Store, session: requests.Session, feed: Feed, feed_id: int, settings: Settings,
-                         clock: Clock, limits: HostLimits | None, articles: ArticleFetcher | None, due_only: bool,
-                         wanted: Mapping[str, float], workers: WorkerProcesses) -> FeedOutcome:
-    state = store.feed_row(feed_id)
-    now = clock()
+def _unhealthy(state: FeedRow, failures: int, settings: Settings) -> bool:
+    return feed_health(failures, state.last_success_at, settings.fetch.unhealthy_after) == "unhealthy"
 
-    def unhealthy(failures: int) -> bool:
-        return feed_health(failures, state.last_success_at, settings.fetch.unhealthy_after) == "unhealthy"
 
+def _left_alone(state: FeedRow, feed: Feed, settings: Settings, now: datetime, due_only: bool) -> FeedOutcome | None:
+    """The outcome of a feed not fetched now: backing off after failures, or (``due_only``) waiting for its poll time."""
     if not state.due(now):
         return FeedOutcome(feed.url, feed.name, not_due_until=state.next_attempt_at,
                            consecutive_failures=state.consecutive_failures,
-                           unhealthy=unhealthy(state.consecutive_failures))
+                           unhealthy=_unhealthy(state, state.consecutive_failures, settings))
     if due_only and not state.poll_due(now):
         return FeedOutcome(feed.url, feed.name, waiting_until=state.next_poll_at)
+    return None
+
+
+def _refresh_leased_feed(store: Store, session: requests.Session, feed: Feed, feed_id: int, settings: Settings,
+                         clock: Clock, limits: HostLimits | None, articles: ArticleFetcher | None, due_only: bool,
+                         wanted: Mapping[str, float], workers: WorkerProcesses) -> FeedOutcome:
+    state = store.feed_row(feed_id)  # read again under the lease: another run may have fetched it since
+    now = clock()
+    skipped = _left_alone(state, feed, settings, now, due_only)
+    if skipped is not None:
+        return skipped
 
     def next_poll() -> datetime:
         own = poll_interval(store.arrivals(feed_id, now - ARRIVAL_WINDOW), settings.fetch, now)
@@ -263,7 +276,7 @@ def _refresh_leased_feed(store: Store, session: requests.Session, feed: Feed, fe
         failures = state.consecutive_failures + 1
         store.record_failure(feed_id, error, clock(), next_attempt(failures, result.retry_after, settings.fetch, clock()))
         return FeedOutcome(feed.url, feed.name, error=error, consecutive_failures=failures,
-                           unhealthy=unhealthy(failures))
+                           unhealthy=_unhealthy(state, failures, settings))
     if result.not_modified:
         store.record_success(feed_id, result.validators, 0, clock(), fetch_url=result.permanent_url,
                              next_poll_at=next_poll())
@@ -280,10 +293,16 @@ def _refresh_leased_feed(store: Store, session: requests.Session, feed: Feed, fe
     return FeedOutcome(feed.url, feed.name, new_items=tuple(new_items))
 
 
-def wanted_intervals(settings: Settings, store: Store, feed_ids: Mapping[str, int], now: datetime) -> dict[str, float]:
-    """Each configured feed's wanted poll interval as its items stand (its own is recomputed after its fetch)."""
-    return {feed.url: poll_interval(store.arrivals(feed_ids[feed.url], now - ARRIVAL_WINDOW), settings.fetch, now)
-            for feed in settings.feeds}
+def wanted_intervals(settings: Settings, store: Store, feed_ids: Mapping[str, int],
+                     now: datetime) -> dict[str, dict[str, float]]:
+    """Each configured feed's wanted poll interval as its items stand (its own is recomputed after its fetch), by
+    host (host → feed url → seconds): a feed's share is computed among its host's feeds only, and a thousand feeds
+    each sharing among every configured feed cost seconds a cycle."""
+    wanted: dict[str, dict[str, float]] = {}
+    for feed in settings.feeds:
+        wanted.setdefault(host_of(feed.url), {})[feed.url] = poll_interval(
+            store.arrivals(feed_ids[feed.url], now - ARRIVAL_WINDOW), settings.fetch, now)
+    return wanted
 
 
 def refresh_feeds(settings: Settings, store: Store, session: requests.Session | None = None,
@@ -307,7 +326,7 @@ def refresh_feeds(settings: Settings, store: Store, session: requests.Session | 
             sessions.session = new_session(settings.fetch)
         try:
             return refresh_feed(store, session or sessions.session, feed, feed_ids[feed.url], settings, clock,
-                                limits, articles, due_only, wanted, parsers)
+                                limits, articles, due_only, wanted[host_of(feed.url)], parsers)
         except Exception as exc:  # a bug met on one feed's data must not cost the other feeds their cycle
             log.exception("refreshing %s failed unexpectedly", feed.url)
             error = f"internal error: {type(exc).__name__}: {exc}"

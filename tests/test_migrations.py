@@ -70,6 +70,8 @@ def test_items_no_model_scored_before_the_upgrade_stay_owed_after_it(database_ur
                                         for n in range(3)], now)
     store.save_predictions("v1", [(stored[0], Prediction({"russia_dprk": 0.1}, ()))], now)
     with store.engine.begin() as conn:  # back to revision 0011's schema
+        conn.exec_driver_sql("DROP INDEX ix_items_feed_when")
+        conn.exec_driver_sql("CREATE INDEX ix_items_feed_id ON items (feed_id)")
         conn.exec_driver_sql("DROP TABLE prediction_scores")
         conn.exec_driver_sql("DROP TABLE unscored_items")
         conn.exec_driver_sql("DROP TABLE model_progress")
@@ -97,6 +99,8 @@ def test_the_scores_of_predictions_saved_before_the_upgrade_are_indexed_by_it(da
                                   for item, score in zip(stored, (0.31, 0.9, 0))], now)
     before = store.nearest_thresholds("v1", {"russia_dprk": 0.3, "alliance_drills": 0.25}, 10)
     with store.engine.begin() as conn:  # back to revision 0014's schema
+        conn.exec_driver_sql("DROP INDEX ix_items_feed_when")
+        conn.exec_driver_sql("CREATE INDEX ix_items_feed_id ON items (feed_id)")
         conn.exec_driver_sql("DROP TABLE prediction_scores")
         conn.exec_driver_sql("UPDATE alembic_version SET version_num = '0014'")
     store.close()

@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
 
+import sqlalchemy as sa
+
 from newswatch.config import FetchSettings, load_settings
 from newswatch.cycle import host_share, ingest, poll_interval
 from test_ingest import store, write_config  # noqa: F401  (store is a fixture)
@@ -79,8 +81,13 @@ def test_the_scheduled_cycle_polls_each_feed_on_its_own_schedule(feed_server, tm
     assert rows["Quiet"].next_poll_at == NOW + timedelta(seconds=900)
 
     clock.advance(60)
+    writes: list[str] = []
+    sa.event.listen(store.engine, "before_cursor_execute",
+                    lambda conn, cursor, statement, *rest: writes.append(statement) if "UPDATE feeds" in statement else None)
     second = {o.name: o for o in ingest(settings, store, clock=clock, due_only=True)}
     assert second["Busy"].ok and second["Quiet"].waiting_until == NOW + timedelta(seconds=900)
+    # the busy feed: its lease, its success, the lease's release; the waiting feed takes no write (no lease either)
+    assert len(writes) == 3, writes
     assert not second["Quiet"].ok and not second["Quiet"].failed
     assert len(feed_server.requests_for("busy.xml")) == 2 and len(feed_server.requests_for("quiet.xml")) == 1
 

@@ -74,7 +74,6 @@ items = sa.Table(
     sa.Column("story_id", sa.Integer),
     # ISO 639-1 code detected at ingest (newswatch.normalize.language); "und" for items stored before that
     sa.Column("lang", sa.Text, nullable=False, server_default="und"),
-    sa.Index("ix_items_feed_id", "feed_id"),
     sa.Index("ix_items_url", "url"),
     sa.Index("ix_items_feed_id_guid", "feed_id", "guid"),
     sa.Index("ix_items_fetched_at", "fetched_at"),
@@ -85,6 +84,10 @@ items = sa.Table(
 # Items newest first by when they happened (published, else fetched: ``store.queries._when``): a page of the inbox's
 # stories reads its items in this order and stops (store.queries._story_page)
 sa.Index("ix_items_when", sa.func.coalesce(items.c.published_at, items.c.fetched_at))
+# One feed's items by when they happened: its recent arrivals set its poll interval (``FeedStore.arrivals``) for each
+# feed every cycle, and by feed alone that read every item the feed ever had (44 ms a feed over a million items). Its
+# first column serves the lookups by feed alone, as ix_items_feed_id (dropped in 0016) did.
+sa.Index("ix_items_feed_when", items.c.feed_id, sa.func.coalesce(items.c.published_at, items.c.fetched_at))
 
 predictions = sa.Table(
     "predictions", metadata,
