@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Sequence
 
 import numpy as np
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
+from seeds import people_by_country, voices_by_country
+
 from .concepts import feature_names, relation_columns
 from .pipeline import Features, TopicClassifier
-from .text import LANGUAGES, surface_forms
+from .text import LANGUAGES, surface_forms, surface_words, words
 
 CANDIDATES_PER_REASON = 3
 """Ranked candidates looked at per reason shown: some are dropped (stop words, a shared hashed column)."""
@@ -63,6 +65,7 @@ class Explainer:
         keep = rank < k * CANDIDATES_PER_REASON
         reasons: list[list[str]] = [[] for _ in rows]
         forms = {} if forms is None else forms
+        names: dict[int, list[tuple[tuple[str, ...], str]]] = {}
         batch_rows = np.asarray(rows).tolist()
         with_relation: set[int] = set()
         n_terms = len(self.model.vocabulary_columns_)
@@ -81,7 +84,7 @@ class Explainer:
                 forms[row] = surface_forms(features.heads[row])
             shown = _as_written(self._names[n], forms[row])
             if shown:
-                _add(reasons[r], shown)
+                _add(reasons[r], _whole_name(self._names[n], features.heads[row], names, row) or shown)
         return [tuple(reason) for reason in reasons]
 
     def _contributions(self, features: Features, rows: np.ndarray, topic_index: int
@@ -149,6 +152,39 @@ def _add(shown: list[str], term: str) -> None:
         shown[:] = [other for i, other in enumerate(shown) if i not in held[1:]]
     else:
         shown.append(term)
+
+
+def _whole_name(feature: str, head: str, found: dict[int, list[tuple[tuple[str, ...], str]]], row: int) -> str | None:
+    """The full name, as the text writes it, of a person the feature names only part of ("kim", "чен ын": "kim jong
+    un", "ким чен ыном"), or None. ``found`` keeps each row's names between calls."""
+    feature_words = feature.split()
+    names_starting = _multiword_names()
+    if not all(word in _name_words() for word in feature_words):
+        return None
+    if row not in found:
+        analyzed, written = words(head), surface_words(head)
+        found[row] = [(name, " ".join(written[start:start + len(name)]))
+                      for start, word in enumerate(analyzed) for name in names_starting.get(word, ())
+                      if tuple(analyzed[start:start + len(name)]) == name]
+    return next((as_written for name, as_written in found[row] if set(feature_words) <= set(name)), None)
+
+
+@lru_cache(maxsize=1)
+def _multiword_names() -> dict[str, tuple[tuple[str, ...], ...]]:
+    """The people table's spellings of more than one word, as the classifier's words ("ким чен ын" → its stems), by
+    their first word."""
+    tables = (people_by_country(), voices_by_country())
+    spellings = {spelling for table in tables for people in table.values() for person in people.values()
+                 for spelling in person if " " in spelling}
+    by_first: dict[str, list[tuple[str, ...]]] = {}
+    for name in sorted({tuple(words(spelling)) for spelling in spellings}, key=lambda name: (-len(name), name)):
+        by_first.setdefault(name[0], []).append(name)
+    return {first: tuple(names) for first, names in by_first.items()}
+
+
+@lru_cache(maxsize=1)
+def _name_words() -> frozenset[str]:
+    return frozenset(word for names in _multiword_names().values() for name in names for word in name)
 
 
 def _as_written(feature: str, forms: dict[str, str]) -> str | None:

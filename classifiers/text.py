@@ -99,20 +99,21 @@ def _stems(segment: str) -> bool:
     return not segment.isascii() and _STEMMED.search(segment) is not None
 
 
-def _surface_words(segment: str) -> list[str]:
+def surface_words(segment: str) -> list[str]:
+    """The words of a normalized segment as written (lower case), in order: one for each of ``words``."""
     return _ASCII_WORD.findall(segment) if segment.isascii() else WORD.findall(segment)
 
 
 def words(segment: str) -> list[str]:
     """The feature words of a normalized segment, in order."""
-    surface = _surface_words(segment)
+    surface = surface_words(segment)
     return _analyzed(surface) if _stems(segment) else surface
 
 
 def surface_forms(segment: str) -> dict[str, str]:
     """Feature word → the first surface word of a normalized segment it came from (particles stripped
     in Korean: the word a reader finds in the text)."""
-    surface = _surface_words(segment)
+    surface = surface_words(segment)
     if not _stems(segment):
         return dict(zip(surface, surface))
     forms: dict[str, str] = {}
