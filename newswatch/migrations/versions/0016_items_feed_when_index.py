@@ -16,6 +16,12 @@ depends_on = None
 
 def upgrade() -> None:
     op.create_index('ix_items_feed_when', 'items', ['feed_id', sa.text('coalesce(published_at, fetched_at)')])
+    bind = op.get_bind()
+    if bind.dialect.name == 'sqlite' and bind.exec_driver_sql(
+            "SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'").first():
+        # a database someone ANALYZEd: with statistics for every index but this one, SQLite took it for the best
+        # way to join items to feeds, and the API's newest items read every item (3 ms -> 3.7 s over a million)
+        op.execute('ANALYZE ix_items_feed_when')
     # IF EXISTS: a database made before alembic (stamped 0001) may never have had it
     op.execute('DROP INDEX IF EXISTS ix_items_feed_id')
 
