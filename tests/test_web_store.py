@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
+import sqlalchemy as sa
 
 from newswatch.analyst_labels import labels_for_item
 from newswatch.models import Feed, Item, Prediction
@@ -186,12 +187,22 @@ def test_a_page_of_stories_is_the_same_read_newest_first_or_grouped(store, monke
         for size in (1, 4, 7):
             monkeypatch.setattr(queries, "_WALKS", ())
             grouped = pages(where, size)
+            if where == ItemFilter(tagged=True) and size == 4:
+                grouped_tagged = grouped
             # short walks (some pages found by reading, some grouped), and one that reads every item
             for walks in ((3, 9), (5, 100)):
                 monkeypatch.setattr(queries, "_WALKS", walks)
                 assert pages(where, size) == grouped, (where, size, walks)
             found = [story for page in grouped for story in page]
             assert len(found) == len(set(found))
+
+    # a deep page: the walks find part of it, one more walk sized from that finds the rest, and nothing is grouped
+    monkeypatch.setattr(queries, "_WALKS", (6,))
+    statements: list[str] = []
+    sa.event.listen(store.engine, "before_cursor_execute", lambda conn, cursor, statement, *rest: statements.append(statement))
+    page_2 = store.scored_stories(ItemFilter(tagged=True), limit=4, offset=4)
+    assert [story.story_id for story in page_2] == grouped_tagged[1]
+    assert not [statement for statement in statements if "GROUP BY coalesce(items.story_id" in statement], statements
 
 
 def test_the_first_page_of_the_inbox_reads_its_own_items_not_every_stored_item(tmp_path):
