@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import cached_property, lru_cache
 from typing import Sequence
 
@@ -84,7 +85,8 @@ class Explainer:
                 forms[row] = surface_forms(features.heads[row])
             shown = _as_written(self._names[n], forms[row])
             if shown:
-                _add(reasons[r], _whole_name(self._names[n], features.heads[row], names, row) or shown)
+                head = features.heads[row]
+                _add(reasons[r], _whole_name(self._names[n], head, names, row) or _with_its_number(shown, head))
         return [tuple(reason) for reason in reasons]
 
     def _contributions(self, features: Features, rows: np.ndarray, topic_index: int
@@ -167,6 +169,16 @@ def _whole_name(feature: str, head: str, found: dict[int, list[tuple[tuple[str, 
                       for start, word in enumerate(analyzed) for name in names_starting.get(word, ())
                       if tuple(analyzed[start:start + len(name)]) == name]
     return next((as_written for name, as_written in found[row] if set(feature_words) <= set(name)), None)
+
+
+def _with_its_number(shown: str, head: str) -> str:
+    """A word the text joins to a number with a hyphen, shown with it ("kn" → "kn-23", "летием" → "80-летием"): alone
+    it is a piece of a name or of a word."""
+    if f"{shown}-" not in head and f"-{shown}" not in head:  # most words: no regular expression at all
+        return shown
+    word = re.escape(shown)
+    found = re.search(rf"(?<![\w-])(?:\d+-{word}|{word}-\d+)(?![\w-])", head)
+    return found.group() if found else shown
 
 
 @lru_cache(maxsize=1)

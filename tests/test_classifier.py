@@ -107,6 +107,19 @@ def test_a_person_named_in_several_words_is_shown_by_the_whole_name(seed_model, 
     assert not [reason for reason in reasons if reason != name and set(reason.split()) & parts], reasons
 
 
+@pytest.mark.parametrize("text, shown", [
+    ("North Korea fires KN-23 missiles supplied to Russia, Ukraine says\n"
+     "Ukrainian officials said Russia launched North Korean KN-23 ballistic missiles at Kharkiv.", "kn-23"),
+    ("Ким Чен Ын поздравил Путина с 80-летием Победы\n"
+     "Лидер КНДР направил поздравление президенту России в связи с 80-летием Победы.", "80-летием"),
+], ids=["en", "ru"])
+def test_a_word_the_text_joins_to_a_number_is_shown_with_it(seed_model, text, shown):
+    """Numbers are no reasons ("2025"), but "kn" or "летием" alone are pieces of "KN-23" and "80-летием"."""
+    features = seed_model.features([text])
+    [reasons] = Explainer(seed_model).top_terms([text], features, np.array([0]), TOPICS.index("russia_dprk"), k=5)
+    assert shown in reasons and shown.strip("0123456789-") not in reasons, reasons
+
+
 def test_korean_words_lose_their_particles_and_russian_words_are_stemmed():
     assert korean_stem("러시아와의") == korean_stem("러시아") == "러시아"
     assert korean_stem("김정은이") == korean_stem("김정은") == "김정은"  # a name ending like a particle
