@@ -11,9 +11,9 @@ from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
 from seeds import people_by_country, voices_by_country
 
-from .concepts import feature_names, relation_columns
+from .concepts import CONCEPTS, feature_names, relation_columns
 from .pipeline import Features, TopicClassifier
-from .text import LANGUAGES, surface_forms, surface_words, words
+from .text import LANGUAGES, korean_stem, normalize, surface_forms, surface_words, words
 
 CANDIDATES_PER_REASON = 3
 """Ranked candidates looked at per reason shown: some are dropped (stop words, a shared hashed column)."""
@@ -157,18 +157,24 @@ def _add(shown: list[str], term: str) -> None:
 
 
 def _whole_name(feature: str, head: str, found: dict[int, list[tuple[tuple[str, ...], str]]], row: int) -> str | None:
-    """The full name, as the text writes it, of a person the feature names only part of ("kim", "чен ын": "kim jong
-    un", "ким чен ыном"), or None. ``found`` keeps each row's names between calls."""
+    """The full name, as the text writes it, of a person, a place or a drill the feature names only part of ("kim",
+    "чен ын", "freedom": "kim jong un", "ким чен ыном", "freedom shield"), or None, also where the text has two such
+    names ("korean" of "North Korean" and "South Korean"). ``found`` keeps each row's names between calls."""
     feature_words = feature.split()
     names_starting = _multiword_names()
     if not all(word in _name_words() for word in feature_words):
         return None
     if row not in found:
-        analyzed, written = words(head), surface_words(head)
-        found[row] = [(name, " ".join(written[start:start + len(name)]))
-                      for start, word in enumerate(analyzed) for name in names_starting.get(word, ())
-                      if tuple(analyzed[start:start + len(name)]) == name]
-    return next((as_written for name, as_written in found[row] if set(feature_words) <= set(name)), None)
+        analyzed = words(head)
+        # as ``surface_forms`` shows a Korean word: without its particle ("자유의 방패는" → "자유 방패")
+        written = [korean_stem(word) if "가" <= word[0] <= "힣" else word for word in surface_words(head)]
+        spans = [(start, start + len(name), name) for start, word in enumerate(analyzed)
+                 for name in names_starting.get(word, ()) if tuple(analyzed[start:start + len(name)]) == name]
+        # "freedom shield" inside "ulchi freedom shield" is no second name
+        found[row] = [(name, " ".join(written[start:end])) for start, end, name in spans
+                      if not any(s <= start and end <= e and (s, e) != (start, end) for s, e, _ in spans)]
+    holding = [(name, as_written) for name, as_written in found[row] if set(feature_words) <= set(name)]
+    return holding[0][1] if len({name for name, _ in holding}) == 1 else None
 
 
 def _with_its_number(shown: str, head: str) -> str:
@@ -181,13 +187,18 @@ def _with_its_number(shown: str, head: str) -> str:
     return found.group() if found else shown
 
 
+LONGER_NAMES = frozenset(("ulchi freedom shield", "ulchi freedom guardian", "을지 자유 방패", "ульчи фридом шилд"))
+"""Names of three words, which no concept holds (a concept's names are word pairs at most, as its features are)."""
+
+
 @lru_cache(maxsize=1)
 def _multiword_names() -> dict[str, tuple[tuple[str, ...], ...]]:
-    """The people table's spellings of more than one word, as the classifier's words ("ким чен ын" → its stems), by
-    their first word."""
+    """The names of more than one word of the people table and of the concepts, as the classifier's words ("ким чен
+    ын" → its stems), by their first word."""
     tables = (people_by_country(), voices_by_country())
     spellings = {spelling for table in tables for people in table.values() for person in people.values()
                  for spelling in person if " " in spelling}
+    spellings |= {normalize(name) for names in CONCEPTS.values() for name in names if " " in name} | LONGER_NAMES
     by_first: dict[str, list[tuple[str, ...]]] = {}
     for name in sorted({tuple(words(spelling)) for spelling in spellings}, key=lambda name: (-len(name), name)):
         by_first.setdefault(name[0], []).append(name)

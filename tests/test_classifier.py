@@ -13,7 +13,7 @@ from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
 
 from classifiers.concepts import feature_names, relation_columns
-from classifiers.explain import STOP_WORDS, Explainer
+from classifiers.explain import STOP_WORDS, Explainer, _whole_name
 from classifiers.registry import LoadedModel, Registry
 from classifiers.text import LANGUAGES, korean_stem, ngrams, normalize, surface_words, words
 from classifiers.train import example_weights, train, train_candidate
@@ -96,15 +96,26 @@ def test_english_why_terms_are_words_a_reader_recognises(seed_model):
      "Президент России Владимир Путин провел телефонный разговор с председателем КНДР.", "ким чен ын"),
     ("Шойгу встретился с Ким Чен Ыном в Пхеньяне\nСекретарь Совбеза России Сергей Шойгу провел переговоры с "
      "Ким Чен Ыном.", "ким чен ыном"),
-], ids=["en", "ru", "ru-inflected"])
-def test_a_person_named_in_several_words_is_shown_by_the_whole_name(seed_model, text, name):
-    """"kim" or "чен", "ын" (parts of a name, as the regression weighs them) told an analyst nothing: a part of a
-    name of the people table is shown as the whole name, as the text writes it."""
+    ("US, South Korea begin Ulchi Freedom Shield drills\nThe allies began the annual Ulchi Freedom Shield exercise "
+     "on Monday, the Joint Chiefs of Staff said.", "ulchi freedom shield"),
+], ids=["en", "ru", "ru-inflected", "drill"])
+def test_a_name_of_several_words_is_shown_whole(seed_model, text, name):
+    """"kim", "чен", "ын" or "freedom" (parts of a name, as the regression weighs them) told an analyst nothing: a part
+    of a name of the people table or of the concepts is shown as the whole name, as the text writes it."""
+    topic = "alliance_drills" if "drills" in text else "russia_dprk"
     features = seed_model.features([text])
-    [reasons] = Explainer(seed_model).top_terms([text], features, np.array([0]), TOPICS.index("russia_dprk"), k=5)
+    [reasons] = Explainer(seed_model).top_terms([text], features, np.array([0]), TOPICS.index(topic), k=5)
     assert name in reasons, reasons
     parts = set(name.split())
     assert not [reason for reason in reasons if reason != name and set(reason.split()) & parts], reasons
+
+
+def test_a_word_of_two_names_in_one_text_is_not_given_either():
+    """"korean" of a text naming North Korean and South Korean troops is neither name; "freedom shield" inside "ulchi
+    freedom shield" is no second name."""
+    assert _whole_name("korean", normalize("north korean and south korean troops"), {}, 0) is None
+    assert _whole_name("korean", normalize("north korean troops"), {}, 0) == "north korean"
+    assert _whole_name("freedom", normalize("the ulchi freedom shield drills"), {}, 0) == "ulchi freedom shield"
 
 
 @pytest.mark.parametrize("text, shown", [
