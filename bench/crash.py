@@ -80,17 +80,20 @@ def config_text(feed_server: FeedServer, feeds: int, webhook: WebhookReceiver, s
     return "\n".join(lines) + "\n"
 
 
-def run(config: Path, env: dict, kill_after: float | None = None) -> tuple[float, int]:
+def run(config: Path, env: dict, kill_after: float | None = None) -> tuple[float, int, str]:
+    """One ``newswatch run``, killed after ``kill_after`` seconds if given: (seconds, exit code, what an unkilled run
+    wrote to stderr)."""
     started = time.monotonic()
     child = subprocess.Popen([sys.executable, "-m", "newswatch", "run", "--config", str(config)], env=env,
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                             stdout=subprocess.DEVNULL,
+                             stderr=subprocess.PIPE if kill_after is None else subprocess.DEVNULL, text=True)
     if kill_after is not None:
         try:
             child.wait(timeout=kill_after)
         except subprocess.TimeoutExpired:
             os.kill(child.pid, signal.SIGKILL)
-    code = child.wait()
-    return time.monotonic() - started, code
+    _, errors = child.communicate()
+    return time.monotonic() - started, child.returncode, errors or ""
 
 
 def main() -> None:
@@ -120,12 +123,13 @@ def main() -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSWATCH_")}
     try:
         served = write_corpus(www, args.feeds, 1)
-        baseline, code = run(config, env)  # an unkilled run: how long the kill window is
-        assert code == 0, "the baseline run failed"
+        baseline, code, errors = run(config, env)  # an unkilled run: how long the kill window is
+        if code != 0:
+            raise SystemExit(f"the unkilled run failed (exit {code}):\n{errors[-2000:]}")
         exits = Counter()
         for round_ in range(args.kills):
             served = write_corpus(www, args.feeds, round_ + 2)
-            _, code = run(config, env, kill_after=rng.uniform(0, 1.2 * baseline))
+            _, code, _ = run(config, env, kill_after=rng.uniform(0, 1.2 * baseline))
             exits["killed" if code == -signal.SIGKILL else f"exit {code}"] += 1
 
         settings = load_settings(config, env=env)
@@ -135,7 +139,7 @@ def main() -> None:
             leases = conn.execute(sa.select(sa.func.max(feeds.c.lease_until))).scalar()
         wait = max(0.0, (leases - utcnow()).total_seconds() + 1) if leases else 0.0
         time.sleep(wait)  # the killed runs' feed leases expire (2x the fetch deadline + 60 s)
-        recovery, code = run(config, env)
+        recovery, code, _ = run(config, env)
         later = deliver_owed(store, settings.channels, now=lambda: utcnow() + STALE_CLAIM + timedelta(minutes=1))
 
         with store.engine.connect() as conn:
