@@ -60,25 +60,28 @@ class Explainer:
         if not len(rows):
             return []
         row_of, value, name = self._contributions(features, np.asarray(rows), topic_index)
-        order = np.lexsort((-value, row_of))
-        row_of, value, name = row_of[order], value[order], name[order]
-        rank = np.arange(len(order)) - np.searchsorted(row_of, row_of)
-        keep = rank < k * CANDIDATES_PER_REASON
+        n_terms = len(self.model.vocabulary_columns_)
+        # the candidates: each row's strongest relation (one is shown) and its strongest words; ranked together, the
+        # relations of a report about its topic (a dozen, each above any word) took every candidate's place, and
+        # its reason was one relation and no word
+        relation = name >= n_terms
+        order = np.lexsort((-value, relation, row_of))
+        row_of, value, name, relation = row_of[order], value[order], name[order], relation[order]
+        group = 2 * row_of + relation
+        rank = np.arange(len(order)) - np.searchsorted(group, group)
+        keep = np.flatnonzero(np.where(relation, rank < 1, rank < k * CANDIDATES_PER_REASON))
+        keep = keep[np.lexsort((-value[keep], row_of[keep]))]  # strongest first again, relation among the words
         reasons: list[list[str]] = [[] for _ in rows]
         forms = {} if forms is None else forms
         names: dict[int, list[tuple[tuple[str, ...], str]]] = {}
         batch_rows = np.asarray(rows).tolist()
-        with_relation: set[int] = set()
-        n_terms = len(self.model.vocabulary_columns_)
         for r, n in zip(row_of[keep].tolist(), name[keep].tolist()):
             if len(reasons[r]) >= k:
                 continue
             if n >= n_terms:
-                if r not in with_relation:
-                    with_relation.add(r)
-                    # the language the features read the head in: a Korean name far down an English body
-                    # must not turn the reason Korean
-                    reasons[r].append(relation_name(self._names[n], LANGUAGES[features.languages[rows[r]]]))
+                # the language the features read the head in: a Korean name far down an English body must not turn
+                # the reason Korean
+                reasons[r].append(relation_name(self._names[n], LANGUAGES[features.languages[rows[r]]]))
                 continue
             row = batch_rows[r]
             if row not in forms:

@@ -110,6 +110,18 @@ def test_a_name_of_several_words_is_shown_whole(seed_model, text, name):
     assert not [reason for reason in reasons if reason != name and set(reason.split()) & parts], reasons
 
 
+def test_a_report_whose_relations_outweigh_every_word_is_still_explained_by_words(seed_model):
+    """A report about its topic fires a dozen relations, each weighing more than any word; ranked together they took
+    every candidate's place and the reason shown was one relation and no word."""
+    text = ("North Korea launches missiles as US and South Korea open Freedom Shield allied drills\n"
+            "North Korea fired two short-range ballistic missiles into the East Sea on Monday, hours after South Korea "
+            "and the United States began their combined Freedom Shield exercise, Seoul's Joint Chiefs of Staff said.")
+    features = seed_model.features([text])
+    [reasons] = Explainer(seed_model).top_terms([text], features, np.array([0]), TOPICS.index("alliance_drills"), k=5)
+    relations = {NAMES[c] for c in relation_columns()}
+    assert len(reasons) == 5 and sum(reason in relations for reason in reasons) == 1, reasons
+
+
 def test_a_word_of_two_names_in_one_text_is_not_given_either():
     """"korean" of a text naming North Korean and South Korean troops is neither name; "freedom shield" inside "ulchi
     freedom shield" is no second name."""
