@@ -11,7 +11,7 @@ from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
 from seeds import people_by_country, voices_by_country
 
-from .concepts import CONCEPTS, feature_names, relation_columns
+from .concepts import CONCEPTS, feature_names, relation_columns, term_index
 from .pipeline import Features, TopicClassifier
 from .text import LANGUAGES, korean_stem, normalize, surface_forms, surface_words, words
 
@@ -89,7 +89,8 @@ class Explainer:
             shown = _as_written(self._names[n], forms[row])
             if shown:
                 head = features.heads[row]
-                _add(reasons[r], _whole_name(self._names[n], head, names, row) or _with_its_number(shown, head))
+                _add(reasons[r], _whole_name(self._names[n], head, names, row)
+                     or _as_compound(shown, self._names[n], head))
         return [tuple(reason) for reason in reasons]
 
     def _contributions(self, features: Features, rows: np.ndarray, topic_index: int
@@ -148,10 +149,10 @@ def relation_name(name: str, lang: str) -> str:
 def _add(shown: list[str], term: str) -> None:
     """Add ``term`` unless a shown n-gram holds it; a pair replaces its shown words ("freedom", "edge"
     become "freedom edge", where "freedom" was)."""
-    words = set(term.split())
-    if any(words <= set(other.split()) for other in shown):
+    words = _words_of(term)
+    if any(words <= _words_of(other) for other in shown):
         return
-    held = [i for i, other in enumerate(shown) if set(other.split()) <= words]
+    held = [i for i, other in enumerate(shown) if _words_of(other) <= words]
     if held:
         shown[held[0]] = term
         shown[:] = [other for i, other in enumerate(shown) if i not in held[1:]]
@@ -180,13 +181,20 @@ def _whole_name(feature: str, head: str, found: dict[int, list[tuple[tuple[str, 
     return holding[0][1] if len({name for name, _ in holding}) == 1 else None
 
 
-def _with_its_number(shown: str, head: str) -> str:
-    """A word the text joins to a number with a hyphen, shown with it ("kn" → "kn-23", "летием" → "80-летием"): alone
-    it is a piece of a name or of a word."""
-    if f"{shown}-" not in head and f"-{shown}" not in head:  # most words: no regular expression at all
-        return shown
+_PART = "[^\\W_가-힣]+"
+"""A part of a hyphenated word: letters or digits, not Hangul (a Korean particle follows the whole word)."""
+
+
+def _as_compound(shown: str, feature: str, head: str) -> str:
+    """A word the text writes joined to others by hyphens, shown as that whole word ("kn" → "kn-23", "летием" →
+    "80-летием", "era" → "soviet-era", "self" → "self-propelled"): alone it is a piece. Not a word that names a concept
+    by itself ("pyongyang" of "moscow-pyongyang"). Where the text joins it to several, the first ("kn-23" of "KN-23 and
+    KN-24")."""
+    if " " in feature or f"{shown}-" not in head and f"-{shown}" not in head or feature in term_index()[0]:
+        return shown  # a pair, or most words: no regular expression at all
     word = re.escape(shown)
-    found = re.search(rf"(?<![\w-])(?:\d+-{word}|{word}-\d+)(?![\w-])", head)
+    found = re.search(rf"(?<![^\W_가-힣]|-)(?:(?:{_PART}-)+{word}(?:-{_PART})*|{word}(?:-{_PART})+)(?![^\W_가-힣]|-)",
+                      head)
     return found.group() if found else shown
 
 
@@ -211,6 +219,10 @@ def _multiword_names() -> dict[str, tuple[tuple[str, ...], ...]]:
 @lru_cache(maxsize=1)
 def _name_words() -> frozenset[str]:
     return frozenset(word for names in _multiword_names().values() for name in names for word in name)
+
+
+def _words_of(term: str) -> set[str]:
+    return set(term.replace("-", " ").split())  # "large-scale" holds "large scale"
 
 
 def _as_written(feature: str, forms: dict[str, str]) -> str | None:

@@ -13,7 +13,7 @@ from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
 
 from classifiers.concepts import feature_names, relation_columns
-from classifiers.explain import STOP_WORDS, Explainer, _whole_name
+from classifiers.explain import STOP_WORDS, Explainer, _as_compound, _whole_name
 from classifiers.registry import LoadedModel, Registry
 from classifiers.text import LANGUAGES, korean_stem, ngrams, normalize, surface_words, words
 from classifiers.train import example_weights, train, train_candidate
@@ -120,6 +120,13 @@ def test_a_report_whose_relations_outweigh_every_word_is_still_explained_by_word
     [reasons] = Explainer(seed_model).top_terms([text], features, np.array([0]), TOPICS.index("alliance_drills"), k=5)
     relations = {NAMES[c] for c in relation_columns()}
     assert len(reasons) == 5 and sum(reason in relations for reason in reasons) == 1, reasons
+
+
+def test_a_piece_of_a_hyphenated_word_is_shown_as_the_whole_word():
+    assert _as_compound("era", "era", "kremlin revives soviet-era ties") == "soviet-era"
+    assert _as_compound("kn", "kn", "dozens of kn-23 and kn-24 missiles") == "kn-23"  # the first
+    assert _as_compound("pyongyang", "pyongyang", "moscow-pyongyang flights") == "pyongyang"  # a concept by itself
+    assert _as_compound("troops", "troops", "north korean troops") == "troops"
 
 
 def test_a_word_of_two_names_in_one_text_is_not_given_either():
