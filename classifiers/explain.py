@@ -13,7 +13,7 @@ from seeds import people_by_country, voices_by_country
 
 from .concepts import CONCEPTS, feature_names, relation_columns, term_index
 from .pipeline import Features, TopicClassifier
-from .text import LANGUAGES, korean_stem, normalize, surface_forms, surface_words, words
+from .text import LANGUAGES, normalize, read_words, words
 
 CANDIDATES_PER_REASON = 3
 """Ranked candidates looked at per reason shown: some are dropped (stop words, a shared hashed column)."""
@@ -53,10 +53,10 @@ class Explainer:
         return [self.model.concept_weights(t) for t in range(len(self.model.topics_))]
 
     def top_terms(self, texts: Sequence[str], features: Features, rows: np.ndarray, topic_index: int, k: int,
-                  forms: dict[int, dict[str, str]] | None = None) -> list[tuple[str, ...]]:
+                  readings: dict[int, "Reading"] | None = None) -> list[tuple[str, ...]]:
         """For each of ``rows`` (indices into the batch ``texts``/``features``), the k reasons that
-        contributed most to ``topic_index``'s score, strongest first. ``forms`` keeps each batch row's
-        surface forms (``text.surface_forms`` of its head) between the calls of one batch's topics."""
+        contributed most to ``topic_index``'s score, strongest first. ``readings`` keeps what is read off each
+        batch row's head between the calls of one batch's topics."""
         if not len(rows):
             return []
         row_of, value, name = self._contributions(features, np.asarray(rows), topic_index)
@@ -72,8 +72,8 @@ class Explainer:
         keep = np.flatnonzero(np.where(relation, rank < 1, rank < k * CANDIDATES_PER_REASON))
         keep = keep[np.lexsort((-value[keep], row_of[keep]))]  # strongest first again, relation among the words
         reasons: list[list[str]] = [[] for _ in rows]
-        forms = {} if forms is None else forms
-        names: dict[int, list[tuple[tuple[str, ...], str]]] = {}
+        held: list[list[set[str]]] = [[] for _ in rows]  # the words of each reason shown (``_add``)
+        readings = {} if readings is None else readings
         batch_rows = np.asarray(rows).tolist()
         for r, n in zip(row_of[keep].tolist(), name[keep].tolist()):
             if len(reasons[r]) >= k:
@@ -82,15 +82,14 @@ class Explainer:
                 # the language the features read the head in: a Korean name far down an English body must not turn
                 # the reason Korean
                 reasons[r].append(relation_name(self._names[n], LANGUAGES[features.languages[rows[r]]]))
+                held[r].append(set(reasons[r][-1].split()))  # "러시아 + 중국 (제목)": no word "중국" beside it
                 continue
             row = batch_rows[r]
-            if row not in forms:
-                forms[row] = surface_forms(features.heads[row])
-            shown = _as_written(self._names[n], forms[row])
+            reading = readings.get(row) or readings.setdefault(row, Reading(features.heads[row]))
+            shown = _as_written(self._names[n], reading.forms)
             if shown:
-                head = features.heads[row]
-                _add(reasons[r], _whole_name(self._names[n], head, names, row)
-                     or _as_compound(shown, self._names[n], head))
+                _add(reasons[r], held[r], _whole_name(self._names[n], reading) or _as_compound(shown, self._names[n],
+                                                                                              reading))
         return [tuple(reason) for reason in reasons]
 
     def _contributions(self, features: Features, rows: np.ndarray, topic_index: int
@@ -146,56 +145,82 @@ def relation_name(name: str, lang: str) -> str:
     return name
 
 
-def _add(shown: list[str], term: str) -> None:
+def _add(shown: list[str], words_shown: list[set[str]], term: str) -> None:
     """Add ``term`` unless a shown n-gram holds it; a pair replaces its shown words ("freedom", "edge"
-    become "freedom edge", where "freedom" was)."""
-    words = _words_of(term)
-    if any(words <= _words_of(other) for other in shown):
+    become "freedom edge", where "freedom" was). ``words_shown`` are the words of each of ``shown``
+    ("large-scale" holds "large scale")."""
+    words = set(term.replace("-", " ").split())
+    if any(words <= other for other in words_shown):
         return
-    held = [i for i, other in enumerate(shown) if _words_of(other) <= words]
+    held = [i for i, other in enumerate(words_shown) if other <= words]
     if held:
-        shown[held[0]] = term
+        shown[held[0]], words_shown[held[0]] = term, words
         shown[:] = [other for i, other in enumerate(shown) if i not in held[1:]]
+        words_shown[:] = [other for i, other in enumerate(words_shown) if i not in held[1:]]
     else:
         shown.append(term)
+        words_shown.append(words)
 
 
-def _whole_name(feature: str, head: str, found: dict[int, list[tuple[tuple[str, ...], str]]], row: int) -> str | None:
+class Reading:
+    """What an explanation reads off one item's normalized head, once for all its topics."""
+
+    def __init__(self, head: str):
+        self.head = head
+        self.words, self.as_written = read_words(head)
+
+    @cached_property
+    def forms(self) -> dict[str, str]:
+        """Feature word → the first word of the text it came from, as a reader finds it."""
+        forms: dict[str, str] = {}
+        for word, form in zip(self.words, self.as_written):
+            forms.setdefault(word, form)
+        return forms
+
+    @cached_property
+    def compounds(self) -> dict[str, str]:
+        """Each part of a hyphenated word of the text → the first such word ("kn" → "kn-23")."""
+        compounds: dict[str, str] = {}
+        if "-" in self.head:
+            for compound in _COMPOUND.findall(self.head):
+                for part in compound.split("-"):
+                    compounds.setdefault(part, compound)
+        return compounds
+
+    @cached_property
+    def names(self) -> list[tuple[tuple[str, ...], str]]:
+        """The names of several words in the text (as feature words, and as written), in order; "freedom shield"
+        inside "ulchi freedom shield" is no second name."""
+        starting = _multiword_names()
+        spans = [(start, start + len(name), name) for start, word in enumerate(self.words)
+                 for name in starting.get(word, ()) if tuple(self.words[start:start + len(name)]) == name]
+        return [(name, " ".join(self.as_written[start:end])) for start, end, name in spans
+                if not any(s <= start and end <= e and (s, e) != (start, end) for s, e, _ in spans)]
+
+
+def _whole_name(feature: str, reading: Reading) -> str | None:
     """The full name, as the text writes it, of a person, a place or a drill the feature names only part of ("kim",
     "чен ын", "freedom": "kim jong un", "ким чен ыном", "freedom shield"), or None, also where the text has two such
-    names ("korean" of "North Korean" and "South Korean"). ``found`` keeps each row's names between calls."""
+    names ("korean" of "North Korean" and "South Korean")."""
     feature_words = feature.split()
-    names_starting = _multiword_names()
     if not all(word in _name_words() for word in feature_words):
         return None
-    if row not in found:
-        analyzed = words(head)
-        # as ``surface_forms`` shows a Korean word: without its particle ("자유의 방패는" → "자유 방패")
-        written = [korean_stem(word) if "가" <= word[0] <= "힣" else word for word in surface_words(head)]
-        spans = [(start, start + len(name), name) for start, word in enumerate(analyzed)
-                 for name in names_starting.get(word, ()) if tuple(analyzed[start:start + len(name)]) == name]
-        # "freedom shield" inside "ulchi freedom shield" is no second name
-        found[row] = [(name, " ".join(written[start:end])) for start, end, name in spans
-                      if not any(s <= start and end <= e and (s, e) != (start, end) for s, e, _ in spans)]
-    holding = [(name, as_written) for name, as_written in found[row] if set(feature_words) <= set(name)]
+    holding = [(name, as_written) for name, as_written in reading.names if set(feature_words) <= set(name)]
     return holding[0][1] if len({name for name, _ in holding}) == 1 else None
 
 
-_PART = "[^\\W_가-힣]+"
-"""A part of a hyphenated word: letters or digits, not Hangul (a Korean particle follows the whole word)."""
+_COMPOUND = re.compile(r"(?<![^\W_가-힣]|-)[^\W_가-힣]+(?:-[^\W_가-힣]+)+(?![^\W_가-힣]|-)")
+"""A hyphenated word; its parts are letters or digits, not Hangul (a Korean particle follows the whole word)."""
 
 
-def _as_compound(shown: str, feature: str, head: str) -> str:
+def _as_compound(shown: str, feature: str, reading: Reading) -> str:
     """A word the text writes joined to others by hyphens, shown as that whole word ("kn" → "kn-23", "летием" →
-    "80-летием", "era" → "soviet-era", "self" → "self-propelled"): alone it is a piece. Not a word that names a concept
-    by itself ("pyongyang" of "moscow-pyongyang"). Where the text joins it to several, the first ("kn-23" of "KN-23 and
-    KN-24")."""
-    if " " in feature or f"{shown}-" not in head and f"-{shown}" not in head or feature in term_index()[0]:
-        return shown  # a pair, or most words: no regular expression at all
-    word = re.escape(shown)
-    found = re.search(rf"(?<![^\W_가-힣]|-)(?:(?:{_PART}-)+{word}(?:-{_PART})*|{word}(?:-{_PART})+)(?![^\W_가-힣]|-)",
-                      head)
-    return found.group() if found else shown
+    "80-летием", "era" → "soviet-era", "self" → "self-propelled"): alone it is a piece. Not a pair, nor a word that
+    names a concept by itself ("pyongyang" of "moscow-pyongyang"). Where the text joins it to several, the first
+    ("kn-23" of "KN-23 and KN-24")."""
+    if " " in feature or f"{shown}-" not in reading.head and f"-{shown}" not in reading.head:
+        return shown  # a pair, or most words: the text's hyphenated words are not even looked for
+    return shown if feature in term_index()[0] else reading.compounds.get(shown, shown)
 
 
 LONGER_NAMES = frozenset(("ulchi freedom shield", "ulchi freedom guardian", "을지 자유 방패", "ульчи фридом шилд"))
@@ -219,10 +244,6 @@ def _multiword_names() -> dict[str, tuple[tuple[str, ...], ...]]:
 @lru_cache(maxsize=1)
 def _name_words() -> frozenset[str]:
     return frozenset(word for names in _multiword_names().values() for name in names for word in name)
-
-
-def _words_of(term: str) -> set[str]:
-    return set(term.replace("-", " ").split())  # "large-scale" holds "large scale"
 
 
 def _as_written(feature: str, forms: dict[str, str]) -> str | None:

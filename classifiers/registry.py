@@ -22,7 +22,7 @@ import skops.io as sio
 
 from newswatch.models import Item, Prediction
 
-from .explain import Explainer
+from .explain import Explainer, Reading
 from .pipeline import TopicClassifier
 
 log = logging.getLogger(__name__)
@@ -84,11 +84,11 @@ class LoadedModel:
         scores = self.estimator.proba(features)
         tagged = scores >= self.estimator.thresholds_
         why: list[dict[str, tuple[str, ...]]] = [{} for _ in items]
-        forms: dict[int, dict[str, str]] = {}  # an item tagged with two topics is read for its words once
+        readings: dict[int, Reading] = {}  # an item tagged with two topics is read for its words once
         for t, topic in enumerate(self.topics):
             rows = np.flatnonzero(tagged[:, t])
             if explain and len(rows):
-                for row, terms in zip(rows, self.explainer.top_terms(texts, features, rows, t, explain, forms)):
+                for row, terms in zip(rows, self.explainer.top_terms(texts, features, rows, t, explain, readings)):
                     why[row][topic] = terms
         rounded = np.round(scores, 4).tolist()
         return [

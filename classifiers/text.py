@@ -99,27 +99,23 @@ def _stems(segment: str) -> bool:
     return not segment.isascii() and _STEMMED.search(segment) is not None
 
 
-def surface_words(segment: str) -> list[str]:
-    """The words of a normalized segment as written (lower case), in order: one for each of ``words``."""
+def _surface_words(segment: str) -> list[str]:
     return _ASCII_WORD.findall(segment) if segment.isascii() else WORD.findall(segment)
 
 
 def words(segment: str) -> list[str]:
     """The feature words of a normalized segment, in order."""
-    surface = surface_words(segment)
+    surface = _surface_words(segment)
     return _analyzed(surface) if _stems(segment) else surface
 
 
-def surface_forms(segment: str) -> dict[str, str]:
-    """Feature word → the first surface word of a normalized segment it came from (particles stripped
-    in Korean: the word a reader finds in the text)."""
-    surface = surface_words(segment)
+def read_words(segment: str) -> tuple[list[str], list[str]]:
+    """The feature words of a normalized segment, in order, and each as a reader finds it in the text (lower case; a
+    Korean word without its particle)."""
+    surface = _surface_words(segment)
     if not _stems(segment):
-        return dict(zip(surface, surface))
-    forms: dict[str, str] = {}
-    for word, form in zip(_analyzed(surface), surface):
-        forms.setdefault(word, korean_stem(form) if "가" <= form[0] <= "힣" else form)
-    return forms
+        return surface, surface
+    return _analyzed(surface), [korean_stem(form) if "가" <= form[0] <= "힣" else form for form in surface]
 
 
 def ngrams(segment: str) -> list[str]:

@@ -13,9 +13,9 @@ from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
 
 from classifiers.concepts import feature_names, relation_columns
-from classifiers.explain import STOP_WORDS, Explainer, _as_compound, _whole_name
+from classifiers.explain import STOP_WORDS, Explainer, Reading, _add, _as_compound, _whole_name
 from classifiers.registry import LoadedModel, Registry
-from classifiers.text import LANGUAGES, korean_stem, ngrams, normalize, surface_words, words
+from classifiers.text import LANGUAGES, korean_stem, ngrams, normalize, read_words, words
 from classifiers.train import example_weights, train, train_candidate
 from newswatch.labeled_items import seed_corpus
 from newswatch.models import Item, LabeledItem
@@ -123,18 +123,27 @@ def test_a_report_whose_relations_outweigh_every_word_is_still_explained_by_word
 
 
 def test_a_piece_of_a_hyphenated_word_is_shown_as_the_whole_word():
-    assert _as_compound("era", "era", "kremlin revives soviet-era ties") == "soviet-era"
-    assert _as_compound("kn", "kn", "dozens of kn-23 and kn-24 missiles") == "kn-23"  # the first
-    assert _as_compound("pyongyang", "pyongyang", "moscow-pyongyang flights") == "pyongyang"  # a concept by itself
-    assert _as_compound("troops", "troops", "north korean troops") == "troops"
+    assert _as_compound("era", "era", Reading("kremlin revives soviet-era ties")) == "soviet-era"
+    assert _as_compound("kn", "kn", Reading("dozens of kn-23 and kn-24 missiles")) == "kn-23"  # the first
+    assert _as_compound("kn", "kn", Reading("북한은 kn-23으로 공격")) == "kn-23"  # a particle is no part of it
+    assert _as_compound("pyongyang", "pyongyang", Reading("moscow-pyongyang flights")) == "pyongyang"  # a concept
+    assert _as_compound("troops", "troops", Reading("north korean troops")) == "troops"
+
+
+def test_a_pair_replaces_its_shown_words_and_a_relation_stays():
+    shown, words = ["러시아 + 중국 (제목)", "freedom", "air"], [{"러시아", "+", "중국", "(제목)"}, {"freedom"}, {"air"}]
+    for term in ("중국", "freedom edge", "large-scale", "large scale", "edge"):
+        _add(shown, words, term)
+    assert shown == ["러시아 + 중국 (제목)", "freedom edge", "air", "large-scale"], shown
+    assert words == [{"러시아", "+", "중국", "(제목)"}, {"freedom", "edge"}, {"air"}, {"large", "scale"}]
 
 
 def test_a_word_of_two_names_in_one_text_is_not_given_either():
     """"korean" of a text naming North Korean and South Korean troops is neither name; "freedom shield" inside "ulchi
     freedom shield" is no second name."""
-    assert _whole_name("korean", normalize("north korean and south korean troops"), {}, 0) is None
-    assert _whole_name("korean", normalize("north korean troops"), {}, 0) == "north korean"
-    assert _whole_name("freedom", normalize("the ulchi freedom shield drills"), {}, 0) == "ulchi freedom shield"
+    assert _whole_name("korean", Reading(normalize("north korean and south korean troops"))) is None
+    assert _whole_name("korean", Reading(normalize("north korean troops"))) == "north korean"
+    assert _whole_name("freedom", Reading(normalize("the ulchi freedom shield drills"))) == "ulchi freedom shield"
 
 
 @pytest.mark.parametrize("text, shown", [
@@ -229,7 +238,7 @@ def test_why_names_words_of_the_text_and_at_most_one_relation(seed_model):
     relations = {NAMES[c] for c in relation_columns()}
     assert 0 < len(reasons) <= 5
     assert sum(reason in relations for reason in reasons) <= 1
-    text = f" {' '.join(surface_words(normalize(texts[0])))} "  # a reason is words the text writes in that order
+    text = f" {' '.join(read_words(normalize(texts[0]))[1])} "  # a reason is words the text writes in that order
     assert all(f" {reason} " in text for reason in reasons if reason not in relations), reasons
 
 
