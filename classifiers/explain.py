@@ -86,7 +86,7 @@ class Explainer:
                 continue
             row = batch_rows[r]
             reading = readings.get(row) or readings.setdefault(row, Reading(features.heads[row]))
-            shown = _as_written(self._names[n], reading.forms)
+            shown = _as_written(self._names[n], reading)
             if shown:
                 _add(reasons[r], held[r], _whole_name(self._names[n], reading) or _as_compound(shown, self._names[n],
                                                                                               reading))
@@ -178,6 +178,18 @@ class Reading:
         return forms
 
     @cached_property
+    def korean_pieces(self) -> dict[str, str]:
+        """Each piece of two or three syllables inside a Korean word of the text (features of their own) → the first
+        such word."""
+        pieces: dict[str, str] = {}
+        for word, written in zip(self.words, self.as_written):
+            if len(word) > 2 and "가" <= word[0] <= "힣":
+                for size in (2, 3):
+                    for start in range(len(word) - size + 1):
+                        pieces.setdefault(word[start:start + size], written)
+        return pieces
+
+    @cached_property
     def compounds(self) -> dict[str, str]:
         """Each part of a hyphenated word of the text → the first such word ("kn" → "kn-23")."""
         compounds: dict[str, str] = {}
@@ -246,11 +258,14 @@ def _name_words() -> frozenset[str]:
     return frozenset(word for names in _multiword_names().values() for name in names for word in name)
 
 
-def _as_written(feature: str, forms: dict[str, str]) -> str | None:
-    """A word feature as the text writes it ("северн коре" → "северной кореи"), or None where it is no
-    word a reader would take as a reason: a column another n-gram shares that is not in this text,
-    a piece from inside a Korean word, a stop word, a number, a single letter, a day or a month."""
-    written = [forms.get(word) for word in feature.split()]
+def _as_written(feature: str, reading: Reading) -> str | None:
+    """A word feature as the text writes it ("северн коре" → "северной кореи"; a piece from inside a Korean
+    word as that word: "쇼이" → "쇼이구"), or None where it is no word a reader would take as a reason: a
+    column another n-gram shares that is not in this text, a stop word, a number, a single letter, a day or
+    a month."""
+    forms = reading.forms
+    written = [forms.get(word) or (reading.korean_pieces.get(word) if "가" <= word[0] <= "힣" else None)
+               for word in feature.split()]
     if any(word is None or not _meaningful(word) for word in written):
         return None
     return " ".join(written)  # type: ignore[arg-type]

@@ -13,7 +13,7 @@ from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
 
 from classifiers.concepts import feature_names, relation_columns
-from classifiers.explain import STOP_WORDS, Explainer, Reading, _add, _as_compound, _whole_name
+from classifiers.explain import STOP_WORDS, Explainer, Reading, _add, _as_compound, _as_written, _whole_name
 from classifiers.registry import LoadedModel, Registry
 from classifiers.text import LANGUAGES, korean_stem, ngrams, normalize, read_words, words
 from classifiers.train import example_weights, train, train_candidate
@@ -128,6 +128,14 @@ def test_a_piece_of_a_hyphenated_word_is_shown_as_the_whole_word():
     assert _as_compound("kn", "kn", Reading("북한은 kn-23으로 공격")) == "kn-23"  # a particle is no part of it
     assert _as_compound("pyongyang", "pyongyang", Reading("moscow-pyongyang flights")) == "pyongyang"  # a concept
     assert _as_compound("troops", "troops", Reading("north korean troops")) == "troops"
+
+
+def test_a_piece_from_inside_a_korean_word_is_shown_as_that_word():
+    """Korean features include the syllable pieces inside words ("북러정상회담" → "북러"); shown as pieces they were
+    dropped, and a KCNA report was explained by one relation and a verb."""
+    reading = Reading(normalize("로씨야련방 안전리사회 비서 쇼이구를 접견하시였다"))
+    assert _as_written("쇼이", reading) == "쇼이구" and _as_written("로씨야", reading) == "로씨야련방"
+    assert _as_written("북러", reading) is None  # a piece of no word of this text (another text's, sharing a column)
 
 
 def test_a_pair_replaces_its_shown_words_and_a_relation_stays():
