@@ -53,7 +53,7 @@ class Explainer:
         return [self.model.concept_weights(t) for t in range(len(self.model.topics_))]
 
     def top_terms(self, texts: Sequence[str], features: Features, rows: np.ndarray, topic_index: int, k: int,
-                  readings: dict[int, "Reading"] | None = None) -> list[tuple[str, ...]]:
+                  readings: dict[int, Reading] | None = None) -> list[tuple[str, ...]]:
         """For each of ``rows`` (indices into the batch ``texts``/``features``), the k reasons that
         contributed most to ``topic_index``'s score, strongest first. ``readings`` keeps what is read off each
         batch row's head between the calls of one batch's topics."""
@@ -88,8 +88,8 @@ class Explainer:
             reading = readings.get(row) or readings.setdefault(row, Reading(features.heads[row]))
             shown = _as_written(self._names[n], reading)
             if shown:
-                _add(reasons[r], held[r], _whole_name(self._names[n], reading) or _as_compound(shown, self._names[n],
-                                                                                              reading))
+                whole = _whole_name(self._names[n], reading) or _as_compound(shown, self._names[n], reading)
+                _add(reasons[r], held[r], whole)
         return [tuple(reason) for reason in reasons]
 
     def _contributions(self, features: Features, rows: np.ndarray, topic_index: int
