@@ -13,7 +13,7 @@ from seeds import people_by_country, voices_by_country
 
 from .concepts import CONCEPTS, feature_names, relation_columns, term_index
 from .pipeline import Features, TopicClassifier
-from .text import LANGUAGES, normalize, read_words, words
+from .text import LANGUAGES, korean_pieces, normalize, read_words, words
 
 CANDIDATES_PER_REASON = 3
 """Ranked candidates looked at per reason shown: some are dropped (stop words, a shared hashed column)."""
@@ -183,10 +183,8 @@ class Reading:
         such word."""
         pieces: dict[str, str] = {}
         for word, written in zip(self.words, self.as_written):
-            if len(word) > 2 and "가" <= word[0] <= "힣":
-                for size in (2, 3):
-                    for start in range(len(word) - size + 1):
-                        pieces.setdefault(word[start:start + size], written)
+            for piece in korean_pieces(word):
+                pieces.setdefault(piece, written)
         return pieces
 
     @cached_property

@@ -125,11 +125,20 @@ def ngrams(segment: str) -> list[str]:
     grams = tokens + [f"{a} {b}" for a, b in zip(tokens, tokens[1:])]
     if _stems(segment):
         for token in tokens:
-            if len(token) > 2 and "가" <= token[0] <= "힣":  # (a word of two or three is its own bi- or trigram)
-                grams.extend(token[i:i + 2] for i in range(len(token) - 1))
-                if len(token) > 3:
-                    grams.extend(token[i:i + 3] for i in range(len(token) - 2))
+            grams.extend(korean_pieces(token))
     return grams
+
+
+def korean_pieces(word: str) -> list[str]:
+    """The character bigrams and trigrams inside a Korean feature word, features of their own ("북러정상회담" →
+    "북러", …); none for another word, and none that is the word itself (a word of two or three is its own
+    bi- or trigram)."""
+    if len(word) <= 2 or not "가" <= word[0] <= "힣":
+        return []
+    pieces = [word[i:i + 2] for i in range(len(word) - 1)]
+    if len(word) > 3:
+        pieces += [word[i:i + 3] for i in range(len(word) - 2)]
+    return pieces
 
 
 def term(phrase: str) -> str:

@@ -119,7 +119,7 @@ def _latest() -> sa.ColumnElement[bool]:
 
 _WALKS = (500, 5_000, 50_000)
 """How many of the newest stored items a page of stories reads, in turn, before it groups every matching item instead."""
-FURTHEST_WALK = 10
+_FURTHEST_WALK = 10
 """After the last of ``_WALKS``, one more walk, as long as the share of the page found suggests (a deep page), where
 that is at most this many times the last one; past it, grouping every match is the cheaper read."""
 
@@ -152,7 +152,7 @@ def _story_page(conn: sa.Connection, matching: sa.Select, walk: bool,  # type: i
             if walk_further and not sizes and stories and size == _WALKS[-1]:
                 # as many items as the stories found so far suggest, and a quarter more
                 further = -(-5 * size * (offset + limit) // (4 * len(stories)))
-                if further <= FURTHEST_WALK * size:
+                if further <= _FURTHEST_WALK * size:
                     sizes.append(further)
     page = (matching.with_only_columns(story).group_by(story)
             .order_by(sa.func.max(when).desc(), story.desc()).limit(limit).offset(offset))
