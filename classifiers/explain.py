@@ -87,7 +87,7 @@ class Explainer:
             row = batch_rows[r]
             reading = readings.get(row) or readings.setdefault(row, Reading(features.heads[row]))
             shown = _as_written(self._names[n], reading)
-            if shown:
+            if shown and not _across_a_name(self._names[n], reading):
                 whole = _whole_name(self._names[n], reading) or _as_compound(shown, self._names[n], reading)
                 _add(reasons[r], held[r], whole)
         return [tuple(reason) for reason in reasons]
@@ -188,24 +188,33 @@ class Reading:
         return pieces
 
     @cached_property
+    def hyphenated(self) -> list[str]:
+        """The hyphenated words of the text, in order."""
+        return _COMPOUND.findall(self.head) if "-" in self.head else []
+
+    @cached_property
     def compounds(self) -> dict[str, str]:
         """Each part of a hyphenated word of the text → the first such word ("kn" → "kn-23")."""
         compounds: dict[str, str] = {}
-        if "-" in self.head:
-            for compound in _COMPOUND.findall(self.head):
-                for part in compound.split("-"):
-                    compounds.setdefault(part, compound)
+        for compound in self.hyphenated:
+            for part in compound.split("-"):
+                compounds.setdefault(part, compound)
         return compounds
 
     @cached_property
-    def names(self) -> list[tuple[tuple[str, ...], str]]:
-        """The names of several words in the text (as feature words, and as written), in order; "freedom shield"
-        inside "ulchi freedom shield" is no second name."""
+    def name_spans(self) -> list[tuple[int, int, tuple[str, ...]]]:
+        """Where the names of several words stand in the text (start and end word, the name as feature words), in
+        order; "freedom shield" inside "ulchi freedom shield" is no second name."""
         starting = _multiword_names()
         spans = [(start, start + len(name), name) for start, word in enumerate(self.words)
                  for name in starting.get(word, ()) if tuple(self.words[start:start + len(name)]) == name]
-        return [(name, " ".join(self.as_written[start:end])) for start, end, name in spans
+        return [(start, end, name) for start, end, name in spans
                 if not any(s <= start and end <= e and (s, e) != (start, end) for s, e, _ in spans)]
+
+    @cached_property
+    def names(self) -> list[tuple[tuple[str, ...], str]]:
+        """The names of several words in the text (as feature words, and as written), in order."""
+        return [(name, " ".join(self.as_written[start:end])) for start, end, name in self.name_spans]
 
 
 def _whole_name(feature: str, reading: Reading) -> str | None:
@@ -219,18 +228,65 @@ def _whole_name(feature: str, reading: Reading) -> str | None:
     return holding[0][1] if len({name for name, _ in holding}) == 1 else None
 
 
+def _across_a_name(feature: str, reading: Reading) -> bool:
+    """A word pair that everywhere in the text joins the end of a name to the word after it, or the word before a
+    name to its start ("shield begins" of "Ulchi Freedom Shield begins", "river road" of "Tumen River road bridge"):
+    a piece of the name and a neighbour, not a phrase; the name is a reason of its own."""
+    pair = feature.split()
+    if len(pair) != 2 or not any(word in _name_words() for word in pair) or not reading.name_spans:
+        return False
+    words = reading.words
+    places = [i for i in range(len(words) - 1) if words[i] == pair[0] and words[i + 1] == pair[1]]
+    return bool(places) and all(any((start <= i < end) != (start <= i + 1 < end) for start, end, _ in reading.name_spans)
+                                for i in places)
+
+
 _COMPOUND = re.compile(r"(?<![^\W_가-힣]|-)[^\W_가-힣]+(?:-[^\W_가-힣]+)+(?![^\W_가-힣]|-)")
 """A hyphenated word; its parts are letters or digits, not Hangul (a Korean particle follows the whole word)."""
 
 
 def _as_compound(shown: str, feature: str, reading: Reading) -> str:
     """A word the text writes joined to others by hyphens, shown as that whole word ("kn" → "kn-23", "летием" →
-    "80-летием", "era" → "soviet-era", "self" → "self-propelled"): alone it is a piece. Not a pair, nor a word that
-    names a concept by itself ("pyongyang" of "moscow-pyongyang"). Where the text joins it to several, the first
-    ("kn-23" of "KN-23 and KN-24")."""
-    if " " in feature or f"{shown}-" not in reading.head and f"-{shown}" not in reading.head:
-        return shown  # a pair, or most words: the text's hyphenated words are not even looked for
+    "80-летием", "era" → "soviet-era", "self" → "self-propelled"): alone it is a piece. Not a word that names a
+    concept by itself ("pyongyang" of "moscow-pyongyang"). Where the text joins it to several, the first ("kn-23" of
+    "KN-23 and KN-24"). A pair with a hyphenated word's piece takes the whole word ("crossing drill" of
+    "river-crossing drill" → "river-crossing drill") unless the text also writes the pair on its own."""
+    if " " in feature:
+        return _pair_as_compound(shown, reading) if "-" in reading.head else shown
+    if f"{shown}-" not in reading.head and f"-{shown}" not in reading.head:
+        return shown  # most words: the text's hyphenated words are not even looked for
     return shown if feature in term_index()[0] else reading.compounds.get(shown, shown)
+
+
+def _pair_as_compound(shown: str, reading: Reading) -> str:
+    first, second = shown.split(" ")
+    if _written_apart(shown, reading.head):
+        return shown
+    for compound in reading.hyphenated:
+        parts = compound.split("-")
+        if any(pair == (first, second) for pair in zip(parts, parts[1:])):
+            return compound
+        if parts[-1] == first and f"{compound} {second}" in reading.head:
+            return f"{compound} {second}"
+        if parts[0] == second and f"{first} {compound}" in reading.head:
+            return f"{first} {compound}"
+    return shown
+
+
+def _written_apart(words: str, text: str) -> bool:
+    """Whether ``text`` holds ``words`` with no hyphenated word around them."""
+    start = text.find(words)
+    while start >= 0:
+        end = start + len(words)
+        if not (start and _joins(text[start - 1])) and not (end < len(text) and _joins(text[end])):
+            return True
+        start = text.find(words, start + 1)
+    return False
+
+
+def _joins(character: str) -> bool:
+    """A character that makes a neighbouring word part of a longer one (as ``_COMPOUND`` reads words)."""
+    return character == "-" or character.isalnum() and not "가" <= character <= "힣"
 
 
 LONGER_NAMES = frozenset(("ulchi freedom shield", "ulchi freedom guardian", "을지 자유 방패", "ульчи фридом шилд"))

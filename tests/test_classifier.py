@@ -13,7 +13,8 @@ from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
 
 from classifiers.concepts import feature_names, relation_columns
-from classifiers.explain import STOP_WORDS, Explainer, Reading, _add, _as_compound, _as_written, _whole_name
+from classifiers.explain import (STOP_WORDS, Explainer, Reading, _across_a_name, _add, _as_compound, _as_written,
+                                 _whole_name)
 from classifiers.registry import LoadedModel, Registry
 from classifiers.text import LANGUAGES, korean_stem, ngrams, normalize, read_words, words
 from classifiers.train import example_weights, train, train_candidate
@@ -128,6 +129,35 @@ def test_a_piece_of_a_hyphenated_word_is_shown_as_the_whole_word():
     assert _as_compound("kn", "kn", Reading("북한은 kn-23으로 공격")) == "kn-23"  # a particle is no part of it
     assert _as_compound("pyongyang", "pyongyang", Reading("moscow-pyongyang flights")) == "pyongyang"  # a concept
     assert _as_compound("troops", "troops", Reading("north korean troops")) == "troops"
+
+
+def test_a_pair_with_a_piece_of_a_hyphenated_word_is_shown_with_the_whole_word():
+    assert _as_compound("crossing drill", "crossing drill", Reading("marines hold river-crossing drill")) == \
+        "river-crossing drill"
+    assert _as_compound("putin kim", "putin kim", Reading("the putin-kim pact")) == "putin-kim"
+    assert _as_compound("russia relations", "russia relations", Reading("in dprk-russia relations")) == \
+        "dprk-russia relations"
+    # written on its own too: the pair as it is
+    assert _as_compound("crossing drill", "crossing drill", Reading("a river-crossing drill, the first crossing drill")) \
+        == "crossing drill"
+    assert _as_compound("air drill", "air drill", Reading("a us-led air drill")) == "air drill"
+
+
+@pytest.mark.parametrize("feature, text", [
+    ("shield begins", "ulchi freedom shield begins monday"),
+    ("кндр ким", "лидер кндр ким чен ын принял делегацию"),
+    ("korea fires", "north korea fires two missiles"),
+])
+def test_a_pair_joining_a_piece_of_a_name_to_its_neighbour_is_no_reason(feature, text):
+    """"shield begins" of "Ulchi Freedom Shield begins" is a fragment: the name is a reason of its own."""
+    reading = Reading(normalize(text))
+    assert _across_a_name(" ".join(reading.words[reading.as_written.index(w)] for w in feature.split()), reading)
+
+
+def test_a_pair_inside_a_name_or_also_written_apart_from_it_stays():
+    assert not _across_a_name("freedom shield", Reading(normalize("ulchi freedom shield begins")))
+    reading = Reading(normalize("north korea fires missiles. south korea says korea fires are rare"))
+    assert not _across_a_name("korea fires", reading)  # the second "korea fires" is no piece of a name
 
 
 def test_a_piece_from_inside_a_korean_word_is_shown_as_that_word():
