@@ -192,12 +192,11 @@ def poll_interval(arrived: tuple[int, datetime | None, datetime | None], setting
 
 
 def host_share(url: str, wanted: Mapping[str, float], settings: FetchSettings) -> float:
-    """The interval of feed ``url`` once its host's feeds (``wanted``: feed url → wanted interval) share
-    ``per_host_per_hour`` polls: feeds wanting fewer polls than an equal share keep them, the busy ones
-    split what is left equally (water-filling). Politeness wins over ``max_poll`` when one host serves
-    very many feeds."""
-    host = host_of(url)
-    rates = sorted(3600.0 / interval for other, interval in wanted.items() if host_of(other) == host)
+    """The interval of feed ``url`` once its host's feeds (``wanted``: feed url → wanted interval of every feed on
+    that host, as ``wanted_intervals`` groups them) share ``per_host_per_hour`` polls: feeds wanting fewer polls than
+    an equal share keep them, the busy ones split what is left equally (water-filling). Politeness wins over
+    ``max_poll`` when one host serves very many feeds."""
+    rates = sorted(3600.0 / interval for interval in wanted.values())
     budget, left = float(settings.per_host_per_hour), len(rates)
     for rate in rates:
         if rate * left > budget:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
 
+import pytest
 import sqlalchemy as sa
 
 from newswatch.config import FetchSettings, load_settings
@@ -57,11 +58,10 @@ def test_one_host_is_never_polled_more_than_its_hourly_share():
     four_busy = {f"https://a.example/{i}": busy for i in range(4)}
     assert host_share("https://a.example/0", four_busy, SETTINGS) == 120  # four feeds share 120 polls an hour
     # two busy feeds beside six quiet ones: the quiet keep their 4 an hour, the busy split the other 96
-    mixed = {**{f"https://a.example/q{i}": quiet for i in range(6)}, **{f"https://a.example/b{i}": busy for i in range(2)},
-             "https://b.example/other-host": busy}
+    mixed = {**{f"https://a.example/q{i}": quiet for i in range(6)}, **{f"https://a.example/b{i}": busy for i in range(2)}}
     assert host_share("https://a.example/b0", mixed, SETTINGS) == 75
     assert host_share("https://a.example/q0", mixed, SETTINGS) == 900
-    assert host_share("https://b.example/other-host", mixed, SETTINGS) == 60
+    assert host_share("https://b.example/alone", {"https://b.example/alone": busy}, SETTINGS) == 60  # its host's only feed
     sixty_quiet = {f"https://a.example/{i}": quiet for i in range(60)}
     assert host_share("https://a.example/0", sixty_quiet, SETTINGS) == 1800  # politeness wins over max_poll
 
@@ -115,7 +115,9 @@ def test_failure_backoff_wins_over_the_poll_time(feed_server, tmp_path, store):
     assert len(feed_server.requests_for("f.xml")) == 3
 
 
-def test_a_shared_host_gets_at_most_its_hourly_share_over_an_hour_of_cycles(feed_server, tmp_path, store):
+@pytest.mark.parametrize("hosts", [("127.0.0.1",), ("127.0.0.1", "localhost")])
+def test_a_shared_host_gets_at_most_its_hourly_share_over_an_hour_of_cycles(feed_server, tmp_path, store, hosts):
+    """Three feeds on each host: a host's feeds share its polls, and only its own feeds do."""
     clock = Clock(NOW)
     names = [f"f{i}" for i in range(3)]
 
@@ -123,8 +125,8 @@ def test_a_shared_host_gets_at_most_its_hourly_share_over_an_hour_of_cycles(feed
         for name in names:
             feed_server.route(f"{name}.xml", body=rss([clock.now - timedelta(minutes=m) for m in range(20)], name))
 
-    settings = load_settings(write_config(tmp_path, {n: feed_server.url(f"{n}.xml") for n in names},
-                                          fetch="per_host_per_hour = 30"), env={})
+    urls = {f"{n}@{host}": feed_server.url(f"{n}.xml").replace("127.0.0.1", host) for n in names for host in hosts}
+    settings = load_settings(write_config(tmp_path, urls, fetch="per_host_per_hour = 30"), env={})
     polled = []
     for _ in range(120):  # two hours of scheduled cycles, one a minute
         publish()
@@ -133,5 +135,5 @@ def test_a_shared_host_gets_at_most_its_hourly_share_over_an_hour_of_cycles(feed
         polled.append(len(feed_server.requests) - before)
         clock.advance(60)
     # the first polls share the hour with feeds not yet known to be busy; from then on every feed waits
-    # 3600 * 3 / 30 = 360 s: thirty polls an hour in all, the limit
-    assert sum(polled[:60]) <= 30 + 3 and sum(polled[60:]) == 30
+    # 3600 * 3 / 30 = 360 s: thirty polls an hour per host, the limit
+    assert sum(polled[:60]) <= (30 + 3) * len(hosts) and sum(polled[60:]) == 30 * len(hosts)
