@@ -82,7 +82,7 @@ class Explainer:
                 # the language the features read the head in: a Korean name far down an English body must not turn
                 # the reason Korean
                 reasons[r].append(relation_name(self._names[n], LANGUAGES[features.languages[rows[r]]]))
-                held[r].append(set(reasons[r][-1].split()))  # "러시아 + 중국 (제목)": no word "중국" beside it
+                held[r].append(set(reasons[r][-1].lower().split()))  # "Russia + China in headline": no "china" beside it
                 continue
             row = batch_rows[r]
             reading = readings.get(row) or readings.setdefault(row, Reading(features.heads[row]))

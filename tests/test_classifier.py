@@ -14,7 +14,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 from classifiers.concepts import feature_names, relation_columns
 from classifiers.explain import (STOP_WORDS, Explainer, Reading, _across_a_name, _add, _as_compound, _as_written,
-                                 _whole_name)
+                                 _whole_name, relation_name)
 from classifiers.registry import LoadedModel, Registry
 from classifiers.text import LANGUAGES, korean_stem, ngrams, normalize, read_words, words
 from classifiers.train import example_weights, train, train_candidate
@@ -166,6 +166,22 @@ def test_a_piece_from_inside_a_korean_word_is_shown_as_that_word():
     reading = Reading(normalize("로씨야련방 안전리사회 비서 쇼이구를 접견하시였다"))
     assert _as_written("쇼이", reading) == "쇼이구" and _as_written("로씨야", reading) == "로씨야련방"
     assert _as_written("북러", reading) is None  # a piece of no word of this text (another text's, sharing a column)
+
+
+@pytest.mark.parametrize("text, names", [
+    ("US sanctions list adds entities in Iran, Russia, North Korea\nThe Treasury named companies in three countries.",
+     {"russia", "north", "korea"}),
+    ("Россия и КНДР подписали соглашение о безвизовых поездках\nМосква и Пхеньян договорились о групповых поездках.",
+     {"россия", "кндр"}),
+])
+def test_no_word_beside_the_relation_repeats_its_countries(seed_model, text, names):
+    """"Russia + North Korea in headline" says "russia" and "north korea" already: in English and Russian too (the
+    relation's words were compared in their capitals, and only Korean, which has none, was kept from repeating)."""
+    features = seed_model.features([text])
+    [reasons] = Explainer(seed_model).top_terms([text], features, np.array([0]), TOPICS.index("russia_dprk"), k=5)
+    relations = {NAMES[c] for c in relation_columns()} | {relation_name(NAMES[c], "ru") for c in relation_columns()}
+    assert any(reason in relations for reason in reasons), reasons
+    assert not any(set(reason.split()) <= names for reason in reasons if reason not in relations), reasons
 
 
 def test_a_pair_replaces_its_shown_words_and_a_relation_stays():
