@@ -331,10 +331,11 @@ def _meaningful(word: str) -> bool:
 
 
 STOP_WORDS = frozenset(ENGLISH_STOP_WORDS) | frozenset((
-    # the days and months of datelines ("wednesday the"), and the English words of bylines
+    # the days and months of datelines ("wednesday the"), the English words of bylines, and the news agencies (here and
+    # in each language's list: the source of every report of theirs, not a reason: "tass", "риа новости", "조선중앙통신")
     "monday tuesday wednesday thursday friday saturday sunday january february march april may june july august "
     "september october november december jan feb mar apr jun jul aug sep sept oct nov dec said says year years "
-    "news reported according reuters yonhap ap afp "
+    "news reported according reuters yonhap ap afp kcna tass ria interfax "
     # Russian function words, the days and months, and the words of news agencies' datelines
     "и в во на с со по о об от до за из к ко у не ни но а же ли бы что чтобы как это этот эта эти того тот та те "
     "он она оно они его ее их ему ей им ими мы вы я для при под над без через после перед между также уже еще "
@@ -344,9 +345,9 @@ STOP_WORDS = frozenset(ENGLISH_STOP_WORDS) | frozenset((
     "апреля мая июня июля августа сентября октября ноября декабря этого этой этом эту всех все весь всего них нем "
     "ней него себя свои своих только очень более можно нужно так там тут здесь где когда если или либо пока "
     "почти около благодаря однако кроме также тоже ранее сейчас теперь первый первая новый новые словам "
-    "данным которую которым которой этим этих всей будто именно даже лишь раз ряд "
+    "данным которую которым которой этим этих всей будто именно даже лишь раз ряд новости тасс риа интерфакс цтак "
     # Korean words that carry no topic: dependent nouns, demonstratives, the words of datelines and bylines
-    "것 등 및 수 이 그 저 이번 지난 오늘 올해 지난해 이날 당시 현지시간 기자 뉴스 연합뉴스 뉴시스 특파원 밝혔다 "
+    "것 등 및 수 이 그 저 이번 지난 오늘 올해 지난해 이날 당시 현지시간 기자 뉴스 연합뉴스 뉴시스 조선중앙통신 특파원 밝혔다 "
     "말했다 했다 있다 없다 위해 대한 관련 통해 따르면 오전 오후 월요일 화요일 수요일 목요일 금요일 토요일 일요일 "
     "우리 정부 한다 하는 하고 있는 있고 있어 알려졌다 전했다 으로 이들 것으로 대해 위한 이후 가운데 따라 또한 "
     "한편 그는 이어 함께 최근 이라며 라며 이라고 라고 것이다 한다고 했다고 밝힌 이같이 다른 모든 같은 지난달 "
