@@ -67,6 +67,19 @@ def test_why_is_in_the_items_language_with_no_stop_words_numbers_or_fragments(se
             assert len(word) > 1 and not re.search(r"\d", word) and word not in STOP_WORDS, reasons
 
 
+@pytest.mark.parametrize("item", [
+    Item(key="ru-dateline", title="Шойгу прибыл в Пхеньян",
+         summary="ПХЕНЬЯН, 4 июня. /ТАСС/. Секретарь Совбеза России Сергей Шойгу прибыл в КНДР, передает РИА Новости."),
+    Item(key="ko-dateline", title="로씨야 국가두마 대표단 평양 도착",
+         summary="(평양 조선중앙통신) 로씨야련방 국가두마 대표단이 평양에 도착하였다."),
+], ids=["ru", "ko"])
+def test_a_news_agency_in_the_dateline_is_no_reason(seed_model, item):
+    [prediction] = LoadedModel("v", seed_model).predict_items([item])
+    agencies = {"тасс", "риа", "новости", "조선중앙통신"}
+    assert prediction.why["russia_dprk"] and not any(set(reason.split()) & agencies
+                                                     for reason in prediction.why["russia_dprk"]), prediction.why
+
+
 def test_an_english_report_quoting_a_korean_name_past_its_lead_is_explained_in_english(seed_model):
     """The relation reason names the pair in the language the features read the headline and lead in, not in
     the language of a few Hangul letters further down the body."""
