@@ -230,8 +230,8 @@ def _whole_name(feature: str, reading: Reading) -> str | None:
 
 def _across_a_name(feature: str, reading: Reading) -> bool:
     """A word pair that everywhere in the text joins the end of a name to the word after it, or the word before a
-    name to its start ("shield begins" of "Ulchi Freedom Shield begins", "river road" of "Tumen River road bridge"):
-    a piece of the name and a neighbour, not a phrase; the name is a reason of its own."""
+    name to its start ("shield begins" of "Ulchi Freedom Shield begins", "кндр ким" of "КНДР Ким Чен Ын"): a piece
+    of the name and a neighbour, not a phrase; the name is a reason of its own."""
     pair = feature.split()
     if len(pair) != 2 or not any(word in _name_words() for word in pair) or not reading.name_spans:
         return False
