@@ -37,6 +37,10 @@ REVIEW_CANDIDATES = 5
 """The review queue picks ``limit`` items among the ``limit × REVIEW_CANDIDATES`` most uncertain (see ``diverse``)."""
 REVIEW_SHORTLIST = 20
 """Entries (an item and a topic) the review queue reads, per item it lists: the most uncertain only."""
+SURE = 0.8
+"""A score at least this share of the way from its topic's threshold to 0 or 1 (under 0.25 at most 0.05, above it at
+least 0.85) is one the model is sure of: a label there checks the model rather than teaches it. The review queue lists
+such items last, and says so (a small store, or a quiet one, has few items near a threshold)."""
 MAX_SHORTLIST = 2000
 """…and at most this many: ``diverse`` compares every pair of them (two 2,000 × 2,000 matrices, 64 MB),
 so a `review --limit` in the thousands must not ask for a matrix of gigabytes."""
@@ -258,8 +262,13 @@ class ReviewEntry:
 
     @property
     def uncertainty(self) -> float:
-        """1 at the threshold, 0 where the model is sure (a score of 0 or 1)."""
+        """1 at the threshold, 0 at a score of 0 or 1."""
         return 1.0 - self.distance
+
+    @property
+    def sure(self) -> bool:
+        """Whether the model is sure of the item for this topic (``SURE``)."""
+        return self.distance >= SURE
 
 
 def review_queue(settings: Settings, store: Store, model: LoadedModel | None, limit: int) -> list[ReviewEntry]:
@@ -296,8 +305,9 @@ def diverse(nearest: Sequence[ReviewEntry], model: LoadedModel, limit: int) -> l
     thing; uncertain items spread over what the pool holds teach the model, and the thresholds chosen
     on the labels, about more of it. Why uncertainty weighs in, not unlikeness alone: in a small or quiet
     store the window reaches items the model is sure of (a tennis final at 0.02 under a drills threshold
-    of 0.25), and those are the most unlike the rest; a label on one teaches nothing. Measured against random
-    labels and other orders: bench/README.md, "Review queue vs random labels"."""
+    of 0.25), and those are the most unlike the rest; a label on one teaches nothing. Those (``SURE``) come last
+    whatever their unlikeness. Measured against random labels and other orders: bench/README.md, "Review queue vs
+    random labels"."""
     items = {entry.item.id: entry.item for entry in nearest}
     if not items:
         return []
@@ -328,7 +338,8 @@ def diverse(nearest: Sequence[ReviewEntry], model: LoadedModel, limit: int) -> l
         np.maximum(words_like_taken, same_words[row[chosen.item.id]], out=words_like_taken)
         np.maximum(like_taken, alike[row[chosen.item.id]], out=like_taken)
         stories.add(chosen.item.story_id or chosen.item.id)  # type: ignore[arg-type]
-    return taken
+    # an item the model is sure of, taken for being unlike the rest, never comes before one it is unsure of
+    return [entry for entry in taken if not entry.sure] + [entry for entry in taken if entry.sure]
 
 
 def _cosines(rows) -> np.ndarray:

@@ -3,6 +3,7 @@ thresholds chosen on the model page and named in digests."""
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from datetime import datetime, timedelta, timezone
@@ -208,6 +209,34 @@ def test_the_review_queue_does_not_ask_about_an_item_the_model_is_sure_of_for_be
     model = LoadedModel("v1", _Estimator(vectors))  # type: ignore[arg-type]
     assert [e.item.title for e in retrain.diverse(entries, model, limit=2)] == ["a", "like a"]
     assert [e.item.title for e in retrain.diverse(entries, model, limit=3)][-1] == "tennis final"
+
+
+def test_an_item_the_model_is_sure_of_never_comes_before_one_it_is_unsure_of():
+    # after "a", the sure item (0.05 under 0.3: 83 % of the way down) is unlike it and "b" is somewhat like it: by
+    # uncertainty x unlikeness it would come second (0.17 against 0.15), but it teaches less than "b" does
+    vectors = {"a": [1, 0, 0], "b": [1, 2, 0], "sure": [0, 0, 1]}
+    entries = [_entry("a", 1, 0.31, threshold=0.3), _entry("b", 2, 0.08, threshold=0.3),
+               _entry("sure", 3, 0.05, threshold=0.3)]
+    model = LoadedModel("v1", _Estimator(vectors))  # type: ignore[arg-type]
+    queue = retrain.diverse(entries, model, limit=3)
+    assert [(e.item.title, e.sure) for e in queue] == [("a", False), ("b", False), ("sure", True)]
+
+
+def test_the_review_queue_says_which_items_the_model_is_sure_of(settings):
+    """A small store: once the items near a threshold are listed, the queue goes on with items the model is sure of,
+    marked so in the command's output and under a note on the page."""
+    store_items(settings, ["Allied navies begin combined drill in the Yellow Sea", "K-pop band announces world tour",
+                           "Seoul stocks close higher on chip rally", "Bank of Korea holds its rate"])
+    result = CliRunner().invoke(main, ["review", "--json", "--config", str(settings.source)])
+    assert result.exit_code == 0, result.output
+    listed = [json.loads(line) for line in result.output.splitlines()]
+    assert [entry["sure"] for entry in listed] == sorted(entry["sure"] for entry in listed) and listed[-1]["sure"]
+    assert next(e for e in listed if "K-pop" in e["title"])["sure"]
+    plain = CliRunner().invoke(main, ["review", "--config", str(settings.source)]).output
+    assert "the model is sure of it)  K-pop band announces world tour" in plain
+    with TestClient(create_app(settings), base_url="http://127.0.0.1") as client:
+        page = client.get("/review").text
+    assert "The model is sure of" in page and page.index("The model is sure of") < page.index("K-pop band")
 
 
 def _entry(title, item_id, score, story_id=None, threshold=0.5):
