@@ -155,8 +155,11 @@ def paired_gate(Y_true: np.ndarray | None, candidate: np.ndarray | None, current
     # the tags each got wrong: with few or no positives held out (an analyst's first labels are often false
     # alarms) F1 cannot tell the two apart, and this can
     wrong = f"wrong tags {int((candidate != Y_true).sum())} vs {int((current != Y_true).sum())} in service"
-    compared = (f"macro-F1 {new:.3f} vs {old:.3f} in service ({difference:+.3f}; 90 % interval of the "
-                f"difference {low:+.3f} to {high:+.3f}), {wrong}, on {_in_words(counts)}")
+    if not any(counts["positives"].values()):  # F1 is 0 for both whatever they tag: only the wrong tags say anything
+        compared = f"{wrong}, on {_in_words(counts)} (F1 needs a positive to compare the models on)"
+    else:
+        compared = (f"macro-F1 {new:.3f} vs {old:.3f} in service ({difference:+.3f}; 90 % interval of the "
+                    f"difference {low:+.3f} to {high:+.3f}), {wrong}, on {_in_words(counts)}")
     if high < -margin:
         return GateVerdict(False, f"refused: worse beyond noise: {compared}", difference, (low, high))
     if difference < -margin:

@@ -669,10 +669,14 @@ def train(settings: Settings, force: bool, dry_run: bool) -> None:
                    f"{'threshold':>10}")
         for topic in settings.topic_names:
             new = held["topics"][topic]
+            threshold = candidate.metadata["thresholds"][topic]
+            if not new["support"]:  # no positive held out: recall and F1 are not defined, 0.000 would read as a score
+                click.echo(f"{topic:<18}{'-':>14}{'-':>12}{'-':>7}{'-':>7}{'no positives':>15}{threshold:>10.2f}")
+                continue
             old = f"{candidate.current_metrics['topics'][topic]['f1']:.3f}" if candidate.current_metrics else "-"
             low, high = new["f1_interval"]
             click.echo(f"{topic:<18}{old:>14}{new['precision']:>12.3f}{new['recall']:>7.3f}{new['f1']:>7.3f}"
-                       f"{f'{low:.2f}–{high:.2f}':>15}{candidate.metadata['thresholds'][topic]:>10.2f}")
+                       f"{f'{low:.2f}–{high:.2f}':>15}{threshold:>10.2f}")
     click.echo(f"held-out estimate: {report.estimate}")
     click.echo(f"training data: {retrain.cross_validation_in_words({**candidate.metadata, 'labeled_items': report.labeled})}")
     click.echo(f"gate: {candidate.reason}")

@@ -79,6 +79,24 @@ def test_the_gate_does_not_refuse_a_drop_that_is_noise_at_this_size():
     assert "81 held-out labels, 25 russia_dprk positives, 8 alliance_drills positives" in verdict.reason
 
 
+def test_with_no_positive_held_out_the_gate_speaks_of_wrong_tags_not_of_f1(settings):
+    """An analyst's first labels are often false alarms only: F1 is 0 for both models whatever they tag, and "macro-F1
+    0.000 vs 0.000" read as if both were useless."""
+    Y = np.zeros((2, 2), dtype=int)
+    verdict = paired_gate(Y, Y, np.array([[1, 0], [0, 1]]), margin=0.01, topics=NAMES)
+    assert verdict.promote and "macro-F1" not in verdict.reason
+    assert "wrong tags 0 vs 2 in service" in verdict.reason and "F1 needs a positive" in verdict.reason
+    stored = store_items(settings, ["Treasury sanctions list names firms in Iran, Russia and North Korea",
+                                    "NATO begins large air exercise over the Baltic"])
+    with app.open_store(settings) as store:
+        for item in stored:
+            label_stored_item(store, item.id, None, False, "ana", NOW, NAMES)  # about neither
+    output = CliRunner().invoke(main, ["train", "--dry-run", "--config", str(settings.source)]).output
+    rows = [line.split() for line in output.splitlines() if line.startswith(NAMES)]
+    assert rows and all(row[1:5] == ["-"] * 4 and "positives" in row for row in rows), output
+    assert "0.000" not in output, output
+
+
 def test_the_gate_refuses_a_candidate_worse_beyond_noise():
     Y = truth(400, (100, 80))
     candidate = Y.copy()
