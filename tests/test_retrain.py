@@ -95,6 +95,11 @@ def test_with_no_positive_held_out_the_gate_speaks_of_wrong_tags_not_of_f1(setti
     rows = [line.split() for line in output.splitlines() if line.startswith(NAMES)]
     assert rows and all(row[1:5] == ["-"] * 4 and "positives" in row for row in rows), output
     assert "0.000" not in output, output
+    assert CliRunner().invoke(main, ["train", "--config", str(settings.source)]).exit_code == 0
+    with TestClient(create_app(settings), base_url="http://127.0.0.1") as client:
+        page = client.get("/model").text
+    held_out = page[page.index("held-out positives"):page.index("</table>", page.index("held-out positives"))]
+    assert held_out.count('<td class="num">–</td>') == 4 * len(NAMES) and "0.0" not in held_out, held_out
 
 
 def test_the_gate_refuses_a_candidate_worse_beyond_noise():
