@@ -250,8 +250,9 @@ def create_app(settings: Settings, *, host: str = "127.0.0.1", store: Store | No
         limit = _positive_int(request.query_params, "limit", 30, most=500)
         entries = loop.review_queue(settings, store, loop.in_service(settings), limit)
         rows = [(store.scored_item(entry.item.id), entry.topic, entry.sure) for entry in entries]  # type: ignore[arg-type]
-        return page(request, "review.html", pairs=[(row, topic) for row, topic, sure in rows if row is not None and not sure],
-                    sure_pairs=[(row, topic) for row, topic, sure in rows if row is not None and sure], sure_share=loop.SURE,
+        found = [(row, topic, sure) for row, topic, sure in rows if row is not None]
+        return page(request, "review.html", pairs=[(row, topic) for row, topic, sure in found if not sure],
+                    sure_pairs=[(row, topic) for row, topic, sure in found if sure], sure_share=loop.SURE,
                     thresholds=loop.thresholds(settings))
 
     @web.get("/model", response_class=HTMLResponse)
