@@ -88,7 +88,10 @@ class Explainer:
             reading = readings.get(row) or readings.setdefault(row, Reading(features.heads[row]))
             shown = _as_written(self._names[n], reading)
             if shown and not _across_a_name(self._names[n], reading):
-                whole = _whole_name(self._names[n], reading) or _as_compound(shown, self._names[n], reading)
+                name = _whole_name(self._names[n], reading)
+                whole = name or _as_compound(shown, self._names[n], reading)
+                if name is None and whole == shown and " " in shown and not _read_together(shown, reading.head):
+                    continue  # two words the text writes apart: no phrase of it
                 _add(reasons[r], held[r], whole)
         return [tuple(reason) for reason in reasons]
 
@@ -178,6 +181,14 @@ class Reading:
         return forms
 
     @cached_property
+    def pairs(self) -> dict[tuple[str, str], int]:
+        """Each pair of neighbouring feature words → where the text first has it."""
+        pairs: dict[tuple[str, str], int] = {}
+        for at, pair in enumerate(zip(self.words, self.words[1:])):
+            pairs.setdefault(pair, at)
+        return pairs
+
+    @cached_property
     def korean_pieces(self) -> dict[str, str]:
         """Each piece of two or three syllables inside a Korean word of the text (features of their own) → the first
         such word."""
@@ -260,7 +271,7 @@ def _as_compound(shown: str, feature: str, reading: Reading) -> str:
 
 def _pair_as_compound(shown: str, reading: Reading) -> str:
     first, second = shown.split(" ")
-    if _written_apart(shown, reading.head):
+    if _side_by_side(first, second, reading.head):
         return shown
     for compound in reading.hyphenated:
         parts = compound.split("-")
@@ -273,14 +284,34 @@ def _pair_as_compound(shown: str, reading: Reading) -> str:
     return shown
 
 
-def _written_apart(words: str, text: str) -> bool:
-    """Whether ``text`` holds ``words`` with no hyphenated word around them."""
-    start = text.find(words)
+def _read_together(pair: str, head: str) -> bool:
+    """Whether the text writes the two words of ``pair`` side by side, not only across a comma, a colon or a sentence's
+    end, where they are no phrase ("summit key" of "Putin-Kim summit: key takeaways")."""
+    first, second = pair.split(" ")
+    if "가" <= first[0] <= "힣" or "가" <= second[0] <= "힣":
+        return True  # a Korean word is shown without its particle, so not as the text writes it: not looked for
+    return _side_by_side(first, second, head)
+
+
+_QUOTES = frozenset("\"'«»“”„‘’")
+
+
+def _side_by_side(first: str, second: str, text: str) -> bool:
+    """Whether ``text`` holds the word ``first`` followed by ``second``, with only spaces or quotation marks between
+    (threatens "countermeasures"), or a full stop after a single letter ("n. korea"); a word joined to another by a
+    hyphen ("river-crossing") is not one on its own."""
+    start = text.find(first)
     while start >= 0:
-        end = start + len(words)
-        if not (start and _joins(text[start - 1])) and not (end < len(text) and _joins(text[end])):
-            return True
-        start = text.find(words, start + 1)
+        gap = start + len(first)
+        if not (start and _joins(text[start - 1])):
+            gap += len(first) == 1 and text.startswith(".", gap)
+            at = gap
+            while at < len(text) and (text[at].isspace() or text[at] in _QUOTES):
+                at += 1
+            end = at + len(second)
+            if at > gap and text.startswith(second, at) and not (end < len(text) and _joins(text[end])):
+                return True
+        start = text.find(first, start + 1)
     return False
 
 
@@ -317,9 +348,14 @@ def _as_written(feature: str, reading: Reading) -> str | None:
     word as that word: "쇼이" → "쇼이구"), or None where it is no word a reader would take as a reason: a
     column another n-gram shares that is not in this text, a stop word, a number, a single letter, a day or
     a month."""
-    forms = reading.forms
-    written = [forms.get(word) or (reading.korean_pieces.get(word) if "가" <= word[0] <= "힣" else None)
-               for word in feature.split()]
+    words = feature.split()
+    at = reading.pairs.get(tuple(words)) if len(words) == 2 else None
+    if at is not None:  # the two words where the text writes them together ("совместным патрулированием", not the
+        written = reading.as_written[at:at + 2]  # first form of each: "совместного" of another phrase)
+    else:
+        forms = reading.forms
+        written = [forms.get(word) or (reading.korean_pieces.get(word) if "가" <= word[0] <= "힣" else None)
+                   for word in words]
     if any(word is None or not _meaningful(word) for word in written):
         return None
     return " ".join(written)  # type: ignore[arg-type]

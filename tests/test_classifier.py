@@ -14,7 +14,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 from classifiers.concepts import feature_names, relation_columns
 from classifiers.explain import (STOP_WORDS, Explainer, Reading, _across_a_name, _add, _as_compound, _as_written,
-                                 _whole_name, relation_name)
+                                 _read_together, _whole_name, relation_name)
 from classifiers.registry import LoadedModel, Registry
 from classifiers.text import LANGUAGES, korean_stem, ngrams, normalize, read_words, words
 from classifiers.train import example_weights, train, train_candidate
@@ -165,6 +165,28 @@ def test_a_pair_joining_a_piece_of_a_name_to_its_neighbour_is_no_reason(feature,
     """"shield begins" of "Ulchi Freedom Shield begins" is a fragment: the name is a reason of its own."""
     reading = Reading(normalize(text))
     assert _across_a_name(" ".join(reading.words[reading.as_written.index(w)] for w in feature.split()), reading)
+
+
+def test_a_pair_is_shown_as_the_text_writes_the_two_words_together():
+    """A Russian pair of stems is shown in the forms the text has side by side, not in the first form of each word
+    (the stems of "совместным патрулированием" were shown as "совместного патрулированием", after the title's
+    "совместного полета")."""
+    reading = Reading(normalize("Протест из-за совместного полета бомбардировщиков\n"
+                                "Токио выразил протест в связи с совместным патрулированием бомбардировщиков."))
+    at = reading.as_written.index("совместным")
+    assert _as_written(f"{reading.words[at]} {reading.words[at + 1]}", reading) == "совместным патрулированием"
+
+
+@pytest.mark.parametrize("pair, text, together", [
+    ("summit key", "putin-kim summit: key takeaways", False),
+    ("drills military", "joint drills, military cooperation", False),
+    ("threatens countermeasures", 'pyongyang threatens "countermeasures" over drills', True),
+    ("n korea", "n. korea fires missiles", True),
+    ("crossing drill", "a river-crossing drill", False),  # a piece of a hyphenated word: shown whole instead
+    ("러시아 북한", "러시아와 북한이", True),  # Korean words are shown without their particles: not looked for
+])
+def test_two_words_the_text_writes_apart_are_no_phrase(pair, text, together):
+    assert _read_together(pair, normalize(text)) is together
 
 
 def test_a_pair_inside_a_name_or_also_written_apart_from_it_stays():
