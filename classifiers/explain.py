@@ -88,11 +88,9 @@ class Explainer:
             reading = readings.get(row) or readings.setdefault(row, Reading(features.heads[row]))
             shown = _as_written(self._names[n], reading)
             if shown and not _across_a_name(self._names[n], reading):
-                name = _whole_name(self._names[n], reading)
-                whole = name or _as_compound(shown, self._names[n], reading)
-                if name is None and whole == shown and " " in shown and not _read_together(shown, reading.head):
-                    continue  # two words the text writes apart: no phrase of it
-                _add(reasons[r], held[r], whole)
+                whole = _whole_name(self._names[n], reading) or _as_compound(shown, self._names[n], reading)
+                if whole:
+                    _add(reasons[r], held[r], whole)
         return [tuple(reason) for reason in reasons]
 
     def _contributions(self, features: Features, rows: np.ndarray, topic_index: int
@@ -256,21 +254,26 @@ _COMPOUND = re.compile(r"(?<![^\W_가-힣]|-)[^\W_가-힣]+(?:-[^\W_가-힣]+)+(
 """A hyphenated word; its parts are letters or digits, not Hangul (a Korean particle follows the whole word)."""
 
 
-def _as_compound(shown: str, feature: str, reading: Reading) -> str:
+def _as_compound(shown: str, feature: str, reading: Reading) -> str | None:
     """A word the text writes joined to others by hyphens, shown as that whole word ("kn" → "kn-23", "летием" →
     "80-летием", "era" → "soviet-era", "self" → "self-propelled"): alone it is a piece. Not a word that names a
     concept by itself ("pyongyang" of "moscow-pyongyang"). Where the text joins it to several, the first ("kn-23" of
-    "KN-23 and KN-24"). A pair with a hyphenated word's piece takes the whole word ("crossing drill" of
-    "river-crossing drill" → "river-crossing drill") unless the text also writes the pair on its own."""
+    "KN-23 and KN-24"). A pair: ``_pair_as_written``."""
     if " " in feature:
-        return _pair_as_compound(shown, reading) if "-" in reading.head else shown
+        return _pair_as_written(shown, reading)
     if f"{shown}-" not in reading.head and f"-{shown}" not in reading.head:
         return shown  # most words: the text's hyphenated words are not even looked for
     return shown if feature in term_index()[0] else reading.compounds.get(shown, shown)
 
 
-def _pair_as_compound(shown: str, reading: Reading) -> str:
+def _pair_as_written(shown: str, reading: Reading) -> str | None:
+    """A word pair as the text writes it: the two words side by side; with a hyphenated word whose piece it holds, that
+    whole word ("crossing drill" of "river-crossing drill" → "river-crossing drill"); or None, where the text writes
+    them only across a comma, a colon or a sentence's end and they are no phrase of it ("summit key" of "Putin-Kim
+    summit: key takeaways")."""
     first, second = shown.split(" ")
+    if "가" <= first[0] <= "힣" or "가" <= second[0] <= "힣":
+        return shown  # a Korean word is shown without its particle, so not as the text writes it: not looked for
     if _side_by_side(first, second, reading.head):
         return shown
     for compound in reading.hyphenated:
@@ -281,16 +284,7 @@ def _pair_as_compound(shown: str, reading: Reading) -> str:
             return f"{compound} {second}"
         if parts[0] == second and f"{first} {compound}" in reading.head:
             return f"{first} {compound}"
-    return shown
-
-
-def _read_together(pair: str, head: str) -> bool:
-    """Whether the text writes the two words of ``pair`` side by side, not only across a comma, a colon or a sentence's
-    end, where they are no phrase ("summit key" of "Putin-Kim summit: key takeaways")."""
-    first, second = pair.split(" ")
-    if "가" <= first[0] <= "힣" or "가" <= second[0] <= "힣":
-        return True  # a Korean word is shown without its particle, so not as the text writes it: not looked for
-    return _side_by_side(first, second, head)
+    return None
 
 
 _QUOTES = frozenset("\"'«»“”„‘’")

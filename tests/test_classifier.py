@@ -14,7 +14,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 from classifiers.concepts import feature_names, relation_columns
 from classifiers.explain import (STOP_WORDS, Explainer, Reading, _across_a_name, _add, _as_compound, _as_written,
-                                 _read_together, _whole_name, relation_name)
+                                 _pair_as_written, _whole_name, relation_name)
 from classifiers.registry import LoadedModel, Registry
 from classifiers.text import LANGUAGES, korean_stem, ngrams, normalize, read_words, words
 from classifiers.train import example_weights, train, train_candidate
@@ -186,7 +186,7 @@ def test_a_pair_is_shown_as_the_text_writes_the_two_words_together():
     ("러시아 북한", "러시아와 북한이", True),  # Korean words are shown without their particles: not looked for
 ])
 def test_two_words_the_text_writes_apart_are_no_phrase(pair, text, together):
-    assert _read_together(pair, normalize(text)) is together
+    assert (_pair_as_written(pair, Reading(normalize(text))) == pair) is together
 
 
 def test_a_pair_inside_a_name_or_also_written_apart_from_it_stays():
