@@ -508,7 +508,7 @@ def feeds_list(settings: Settings) -> None:
 
 @command(feeds, "add")
 @click.argument("url")
-@click.option("--name", help="Display name (default: the URL).")
+@click.option("--name", help="Display name (default: the title the feed gives itself, else the URL).")
 @click.option("--tag", "tags", multiple=True, help="A tag for the feed; repeat for several.")
 @click.option("--fulltext", is_flag=True, help="Fetch each new item's article page for the classifier.")
 @click.option("--allow-private-addresses/--no-allow-private-addresses", default=None,

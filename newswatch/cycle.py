@@ -281,14 +281,14 @@ def _refresh_leased_feed(store: Store, session: requests.Session, feed: Feed, fe
                              next_poll_at=next_poll())
         return FeedOutcome(feed.url, feed.name, not_modified=True)
     fetched_at = clock()
-    parsed = [replace(item, published=not_after(item.published, fetched_at)) for item in parsed]
-    new_items = store.insert_new(feed_id, parsed, fetched_at)
+    new_items = store.insert_new(feed_id, [replace(item, published=not_after(item.published, fetched_at))
+                                           for item in parsed.items], fetched_at)
     if feed.fulltext and new_items:
         new_items = (articles or ArticleFetcher(settings.fetch, limits)).with_text(
             session, new_items, feed.allow_private_addresses)
         store.set_texts({item.id: item.text for item in new_items if item.text and item.id is not None})
     store.record_success(feed_id, result.validators, len(new_items), clock(), fetch_url=result.permanent_url,
-                         next_poll_at=next_poll())
+                         next_poll_at=next_poll(), title=parsed.title)
     return FeedOutcome(feed.url, feed.name, new_items=tuple(new_items))
 
 
@@ -353,7 +353,7 @@ def record_predictions(store: Store, settings: Settings, model_version: str, ite
     """Save the predictions and, in the same transaction, the immediate alerts that the items scored for the
     first time owe (an item re-scored by a later model owes nothing again), naming the thresholds the
     model tagged at (``tagged_at``). Returns every item as a match."""
-    sources = {feed.url: feed.name for feed in settings.feeds}
+    sources = store.names_by_url()
     matches = [Match(item, prediction, sources.get(item.feed_url or "", item.feed_url or ""))
                for item, prediction in zip(items, predictions)]
 

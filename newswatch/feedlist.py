@@ -301,7 +301,7 @@ def feed_statuses(settings: Settings, store: Store) -> list[FeedStatus]:
         health = (feed_health(failures, row.last_success_at if row else None, settings.fetch.unhealthy_after)
                   if feed.url in configured else "removed")
         statuses.append(FeedStatus(
-            id=row.id if row else None, url=feed.url, name=feed.name, health=health,
+            id=row.id if row else None, url=feed.url, name=row.name if row else feed.name, health=health,
             last_success_at=row.last_success_at if row else None, last_error=row.last_error if row else None,
             consecutive_failures=failures, items_stored=row.items_stored if row else 0,
             last_new_item_at=row.last_new_item_at if row else None,

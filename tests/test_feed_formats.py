@@ -60,7 +60,8 @@ def test_every_configurable_kind_has_a_parser():
 def test_a_json_feed_reads_as_the_same_items_as_its_atom_twin(feeds_dir):
     atom = parse(FetchResult("https://w.example/f", body=(feeds_dir / "world.atom").read_bytes()))
     json_feed = parse(FetchResult("https://w.example/f", body=(feeds_dir / "world.json").read_bytes()))
-    assert len(atom) == 6 and json_feed == atom
+    assert len(atom.items) == 6 and json_feed.items == atom.items
+    assert (atom.title, json_feed.title) == ("World Briefing (test feed)", "World Briefing (test feed, JSON Feed edition)")
     assert json_feed == parse(FetchResult("https://w.example/f", body=(feeds_dir / "world.json").read_bytes()),
                               "jsonfeed")
 
@@ -109,7 +110,7 @@ def test_json_feed_items_of_every_odd_shape_are_skipped_or_read_without_error():
          "date_published": "2024-06-19T21:10:00+09:00"},
         {"id": "z", "title": "Naive date", "date_published": "2024-06-19T21:10:00"}
     ]}"""
-    items = parse(FetchResult("https://j.example/f", body=b"\xef\xbb\xbf" + body))
+    items = parse(FetchResult("https://j.example/f", body=b"\xef\xbb\xbf" + body)).items
     assert [item.title for item in items] == ["A numeric id", "Title was a list", "Bad dates",
                                               "No title, only content", "Naive date"]
     assert [item.key for item in items][:1] + [item.guid for item in items][1:] == [
@@ -224,6 +225,6 @@ def test_entry_text_is_what_feedparsers_sanitizer_would_have_left(markup):
             "</feed>")
     for body in (rss, atom):
         sanitized = feedparser.parse(body.encode())
-        items = parse(FetchResult(feed_url="https://outlet.example/feed", body=body.encode()))
+        items = parse(FetchResult(feed_url="https://outlet.example/feed", body=body.encode())).items
         assert [item.summary for item in items] == [clean_text(entry.summary) for entry in sanitized.entries]
         assert [item.url for item in items] == [entry.link for entry in sanitized.entries]

@@ -67,12 +67,13 @@ def test_digest_of_any_item_has_only_http_links_and_a_clean_subject(title, summa
     digest.html.encode("utf-8")
 
 
-def rss(entries: list[tuple[str, str, str]], raw: bool) -> bytes:
+def rss(entries: list[tuple[str, str, str]], raw: bool, title: str = "x") -> bytes:
     """An RSS document; with ``raw`` the strings go in unescaped (broken markup, as real feeds have)."""
     quote = (lambda s: s) if raw else html.escape
     items = "".join(f"<item><title>{quote(t)}</title><link>{quote(link)}</link><description>{quote(d)}</description>"
                     f"<guid>{quote(t)}{n}</guid></item>" for n, (t, link, d) in enumerate(entries))
-    text = f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>x</title>{items}</channel></rss>'
+    text = (f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>{quote(title)}</title>{items}'
+            '</channel></rss>')
     return text.encode("utf-8", "surrogatepass")
 
 
@@ -87,21 +88,27 @@ def fuzz_home(tmp_path_factory):
 
 
 @FUZZ
-@given(entries=st.lists(st.tuples(hostile_text, hostile_link, hostile_text), min_size=1, max_size=3), raw=st.booleans())
-def test_any_feed_text_survives_parse_store_digest_and_the_page(fuzz_home, entries, raw):
+@given(entries=st.lists(st.tuples(hostile_text, hostile_link, hostile_text), min_size=1, max_size=3), raw=st.booleans(),
+       title=hostile_text)
+def test_any_feed_text_survives_parse_store_digest_and_the_page(fuzz_home, entries, raw, title):
     store, client = fuzz_home
-    feed = Feed(f"https://feeds.example/{abs(hash((repr(entries), raw)))}.xml", "Fuzz")
-    result = FetchResult(feed.url, final_url=feed.url, status=200, body=rss(entries, raw),
+    url = f"https://feeds.example/{abs(hash((repr(entries), raw, title)))}.xml"
+    feed = Feed(url, url)  # named by no config: shown by its own title, which is as hostile as the rest
+    result = FetchResult(feed.url, final_url=feed.url, status=200, body=rss(entries, raw, title),
                          headers={"Content-Type": "application/rss+xml"})
     try:
-        items = parse(result)
+        parsed = parse(result)
     except NotAFeed:
         return
-    for item in items:
+    for item in parsed.items:
         assert not CONTROL.search(item.title + item.summary), repr(item.title + item.summary)
+    assert parsed.title is None or not CONTROL.search(parsed.title) and len(parsed.title) <= 80, repr(parsed.title)
     feed_id = store.sync_feeds([feed])[feed.url]
-    stored = store.insert_new(feed_id, items, NOW)
-    digest = build_digest([Match(item, prediction(), feed.name) for item in stored], TITLES)
+    stored = store.insert_new(feed_id, parsed.items, NOW)
+    store.record_success(feed_id, result.validators, len(stored), NOW, title=parsed.title)
+    source = store.names_by_url()[feed.url]
+    assert source == (parsed.title or feed.url)
+    digest = build_digest([Match(item, prediction(), source) for item in stored], TITLES)
     if digest is not None:
         assert_safe_rendering(digest)
     for item in stored:

@@ -14,6 +14,7 @@ from newswatch.config import FetchSettings, load_settings
 from newswatch.feedlist import feed_statuses
 from newswatch.fetch import fetch_url, new_session, retry_after_seconds
 from newswatch.models import Item
+from newswatch.parsers.entries import feed_title
 from newswatch.cycle import ingest, next_attempt
 from newswatch.store import Store
 from newswatch.stories import cluster
@@ -255,3 +256,37 @@ def test_feeds_parsed_in_worker_processes_store_what_parsing_in_the_threads_stor
     assert list(errors) == ["page.html"] and errors["page.html"].startswith("not a feed")
     assert (errors, items) == stored_items(tmp_path / "threads", feed_urls, processes=0)
     assert len(items) > 20
+
+
+def test_a_feed_the_config_does_not_name_is_shown_by_its_own_title_until_the_config_names_it(feed_server, tmp_path):
+    entry = "<item><title>Drills begin {n}</title><link>https://n.example/{n}</link></item>"
+    own = feed_server.add_file("own.xml", '<?xml version="1.0"?><rss version="2.0"><channel>'
+                                          "<title>Hanbando &lt;b&gt;Daily&lt;/b&gt;\n  (Korean edition)</title>"
+                                          f"{entry.format(n=1)}</channel></rss>")
+    named = feed_server.add_file("named.xml", rss(entry.format(n=2)))
+    untitled = feed_server.add_file("untitled.xml", '<?xml version="1.0"?><rss version="2.0"><channel>'
+                                                    f"{entry.format(n=3)}</channel></rss>")
+    config = tmp_path / "newswatch.toml"
+    tables = f'[[feeds]]\nurl = "{own}"\n[[feeds]]\nname = "Named"\nurl = "{named}"\n[[feeds]]\nurl = "{untitled}"\n'
+    config.write_text(f'allow_private_addresses = true\ndata_dir = "{tmp_path / "data"}"\n{tables}')
+    settings = load_settings(str(config), env={})
+    store = Store.open(settings.database_url)
+    ingest(settings, store)
+    shown = {own: "Hanbando Daily (Korean edition)", named: "Named", untitled: untitled}
+    assert store.names_by_url() == shown
+    assert {status.url: status.name for status in feed_statuses(settings, store)} == shown
+    listed = CliRunner().invoke(main, ["items", "--json", "--config", str(config)], catch_exceptions=False)
+    assert sorted(json.loads(line)["feed"] for line in listed.output.splitlines()) == sorted(shown.values())
+
+    ingest(settings, store)  # unchanged: a 304 keeps the title it had
+    assert "If-None-Match" in feed_server.requests_for("own.xml")[-1][2] and store.names_by_url() == shown
+    config.write_text(config.read_text().replace(f'url = "{own}"', f'name = "Mine"\nurl = "{own}"', 1))
+    store.sync_feeds(load_settings(str(config), env={}).feeds)
+    assert store.names_by_url()[own] == "Mine"
+    store.close()
+
+
+def test_a_feed_title_is_cleaned_and_cut_to_what_a_digest_line_can_carry():
+    assert feed_title("  <i>Yonhap</i> &amp; friends \x1b[31m ") == "Yonhap & friends [31m"
+    assert feed_title("N" * 500) == "N" * 79 + "…" and feed_title("   ") is None and feed_title(None) is None
+    assert feed_title(["a", "list"]) is None  # a JSON Feed's "title" can be anything

@@ -25,6 +25,27 @@ class Entry:
     published: datetime | None
 
 
+@dataclass(frozen=True)
+class ParsedFeed:
+    """What a fetched feed holds: the title it gives itself (cleaned and shortened: it names the feed in digests
+    where the config does not; None when it gives none) and its items."""
+
+    title: str | None
+    items: list[Item]
+
+
+FEED_TITLE_CHARS = 80
+"""A feed's own title is cut to this: it is shown beside every one of its items in a digest."""
+
+
+def feed_title(value: object) -> str | None:
+    """The feed's own title as shown: plain text, at most FEED_TITLE_CHARS characters; None for none at all."""
+    title = clean_text(value) if isinstance(value, str) else ""
+    if len(title) > FEED_TITLE_CHARS:
+        title = title[:FEED_TITLE_CHARS - 1].rstrip() + "…"
+    return title or None
+
+
 def to_items(entries: list[Entry], feed_url: str) -> list[Item]:
     """Items of one fetch: text cleaned, links canonical, keys stable, language told; entries with no text
     are dropped."""

@@ -11,13 +11,13 @@ import json
 from datetime import datetime, timezone
 from typing import Any
 
-from ..models import FetchResult, Item
-from .entries import Entry, NotAFeed, to_items
+from ..models import FetchResult
+from .entries import Entry, NotAFeed, ParsedFeed, feed_title, to_items
 
 VERSION_PREFIXES = ("https://jsonfeed.org/version/", "http://jsonfeed.org/version/")
 
 
-def parse(result: FetchResult) -> list[Item]:
+def parse(result: FetchResult) -> ParsedFeed:
     try:
         document = json.loads(result.body)  # bytes: UTF-8, -16 or -32, with or without a BOM (RFC 8259)
     except (ValueError, RecursionError) as exc:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
@@ -27,7 +27,8 @@ def parse(result: FetchResult) -> list[Item]:
     items = document.get("items")
     if not isinstance(items, list):
         raise NotAFeed("not a feed: JSON Feed without an \"items\" list")
-    return to_items([_entry(item) for item in items if isinstance(item, dict)], result.feed_url)
+    return ParsedFeed(feed_title(document.get("title")),
+                      to_items([_entry(item) for item in items if isinstance(item, dict)], result.feed_url))
 
 
 def is_json_feed(document: dict[str, Any]) -> bool:

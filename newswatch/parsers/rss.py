@@ -9,9 +9,9 @@ from typing import Any, Mapping
 import charset_normalizer
 import feedparser
 
-from ..models import FetchResult, Item
+from ..models import FetchResult
 from ..normalize import utc_datetime
-from .entries import Entry, NotAFeed, to_items
+from .entries import Entry, NotAFeed, ParsedFeed, feed_title, to_items
 
 _BOMS = (codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)  # the UTF-32 BOMs begin with these
 _XML_ENCODING = re.compile(rb"""\A\s*<\?xml\b[^>]*?\bencoding\s*=\s*["']([^"'>]+)["']""")
@@ -20,8 +20,8 @@ _CHARSET = re.compile(r"""\bcharset\s*=\s*["']?([^"';\s]+)""", re.IGNORECASE)
 _SUPERSETS = {"euc_kr": "cp949", "gb2312": "gb18030", "gbk": "gb18030"}
 
 
-def parse(result: FetchResult) -> list[Item]:
-    """Items of a fetched feed. A bozo feed with entries is accepted (feeds are often slightly broken);
+def parse(result: FetchResult) -> ParsedFeed:
+    """Title and items of a fetched feed. A bozo feed with entries is accepted (feeds are often slightly broken);
     a body with no feed in it raises NotAFeed with feedparser's reason."""
     body, headers = readable(result.body, result.headers)
     # Items keep plain text only (entries.to_items cleans every title and summary of tags, scripts and
@@ -33,7 +33,8 @@ def parse(result: FetchResult) -> list[Item]:
         # an empty body, an HTML page: nothing RSS/Atom/RDF in it (a real feed with no entries has a version)
         reason = parsed.get("bozo_exception") if parsed.get("bozo") else None
         raise NotAFeed(f"not a feed: {reason or 'no RSS or Atom elements found'}")
-    return to_items([_entry(entry) for entry in parsed.entries], result.feed_url)
+    return ParsedFeed(feed_title(parsed.feed.get("title")),
+                      to_items([_entry(entry) for entry in parsed.entries], result.feed_url))
 
 
 _CHAR_REF = re.compile(rb"&#(?:[xX]0*([0-9a-fA-F]{1,16})|0*([0-9]{1,20}));")

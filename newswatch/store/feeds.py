@@ -12,7 +12,7 @@ from sqlalchemy.engine import Engine
 
 from ..models import Feed, Validators
 from ..normalize import storable
-from .schema import UTCDateTime, _insert, feeds, items
+from .schema import UTCDateTime, _insert, feed_label, feeds, items
 
 
 POLL_GRACE = timedelta(seconds=10)
@@ -23,6 +23,7 @@ class FeedRow:
     id: int
     url: str
     name: str
+    """What the feed is shown by: the config's name, else the feed's own title, else its URL."""
     validators: Validators
     last_checked_at: datetime | None
     last_success_at: datetime | None
@@ -60,7 +61,8 @@ class FeedStore:
 
     def feed_rows(self) -> list[FeedRow]:
         counts = (sa.select(items.c.feed_id, sa.func.count().label("n")).group_by(items.c.feed_id).subquery())
-        query = (sa.select(feeds, sa.func.coalesce(counts.c.n, 0).label("items_stored"))
+        query = (sa.select(feeds, feed_label.label("feed_name"),
+                           sa.func.coalesce(counts.c.n, 0).label("items_stored"))
                  .select_from(feeds.outerjoin(counts, counts.c.feed_id == feeds.c.id)).order_by(feeds.c.id))
         with self.engine.connect() as conn:
             return [_feed_row(row._mapping) for row in conn.execute(query)]
@@ -69,11 +71,18 @@ class FeedStore:
         """(id, name) of every feed, in the order they were added: what the inbox offers to filter on, without
         ``feed_rows``' count of every feed's items (a read of every item, on each page)."""
         with self.engine.connect() as conn:
-            return [(row.id, row.name) for row in conn.execute(sa.select(feeds.c.id, feeds.c.name).order_by(feeds.c.id))]
+            query = sa.select(feeds.c.id, feed_label.label("feed_name")).order_by(feeds.c.id)
+            return [(row.id, row.feed_name) for row in conn.execute(query)]
+
+    def names_by_url(self) -> dict[str, str]:
+        """Each feed's URL → the name it is shown by, for what names an item's source by its feed URL."""
+        with self.engine.connect() as conn:
+            return dict(conn.execute(sa.select(feeds.c.url, feed_label)).tuples().all())
 
     def feed_row(self, feed_id: int) -> FeedRow:
         with self.engine.connect() as conn:
-            row = conn.execute(sa.select(feeds, sa.literal(0).label("items_stored")).where(feeds.c.id == feed_id)).one()
+            row = conn.execute(sa.select(feeds, feed_label.label("feed_name"), sa.literal(0).label("items_stored"))
+                               .where(feeds.c.id == feed_id)).one()
         return _feed_row(row._mapping)
 
     def arrivals(self, feed_id: int, since: datetime) -> tuple[int, datetime | None, datetime | None]:
@@ -90,10 +99,14 @@ class FeedStore:
         return count, first, last
 
     def record_success(self, feed_id: int, validators: Validators, new_items: int, now: datetime,
-                       fetch_url: str | None = None, next_poll_at: datetime | None = None) -> None:
+                       fetch_url: str | None = None, next_poll_at: datetime | None = None,
+                       title: str | None = None) -> None:
+        """A fetch that worked; ``title`` is the feed's own, when it was parsed (not after a 304)."""
         values: dict[str, object] = dict(etag=validators.etag, last_modified=validators.last_modified,
                                          last_checked_at=now, last_success_at=now, last_error=None,
                                          consecutive_failures=0, next_attempt_at=None, next_poll_at=next_poll_at)
+        if title:
+            values["title"] = title
         if new_items:
             values["last_new_item_at"] = now
         if fetch_url:
@@ -123,7 +136,7 @@ class FeedStore:
 
 def _feed_row(row: Mapping[str, object]) -> FeedRow:
     return FeedRow(
-        id=row["id"], url=row["url"], name=row["name"],  # type: ignore[arg-type]
+        id=row["id"], url=row["url"], name=row["feed_name"],  # type: ignore[arg-type]
         validators=Validators(etag=row["etag"], last_modified=row["last_modified"]),  # type: ignore[arg-type]
         last_checked_at=row["last_checked_at"], last_success_at=row["last_success_at"],  # type: ignore[arg-type]
         last_error=row["last_error"], consecutive_failures=row["consecutive_failures"],  # type: ignore[arg-type]

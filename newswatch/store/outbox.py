@@ -12,7 +12,8 @@ from sqlalchemy.engine import Engine
 
 from ..models import Match, Prediction
 from .items import _item
-from .schema import _chunks, _insert, alerted_items, digest_items, digest_watermarks, feeds, items, outbox, predictions
+from .schema import (_chunks, _insert, alerted_items, digest_items, digest_watermarks, feed_label, feeds, items, outbox,
+                     predictions)
 
 STATUSES = ("pending", "sending", "failed", "sent", "dead", "dropped")
 """``dead``: refused for good, or out of attempts; kept until ``outbox retry`` or ``outbox drop``."""
@@ -198,7 +199,7 @@ class OutboxStore:
             scored_in_window = scored_in_window.where(made.c.created_at > since)
             before = predictions.alias("before")
             scored_before = sa.exists().where(before.c.item_id == predictions.c.item_id, before.c.created_at <= since)
-        query = (sa.select(items, feeds.c.url.label("feed_url"), feeds.c.name.label("feed_name"),
+        query = (sa.select(items, feeds.c.url.label("feed_url"), feed_label.label("feed_name"),
                            predictions.c.scores, predictions.c.tags, predictions.c.why)
                  .select_from(predictions.join(items, items.c.id == predictions.c.item_id)
                               .join(feeds, feeds.c.id == items.c.feed_id))

@@ -16,7 +16,7 @@ from sqlalchemy.ext.compiler import compiles
 from ..models import Item, Label, Prediction
 from .items import _in_stories, _item, _story
 from .predictions import LabelStore
-from .schema import UTCDateTime, _chunks, feeds, items, labels, prediction_scores, predictions
+from .schema import UTCDateTime, _chunks, feed_label, feeds, items, labels, prediction_scores, predictions
 from .search import newest_first, searched
 
 
@@ -167,7 +167,7 @@ def _scored_query(where: ItemFilter, dialect: str) -> sa.Select:  # type: ignore
     if where.search:
         source, matching = searched(source, where.search, dialect)
         conditions += matching
-    query = sa.select(items, feeds.c.url.label("feed_url"), feeds.c.name.label("feed_name"), _story().label("story"),
+    query = sa.select(items, feeds.c.url.label("feed_url"), feed_label.label("feed_name"), _story().label("story"),
                       predictions.c.model_version, predictions.c.scores, predictions.c.tags, predictions.c.why)
     return query.select_from(source).where(*conditions)
 

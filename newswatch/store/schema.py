@@ -40,7 +40,10 @@ feeds = sa.Table(
     "feeds", metadata,
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("url", sa.Text, nullable=False, unique=True),
+    # the config's name, or the URL where the config gives none
     sa.Column("name", sa.Text, nullable=False),
+    # the title the feed gives itself (cleaned, shortened), as last fetched: the name shown where the config gives none
+    sa.Column("title", sa.Text),
     sa.Column("etag", sa.Text),
     sa.Column("last_modified", sa.Text),
     sa.Column("last_checked_at", UTCDateTime),
@@ -57,6 +60,11 @@ feeds = sa.Table(
     sa.Column("lease_owner", sa.Text),
     sa.Column("lease_until", UTCDateTime),
 )
+
+# The name a feed is shown by (digests, the inbox, `items`, `feeds status`): the config's name, else the feed's own
+# title, else its URL. A feed the config does not name carries its URL as name (see config.feeds).
+feed_label = sa.case((feeds.c.name != feeds.c.url, feeds.c.name),
+                     else_=sa.func.coalesce(feeds.c.title, feeds.c.url))
 
 items = sa.Table(
     "items", metadata,
