@@ -59,6 +59,9 @@ SEARCHES = {  # what an analyst of these topics types, in each language
     "ko word": "김정은", "ko two words": "푸틴 정상회담", "ko short + long": "북한 미사일",
     "ru word": "Пхеньян", "ru inflected stem": "переговор", "ru two words": "Путин Ким",
     "2-char alone": "북한",
+    # a name of the beat's people also finds its other scripts' spellings (store/search.py)
+    "person, every script": "Shoigu", "person with a 2-char Korean spelling": "Putin",
+    "person found nowhere, 2-char Korean spelling": "Wang Yi",
 }
 TOPIC_SEARCH = ("en word, tagged russia_dprk", "treaty")
 

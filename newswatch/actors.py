@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from seeds import people_by_country
+from seeds import people_by_country, voices_by_country
 
 # Person → how English, Korean and Russian copy writes them: the table ``seeds/people.toml`` (by country there,
 # which the classifier's concepts read too), whose comments say how a spelling is written.
@@ -171,6 +171,32 @@ def _mentions(text: str, on: str) -> list[tuple[str, str]]:
                     role = _latin_or_russian_role(previous, words[i] == title_words[0], _is_russian(word))
                 mentions.append((person, role))
     return mentions
+
+
+def _search_key(name: str) -> str:
+    return " ".join(name.casefold().replace("-", " ").split())
+
+
+# Every person of the table and every spokesperson, by each of their spellings and their English full name.
+_SPELLINGS_OF: dict[str, tuple[str, ...]] = {
+    _search_key(written): spellings
+    for table in (people_by_country(), voices_by_country()) for people in table.values()
+    for person, spellings in people.items() for written in (person, *spellings)}
+
+
+NAME_WORDS = max(len(key.split()) for key in _SPELLINGS_OF)
+"""The most words a name of ``spellings_of`` has."""
+
+
+def spellings_of(name: str) -> tuple[str, ...]:
+    """How English, Korean and Russian copy writes the person ``name`` is one of (a spelling of the table, their
+    English full name, or a Russian spelling in another case: "Путина"; case and hyphens aside); () for anyone
+    else. What a search for one of the beat's people also looks for."""
+    key = _search_key(name)
+    if not key or key in _SPELLINGS_OF:  # "" for a search word of hyphens
+        return _SPELLINGS_OF.get(key, ())
+    stems = (key[:-len(ending)] for ending in _RUSSIAN_ENDINGS if _is_russian(key) and key.endswith(ending))
+    return next((_SPELLINGS_OF[stem] for stem in stems if stem in _SPELLINGS_OF), ())
 
 
 def named(text: str, on: str = "9999") -> frozenset[str]:

@@ -769,11 +769,15 @@ def search(settings: Settings, query: str, limit: int, as_json: bool) -> None:
     """Stored items whose title, summary or text holds every word and "quoted phrase" of QUERY (any language).
 
     Terms match as case-insensitive substrings ("Путин" finds "Путина", "kim" finds "Kimchi"); a term of one
-    or two characters only narrows the others' matches, or is scanned for alone (slower on a big store)."""
+    or two characters only narrows the others' matches, or is scanned for alone (slower on a big store).
+    An unquoted name of one of the beat's people also finds its Korean, Russian and English spellings
+    ("Putin" finds "푸틴" and "Путин"), said on stderr; quote it to match only as written."""
     from .store import ItemFilter
     from .store.search import search_terms
 
-    search_terms(query)  # a blank search is refused here, not read as no filter (every item)
+    for term in search_terms(query):  # a blank search is refused here, not read as no filter (every item)
+        if term.also:
+            click.echo(f"also searching for {printable(term.text)!r} as: {', '.join(term.also)}", err=True)
     with open_store(settings) as store:
         rows = store.scored_items(ItemFilter(search=query), limit=limit)
     for row in rows:

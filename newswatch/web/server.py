@@ -31,6 +31,7 @@ from ..digest import lead_copy, more_sources, other_outlets
 from ..feedlist import feed_statuses, set_topic_threshold
 from ..jsonview import saved_query_json
 from ..store import ItemFilter, ScoredItem, ScoredStory, Store
+from ..store.search import search_terms
 from ..untrusted import MAX_ITEM_ID, NumberError, http_url, parse_item_id, whole_number
 from . import security
 from .api import api_router, feed_routes, is_feed_path, lang_param, search_param, serve_openapi
@@ -189,8 +190,9 @@ def create_app(settings: Settings, *, host: str = "127.0.0.1", store: Store | No
         page_number = _positive_int(params, "page", 1)
         found = store.scored_stories(where, limit=PAGE_SIZE + 1, offset=(page_number - 1) * PAGE_SIZE)
         stories = [StoryBlock.of(story, where.topic) for story in found[:PAGE_SIZE]]
+        named = [term for term in search_terms(where.search) if term.also] if where.search else []
         return page(request, "inbox.html", stories=stories, feeds=store.feed_names(), languages=store.languages(),
-                    params=params, where=where,
+                    params=params, where=where, named=named,
                     page=page_number, more=len(found) > PAGE_SIZE, link=lambda **changes: _link(params, changes),
                     thresholds=loop.thresholds(settings))
 
