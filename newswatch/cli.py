@@ -659,24 +659,32 @@ def train(settings: Settings, force: bool, dry_run: bool) -> None:
     """Train a candidate on seeds + labels, compare it with the current model, promote it unless worse beyond noise."""
     from . import retrain
 
+    in_service = retrain.thresholds(settings)  # read before a promotion replaces them
     with open_store(settings) as store:
         report = retrain.train(settings, store, force=force, dry_run=dry_run)
     candidate = report.candidate
+
+    def threshold(topic: str) -> str:
+        """What the topic is tagged at: in service → the candidate's (labels can move it either way), or the pin."""
+        if settings.topics[topic].threshold is not None:
+            return f"{in_service[topic]:.2f} pinned"
+        chosen = f"{candidate.metadata['thresholds'][topic]:.2f}"
+        return f"{in_service[topic]:.2f} → {chosen}" if report.current_version else chosen
+
     click.echo(f"{report.labeled} labeled item(s); judged on {report.evaluated_on}")
     held = candidate.candidate_metrics
     if held:
         click.echo(f"{'topic':<18}{'in service F1':>14}{'candidate P':>12}{'R':>7}{'F1':>7}{'90 % interval':>15}"
-                   f"{'threshold':>10}")
+                   f"{'threshold':>14}")
         for topic in settings.topic_names:
             new = held["topics"][topic]
-            threshold = candidate.metadata["thresholds"][topic]
             if not new["support"]:  # no positive held out: recall and F1 are not defined, 0.000 would read as a score
-                click.echo(f"{topic:<18}{'-':>14}{'-':>12}{'-':>7}{'-':>7}{'no positives':>15}{threshold:>10.2f}")
+                click.echo(f"{topic:<18}{'-':>14}{'-':>12}{'-':>7}{'-':>7}{'no positives':>15}{threshold(topic):>14}")
                 continue
             old = f"{candidate.current_metrics['topics'][topic]['f1']:.3f}" if candidate.current_metrics else "-"
             low, high = new["f1_interval"]
             click.echo(f"{topic:<18}{old:>14}{new['precision']:>12.3f}{new['recall']:>7.3f}{new['f1']:>7.3f}"
-                       f"{f'{low:.2f}–{high:.2f}':>15}{threshold:>10.2f}")
+                       f"{f'{low:.2f}–{high:.2f}':>15}{threshold(topic):>14}")
     click.echo(f"held-out estimate: {report.estimate}")
     click.echo(f"training data: {retrain.cross_validation_in_words({**candidate.metadata, 'labeled_items': report.labeled})}")
     click.echo(f"gate: {candidate.reason}")

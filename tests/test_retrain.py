@@ -91,10 +91,18 @@ def test_with_no_positive_held_out_the_gate_speaks_of_wrong_tags_not_of_f1(setti
     with app.open_store(settings) as store:
         for item in stored:
             label_stored_item(store, item.id, None, False, "ana", NOW, NAMES)  # about neither
+    in_service = retrain.thresholds(settings)
     output = CliRunner().invoke(main, ["train", "--dry-run", "--config", str(settings.source)]).output
     rows = [line.split() for line in output.splitlines() if line.startswith(NAMES)]
     assert rows and all(row[1:5] == ["-"] * 4 and "positives" in row for row in rows), output
     assert "0.000" not in output, output
+    # the threshold each topic is tagged at now and would be: labels of false alarms alone can lower it
+    assert [row[-3:-1] for row in rows] == [[f"{in_service[topic]:.2f}", "→"] for topic in NAMES], output
+    pinned = settings.source.parent / "pinned.toml"
+    pinned.write_text(settings.source.read_text().replace("# chosen by hand", "threshold = 0.6"))
+    output = CliRunner().invoke(main, ["train", "--dry-run", "--config", str(pinned)]).output
+    assert [line.split()[-2:] for line in output.splitlines() if line.startswith("alliance_drills")] == [
+        ["0.60", "pinned"]], output
     assert CliRunner().invoke(main, ["train", "--config", str(settings.source)]).exit_code == 0
     with TestClient(create_app(settings), base_url="http://127.0.0.1") as client:
         page = client.get("/model").text
