@@ -96,18 +96,24 @@ def _fold_scores(texts: list[str], Y: np.ndarray, weights: np.ndarray | None, he
 
 
 def choose_thresholds(Y: np.ndarray, scores: np.ndarray, topics: Sequence[str],
-                      pinned: Mapping[str, float | None] | None = None, weights: np.ndarray | None = None
-                      ) -> dict[str, float]:
+                      pinned: Mapping[str, float | None] | None = None, weights: np.ndarray | None = None,
+                      kept: Mapping[str, float] | None = None) -> dict[str, float]:
     """Per topic, the lowest threshold whose (weighted) F1 on validation scores is within one standard
-    error of the best.
+    error of the best; or the one in service (``kept``), as long as it is within that band.
 
     F1 is flat over a wide band of thresholds on validation data, and inside that band the choice is
     noise; the lowest one is taken, for recall, because the validation data (the seed examples, written
     to be clear, and a few labels) score higher than the news does: the same threshold that splits
     them well misses real reports, and a missed report costs an analyst more than a false alarm they
     can label away. The standard error is the binomial one of an F1 over the topic's positives (the
-    "one-standard-error rule" of model selection)."""
+    "one-standard-error rule" of model selection).
+
+    Inside the band the choice is noise, and the band's lowest end moves with any change to the data: two
+    labels of false alarms lowered a drills threshold from 0.25 to 0.20, so that the topic tagged more after
+    the analyst said it tagged too much. A retrain keeps the threshold in service until the data puts it out
+    of the band."""
     pinned = pinned or {}
+    kept = kept or {}
     weights = np.ones(len(Y)) if weights is None else np.asarray(weights, dtype=float)
     chosen = {}
     for t, topic in enumerate(topics):
@@ -117,8 +123,12 @@ def choose_thresholds(Y: np.ndarray, scores: np.ndarray, topics: Sequence[str],
         truth = Y[:, t].astype(bool)
         f1 = np.array([_f1(truth, scores[:, t] >= threshold, weights) for threshold in THRESHOLD_GRID])
         best = f1.max()
-        standard_error = np.sqrt(best * (1 - best) / max(int(truth.sum()), 1))
-        chosen[topic] = float(THRESHOLD_GRID[np.flatnonzero(f1 >= best - standard_error - 1e-9)[0]])
+        lowest_in_band = best - np.sqrt(best * (1 - best) / max(int(truth.sum()), 1)) - 1e-9
+        held = kept.get(topic)
+        if held is not None and _f1(truth, scores[:, t] >= held, weights) >= lowest_in_band:
+            chosen[topic] = float(held)
+        else:
+            chosen[topic] = float(THRESHOLD_GRID[np.flatnonzero(f1 >= lowest_in_band)[0]])
     return chosen
 
 
@@ -154,7 +164,8 @@ def precision_recall_curves(Y: np.ndarray, scores: np.ndarray, topics: Sequence[
 
 def _tags_without_choosing_on_them(Y: np.ndarray, scores: np.ndarray, topics: Sequence[str], rows: np.ndarray,
                                    chose: np.ndarray, pinned: Mapping[str, float | None] | None,
-                                   weights: np.ndarray | None, groups: int) -> np.ndarray:
+                                   weights: np.ndarray | None, groups: int,
+                                   kept: Mapping[str, float] | None = None) -> np.ndarray:
     """Tags of ``rows`` (scores from models that did not train on them) at thresholds chosen, as
     ``choose_thresholds`` does, on the ``chose`` rows minus a group of ``rows`` at a time: a threshold
     fitted to the very labels it is then scored on would make the estimate look better than it is."""
@@ -165,7 +176,7 @@ def _tags_without_choosing_on_them(Y: np.ndarray, scores: np.ndarray, topics: Se
         scored = np.zeros(len(Y), dtype=bool)
         scored[indices[group::groups]] = True
         basis = chose & ~scored
-        thresholds = choose_thresholds(Y[basis], scores[basis], topics, pinned, weights[basis])
+        thresholds = choose_thresholds(Y[basis], scores[basis], topics, pinned, weights[basis], kept)
         tags[group::groups] = apply_thresholds(scores[scored], thresholds, topics)
     return tags
 
@@ -199,7 +210,7 @@ def train_candidate(labeled: Sequence[LabeledItem], topics: Sequence[str], held_
                     margin: float, pinned: Mapping[str, float | None] | None = None, folds: int = 5,
                     train_on_held_out: bool = True, weights: np.ndarray | None = None,
                     estimate_rows: np.ndarray | None = None, validates: np.ndarray | None = None,
-                    **params: object) -> Candidate:
+                    kept_thresholds: Mapping[str, float] | None = None, **params: object) -> Candidate:
     """Train a candidate; judge it against ``current`` on the rows ``held_out`` marks (``evaluate.paired_gate``).
 
     With ``train_on_held_out`` False the held-out rows are a slice no model trains on, scored by the
@@ -208,7 +219,8 @@ def train_candidate(labeled: Sequence[LabeledItem], topics: Sequence[str], held_
     whose precision/recall curve per topic is kept in the metadata (``pr_curve``). The estimate kept in
     the metadata (``metrics.held_out``) covers ``estimate_rows`` (default: the held-out rows), each
     scored by a model that did not train on it. ``validates`` marks the rows whose out-of-fold scores
-    may choose thresholds (default: all; the others only train).
+    may choose thresholds (default: all; the others only train). ``kept_thresholds``: those the model in
+    service chose itself, each kept while it stays in its topic's band (``choose_thresholds``).
     """
     held_out = np.asarray(held_out, dtype=bool)
     estimate_rows = held_out if estimate_rows is None else np.asarray(estimate_rows, dtype=bool)
@@ -221,7 +233,7 @@ def train_candidate(labeled: Sequence[LabeledItem], topics: Sequence[str], held_
     if validates is not None and (validation & np.asarray(validates, dtype=bool)[rows]).any():
         validation &= np.asarray(validates, dtype=bool)[rows]
     thresholds = choose_thresholds(Y[rows][validation], scores[validation], topics, pinned,
-                                   None if training_weights is None else training_weights[validation])
+                                   None if training_weights is None else training_weights[validation], kept_thresholds)
     model = train(training, topics, training_weights, **params, thresholds=thresholds)
     unseen = np.zeros(Y.shape, dtype=float)  # every row's scores from a model that did not train on it
     unseen[rows] = scores
@@ -242,7 +254,8 @@ def train_candidate(labeled: Sequence[LabeledItem], topics: Sequence[str], held_
     if estimate_rows.any():
         chose = np.zeros(len(labeled), dtype=bool)
         chose[rows[validation]] = True
-        tags = _tags_without_choosing_on_them(Y, unseen, topics, estimate_rows, chose, pinned, weights, folds)
+        tags = _tags_without_choosing_on_them(Y, unseen, topics, estimate_rows, chose, pinned, weights, folds,
+                                              kept_thresholds)
         metadata["metrics"]["held_out"] = estimate(Y[estimate_rows], tags, topics)
     return Candidate(model, metadata, int(held_out.sum()), candidate_metrics, current_metrics, verdict,
                      Y[held_out] if held_out.any() else None, candidate_tags, current_tags)

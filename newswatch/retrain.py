@@ -160,6 +160,15 @@ def held_out_rows(corpus: Sequence[LabeledItem], labeled: int, min_held_out: int
                           "(each scored by a candidate fold that did not train on it)")
 
 
+def chosen_by(model: LoadedModel | None) -> dict[str, float]:
+    """The thresholds ``model`` chose on its validation data (a retrain keeps each while the data allows), not
+    those the config pinned when it was trained."""
+    if model is None:
+        return {}
+    sources = model.metadata.get("threshold_source", {})
+    return {topic: value for topic, value in model.thresholds.items() if sources.get(topic) == "validation"}
+
+
 def candidate_for(settings: Settings, corpus: Sequence[LabeledItem], labeled: int, current: LoadedModel | None
                   ) -> tuple[Candidate, np.ndarray, bool, str]:
     """The one training path (production and benchmarks): a candidate trained on ``corpus`` (seeds, then
@@ -176,7 +185,7 @@ def candidate_for(settings: Settings, corpus: Sequence[LabeledItem], labeled: in
                                     settings.training.gate_margin, pinned_thresholds(settings), settings.training.folds,
                                     train_on_held_out,
                                     example_weights(len(corpus), labeled, settings.training.label_weight),
-                                    estimate_rows=labels, validates=validates)
+                                    estimate_rows=labels, validates=validates, kept_thresholds=chosen_by(current))
     except TooFewExamplesError as exc:
         raise TrainingDataError(
             f"cannot train: {exc}: label items about it (`newswatch label ITEM_ID {exc.topic} yes|no`, "

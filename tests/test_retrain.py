@@ -96,8 +96,15 @@ def test_with_no_positive_held_out_the_gate_speaks_of_wrong_tags_not_of_f1(setti
     rows = [line.split() for line in output.splitlines() if line.startswith(NAMES)]
     assert rows and all(row[1:5] == ["-"] * 4 and "positives" in row for row in rows), output
     assert "0.000" not in output, output
-    # the threshold each topic is tagged at now and would be: labels of false alarms alone can lower it
+    # the threshold each topic is tagged at now and would be, which false alarms alone do not lower: the one in
+    # service stays while it is in the band of thresholds as good within noise (classifiers.train.choose_thresholds)
     assert [row[-3:-1] for row in rows] == [[f"{in_service[topic]:.2f}", "→"] for topic in NAMES], output
+    assert all(float(row[-1]) >= float(row[-3]) for row in rows), output
+    current = retrain.in_service(settings)
+    assert retrain.chosen_by(current) == current.thresholds
+    pinned_then = LoadedModel(current.version, current.estimator,
+                              {**current.metadata, "threshold_source": {NAMES[0]: "config", NAMES[1]: "validation"}})
+    assert retrain.chosen_by(pinned_then) == {NAMES[1]: current.thresholds[NAMES[1]]}, "a pin is not the model's choice"
     pinned = settings.source.parent / "pinned.toml"
     pinned.write_text(settings.source.read_text().replace("# chosen by hand", "threshold = 0.6"))
     output = CliRunner().invoke(main, ["train", "--dry-run", "--config", str(pinned)]).output
