@@ -108,10 +108,9 @@ def choose_thresholds(Y: np.ndarray, scores: np.ndarray, topics: Sequence[str],
     can label away. The standard error is the binomial one of an F1 over the topic's positives (the
     "one-standard-error rule" of model selection).
 
-    Inside the band the choice is noise, and the band's lowest end moves with any change to the data: two
-    labels of false alarms lowered a drills threshold from 0.25 to 0.20, so that the topic tagged more after
-    the analyst said it tagged too much. A retrain keeps the threshold in service until the data puts it out
-    of the band."""
+    The band's lowest end moves with any change to the data: two labels of false alarms lowered a drills
+    threshold from 0.25 to 0.20, so that the topic tagged more after the analyst said it tagged too much. So
+    a retrain keeps the threshold in service until the data puts it out of the band."""
     pinned = pinned or {}
     kept = kept or {}
     weights = np.ones(len(Y)) if weights is None else np.asarray(weights, dtype=float)
