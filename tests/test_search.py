@@ -94,7 +94,8 @@ def test_a_two_syllable_korean_name_added_to_a_search_is_found_beside_a_particle
         store.insert_new(ids[YONHAP.url], [Item(key=key, title=title)], NOW)
     # PostgreSQL looks for fewer forms (store/search.py says why): not in a title that opens with the name
     found = ["particle"] + (["comma", "glued", "mark", "space"] if store.engine.dialect.name == "sqlite" else [])
-    assert sorted(keys(store, "Putin")) == sorted(found)
+    assert sorted(keys(store, "Putin")) == sorted(keys(store, "푸틴")) == sorted(found)
+    assert sorted(keys(store, '"푸틴"')) == ["comma", "mark", "particle", "space"], "quoted: a plain substring"
     assert keys(store, "Wang Yi") == ["wang yi"], "no word's ending"
 
 

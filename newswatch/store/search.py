@@ -10,10 +10,11 @@ The query language is small on purpose: words and "quoted phrases", all of which
 name one of the beat's people (``newswatch.actors.spellings_of``: "Putin", "Kim Jong Un", "Шойгу", "김정은")
 also match the other scripts' spellings of that person ("푸틴", "뿌찐", "Путин"), so a search in one language
 finds the Korean, Russian and English reports alike; a quoted phrase matches only as written. What the
-user typed never reaches FTS5 syntax raw: each spelling becomes one quoted FTS5 string (or an escaped LIKE
-pattern). A spelling shorter than three characters (푸틴) has no trigram to look up: its term, beside a
-longer term, only narrows what that one found; alone it is a substring scan, newest first, which stops as
-soon as a page is full (quick for a common term, slow for a rare one over a big store).
+user typed never reaches FTS5 syntax raw: each pattern becomes one quoted FTS5 string (or an escaped LIKE
+pattern). A term shorter than three characters (북한) has no trigram to look up: beside a longer term it only
+narrows what that one found; alone it is a substring scan, newest first, which stops as soon as a page is
+full (quick for a common term, slow for a rare one over a big store). A person's two-syllable name (푸틴) is
+looked for with what follows it instead (``_AFTER_A_KOREAN_NAME``).
 """
 
 from __future__ import annotations
@@ -45,10 +46,13 @@ class Term:
     spellings: tuple[str, ...]
 
     def patterns(self, dialect: str) -> tuple[str, ...]:
-        """The substrings an item must hold one of: the text as typed, and each spelling the search added as
-        ``_added_patterns`` writes it for ``dialect``."""
+        """The substrings an item must hold one of: the text as typed; for a person's name, each of its spellings
+        as ``_name_patterns`` writes it for ``dialect`` (the one typed too: "조현" alone would be a scan of every
+        item, 2 s over a million where it occurs nowhere, and 12 s with the other spellings beside it)."""
+        if not self.also:
+            return (self.text,)
         beside = _AFTER_A_KOREAN_NAME_ON_POSTGRESQL if dialect == "postgresql" else _AFTER_A_KOREAN_NAME
-        patterns = (self.text, *(pattern for spelling in self.also for pattern in _added_patterns(spelling, beside)))
+        patterns = tuple(pattern for spelling in self.spellings for pattern in _name_patterns(spelling, beside))
         # one that holds another finds nothing more ("Vladimir Putin" beside "putin"), and costs PostgreSQL's plan
         folded = [pattern.casefold() for pattern in patterns]
         return tuple(pattern for pattern, own in zip(patterns, folded)
@@ -66,10 +70,10 @@ class Term:
 
 
 # What follows a Korean name in running text: a space, a particle, "대" of 대통령 written onto it, punctuation.
-# A name of two syllables (푸틴, 조현, 왕이) has no trigram, so a search that adds it to a longer spelling
-# ("Putin") would scan every item for it (7 s over a million where it occurs nowhere); with one of these
-# beside it, or a space before it, it has. The price: "푸틴식" at the start of a title is not found as "Putin"
-# (nor "Ван И" at the start of one as "Wang Yi").
+# A name of two syllables (푸틴, 조현, 왕이) has no trigram, so a search for the person would scan every item for
+# it (7 s over a million for "Wang Yi", where it occurs nowhere); with one of these beside it, or a space before
+# it, it has. The price: "푸틴식" at the start of a title is not found as "Putin" or "푸틴" (nor "Ван И" at the
+# start of one as "Wang Yi"); quoted, "푸틴" is a plain substring again.
 _AFTER_A_KOREAN_NAME = tuple(" 은는이가을를의와과에도측대,.·'\"”’)」]…")
 # PostgreSQL searches title, summary and text as one string, so a space precedes every name but the title's first;
 # and it estimates an OR of ILIKEs as the sum of its patterns (1 item in 10,000 each, for a pattern it has no
@@ -119,13 +123,15 @@ def _written(typed: str, spellings: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(written.values())
 
 
-def _added_patterns(added: str, beside: tuple[str, ...]) -> tuple[str, ...]:
-    """The substrings that find a spelling a search added to what was typed: itself; a two-syllable Korean
-    name with what may follow it (``beside``) or a space before; a Latin or Cyrillic name with a word of one
-    letter ("ван и") at a word's start, where it is no word's ending ("организован и")."""
-    if "가" <= added[0] <= "힣":
-        return (added,) if len(added) >= MIN_TRIGRAM_TERM else (*(added + after for after in beside), " " + added)
-    return (" " + added,) if min(map(len, added.split())) == 1 else (added,)
+def _name_patterns(spelling: str, beside: tuple[str, ...]) -> tuple[str, ...]:
+    """The substrings that find one spelling of a person's name: itself; a two-syllable Korean name with what
+    may follow it (``beside``) or a space before; a Latin or Cyrillic name with a word of one letter ("ван и")
+    at a word's start, where it is no word's ending ("организован и")."""
+    if "가" <= spelling[0] <= "힣":
+        if len(spelling) >= MIN_TRIGRAM_TERM:
+            return (spelling,)
+        return (*(spelling + after for after in beside), " " + spelling)
+    return (" " + spelling,) if min(map(len, spelling.split())) == 1 else (spelling,)
 
 
 FTS = sa.table("items_fts", sa.column("rowid"))
