@@ -731,9 +731,6 @@ def models_rollback(settings: Settings, version: str | None) -> None:
     click.echo(f"{retrain.rollback(settings, version)} is in service")
 
 
-_SURE_NOTE = "; the model is sure of it"
-
-
 @command(main, "review")
 @click.option("--limit", "-n", default=10, show_default=True, type=click.IntRange(1, 100_000),
               help="How many items to list.")
@@ -751,16 +748,17 @@ def review(settings: Settings, limit: int, as_json: bool, author: str) -> None:
         interactive = not as_json and sys.stdin.isatty()
         for entry in entries:
             item = entry.item
+            sure = "; the model is sure of it" if entry.sure else ""
             if not interactive:
                 line = {"id": item.id, "lang": item.lang, "title": item.title, "url": item.url, "topic": entry.topic,
                         "score": entry.score, "threshold": entry.threshold, "sure": entry.sure,
                         "label": f"newswatch label {item.id} {entry.topic} yes|no"}
                 click.echo(json.dumps(line, ensure_ascii=False) if as_json else
                            f"{item.id}  {entry.topic} {entry.score:.2f} (threshold {entry.threshold:.2f}"
-                           f"{_SURE_NOTE if entry.sure else ''})  {printable(item.title)}")
+                           f"{sure})  {printable(item.title)}")
                 continue
             click.echo(f"\n[{item.id}] {printable(item.title)}\n{printable((item.summary or item.text)[:300])}")
-            answer = click.prompt(f"about {entry.topic}? (score {entry.score:.2f}{_SURE_NOTE if entry.sure else ''}) y/n/s/q",
+            answer = click.prompt(f"about {entry.topic}? (score {entry.score:.2f}{sure}) y/n/s/q",
                                   type=click.Choice(["y", "n", "s", "q"]), show_choices=False)
             if answer == "q":
                 break
