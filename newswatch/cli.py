@@ -557,7 +557,7 @@ def feeds_export(settings: Settings) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list of objects instead of a table.")
 def feeds_status(settings: Settings, as_json: bool) -> None:
     """Per feed: health, last success, last error, consecutive failures, items stored, last new item."""
-    from .feedlist import failures_in_a_row, feed_statuses
+    from .feedlist import failures_in_a_row, feed_statuses, name_and_url
 
     with open_store(settings) as store:
         statuses = feed_statuses(settings, store)
@@ -566,7 +566,7 @@ def feeds_status(settings: Settings, as_json: bool) -> None:
         return
     for s in statuses:
         health = s.health.upper() if s.health == "unhealthy" else s.health
-        click.echo(f"{printable(s.name)} <{printable(s.url)}>: {health}, "
+        click.echo(f"{printable(name_and_url(s.name, s.url))}: {health}, "
                    f"{s.items_stored} item{'' if s.items_stored == 1 else 's'}, last success {_when(s.last_success_at)}, "
                    f"last new item {_when(s.last_new_item_at)}")
         if s.last_error:

@@ -30,7 +30,7 @@ from .alerts import channel_matches, owe_due, owe_immediate
 from .clock import Clock, utcnow
 from .config import FetchSettings, Settings
 from .digest import Digest, build_digest
-from .feedlist import failures_in_a_row, feed_health
+from .feedlist import failures_in_a_row, feed_health, name_and_url
 from .fetch import HostLimits, fetch, host_of, new_session
 from .fulltext import ArticleFetcher
 from .models import Classifier, Feed, Item, Match, Prediction
@@ -63,6 +63,8 @@ class FeedOutcome:
     """Set when a scheduled cycle skipped the feed because its next poll time has not come."""
     consecutive_failures: int = 0
     unhealthy: bool = False
+    never_worked: bool = False
+    """No fetch of this feed has ever worked (so one failure already makes it unhealthy)."""
     busy: bool = False
     """Another run was refreshing this feed; it stores and reports what it finds."""
 
@@ -73,6 +75,17 @@ class FeedOutcome:
     @property
     def failed(self) -> bool:
         return self.error is not None
+
+    @property
+    def shown(self) -> str:
+        return name_and_url(self.name, self.url)
+
+    @property
+    def health_note(self) -> str:
+        if not self.unhealthy:
+            return ""
+        return (f" (unhealthy: {failures_in_a_row(self.consecutive_failures)}"
+                + (", never fetched" if self.never_worked else "") + ")")
 
 
 @dataclass(frozen=True)
@@ -143,11 +156,8 @@ class CycleReport:
             + (f", {self.delivery.dead} dead" if self.delivery.dead else ""),
             f"took {self.seconds:.2f}s",
         ]
-        lines += [f"  failed feed {f.name} <{f.url}>: {f.error}"
-                  + (f" (unhealthy: {failures_in_a_row(f.consecutive_failures)})" if f.unhealthy else "")
-                  for f in self.feeds if f.failed]
-        lines += [f"  not due: {f.name} <{f.url}> backing off until {f.not_due_until:%Y-%m-%d %H:%M:%S}Z"
-                  + (f" (unhealthy: {failures_in_a_row(f.consecutive_failures)})" if f.unhealthy else "")
+        lines += [f"  failed feed {f.shown}: {f.error}{f.health_note}" for f in self.feeds if f.failed]
+        lines += [f"  not due: {f.shown} backing off until {f.not_due_until:%Y-%m-%d %H:%M:%S}Z{f.health_note}"
                   for f in self.feeds if f.not_due_until is not None]
         lines += [f"  alert failure: {error}" for error in self.delivery.errors]
         lines += [f"  partly refused: {note}" for note in self.delivery.notes]
@@ -245,7 +255,8 @@ def _left_alone(state: FeedRow, feed: Feed, settings: Settings, now: datetime, d
     if not state.due(now):
         return FeedOutcome(feed.url, feed.name, not_due_until=state.next_attempt_at,
                            consecutive_failures=state.consecutive_failures,
-                           unhealthy=_unhealthy(state, state.consecutive_failures, settings))
+                           unhealthy=_unhealthy(state, state.consecutive_failures, settings),
+                           never_worked=state.last_success_at is None)
     if due_only and not state.poll_due(now):
         return FeedOutcome(feed.url, feed.name, waiting_until=state.next_poll_at)
     return None
@@ -275,7 +286,7 @@ def _refresh_leased_feed(store: Store, session: requests.Session, feed: Feed, fe
         failures = state.consecutive_failures + 1
         store.record_failure(feed_id, error, clock(), next_attempt(failures, result.retry_after, settings.fetch, clock()))
         return FeedOutcome(feed.url, feed.name, error=error, consecutive_failures=failures,
-                           unhealthy=_unhealthy(state, failures, settings))
+                           unhealthy=_unhealthy(state, failures, settings), never_worked=state.last_success_at is None)
     if result.not_modified:
         store.record_success(feed_id, result.validators, 0, clock(), fetch_url=result.permanent_url,
                              next_poll_at=next_poll())

@@ -259,6 +259,11 @@ def feed_health(consecutive_failures: int, last_success_at: datetime | None, unh
     return "failing"
 
 
+def name_and_url(name: str, url: str) -> str:
+    """A feed as a line of text names it: ``name <url>``, or the URL alone where it has no other name."""
+    return f"{name} <{url}>" if name != url else url
+
+
 def failures_in_a_row(count: int) -> str:
     return f"{count} failure in a row" if count == 1 else f"{count} failures in a row"
 

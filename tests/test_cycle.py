@@ -63,6 +63,9 @@ def test_cycle_delivers_one_digest_and_a_second_run_sends_nothing(monitored, dat
     assert "items: 14 new" in first.output
     assert "alerts: 1 sent, 0 failed" in first.output
     assert "HTTP 404" in first.output and "connection failed" in first.output
+    gone = next(line for line in first.output.splitlines() if "gone.xml" in line)
+    assert gone.startswith(f"  failed feed Gone <{feed_server.url('gone.xml')}>: HTTP 404")
+    assert gone.endswith("(unhealthy: 1 failure in a row, never fetched)"), "why one failure is already unhealthy"
 
     [mail] = smtp_server.wait_for(1)
     assert "new: Russia–DPRK ties" in mail["Subject"] and "new: alliance drills" in mail["Subject"]

@@ -277,6 +277,9 @@ def test_a_feed_the_config_does_not_name_is_shown_by_its_own_title_until_the_con
     assert {status.url: status.name for status in feed_statuses(settings, store)} == shown
     listed = CliRunner().invoke(main, ["items", "--json", "--config", str(config)], catch_exceptions=False)
     assert sorted(json.loads(line)["feed"] for line in listed.output.splitlines()) == sorted(shown.values())
+    status = CliRunner().invoke(main, ["feeds", "status", "--config", str(config)], catch_exceptions=False).output
+    assert f"Hanbando Daily (Korean edition) <{own}>: healthy" in status
+    assert f"\n{untitled}: healthy" in status, "a feed with no name but its URL is not named twice"
 
     ingest(settings, store)  # unchanged: a 304 keeps the title it had
     assert "If-None-Match" in feed_server.requests_for("own.xml")[-1][2] and store.names_by_url() == shown
