@@ -293,7 +293,11 @@ def test_a_threshold_chosen_on_the_model_page_is_kept_in_the_config_and_tags_fro
         answer = client.post("/model/thresholds", data={"topic": "russia_dprk", "threshold": "0.42",
                                                         "csrf_token": token}, follow_redirects=False)
         assert answer.status_code == 303
-        assert "≥ 0.42" in client.get(answer.headers["location"]).text
+        chosen = client.get(answer.headers["location"]).text
+        assert "≥ 0.42" in chosen
+        russia_dprk = chosen.split('aria-label="threshold for Russia–DPRK ties"')[1].split("</select>")[0]
+        [selected] = re.findall(r'<option value="([0-9.]+)" selected>[^<]*\(now\)', russia_dprk)
+        assert selected == "0.42", "the list opens on the threshold in use, so 'Set' alone changes nothing"
         bad = client.post("/model/thresholds", data={"topic": "russia_dprk", "threshold": "1.5", "csrf_token": token})
         assert bad.status_code == 400 and "between 0 and 1" in bad.text
     text = settings.source.read_text()

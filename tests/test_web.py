@@ -68,7 +68,7 @@ def test_every_page_renders(client, settings):
     assert review.status_code == 200 and "least sure" in review.text
     model = client.get("/model")
     assert model.status_code == 200 and "v1" in model.text and "<svg" in model.text
-    assert "Precision and recall per topic" in model.text and "Items tagged per day" in model.text
+    assert "Precision and recall by model version" in model.text and "Items tagged per day" in model.text
     feeds = client.get("/feeds")
     assert feeds.status_code == 200 and "World" in feeds.text
     assert client.get("/login").status_code == 200

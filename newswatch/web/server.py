@@ -265,11 +265,12 @@ def create_app(settings: Settings, *, host: str = "127.0.0.1", store: Store | No
         days = [today - timedelta(days=n) for n in range(TAGGED_DAYS - 1, -1, -1)]
         since = datetime.combine(days[0], time(), timezone.utc)
         per_day = store.tagged_per_day(settings.topic_names, since)
-        return page(request, "model.html", versions=versions, current=current,
-                    current_meta=next((v for v in versions if v["version"] == current), None),
-                    thresholds=loop.thresholds(settings), pinned=loop.pinned_thresholds(settings),
+        current_meta = next((v for v in versions if v["version"] == current), None)
+        thresholds = loop.thresholds(settings)
+        return page(request, "model.html", versions=versions, current=current, current_meta=current_meta,
+                    thresholds=thresholds, pinned=loop.pinned_thresholds(settings),
                     threshold_message=request.query_params.get("threshold_set", ""),
-                    curves=_threshold_choices(next((v for v in versions if v["version"] == current), {})),
+                    curves=_threshold_choices(current_meta or {}, thresholds),
                     quality_chart=_quality_chart(versions, settings.titles()),
                     tagged_chart=_tagged_chart(days, per_day, settings.titles()), retrain=job.status)
 
@@ -445,7 +446,10 @@ def _link(params: Mapping[str, str], changes: Mapping[str, Any]) -> str:
 
 # -- what the templates show -------------------------------------------------------------------------
 
-def _when(moment: datetime | None) -> str:
+def _when(moment: datetime | str | None) -> str:
+    """A moment as the pages show it; a model's metadata keeps its moments as ISO 8601 text."""
+    if isinstance(moment, str):
+        moment = datetime.fromisoformat(moment)
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC") if moment else "undated"
 
 
@@ -454,10 +458,17 @@ def _label_text(label: Any) -> str:
     return f"labeled {verdict} by {label.author}, {_when(label.created_at)}"
 
 
-def _threshold_choices(metadata: Mapping[str, Any]) -> dict[str, list[dict[str, Any]]]:
-    """Per topic, the stored precision/recall points every 0.05: few enough to choose from in a list."""
-    return {topic: [p for p in points if round(p["threshold"] * 100) % 5 == 0]
-            for topic, points in metadata.get("pr_curve", {}).items()}
+def _threshold_choices(metadata: Mapping[str, Any], thresholds: Mapping[str, float]) -> dict[str, list[dict[str, Any]]]:
+    """Per topic, the stored precision/recall points every 0.05 (few enough to choose from in a list) and the
+    point nearest the threshold in use, marked ``now``: the list opens on it, so that "Set" without a choice
+    changes nothing."""
+    choices = {}
+    for topic, points in metadata.get("pr_curve", {}).items():
+        if topic not in thresholds:  # a topic the config no longer has
+            continue
+        now = min(points, key=lambda p: abs(p["threshold"] - thresholds[topic]), default=None)
+        choices[topic] = [{**p, "now": p is now} for p in points if p is now or round(p["threshold"] * 100) % 5 == 0]
+    return choices
 
 
 def _retrain_json(status: RetrainStatus) -> dict[str, Any]:
@@ -474,7 +485,7 @@ def _quality_chart(versions: list[dict[str, Any]], titles: Mapping[str, str]) ->
     series = [Series(f"{title} {name}", [metric(v, topic, name) for v in versions],
                      PALETTE[i % len(PALETTE)], dashed=name == "recall")
               for i, (topic, title) in enumerate(titles.items()) for name in ("precision", "recall")]
-    return line_chart("Precision and recall per topic, by model version (cross-validated on its training data)",
+    return line_chart("Precision and recall by model version (cross-validated on its training data)",
                       [v["version"] for v in versions], series, y_max=1.0, percent=True)
 
 
