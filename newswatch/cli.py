@@ -415,9 +415,13 @@ def items_command(settings: Settings, as_json: bool, since_text: str | None, lan
                        topic=topic, tagged=True if topic else None, story_id=story_id)
     with open_store(settings) as store:
         found = store.scored_items(where, limit)
+        # said on stderr: a script reading the JSON Lines still gets none, and a person learns why
         if lang and not found and lang not in (stored := store.languages()):
-            # said on stderr: a script reading the JSON Lines still gets none, and a person learns why
             click.echo(f"no stored item is in language {lang!r} (stored: {', '.join(stored) or 'none'})", err=True)
+        elif not found:
+            filtered = since_text or lang or topic or story_id is not None
+            click.echo("no stored item matches these filters" if filtered
+                       else "nothing stored yet: `newswatch run` fetches the feeds", err=True)
     for row in found:
         if as_json:
             click.echo(json.dumps(row.as_json(), ensure_ascii=False))
@@ -516,20 +520,20 @@ def feeds_list(settings: Settings) -> None:
 def feeds_add(settings: Settings, url: str, name: str | None, tags: tuple[str, ...], fulltext: bool,
               allow_private_addresses: bool | None) -> None:
     """Add the feed at URL to the config file as a new [[feeds]] table."""
-    from .feedlist import add_feed
+    from .feedlist import add_feed, name_and_url
 
     feed = add_feed(settings, url, name, tags, fulltext, allow_private_addresses)
-    click.echo(f"added {feed.name} <{feed.url}> to {settings.source}")
+    click.echo(f"added {printable(name_and_url(feed.name, feed.url))} to {settings.source}")
 
 
 @command(feeds, "remove")
 @click.argument("url_or_name")
 def feeds_remove(settings: Settings, url_or_name: str) -> None:
     """Remove the feed with this URL (or name) from the config file; its stored items stay."""
-    from .feedlist import remove_feed
+    from .feedlist import name_and_url, remove_feed
 
     feed = remove_feed(settings, url_or_name)
-    click.echo(f"removed {feed.name} <{feed.url}> from {settings.source}")
+    click.echo(f"removed {printable(name_and_url(feed.name, feed.url))} from {settings.source}")
 
 
 @command(feeds, "import")

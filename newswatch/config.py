@@ -17,7 +17,7 @@ from datetime import time
 from importlib import resources
 from pathlib import Path
 from typing import Any, Iterable, Mapping
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .models import FEED_KINDS, Feed
@@ -258,6 +258,18 @@ def load_settings(path: str | os.PathLike[str] | None = None, env: Mapping[str, 
     return _Reader(config_path, env).settings(raw)
 
 
+def feed_url_problem(url: str) -> str | None:
+    """Why ``url`` cannot be watched as a feed, or None: the config and an OPML import refuse the same URLs."""
+    if not url.lower().startswith(("http://", "https://")):
+        return "only http(s) feed URLs can be watched"
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 (reading it checks it)
+    except ValueError as exc:  # an unclosed "[" of an IPv6 address, a port that is not a number
+        return f"not a valid address ({exc})"
+    return None if parts.hostname else "a feed URL needs a host name or address"
+
+
 def decode_utf8(data: bytes, name: object, offset: int = 0) -> str:
     """``data`` as text, or a ConfigError naming the file and the byte offset of the first byte that is not
     UTF-8 (``offset``: where ``data`` starts in the file)."""
@@ -377,8 +389,9 @@ class _Reader:
             prefix = f"feeds[{i}]."
             self.known_keys(table, FEED_KEYS, prefix, "[[feeds]]")
             url = self.get(table, "url", prefix, str, required=True)
-            if not url.lower().startswith(("http://", "https://")):
-                raise self.fail(f"{prefix}url", f"only http(s) feed URLs are allowed, got {url!r}")
+            problem = feed_url_problem(url)
+            if problem:
+                raise self.fail(f"{prefix}url", f"{problem}, got {url!r}")
             if url in seen:
                 raise self.fail(f"{prefix}url", f"feed {url!r} is listed twice")
             seen.add(url)

@@ -23,7 +23,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable
 
-from .config import ConfigError, Settings, default_config_path, load_settings
+from .config import ConfigError, Settings, default_config_path, feed_url_problem, load_settings
 from .models import Feed
 from .store import Store
 
@@ -199,9 +199,9 @@ def read_opml(data: bytes, source: str) -> list[Feed]:
         folders.append(None if url else name or None)
         if not url:
             return
-        if not url.lower().startswith(("http://", "https://")):
-            raise OpmlError(f"{source}:{parser.CurrentLineNumber}: outline {name or url!r}: only http(s) feed "
-                            f"URLs can be watched, got {url!r}")
+        problem = feed_url_problem(url)
+        if problem:
+            raise OpmlError(f"{source}:{parser.CurrentLineNumber}: outline {name or url!r}: {problem}, got {url!r}")
         categories = (c.strip().strip("/") for c in attrs.get("category", "").split(","))
         tags = [folder for folder in folders if folder] + [c for c in categories if c]
         known = feeds.get(url)

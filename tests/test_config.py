@@ -47,6 +47,9 @@ def test_full_config_with_secret_from_environment(tmp_path):
 @pytest.mark.parametrize("text, message", [
     ('[[feeds]]\nname = "x"', "feeds[0].url: is required"),
     ('[[feeds]]\nurl = "ftp://x"', "feeds[0].url: only http(s)"),
+    ('[[feeds]]\nurl = "https://"', "feeds[0].url: a feed URL needs a host name or address, got 'https://'"),
+    ('[[feeds]]\nurl = "http://[::1/feed"', "feeds[0].url: not a valid address (Invalid IPv6 URL)"),
+    ('[[feeds]]\nurl = "http://x.example:http/feed"', "feeds[0].url: not a valid address (Port could not be cast"),
     ('[[feeds]]\nurl = 5', "feeds[0].url: expected str, got int"),
     ('[topics.weather]\nthreshold = 0.5', "topics.weather: unknown topic"),
     ('[topics.russia_dprk]\nthreshold = 1.5', "topics.russia_dprk.threshold: must be between 0 and 1"),

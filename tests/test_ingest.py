@@ -183,6 +183,9 @@ def test_feeds_add_and_remove_edit_the_config_file_and_keep_the_rest(tmp_path):
     assert 'New "one"\thttps://new.example/rss' in listed and "fulltext" in listed
     assert run("feeds", "add", "https://new.example/rss").exit_code == 2  # listed twice: refused, file unchanged
     assert run("feeds", "add", "ftp://x.example/rss").exit_code == 2
+    assert run("feeds", "add", "https://").exit_code == 2, "a URL with no host is refused, not written"
+    assert run("feeds", "add", "https://bare.example/rss").output.startswith("added https://bare.example/rss to ")
+    assert run("feeds", "remove", "https://bare.example/rss").exit_code == 0
     assert run("feeds", "remove", "Keep").exit_code == 0
     settings = load_settings(config, env={})
     assert [f.url for f in settings.feeds] == ["https://new.example/rss"] and settings.feeds[0].fulltext

@@ -128,6 +128,8 @@ def test_a_language_filter_no_item_can_match_is_told_not_answered_with_silence(m
     unseen = runner.invoke(main, ["items", "--config", str(multilingual), "--lang", "ja", "--json"])
     assert unseen.exit_code == 0 and unseen.stdout == ""  # a script still reads no lines
     assert "no stored item is in language 'ja' (stored: " in unseen.stderr
+    no_story = runner.invoke(main, ["items", "--config", str(multilingual), "--story", "99999", "--json"])
+    assert no_story.stdout == "" and no_story.stderr == "no stored item matches these filters\n"
     saved = runner.invoke(main, ["queries", "add", "korean", "--lang", "KR", "--config", str(multilingual)])
     assert saved.exit_code == 2 and "country code" in saved.stderr
     settings = load_settings(multilingual)
