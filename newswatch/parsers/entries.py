@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from ..models import Item
-from ..normalize import canonical_url, clean_text, item_key, language, storable
+from ..normalize import (UNSURE, Guesses, canonical_url, clean_text, item_key, language_guesses, settled_language,
+                         storable)
 
 
 class NotAFeed(ValueError):
@@ -46,20 +47,38 @@ def feed_title(value: object) -> str | None:
     return title or None
 
 
-def to_items(entries: list[Entry], feed_url: str) -> list[Item]:
-    """Items of one fetch: text cleaned, links canonical, keys stable, language told; entries with no text
-    are dropped."""
+def to_items(entries: list[Entry], feed_url: str, declared_language: object = None) -> list[Item]:
+    """Items of one fetch: text cleaned, links canonical, keys stable, language told (``feed_language`` settles
+    the detector's guesses); entries with no text are dropped. ``declared_language``: the feed's own
+    (RSS ``<language>``, Atom ``xml:lang``, JSON Feed ``language``), if any."""
     urls = [canonical_url(entry.link) for entry in entries]
     # a link shared by several entries of one feed names no single article
     shared_links = {url for url, count in Counter(urls).items() if url and count > 1}
-    items = (_item(entry, url, feed_url, shared_links) for entry, url in zip(entries, urls))
+    texts = [(clean_text(entry.title), clean_text(entry.summary)) for entry in entries]
+    guesses = [language_guesses(title, summary) if title or summary else () for title, summary in texts]
+    likely = feed_language(guesses, declared_language)
+    items = (_item(entry, title, summary, url, settled_language(guessed, likely), feed_url, shared_links)
+             for entry, (title, summary), url, guessed in zip(entries, texts, urls, guesses))
     return [item for item in items if item is not None]
 
 
-def _item(entry: Entry, url: str | None, feed_url: str, shared_links: set[str]) -> Item | None:
-    """The item of ``entry``, whose link is ``url`` once made canonical."""
-    title = clean_text(entry.title)
-    summary = clean_text(entry.summary)
+def feed_language(guesses: list[Guesses], declared: object = None) -> str | None:
+    """The language a feed's items are likely in: the one most of them are surely in (feeds are written in one
+    language), else the one the feed declares (a CMS often declares its default, so the items' own word counts
+    first), else None."""
+    sure = Counter(guessed[0][0] for guessed in guesses if guessed and guessed[0][1] >= UNSURE)
+    if sure:
+        lang, count = sure.most_common(1)[0]
+        if 2 * count > sum(sure.values()):
+            return lang
+    code = declared.strip().replace("_", "-").split("-")[0].lower() if isinstance(declared, str) else ""
+    return code if len(code) == 2 and code.isalpha() and code.isascii() else None
+
+
+def _item(entry: Entry, title: str, summary: str, url: str | None, lang: str, feed_url: str,
+          shared_links: set[str]) -> Item | None:
+    """The item of ``entry``, whose text is ``title`` and ``summary`` once cleaned and whose link is ``url`` once
+    made canonical."""
     if not title and not summary:
         return None
     guid = storable(entry.guid or "") or None
@@ -71,5 +90,5 @@ def _item(entry: Entry, url: str | None, feed_url: str, shared_links: set[str]) 
         guid=guid,
         published=entry.published,
         feed_url=feed_url,
-        lang=language(title, summary),
+        lang=lang,
     )

@@ -28,7 +28,8 @@ def parse(result: FetchResult) -> ParsedFeed:
     if not isinstance(items, list):
         raise NotAFeed("not a feed: JSON Feed without an \"items\" list")
     return ParsedFeed(feed_title(document.get("title")),
-                      to_items([_entry(item) for item in items if isinstance(item, dict)], result.feed_url))
+                      to_items([_entry(item) for item in items if isinstance(item, dict)], result.feed_url,
+                               document.get("language")))
 
 
 def is_json_feed(document: dict[str, Any]) -> bool:

@@ -34,7 +34,8 @@ def parse(result: FetchResult) -> ParsedFeed:
         reason = parsed.get("bozo_exception") if parsed.get("bozo") else None
         raise NotAFeed(f"not a feed: {reason or 'no RSS or Atom elements found'}")
     return ParsedFeed(feed_title(parsed.feed.get("title")),
-                      to_items([_entry(entry) for entry in parsed.entries], result.feed_url))
+                      to_items([_entry(entry) for entry in parsed.entries], result.feed_url,
+                               parsed.feed.get("language")))
 
 
 _CHAR_REF = re.compile(rb"&#(?:[xX]0*([0-9a-fA-F]{1,16})|0*([0-9]{1,20}));")
