@@ -234,8 +234,18 @@ def config_group() -> None:
 
 @command(config_group, "check")
 def config_check(settings: Settings) -> None:
-    """Validate the config file (every table, key and ${NAME}) without fetching, storing or sending anything."""
-    click.echo(f"{settings.source}: ok ({len(settings.feeds)} feeds, {len(settings.channels)} channels, "
+    """Validate the config file (every table, key and ${NAME}, and that apprise can use each channel's URL)
+    without fetching, storing or sending anything."""
+    from .notify import usable
+
+    for i, channel in enumerate(settings.channels):
+        if not usable(channel):  # each digest would fail, and be retried until it is dead
+            scheme = channel.url.partition("://")[0]
+            raise Failure(f"{settings.source}: channels[{i}].url: apprise cannot send to this {scheme}:// URL (a "
+                          "webhook is json://host/path, mail mailtos://user:password@host?to=address; every "
+                          "service's form: https://github.com/caronc/apprise/wiki)")
+    click.echo(f"{settings.source}: ok ({_counted(len(settings.feeds), 'feed')}, "
+               f"{_counted(len(settings.channels), 'channel')}, "
                f"data in {settings.data_dir})")
 
 
@@ -571,12 +581,16 @@ def feeds_status(settings: Settings, as_json: bool) -> None:
     for s in statuses:
         health = s.health.upper() if s.health == "unhealthy" else s.health
         click.echo(f"{printable(name_and_url(s.name, s.url))}: {health}, "
-                   f"{s.items_stored} item{'' if s.items_stored == 1 else 's'}, last success {_when(s.last_success_at)}, "
+                   f"{_counted(s.items_stored, 'item')}, last success {_when(s.last_success_at)}, "
                    f"last new item {_when(s.last_new_item_at)}")
         if s.last_error:
             click.echo(f"    last error ({failures_in_a_row(s.consecutive_failures)}): {printable(s.last_error)}")
         if s.next_attempt_at:
             click.echo(f"    next attempt {_when(s.next_attempt_at)}")
+
+
+def _counted(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
 def _when(value: Any) -> str:

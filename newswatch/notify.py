@@ -17,6 +17,7 @@ import logging
 import re
 import smtplib
 import ssl
+import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
@@ -85,8 +86,43 @@ def scrub(message: str, channel: Channel) -> str:
     return mask(message, secrets_in(channel.url, channel.secrets))
 
 
+class _ChannelSecrets(logging.Filter):
+    """Masks, in apprise's own log records, every secret of the channels this process has handed to apprise: it
+    logs what it cannot parse with the URL in it ("Unparseable JSON URL json://user:password@…"), and its records
+    reach the terminal and Prefect's logs like ours."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._secrets: tuple[str, ...] = ()
+        self._lock = threading.Lock()
+
+    def know(self, channel: Channel) -> None:
+        with self._lock:
+            self._secrets = tuple(dict.fromkeys((*self._secrets, *secrets_in(channel.url, channel.secrets))))
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self._secrets:
+            record.msg, record.args = mask(record.getMessage(), self._secrets), ()
+        return True
+
+
+_APPRISE_LOG = _ChannelSecrets()
+logging.getLogger("apprise").addFilter(_APPRISE_LOG)  # every apprise module logs to this one logger
+
+
+def _plugin(channel: Channel) -> apprise.plugins.NotifyBase | None:
+    """apprise's plugin for the channel's URL, None for a URL it cannot use."""
+    _APPRISE_LOG.know(channel)
+    return apprise.Apprise.instantiate(channel.url)
+
+
+def usable(channel: Channel) -> bool:
+    """Whether apprise can make a notifier of the channel's URL (a send may still fail)."""
+    return _plugin(channel) is not None
+
+
 def masked_url(channel: Channel) -> str:
-    instance = apprise.Apprise.instantiate(channel.url)
+    instance = _plugin(channel)
     return scrub(instance.url(privacy=True), channel) if instance else scrub(channel.url, channel)
 
 
@@ -99,7 +135,7 @@ def send_apprise(channel: Channel, entry: OutboxEntry) -> str | None:
     """Hand one message to one channel; raise with a scrubbed reason when it is not accepted (``Refused`` when
     for good). Returns what the channel refused of an accepted message (mail recipients), if anything."""
     # a fresh plugin per send: apprise throttles repeated sends on one object by sleeping
-    plugin = apprise.Apprise.instantiate(channel.url)
+    plugin = _plugin(channel)
     if plugin is None:
         raise RuntimeError(f"channel {channel.name}: not a usable apprise URL ({scrub(channel.url, channel)})")
     if isinstance(plugin, NotifyEmail):

@@ -5,6 +5,7 @@ The store is filled directly with items and predictions (no model needed); time 
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import signal
@@ -393,6 +394,29 @@ def test_outbox_command_masks_secrets_and_digest_dry_run_changes_nothing(tmp_pat
     again = runner.invoke(main, ["digest", "--since", "2026-05-01T00:00", "--config", str(settings.source)],
                           catch_exceptions=False)
     assert again.exit_code == 0 and len(store.outbox_entries()) == 1  # the same items: owed once, not twice
+    store.close()
+
+
+def test_a_channel_url_apprise_cannot_parse_keeps_its_password_out_of_apprises_own_logs(tmp_path, home, caplog,
+                                                                                        monkeypatch):
+    monkeypatch.setenv("NEWSWATCH_HOME", str(home))
+    settings = configure(tmp_path, home, f"""
+        [[channels]]
+        name = "hook"
+        url = "json://user:{TOKEN}@"
+
+        [[channels]]
+        name = "mail"
+        url = "mailtos://analyst:{TOKEN}@/?to=desk@example.org"
+    """)
+    store, _ = stored(settings, [("Treaty ratified", RUSSIA, "Yonhap", 1)], tagged_at=utcnow())
+    runner = CliRunner()
+    with caplog.at_level(logging.DEBUG):
+        sent = runner.invoke(main, ["digest", "--config", str(settings.source)], catch_exceptions=False)
+        listing = runner.invoke(main, ["outbox", "--config", str(settings.source)], catch_exceptions=False)
+    assert "alerts: 0 sent, 2 failed" in sent.output and "not a usable apprise URL" in sent.output
+    assert "Unparseable JSON URL ****" in caplog.text, "apprise says what it could not read, masked"
+    assert TOKEN not in sent.output + listing.output + caplog.text
     store.close()
 
 

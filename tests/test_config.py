@@ -120,7 +120,7 @@ def test_config_check_validates_without_running(tmp_path):
 
     good = write(tmp_path, '[[feeds]]\nurl = "https://example.org/rss"\n')
     result = CliRunner().invoke(main, ["config", "check", "--config", str(good)], env={"NEWSWATCH_HOME": str(tmp_path / "home")})
-    assert result.exit_code == 0 and "ok (1 feeds" in result.output
+    assert result.exit_code == 0 and "ok (1 feed, 0 channels, data in" in result.output
     assert not (tmp_path / "home").exists(), "nothing created, nothing run"
     bad = tmp_path / "bad.toml"
     bad.write_text('[fetch]\ndeadlin = 10\n')
@@ -130,6 +130,12 @@ def test_config_check_validates_without_running(tmp_path):
                                      "`deadline`? (known: backoff_base, backoff_max, connect_timeout, deadline, "
                                      "max_bytes, max_poll, max_redirects, max_workers, min_poll, parse_processes, per_host, "
                                      "per_host_per_hour, read_timeout, unhealthy_after, user_agent)")
+    for url in ("mailto://", "https://hooks.example.org/x", "json://user:pa55word-long@"):  # apprise can use none
+        unusable = write(tmp_path, f'[[feeds]]\nurl = "https://example.org/rss"\n[[channels]]\nurl = "{url}"\n')
+        result = CliRunner().invoke(main, ["config", "check", "--config", str(unusable)])
+        scheme = url.partition("://")[0]
+        assert result.exit_code == 2 and f"channels[0].url: apprise cannot send to this {scheme}:// URL" in result.output
+        assert "pa55word-long" not in result.output
 
 
 @pytest.mark.parametrize("args, env", [
