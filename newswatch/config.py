@@ -388,8 +388,9 @@ class _Reader:
         for i, table in enumerate(self.tables(raw, "feeds")):
             prefix = f"feeds[{i}]."
             self.known_keys(table, FEED_KEYS, prefix, "[[feeds]]")
-            url = self.get(table, "url", prefix, str, required=True)
-            problem = feed_url_problem(url)
+            # kept as written: a ${NAME} in it (a private feed's token) is read only when the feed is fetched
+            url = self.get(table, "url", prefix, str, required=True, expand=False)
+            problem = feed_url_problem(self.expand(f"{prefix}url", url))
             if problem:
                 raise self.fail(f"{prefix}url", f"{problem}, got {url!r}")
             if url in seen:
@@ -402,6 +403,7 @@ class _Reader:
                 allow_private_addresses=self.get(table, "allow_private_addresses", prefix, bool, allow_private),
                 fulltext=self.get(table, "fulltext", prefix, bool, False),
                 kind=self.feed_kind(table, prefix),
+                secrets=tuple((match.group(0), self.env[match.group(1)]) for match in _ENV_REF.finditer(url)),
             ))
         return tuple(feeds)
 

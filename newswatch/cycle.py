@@ -339,7 +339,7 @@ def refresh_feeds(settings: Settings, store: Store, session: requests.Session | 
                                 limits, articles, due_only, wanted[host_of(feed.url)], parsers)
         except Exception as exc:  # a bug met on one feed's data must not cost the other feeds their cycle
             log.exception("refreshing %s failed unexpectedly", feed.url)
-            error = f"internal error: {type(exc).__name__}: {exc}"
+            error = feed.conceal(f"internal error: {type(exc).__name__}: {exc}")
             store.record_failure(feed_ids[feed.url], error, clock())
             return FeedOutcome(feed.url, feed.name, error=error)
 

@@ -22,6 +22,7 @@ import socket
 import threading
 import time
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Iterator, Mapping
 from urllib.parse import urljoin, urlsplit
@@ -78,14 +79,20 @@ def new_session(settings: FetchSettings) -> requests.Session:
 
 def fetch(session: requests.Session, feed: Feed, validators: Validators, settings: FetchSettings,
           url: str | None = None, limits: HostLimits | None = None) -> FetchResult:
-    """Fetch a feed from ``url`` (where a permanent redirect moved it) or its configured URL."""
+    """Fetch a feed from ``url`` (where a permanent redirect moved it) or its configured URL. A ``${NAME}`` in
+    either is read here and nowhere else: the result's error and addresses name it again, not its value."""
     headers = {}
     if validators.etag:
         headers["If-None-Match"] = validators.etag
     if validators.last_modified:
         headers["If-Modified-Since"] = validators.last_modified
-    return fetch_url(session, url or feed.url, settings, allow_private=feed.allow_private_addresses,
-                     headers=headers, validators=validators, feed_url=feed.url, limits=limits)
+    result = fetch_url(session, feed.expand(url or feed.url), settings, allow_private=feed.allow_private_addresses,
+                       headers=headers, validators=validators, feed_url=feed.url, limits=limits)
+    if not feed.secrets:
+        return result
+    return replace(result, error=result.error and feed.conceal(result.error),
+                   final_url=result.final_url and feed.conceal(result.final_url),
+                   permanent_url=result.permanent_url and feed.conceal(result.permanent_url))
 
 
 def fetch_url(session: requests.Session, url: str, settings: FetchSettings, *, allow_private: bool,

@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Mapping, Protocol, Sequence
+from urllib.parse import quote
+
+from .untrusted import MIN_SECRET
 
 FEED_KINDS: tuple[str, ...] = ("auto", "rss", "jsonfeed")
 """How a feed's body is read (newswatch.parsers): ``auto`` tells JSON Feed from RSS/Atom/RDF by the body."""
@@ -19,6 +22,28 @@ class Feed:
     allow_private_addresses: bool = False
     fulltext: bool = False
     """Fetch each new item's article page and keep its main text for the classifier."""
+    secrets: tuple[tuple[str, str], ...] = field(default=(), repr=False)
+    """Each ``${NAME}`` of ``url`` with the value the environment gives it (a private feed's token). The URL is
+    shown, stored and keyed as written; only a fetch reads the values (``address``), and what it reports back
+    (errors, redirect targets) is ``conceal``-ed, so the token is in no terminal, log, page or store."""
+
+    @property
+    def address(self) -> str:
+        """The URL to fetch: ``url`` with its ``${NAME}`` references replaced."""
+        return self.expand(self.url)
+
+    def expand(self, text: str) -> str:
+        for reference, value in self.secrets:
+            text = text.replace(reference, value)
+        return text
+
+    def conceal(self, text: str) -> str:
+        """``text`` with each value of ``secrets`` (as written, or percent-encoded as a request sends it) turned
+        back into its ``${NAME}``; values shorter than MIN_SECRET are left alone, as ``untrusted.mask`` does."""
+        for reference, value in sorted(self.secrets, key=lambda pair: len(pair[1]), reverse=True):
+            if len(value) >= MIN_SECRET:
+                text = text.replace(value, reference).replace(quote(value, safe=""), reference)
+        return text
 
 
 @dataclass(frozen=True)

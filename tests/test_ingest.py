@@ -296,3 +296,31 @@ def test_a_feed_title_is_cleaned_and_cut_to_what_a_digest_line_can_carry():
     assert feed_title("  <i>Yonhap</i> &amp; friends \x1b[31m ") == "Yonhap & friends [31m"
     assert feed_title("N" * 500) == "N" * 79 + "…" and feed_title("   ") is None and feed_title(None) is None
     assert feed_title(["a", "list"]) is None  # a JSON Feed's "title" can be anything
+
+
+def test_a_private_feeds_token_from_the_environment_is_fetched_with_and_shown_nowhere(feed_server, tmp_path):
+    token = "tok-3f9a77c2e1"
+    feed_server.route("private.xml", body=rss("<item><title>Kim meets Putin</title><guid>p1</guid></item>"))
+    # a permanent move to an address holding the token: it is remembered as written, ${NAME} and all
+    feed_server.route("moved.xml", status=301, headers={"Location": f"/private.xml?token={token}&v=2"})
+    feed_server.route("gone.xml", status=404)
+    config = tmp_path / "newswatch.toml"
+    config.write_text(f'allow_private_addresses = true\ndata_dir = "{tmp_path / "data"}"\n'
+                      f'[[feeds]]\nurl = "{feed_server.url("moved.xml")}?token=${{FEED_TOKEN}}"\n'
+                      f'[[feeds]]\nname = "Gone"\nurl = "{feed_server.url("gone.xml")}?key=${{FEED_TOKEN}}"\n'
+                      f'[[feeds]]\nurl = "http://127.0.0.1:9/refused.xml?key=${{FEED_TOKEN}}"\n')
+    env = {"FEED_TOKEN": token, "NEWSWATCH_CONFIG": str(config)}
+    runner = CliRunner(env=env)
+    shown = [runner.invoke(main, ["run"], catch_exceptions=False).output for _ in range(2)]
+    assert "1 new" in shown[0] and "HTTP 404" in shown[0] and "connection failed" in shown[0], shown[0]
+    assert feed_server.requests_for("private.xml")[-1][1] == f"/private.xml?token={token}&v=2", "fetched with it"
+    assert len(feed_server.requests_for("moved.xml")) == 1, "the second run went to where the feed moved"
+    for args in (["feeds", "status", "--json"], ["feeds", "list"], ["feeds", "export"], ["items", "--json"],
+                 ["search", "Kim", "--json"], ["outbox", "--all"]):
+        shown.append(runner.invoke(main, args, catch_exceptions=False).output)
+    assert "?token=${FEED_TOKEN}" in shown[2] and "?token=${FEED_TOKEN}&v=2" in shown[2]
+    store = Store.open(load_settings(config, env=env).database_url)
+    rows = [str(row) for row in store.feed_rows()]
+    store.close()
+    database = b"".join(path.read_bytes() for path in (tmp_path / "data").glob("newswatch.db*"))
+    assert token not in "".join(shown + rows) and token.encode() not in database
