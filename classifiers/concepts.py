@@ -181,17 +181,24 @@ def terms(concept: str) -> tuple[str, ...]:
 def term_index() -> tuple[frozenset[str], dict[str, int]]:
     """Every concept's terms (``terms()``) as one set, and each term's concepts as a bit mask (bit c for
     ``NAMES[c]``: "북러" is Russia's and North Korea's)."""
-    masks: dict[str, int] = {}
+    masks: dict[str, int] = {name: 0 for name in BESIDE_PUTIN}  # found, so that concept_mask sees them, naming none
     for c, name in enumerate(NAMES):
         for feature in terms(name):
             masks[feature] = masks.get(feature, 0) | 1 << c
     return frozenset(masks), masks
 
 
+BESIDE_PUTIN = ("kim",)
+"""A surname that names a North Korean only beside Putin: the wires' "Putin, Kim pledge…" and "Kim thanks Putin"
+after first mention. Alone a bare "Kim" names half of Korea (the people table has full names only)."""
+_NORTH_KOREA = 1 << NAMES.index("North Korea")
+
+
 def concept_mask(grams: Iterable[str]) -> int:
     """The concepts a segment names, as a bit mask (bit c for ``NAMES[c]``): those of its n-grams
-    (``text.ngrams``: a word, a word pair, a piece of a Korean word) that are a concept's terms. One
-    set intersection in C per segment; most segments name few terms."""
+    (``text.ngrams``: a word, a word pair, a piece of a Korean word) that are a concept's terms, and North
+    Korea for a ``BESIDE_PUTIN`` surname beside Putin. One set intersection in C per segment; most segments
+    name few terms."""
     every, masks = term_index()
     hits = every.intersection(grams)
     if not hits:
@@ -199,6 +206,8 @@ def concept_mask(grams: Iterable[str]) -> int:
     mask = 0
     for hit in hits:
         mask |= masks[hit]
+    if "putin" in hits and not mask & _NORTH_KOREA and not hits.isdisjoint(BESIDE_PUTIN):
+        mask |= _NORTH_KOREA
     return mask
 
 

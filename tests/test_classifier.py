@@ -269,6 +269,18 @@ def test_russia_and_north_korea_fire_one_concept_in_every_language(seed_model, t
     assert row.get("Russia + North Korea in headline") == 1, row
 
 
+@pytest.mark.parametrize("text, north_korea", [
+    ("Putin, Kim pledge closer military ties\n", True),  # the wires' second mention: a bare surname
+    ("Kim thanks Putin for birthday greetings\n", True),
+    ("Seoul's envoy Kim Hong-kyun meets Russian ambassador\n", False),  # a Kim with no Putin beside him
+    ("Kim Hong-kyun, Lavrov discuss detained missionary\n", False),
+    ("Putin meets Xi in Beijing\n", False),
+])
+def test_a_bare_kim_names_north_korea_only_beside_putin(seed_model, text, north_korea):
+    [row] = concepts_of(seed_model, text)
+    assert bool(row.get("Russia + North Korea in headline") == 1) is north_korea, row
+
+
 @pytest.mark.parametrize("text", [
     "U.S., South Korea, Japan hold Freedom Edge drills\n",
     "한미일, 프리덤 에지 연합훈련 실시\n",
