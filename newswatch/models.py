@@ -24,15 +24,11 @@ class Feed:
     """Fetch each new item's article page and keep its main text for the classifier."""
     secrets: tuple[tuple[str, str], ...] = field(default=(), repr=False)
     """Each ``${NAME}`` of ``url`` with the value the environment gives it (a private feed's token). The URL is
-    shown, stored and keyed as written; only a fetch reads the values (``address``), and what it reports back
+    shown, stored and keyed as written; only a fetch reads the values (``expand``), and what it reports back
     (errors, redirect targets) is ``conceal``-ed, so the token is in no terminal, log, page or store."""
 
-    @property
-    def address(self) -> str:
-        """The URL to fetch: ``url`` with its ``${NAME}`` references replaced."""
-        return self.expand(self.url)
-
     def expand(self, text: str) -> str:
+        """``text`` (the feed's URL, or where it moved) with its ``${NAME}`` references replaced: what is fetched."""
         for reference, value in self.secrets:
             text = text.replace(reference, value)
         return text
