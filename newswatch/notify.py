@@ -102,7 +102,11 @@ class _ChannelSecrets(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         if self._secrets:
-            record.msg, record.args = mask(record.getMessage(), self._secrets), ()
+            try:
+                message = record.getMessage()
+            except (TypeError, ValueError):  # a record whose arguments do not fit its format: logging reports it
+                return True
+            record.msg, record.args = mask(message, self._secrets), ()
         return True
 
 
