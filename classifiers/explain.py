@@ -221,6 +221,15 @@ class Reading:
                 if not any(s <= start and end <= e and (s, e) != (start, end) for s, e, _ in spans)]
 
     @cached_property
+    def spans_with_bare_names(self) -> list[tuple[int, int]]:
+        """``name_spans``, and each surname of the people table standing alone as a name of one word (a bare "Kim";
+        not a place's word: "Korea" alone is the country; not a given name's syllable: "UN" is the United Nations)."""
+        spans = [(start, end) for start, end, _ in self.name_spans]
+        bare = [(i, i + 1) for i, word in enumerate(self.words)
+                if word in _surnames() and not any(start <= i < end for start, end in spans)]
+        return spans + bare
+
+    @cached_property
     def names(self) -> list[tuple[tuple[str, ...], str]]:
         """The names of several words in the text (as feature words, and as written), in order."""
         return [(name, " ".join(self.as_written[start:end])) for start, end, name in self.name_spans]
@@ -239,15 +248,16 @@ def _whole_name(feature: str, reading: Reading) -> str | None:
 
 def _across_a_name(feature: str, reading: Reading) -> bool:
     """A word pair that everywhere in the text joins the end of a name to the word after it, or the word before a
-    name to its start ("shield begins" of "Ulchi Freedom Shield begins", "кндр ким" of "КНДР Ким Чен Ын"): a piece
-    of the name and a neighbour, not a phrase; the name is a reason of its own."""
+    name to its start ("shield begins" of "Ulchi Freedom Shield begins", "кндр ким" of "КНДР Ким Чен Ын", "kim hold"
+    of "Putin and Kim hold talks"): a piece of the name and a neighbour, not a phrase; the name is a reason of its
+    own."""
     pair = feature.split()
-    if len(pair) != 2 or not any(word in _name_words() for word in pair) or not reading.name_spans:
+    if len(pair) != 2 or not any(word in _name_words() for word in pair):
         return False
     words = reading.words
     places = [i for i in range(len(words) - 1) if words[i] == pair[0] and words[i + 1] == pair[1]]
-    return bool(places) and all(any((start <= i < end) != (start <= i + 1 < end) for start, end, _ in reading.name_spans)
-                                for i in places)
+    return bool(places) and all(any((start <= i < end) != (start <= i + 1 < end)
+                                    for start, end in reading.spans_with_bare_names) for i in places)
 
 
 _COMPOUND = re.compile(r"(?<![^\W_가-힣]|-)[^\W_가-힣]+(?:-[^\W_가-힣]+)+(?![^\W_가-힣]|-)")
@@ -335,6 +345,14 @@ def _multiword_names() -> dict[str, tuple[tuple[str, ...], ...]]:
 @lru_cache(maxsize=1)
 def _name_words() -> frozenset[str]:
     return frozenset(word for names in _multiword_names().values() for name in names for word in name)
+
+
+@lru_cache(maxsize=1)
+def _surnames() -> frozenset[str]:
+    """The first words of the people table's names of several words: Korean surnames ("kim", "choe", "ким")."""
+    tables = (people_by_country(), voices_by_country())
+    return frozenset(words(spelling)[0] for table in tables for people in table.values() for person in people.values()
+                     for spelling in person if " " in spelling)
 
 
 def _as_written(feature: str, reading: Reading) -> str | None:

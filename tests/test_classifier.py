@@ -189,6 +189,12 @@ def test_two_words_the_text_writes_apart_are_no_phrase(pair, text, together):
     assert (_pair_as_written(pair, Reading(normalize(text))) == pair) is together
 
 
+def test_a_bare_surname_and_its_neighbour_are_no_phrase():
+    reading = Reading(normalize("Putin and Kim hold talks on UN sanctions"))
+    assert _across_a_name("kim hold", reading) and _across_a_name("and kim", reading)
+    assert not _across_a_name("un sanctions", reading), "UN is the United Nations, not a piece of Kim Jong Un"
+
+
 def test_a_pair_inside_a_name_or_also_written_apart_from_it_stays():
     assert not _across_a_name("freedom shield", Reading(normalize("ulchi freedom shield begins")))
     reading = Reading(normalize("north korea fires missiles. south korea says korea fires are rare"))
