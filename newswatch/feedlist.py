@@ -200,6 +200,8 @@ def read_opml(data: bytes, source: str) -> list[Feed]:
         if not url:
             return
         problem = feed_url_problem(url)
+        if "${" in url:  # the config would read it from the environment and send the value to the file's server
+            problem = "a ${NAME} reference is refused in an imported URL (add such a feed with `feeds add`)"
         if problem:
             raise OpmlError(f"{source}:{parser.CurrentLineNumber}: outline {name or url!r}: {problem}, got {url!r}")
         categories = (c.strip().strip("/") for c in attrs.get("category", "").split(","))

@@ -107,6 +107,9 @@ HOSTILE = {
     "empty": (b"", "not well-formed XML"),
     "a feed: URL": (b'<opml version="2.0"><body>\n<outline text="X" xmlUrl="feed://x.example/f"/></body></opml>',
                     ":2: outline 'X': only http(s) feed URLs can be watched, got 'feed://x.example/f'"),
+    "an environment reference": (b'<opml version="2.0"><body><outline text="X" '
+                                 b'xmlUrl="https://x.example/f?k=${AWS_SECRET_ACCESS_KEY}"/></body></opml>',
+                                 ":1: outline 'X': a ${NAME} reference is refused in an imported URL"),
     "a URL with no host": (b'<opml version="2.0"><body><outline text="X" xmlUrl="http:///f.xml"/></body></opml>',
                            ":1: outline 'X': a feed URL needs a host name or address, got 'http:///f.xml'"),
 }
