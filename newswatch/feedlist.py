@@ -200,12 +200,15 @@ def read_opml(data: bytes, source: str) -> list[Feed]:
         if not url:
             return
         problem = feed_url_problem(url)
-        if "${" in url:  # the config would read it from the environment and send the value to the file's server
-            problem = "a ${NAME} reference is refused in an imported URL (add such a feed with `feeds add`)"
         if problem:
             raise OpmlError(f"{source}:{parser.CurrentLineNumber}: outline {name or url!r}: {problem}, got {url!r}")
         categories = (c.strip().strip("/") for c in attrs.get("category", "").split(","))
         tags = [folder for folder in folders if folder] + [c for c in categories if c]
+        # the config reads ${NAME} from the environment: a file from elsewhere would have a URL send the value to
+        # its server, or a name or tag show it in every digest
+        if any("${" in text for text in (url, name, *tags)):
+            raise OpmlError(f"{source}:{parser.CurrentLineNumber}: outline {name or url!r}: a ${{NAME}} reference is "
+                            "refused in an imported feed (add such a feed with `feeds add`)")
         known = feeds.get(url)
         feeds[url] = Feed(url=url, name=known.name if known else name or url,
                           tags=tuple(dict.fromkeys((*known.tags, *tags) if known else tags)))

@@ -109,7 +109,13 @@ HOSTILE = {
                     ":2: outline 'X': only http(s) feed URLs can be watched, got 'feed://x.example/f'"),
     "an environment reference": (b'<opml version="2.0"><body><outline text="X" '
                                  b'xmlUrl="https://x.example/f?k=${AWS_SECRET_ACCESS_KEY}"/></body></opml>',
-                                 ":1: outline 'X': a ${NAME} reference is refused in an imported URL"),
+                                 ":1: outline 'X': a ${NAME} reference is refused in an imported feed"),
+    "an environment reference in a name": (b'<opml version="2.0"><body><outline text="${HOME}" '
+                                           b'xmlUrl="https://x.example/f"/></body></opml>',
+                                           ":1: outline '${HOME}': a ${NAME} reference is refused"),
+    "an environment reference in a folder": (b'<opml version="2.0"><body><outline text="${SMTP_PASSWORD}"><outline '
+                                             b'text="X" xmlUrl="https://x.example/f"/></outline></body></opml>',
+                                             ":1: outline 'X': a ${NAME} reference is refused"),
     "a URL with no host": (b'<opml version="2.0"><body><outline text="X" xmlUrl="http:///f.xml"/></body></opml>',
                            ":1: outline 'X': a feed URL needs a host name or address, got 'http:///f.xml'"),
 }
