@@ -349,7 +349,8 @@ def _name_words() -> frozenset[str]:
 
 @lru_cache(maxsize=1)
 def _surnames() -> frozenset[str]:
-    """The first words of the people table's names of several words: Korean surnames ("kim", "choe", "ким")."""
+    """The first words of the people table's names of several words: the surnames of its Korean and Chinese people
+    ("kim", "choe", "ким", "xi", "wang"), which the wires also write alone."""
     tables = (people_by_country(), voices_by_country())
     return frozenset(words(spelling)[0] for table in tables for people in table.values() for person in people.values()
                      for spelling in person if " " in spelling)
