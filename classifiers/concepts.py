@@ -64,6 +64,9 @@ CONCEPTS: dict[str, tuple[str, ...]] = {
                     # the beat's North Korean places (Rason/Rajin of Rajin–Khasan, Wonsan-Kalma, Sohae, the Tumen
                     # border) and bodies (its people: ``seeds/people.toml``)
                     "rason", "rajin", "wonsan", "kalma", "sohae", "tumen", "supreme people", "korean central",
+                    # KCNA's headlines for visitors to Pyongyang ("Russian Delegation Arrives Here"); other
+                    # outlets' copy says "arrived here" of their own city, in the past tense of a body
+                    "arrives here", "arrive here", "leaves here", "leave here",
                     "라선", "라진", "나진", "원산갈", "원산항", "갈마", "동창리", "두만강", "최고인민회의",
                     "Расон", "Раджин", "Вонсан", "Кальма", "Сохэ", "Верховное народное"),
     "US": ("u s", "united states", "washington", "american", "americans", "pentagon", "usfk", "indo pacific",

@@ -287,6 +287,19 @@ def test_a_bare_kim_names_north_korea_only_beside_putin(seed_model, text, north_
     assert bool(row.get("Russia + North Korea in headline") == 1) is north_korea, row
 
 
+@pytest.mark.parametrize("text, russia_and_north_korea", [
+    ("Russian Youth Delegation Arrives Here\n", True),  # KCNA's title-only copy: "here" is Pyongyang
+    ("Delegation of Russian Federation Council Leaves Here\n", True),
+    ("Chinese Delegation Arrives Here\n", False),
+    # other outlets' "here" is their own city, in a body's past tense
+    ("Russian delegation visits Seoul\nThe Russian delegation arrived here on Tuesday.", False),
+])
+def test_kcnas_here_of_a_visitors_arrival_names_pyongyang(seed_model, text, russia_and_north_korea):
+    [row] = concepts_of(seed_model, text)
+    named = {name for name in row if name.startswith("Russia + North Korea")}
+    assert bool(named) is russia_and_north_korea, row
+
+
 @pytest.mark.parametrize("text", [
     "U.S., South Korea, Japan hold Freedom Edge drills\n",
     "한미일, 프리덤 에지 연합훈련 실시\n",
