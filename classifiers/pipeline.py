@@ -19,7 +19,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.utils import murmurhash3_32
 
 from .concepts import concept_features, concept_mask, feature_names
-from .text import LANGUAGES, language, ngrams, normalize
+from .text import LANGUAGES, language, ngrams, normalize, without_captions
 
 # A sentence ends at . ! ? and a space, or a line; Korean copy often runs on without the space
 # ("…해석된다.한편 러시아는…"), so a Korean sentence also ends at its final syllable and a stop.
@@ -145,9 +145,9 @@ class TopicClassifier(ClassifierMixin, BaseEstimator):
         return np.column_stack([r.predict_proba(features.matrix)[:, 1] for r in self.regressions_])
 
     def head(self, text: str) -> str:
-        """The part of ``text`` the features read: the headline and the lead."""
+        """The part of ``text`` the features read: the headline and the lead, photo captions left out."""
         title, _, body = text.partition("\n")
-        body = body[: self.lead_words * _LONGEST_WORD]
+        body = without_captions(body[: self.lead_words * _LONGEST_WORD])
         lead = _first_words(self.lead_words).match(body)
         return f"{title}\n{lead.group() if lead else body}"
 

@@ -158,6 +158,53 @@ def russian_forms(word: str) -> set[str]:
     return {words(base + ending)[0] for base in bases for ending in ("",) + _RUSSIAN_ENDINGS}
 
 
+# A photo's credit as wire, Korean and Russian captions write it, matched whole: "(AP Photo/Ahn Young-joon)", "(South
+# Korea Defense Ministry via AP)", "REUTERS/Kim Hong-Ji/File Photo", "Photographer: Akio Kon/Bloomberg", "…/AFP via
+# Getty Images", "(PHOTO NOT FOR SALE) (Yonhap)" (not Yonhap's dateline, "(Yonhap) --"), "[국방부 제공]",
+# "[연합뉴스 자료사진]", "(사진=연합뉴스)", "Фото: ТАСС", "© РИА Новости".
+_PHOTO_CREDIT = re.compile(
+    r"\(AP Photo[^()]{0,80}\)|\([^()]{1,80}\bvia AP\)|\bREUTERS/[A-Z][\w-]*(?: [A-Z][\w-]*){0,2}(?:/File Photo)?"
+    r"|\bvia REUTERS\b|\bPhotographer: [^/]{1,60}/\w+|\b(?:AFP |AP )?(?:via )?Getty Images\b"
+    r"|\bEPA-EFE/[A-Z][\w-]*(?: [A-Z][\w-]*){0,2}|(?:\(PHOTO NOT FOR SALE\) ?)?\(Yonhap\)(?!\s*[-–—])"
+    r"|[(\[](?:사진|자료사진)\s*[=:][^)\]]{0,40}[)\]]|\[[^\]]{0,30}(?:자료사진|제공)\]|Фото: [^.]{0,40}|© [^.]{0,40}")
+# What every credit above holds, as literals only: a body without any is passed over at 2 µs, where the credits'
+# pattern, tried at every character, takes 40 times that.
+_PHOTO_CREDIT_MARK = re.compile(r"AP Photo|via AP\)|REUTERS/|via REUTERS|Photographer: |Getty Images|EPA-EFE/"
+                                r"|\(Yonhap\)(?!\s*[-–—])|사진 ?[=:]|자료사진|제공\]|Фото: |© ")
+# A sentence that says it shows a photo is a caption whole ("This file photo, taken …, shows …").
+_PHOTO_SENTENCE = re.compile(r"\b(?:file photo|this photo|photo shows|photo taken|pictured)\b|자료사진|Фото", re.IGNORECASE)
+# An English caption ends with the day the photo was taken, year and all ("…in Gotemba, Japan, on Saturday, May 22,
+# 2021."); a report's sentence says "on Tuesday".
+_DATED = re.compile(r"\b(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*\.? \d{1,2}, (?:19|20)\d\d\.?[\s\"”]*$")
+# Sentence ends, as far as captions need them: not after a month's or a title's abbreviation ("Feb. 19", "U.S. Air
+# Force", "Gen. Kim"), and after a Korean credit's bracket ("[국방부 제공] 한미 해병대는…").
+_CAPTION_SENTENCE_END = re.compile(r"(?<![\s(][A-Z][a-z]\.)(?<![\s(][A-Z][a-z][a-z]\.)(?<![A-Z]\.[A-Z]\.)(?<=[.!?\]])\s+|\n+")
+_A_CAPTION = 6
+"""Words before a credit in its sentence that make a caption of their own ("Korea Summit Press Pool/Getty Images"
+is a credit only: its caption is the sentence before)."""
+
+
+def without_captions(body: str) -> str:
+    """``body`` without the photo captions a feed's summary carries (the file photo of a joint drill above a
+    report on a jet sale): each credit with the caption it closes (the words before it in its sentence, else the
+    sentence before), each sentence that says it shows a photo and, where a credit is found, each sentence
+    ending with a full date. A caption describes the picture, not what the item is about (TOPICS.md)."""
+    if not _PHOTO_CREDIT_MARK.search(body) or not _PHOTO_CREDIT.search(body):
+        return body
+    sentences = _CAPTION_SENTENCE_END.split(body)
+    kept = list(sentences)
+    for i, sentence in enumerate(sentences):
+        credit = _PHOTO_CREDIT.search(sentence)
+        if credit:
+            before = sentence[: credit.start()]
+            if len(before.split()) < _A_CAPTION and i:
+                kept[i - 1] = ""
+            kept[i] = _PHOTO_CREDIT.sub(" ", sentence[credit.end():])
+        elif _PHOTO_SENTENCE.search(sentence) or _DATED.search(sentence):
+            kept[i] = ""
+    return " ".join(s for s in kept if s.strip())
+
+
 LANGUAGES = ("en", "ko", "ru")
 """What ``language`` tells apart: the languages the classifier reads."""
 

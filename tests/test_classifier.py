@@ -16,7 +16,7 @@ from classifiers.concepts import feature_names, relation_columns
 from classifiers.explain import (STOP_WORDS, Explainer, Reading, _across_a_name, _add, _as_compound, _as_written,
                                  _pair_as_written, _whole_name, relation_name)
 from classifiers.registry import LoadedModel, Registry
-from classifiers.text import LANGUAGES, korean_stem, ngrams, normalize, read_words, words
+from classifiers.text import LANGUAGES, korean_stem, ngrams, normalize, read_words, without_captions, words
 from classifiers.train import example_weights, train, train_candidate
 from newswatch.labeled_items import seed_corpus
 from newswatch.models import Item, LabeledItem
@@ -298,6 +298,36 @@ def test_kcnas_here_of_a_visitors_arrival_names_pyongyang(seed_model, text, russ
     [row] = concepts_of(seed_model, text)
     named = {name for name in row if name.startswith("Russia + North Korea")}
     assert bool(named) is russia_and_north_korea, row
+
+
+@pytest.mark.parametrize("body, read", [
+    # AP's caption of a file photo, closed by its credit: nothing of the report
+    ("A U.S. Air Force B-1B bomber flies with South Korean jets during a joint air drill on Feb. 19, 2023. "
+     "(South Korea Defense Ministry via AP)", ""),
+    # Bloomberg's: the caption ends with the day of the photo; the credit closes the sentence before it
+    ("A tank fires during a live fire exercise in Gotemba, Japan, on Saturday, May 22, 2021. Biden turns to allies. "
+     "The deal is done. Photographer: Akio Kon/Bloomberg", "Biden turns to allies."),
+    # a credit inside a scraped page: the caption is the sentence before, the report goes on after it
+    ("Kim may be pleased. Korea Summit Press Pool/Getty Images The United States agreed to downsize a drill.",
+     " The United States agreed to downsize a drill."),
+    ("South Korean and U.S. Marines take part in a landing drill in Pohang, South Korea, March 26, 2024. "
+     "REUTERS/Kim Hong-Ji/File Photo Russia and North Korea signed a pact.", " Russia and North Korea signed a pact."),
+    ("This photo, provided by the Joint Chiefs of Staff, shows a combined drill. (PHOTO NOT FOR SALE) (Yonhap) "
+     "The drills end Friday.", " The drills end Friday."),
+    ("한미 해병대가 상륙훈련을 하고 있다. [국방부 제공] 러시아 대표단이 평양에 도착했다.", "러시아 대표단이 평양에 도착했다."),
+    # no credit: Yonhap's dateline, a date in a report, the word "photo"
+    ("SEOUL, Aug. 22 (Yonhap) -- The allies began drills on Aug. 21, 2023. A photo shows it.", None),
+], ids=["ap", "bloomberg", "getty", "reuters", "yonhap", "korean", "no-credit"])
+def test_a_photos_caption_is_not_read(body, read):
+    assert without_captions(body) == (body if read is None else read)
+
+
+def test_a_file_photo_of_a_drill_does_not_make_a_report_about_one(seed_model):
+    text = ("Biden to move forward with sale of F-16 jets to Turkey\nA U.S. Air Force B-1B bomber (top) flies with "
+            "U.S. Air Force F-16 fighter jets over the South Korea Peninsula during a joint air drill in South Korea "
+            "on Feb. 19, 2023. (South Korea Defense Ministry via AP)")
+    [row] = concepts_of(seed_model, text)
+    assert not [name for name in row if "drill" in name], row
 
 
 @pytest.mark.parametrize("text", [
