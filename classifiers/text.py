@@ -187,8 +187,8 @@ is a credit only: its caption is the sentence before)."""
 def without_captions(body: str) -> str:
     """``body`` without the photo captions a feed's summary carries (the file photo of a joint drill above a
     report on a jet sale): each credit with the caption it closes (the words before it in its sentence, else the
-    sentence before), each sentence that says it shows a photo and, where a credit is found, each sentence
-    ending with a full date. A caption describes the picture, not what the item is about (TOPICS.md)."""
+    sentence before) and, in a body holding a credit, each sentence that says it shows a photo or ends with a full
+    date. A caption describes the picture, not what the item is about (TOPICS.md)."""
     if not _PHOTO_CREDIT_MARK.search(body) or not _PHOTO_CREDIT.search(body):
         return body
     sentences = _CAPTION_SENTENCE_END.split(body)
