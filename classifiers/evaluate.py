@@ -132,16 +132,22 @@ class GateVerdict:
 
 def paired_gate(Y_true: np.ndarray | None, candidate: np.ndarray | None, current: np.ndarray | None,
                 margin: float, topics: Sequence[str], has_current: bool = True, confidence: float = CONFIDENCE,
-                resamples: int = RESAMPLES, seed: int = 0) -> GateVerdict:
+                resamples: int = RESAMPLES, seed: int = 0, new_seeds: bool = False) -> GateVerdict:
     """Judge a candidate against the model in service on the same held-out labels (tags of each).
 
     Paired bootstrap: the same resampled items score both models, so what they have in common (easy or
     hard items) cancels out. The candidate is refused only when even the top of the 90 % interval of
-    the macro-F1 difference is more than ``margin`` below zero, i.e. it is worse beyond noise.
+    the macro-F1 difference is more than ``margin`` below zero, i.e. it is worse beyond noise. With no label to
+    compare on, it is promoted only when it learned from ``new_seeds``: seed examples the model in service was not
+    trained on (an upgrade of newswatch that ships better ones, or an edited seeds file).
     """
     if not has_current:
         return GateVerdict(True, "no model in service: the candidate is the first")
     if Y_true is None or candidate is None or current is None or not len(Y_true):
+        if new_seeds:
+            return GateVerdict(True, "promoted: the seed examples changed since the model in service was trained "
+                                     "(a newswatch upgrade or an edited seeds file); no label it has not seen to "
+                                     "compare the two on")
         return GateVerdict(False, "kept: no labels the model in service has not seen, so nothing new to learn "
                                   "from or to compare on")
     Y_true, candidate, current = np.asarray(Y_true), np.asarray(candidate), np.asarray(current)

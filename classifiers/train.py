@@ -209,7 +209,8 @@ def train_candidate(labeled: Sequence[LabeledItem], topics: Sequence[str], held_
                     margin: float, pinned: Mapping[str, float | None] | None = None, folds: int = 5,
                     train_on_held_out: bool = True, weights: np.ndarray | None = None,
                     estimate_rows: np.ndarray | None = None, validates: np.ndarray | None = None,
-                    kept_thresholds: Mapping[str, float] | None = None, **params: object) -> Candidate:
+                    kept_thresholds: Mapping[str, float] | None = None, new_seeds: bool = False,
+                    **params: object) -> Candidate:
     """Train a candidate; judge it against ``current`` on the rows ``held_out`` marks (``evaluate.paired_gate``).
 
     With ``train_on_held_out`` False the held-out rows are a slice no model trains on, scored by the
@@ -219,7 +220,8 @@ def train_candidate(labeled: Sequence[LabeledItem], topics: Sequence[str], held_
     the metadata (``metrics.held_out``) covers ``estimate_rows`` (default: the held-out rows), each
     scored by a model that did not train on it. ``validates`` marks the rows whose out-of-fold scores
     may choose thresholds (default: all; the others only train). ``kept_thresholds``: those the model in
-    service chose itself, each kept while it stays in its topic's band (``choose_thresholds``).
+    service chose itself, each kept while it stays in its topic's band (``choose_thresholds``). ``new_seeds``: the
+    seed examples changed since ``current`` was trained (``evaluate.paired_gate``).
     """
     held_out = np.asarray(held_out, dtype=bool)
     estimate_rows = held_out if estimate_rows is None else np.asarray(estimate_rows, dtype=bool)
@@ -246,7 +248,7 @@ def train_candidate(labeled: Sequence[LabeledItem], topics: Sequence[str], held_
             current_tags = current.predict([d for d, h in zip(documents(labeled), held_out) if h])
             current_metrics = metrics(Y[held_out], current_tags, topics)
     verdict = paired_gate(Y[held_out] if held_out.any() else None, candidate_tags, current_tags, margin, topics,
-                          has_current=current is not None)
+                          has_current=current is not None, new_seeds=new_seeds)
     metadata = _metadata(training, model, thresholds, pinned,
                          metrics(Y[rows], apply_thresholds(scores, thresholds, topics), topics))
     metadata["pr_curve"] = precision_recall_curves(Y[rows][validation], scores[validation], topics)

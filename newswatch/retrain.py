@@ -17,7 +17,7 @@ import numpy as np
 
 from classifiers.evaluate import describe_estimate
 from classifiers.registry import LoadedModel, ModelFileError, OutdatedModelError, Registry
-from classifiers.train import Candidate, TooFewExamplesError, documents, example_weights, train_candidate
+from classifiers.train import Candidate, TooFewExamplesError, dataset_hash, documents, example_weights, train_candidate
 
 from .analyst_labels import labeled_examples
 from .clock import utcnow
@@ -175,6 +175,7 @@ def candidate_for(settings: Settings, corpus: Sequence[LabeledItem], labeled: in
     ``labeled`` analyst labels), judged against ``current`` on held-out labels. Returns the candidate,
     the held-out rows, whether it trained on them, and what they are in words."""
     seen = set(current.metadata.get("label_keys", [])) if current else set()
+    seeds = seeds_hash(corpus, labeled)
     held_out, train_on_held_out, evaluated_on = held_out_rows(corpus, labeled, settings.training.min_held_out, seen)
     # the estimate shown covers every label, each scored by a model that did not train on it
     labels = np.arange(len(corpus)) >= len(corpus) - labeled
@@ -185,13 +186,21 @@ def candidate_for(settings: Settings, corpus: Sequence[LabeledItem], labeled: in
                                     settings.training.gate_margin, pinned_thresholds(settings), settings.training.folds,
                                     train_on_held_out,
                                     example_weights(len(corpus), labeled, settings.training.label_weight),
-                                    estimate_rows=labels, validates=validates, kept_thresholds=chosen_by(current))
+                                    estimate_rows=labels, validates=validates, kept_thresholds=chosen_by(current),
+                                    new_seeds=current is not None and current.metadata.get("seeds_hash") != seeds)
     except TooFewExamplesError as exc:
         raise TrainingDataError(
             f"cannot train: {exc}: label items about it (`newswatch label ITEM_ID {exc.topic} yes|no`, "
             f"`newswatch labels import FILE`) or name a labeled-item file as `seeds` in [topics.{exc.topic}]"
         ) from None
+    candidate.metadata["seeds_hash"] = seeds
     return candidate, held_out, train_on_held_out, evaluated_on
+
+
+def seeds_hash(corpus: Sequence[LabeledItem], labeled: int) -> str:
+    """What the seed examples of ``corpus`` (all but its ``labeled`` analyst labels) are: a model records it, so that a
+    retrain knows an upgrade brought other seeds (a model written before it recorded one counts as trained on others)."""
+    return dataset_hash(corpus[: len(corpus) - labeled])
 
 
 def train(settings: Settings, store: Store, force: bool = False, dry_run: bool = False) -> TrainingReport:

@@ -128,6 +128,12 @@ def test_the_gate_refuses_a_candidate_worse_beyond_noise():
     assert paired_gate(Y, candidate, None, margin=0.01, topics=NAMES, has_current=False).promote
 
 
+def test_with_no_label_to_compare_on_the_gate_promotes_only_a_candidate_trained_on_other_seeds():
+    assert not paired_gate(None, None, None, margin=0.01, topics=NAMES).promote
+    verdict = paired_gate(None, None, None, margin=0.01, topics=NAMES, new_seeds=True)
+    assert verdict.promote and verdict.reason.startswith("promoted: the seed examples changed")
+
+
 @pytest.fixture
 def settings(data_dir, seed_models):
     shutil.copytree(seed_models, data_dir / "models")
@@ -201,6 +207,23 @@ def test_review_queue_lists_uncertain_items_one_per_story_no_near_duplicates_not
                   for i in scores if i != stored[2].id for t in model.topics)
     assert queue[0].distance == threshold_distance(queue[0].score, queue[0].threshold) == nearest, \
         "first the most uncertain item"
+
+
+@pytest.mark.timeout(600)  # two real trainings on the seeds
+def test_an_upgrade_that_brings_other_seeds_replaces_the_model_at_the_next_retrain_then_keeps_it(settings):
+    """No label to compare on: the model in service, written before models recorded their seeds (as by an earlier
+    newswatch, whose seed examples were others), gives way to one trained on the seeds of this one; once."""
+    metadata_file = settings.models_dir / "v1.json"
+    metadata = json.loads(metadata_file.read_text())
+    del metadata["seeds_hash"]
+    metadata_file.write_text(json.dumps(metadata))
+    runner = CliRunner()
+    upgraded = runner.invoke(main, ["train", "--config", str(settings.source)])
+    assert upgraded.exit_code == 0, upgraded.output
+    assert "gate: promoted: the seed examples changed since the model in service was trained" in upgraded.output
+    assert "promoted v2 (was v1)" in upgraded.output
+    again = runner.invoke(main, ["train", "--config", str(settings.source)])
+    assert "gate: kept: no labels the model in service has not seen" in again.output and "kept v2" in again.output
 
 
 def test_how_near_a_threshold_is_measured_on_the_scores_side_of_it():
