@@ -300,6 +300,18 @@ def test_kcnas_here_of_a_visitors_arrival_names_pyongyang(seed_model, text, russ
     assert bool(named) is russia_and_north_korea, row
 
 
+@pytest.mark.parametrize("text", [
+    "US holds military exercises in Poland\n",
+    "NATO allies begin drills in Lithuania near Belarus border\n",
+    "US, Romanian troops hold joint exercise near Black Sea\n",
+    "폴란드서 나토 연합훈련 시작\n",
+    "НАТО начало учения в Польше\n",
+], ids=["poland", "lithuania", "black-sea", "ko", "ru"])
+def test_a_drill_on_natos_eastern_flank_is_placed_elsewhere(seed_model, text):
+    [row] = concepts_of(seed_model, text)
+    assert row.get("drill + elsewhere in headline") == 1, row
+
+
 @pytest.mark.parametrize("body, read", [
     # AP's caption of a file photo, closed by its credit: nothing of the report
     ("A U.S. Air Force B-1B bomber flies with South Korean jets during a joint air drill on Feb. 19, 2023. "
