@@ -274,8 +274,9 @@ def test_korean_words_lose_their_particles_and_russian_words_are_stemmed():
     ("NATO allies begin drills in Lithuania near Belarus border\n", "drill + elsewhere"),
     ("US, Romanian troops hold joint exercise near Black Sea\n", "drill + elsewhere"),
     ("폴란드서 나토 연합훈련 시작\n", "drill + elsewhere"),
+    ("에스토니아에서 다국적 연합훈련\n", "drill + elsewhere"),
     ("НАТО начало учения в Польше\n", "drill + elsewhere"),
-], ids=["en", "ko", "ko-abbreviated", "ru", "ru-dprk", "poland", "lithuania", "black-sea", "ko-poland", "ru-poland"])
+], ids=["en", "ko", "ko-abbreviated", "ru", "ru-dprk", "poland", "lithuania", "black-sea", "ko-poland", "ko-estonia", "ru-poland"])
 def test_a_headline_fires_one_concept_pair_in_every_language(seed_model, text, pair):
     [row] = concepts_of(seed_model, text)
     assert row.get(f"{pair} in headline") == 1, row
