@@ -37,6 +37,11 @@ REVIEW_CANDIDATES = 5
 """The review queue picks ``limit`` items among the ``limit × REVIEW_CANDIDATES`` most uncertain (see ``diverse``)."""
 REVIEW_SHORTLIST = 20
 """Entries (an item and a topic) the review queue reads, per item it lists: the most uncertain only."""
+EXPLORE_EVERY = 4
+"""Every fourth item the review queue lists is one of its shortlist in a fixed arbitrary order (by a hash of its key), not
+the most uncertain: labels taken only near the thresholds tell the retrain about the items it hesitates on and nothing of
+the rest of the stream, and thresholds and calibration are chosen on those labels too (sampling bias). Measured against
+uncertainty alone and random labels: bench/README.md, "Review queue vs random labels"."""
 SURE = 0.8
 """A score at least this share of the way from its topic's threshold to 0 or 1 (under 0.25 at most 0.05, above it at
 least 0.85) is one the model is sure of: a label there checks the model rather than teaches it. The review queue lists
@@ -316,7 +321,8 @@ def diverse(nearest: Sequence[ReviewEntry], model: LoadedModel, limit: int) -> l
     """``limit`` entries of ``nearest`` (most uncertain first): first the most uncertain, then each time,
     among the ``limit × REVIEW_CANDIDATES`` most uncertain entries still acceptable, the one with the most
     uncertainty × unlikeness: its uncertainty times one minus its highest cosine similarity to the entries
-    taken (over the model's features; the more uncertain on a tie). Never a second item of one story or a
+    taken (over the model's features; the more uncertain on a tie); but every ``EXPLORE_EVERY``-th, the first
+    acceptable entry of the whole shortlist in an arbitrary fixed order. Never a second item of one story or a
     near-duplicate of one taken (cosine of their TF-IDF word features above ``SIMILAR``).
 
     Why: the items nearest a threshold may all be one kind of item, and labels on one kind teach one
@@ -350,14 +356,21 @@ def diverse(nearest: Sequence[ReviewEntry], model: LoadedModel, limit: int) -> l
                 candidates[entry.item.id] = entry
         if not candidates:
             break
-        # of equals, the first: the most uncertain
-        chosen = max(candidates.values(), key=lambda e: e.uncertainty * (1.0 - like_taken[row[e.item.id]]))
+        if len(taken) % EXPLORE_EVERY == EXPLORE_EVERY - 1:
+            chosen = min((entry for entry in nearest if acceptable(entry)), key=_arbitrary_rank)
+        else:  # of equals, the first: the most uncertain
+            chosen = max(candidates.values(), key=lambda e: e.uncertainty * (1.0 - like_taken[row[e.item.id]]))
         taken.append(chosen)
         np.maximum(words_like_taken, same_words[row[chosen.item.id]], out=words_like_taken)
         np.maximum(like_taken, alike[row[chosen.item.id]], out=like_taken)
         stories.add(chosen.item.story_id or chosen.item.id)  # type: ignore[arg-type]
     # an item the model is sure of, taken for being unlike the rest, never comes before one it is unsure of
     return [entry for entry in taken if not entry.sure] + [entry for entry in taken if entry.sure]
+
+
+def _arbitrary_rank(entry: ReviewEntry) -> str:
+    """A fixed order unrelated to scores or text (the same queue each time it is asked for)."""
+    return hashlib.sha256(entry.item.key.encode()).hexdigest()
 
 
 def _cosines(rows) -> np.ndarray:

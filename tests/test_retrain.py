@@ -3,6 +3,7 @@ thresholds chosen on the model page and named in digests."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import shutil
@@ -260,6 +261,19 @@ def test_review_queue_takes_the_most_uncertain_item_then_each_time_the_uncertain
     # the label on "a" teaches; never the copy (a near-duplicate) nor a second item of one story
     assert queue == ["a", "unlike a", "unlike both", "like a"]
     assert [e.item.title for e in retrain.diverse(entries, model, limit=1)] == ["a"]
+
+
+def test_every_fourth_item_of_the_review_queue_is_taken_from_anywhere_in_its_shortlist_in_a_fixed_order():
+    # eight items unlike one another, nearest the threshold first: uncertainty alone would list the first three,
+    # then the fourth; the fourth place goes to the acceptable item first by a hash of its key, wherever it stands
+    titles = [f"item {n}" for n in range(1, 9)]
+    vectors = {title: [float(n == m) for m in range(8)] for n, title in enumerate(titles)}
+    entries = [_entry(title, n, 0.5 + 0.01 * n) for n, title in enumerate(titles, start=1)]
+    model = LoadedModel("v1", _Estimator(vectors))  # type: ignore[arg-type]
+    first_by_hash = min(titles[3:], key=lambda t: hashlib.sha256(t.encode()).hexdigest())
+    queue = [e.item.title for e in retrain.diverse(entries, model, limit=4)]
+    assert queue == ["item 1", "item 2", "item 3", first_by_hash] and first_by_hash != "item 4"
+    assert [e.item.title for e in retrain.diverse(entries, model, limit=4)] == queue, "the same queue when asked again"
 
 
 def test_the_review_queue_does_not_ask_about_an_item_the_model_is_sure_of_for_being_unlike_the_rest():
