@@ -339,6 +339,7 @@ def diverse(nearest: Sequence[ReviewEntry], model: LoadedModel, limit: int) -> l
     features = model.estimator.features([item.document for item in items.values()])
     same_words, alike = _cosines(features.words), _cosines(features.matrix)
     taken: list[ReviewEntry] = []
+    in_arbitrary_order = sorted(nearest, key=_arbitrary_rank)  # once: every EXPLORE_EVERY-th pick walks it
     stories: set[int] = set()
     # each item's highest similarity to the entries taken so far, kept up to date as each is taken
     words_like_taken = np.full(len(items), -np.inf)
@@ -357,7 +358,7 @@ def diverse(nearest: Sequence[ReviewEntry], model: LoadedModel, limit: int) -> l
         if not candidates:
             break
         if len(taken) % EXPLORE_EVERY == EXPLORE_EVERY - 1:
-            chosen = min((entry for entry in nearest if acceptable(entry)), key=_arbitrary_rank)
+            chosen = next(entry for entry in in_arbitrary_order if acceptable(entry))
         else:  # of equals, the first: the most uncertain
             chosen = max(candidates.values(), key=lambda e: e.uncertainty * (1.0 - like_taken[row[e.item.id]]))
         taken.append(chosen)
