@@ -216,11 +216,12 @@ def host_share(url: str, wanted: Mapping[str, float], settings: FetchSettings) -
     return wanted[url]
 
 
-def refresh_feed(store: Store, session: requests.Session, feed: Feed, feed_id: int, settings: Settings,
+def refresh_feed(store: Store, session: requests.Session, feed: Feed, state: FeedRow, settings: Settings,
                  clock: Clock = utcnow, limits: HostLimits | None = None,
                  articles: ArticleFetcher | None = None, due_only: bool = False,
                  wanted: Mapping[str, float] | None = None, workers: WorkerProcesses | None = None) -> FeedOutcome:
-    """Fetch, parse and store one feed when it is due; its failure is recorded on its row, never raised.
+    """Fetch, parse and store one feed (its row: ``state``, as read at the cycle's start) when it is due; its failure
+    is recorded on its row, never raised.
 
     A feed backing off after failures is never due. With ``due_only`` (the scheduled cycle) a feed is
     also left alone until its next poll time, which each success sets from ``poll_interval`` and
@@ -229,21 +230,23 @@ def refresh_feed(store: Store, session: requests.Session, feed: Feed, feed_id: i
 
     A lease on the feed row keeps two overlapping runs (two workers, or a slow run and the next
     scheduled one) from fetching the same feed at once; it expires by itself if this process dies. A feed left
-    alone is told so without one: the scheduled cycle leaves most feeds alone every minute, and each lease is
-    two writes.
+    alone is told so without one: the scheduled cycle leaves most feeds alone every minute. Taking the lease
+    reads the row again, and the write that records the fetch's success or failure releases it.
     """
-    skipped = _left_alone(store.feed_row(feed_id), feed, settings, clock(), due_only)
+    skipped = _left_alone(state, feed, settings, clock(), due_only)
     if skipped is not None:
         return skipped
     owner = uuid.uuid4().hex
     lease = timedelta(seconds=2 * settings.fetch.deadline + 60)
-    if not store.acquire_feed_lease(feed_id, owner, clock(), lease):
+    leased = store.acquire_feed_lease(state.id, owner, clock(), lease)
+    if leased is None:
         return FeedOutcome(feed.url, feed.name, busy=True)
     try:
-        return _refresh_leased_feed(store, session, feed, feed_id, settings, clock, limits, articles, due_only,
+        return _refresh_leased_feed(store, session, feed, leased, owner, settings, clock, limits, articles, due_only,
                                     wanted or {}, workers or WorkerProcesses(0))
-    finally:
-        store.release_feed_lease(feed_id, owner)
+    except BaseException:
+        store.release_feed_lease(state.id, owner)
+        raise
 
 
 def _unhealthy(state: FeedRow, failures: int, settings: Settings) -> bool:
@@ -262,13 +265,15 @@ def _left_alone(state: FeedRow, feed: Feed, settings: Settings, now: datetime, d
     return None
 
 
-def _refresh_leased_feed(store: Store, session: requests.Session, feed: Feed, feed_id: int, settings: Settings,
-                         clock: Clock, limits: HostLimits | None, articles: ArticleFetcher | None, due_only: bool,
-                         wanted: Mapping[str, float], workers: WorkerProcesses) -> FeedOutcome:
-    state = store.feed_row(feed_id)  # read again under the lease: another run may have fetched it since
-    now = clock()
+def _refresh_leased_feed(store: Store, session: requests.Session, feed: Feed, state: FeedRow, owner: str,
+                         settings: Settings, clock: Clock, limits: HostLimits | None, articles: ArticleFetcher | None,
+                         due_only: bool, wanted: Mapping[str, float], workers: WorkerProcesses) -> FeedOutcome:
+    """``refresh_feed`` once ``owner`` holds the feed's lease (``state``: its row as read under the lease, as another
+    run may have fetched it since the cycle began); every way out releases the lease."""
+    feed_id, now = state.id, clock()
     skipped = _left_alone(state, feed, settings, now, due_only)
     if skipped is not None:
+        store.release_feed_lease(feed_id, owner)
         return skipped
 
     def next_poll() -> datetime:
@@ -284,12 +289,13 @@ def _refresh_leased_feed(store: Store, session: requests.Session, feed: Feed, fe
             error = str(exc)
     if error is not None:
         failures = state.consecutive_failures + 1
-        store.record_failure(feed_id, error, clock(), next_attempt(failures, result.retry_after, settings.fetch, clock()))
+        store.record_failure(feed_id, error, clock(), next_attempt(failures, result.retry_after, settings.fetch, clock()),
+                             lease_owner=owner)
         return FeedOutcome(feed.url, feed.name, error=error, consecutive_failures=failures,
                            unhealthy=_unhealthy(state, failures, settings), never_worked=state.last_success_at is None)
     if result.not_modified:
         store.record_success(feed_id, result.validators, 0, clock(), fetch_url=result.permanent_url,
-                             next_poll_at=next_poll())
+                             next_poll_at=next_poll(), lease_owner=owner)
         return FeedOutcome(feed.url, feed.name, not_modified=True)
     fetched_at = clock()
     new_items = store.insert_new(feed_id, [replace(item, published=not_after(item.published, fetched_at))
@@ -299,7 +305,7 @@ def _refresh_leased_feed(store: Store, session: requests.Session, feed: Feed, fe
             session, new_items, feed.allow_private_addresses)
         store.set_texts({item.id: item.text for item in new_items if item.text and item.id is not None})
     store.record_success(feed_id, result.validators, len(new_items), clock(), fetch_url=result.permanent_url,
-                         next_poll_at=next_poll(), title=parsed.title)
+                         next_poll_at=next_poll(), title=parsed.title, lease_owner=owner)
     return FeedOutcome(feed.url, feed.name, new_items=tuple(new_items))
 
 
@@ -308,10 +314,11 @@ def wanted_intervals(settings: Settings, store: Store, feed_ids: Mapping[str, in
     """Each configured feed's wanted poll interval as its items stand (its own is recomputed after its fetch), by
     host (host → feed url → seconds): a feed's share is computed among its host's feeds only, and a thousand feeds
     each sharing among every configured feed cost seconds a cycle."""
+    arrived = store.arrivals_by_feed(now - ARRIVAL_WINDOW)
     wanted: dict[str, dict[str, float]] = {}
     for feed in settings.feeds:
         wanted.setdefault(host_of(feed.url), {})[feed.url] = poll_interval(
-            store.arrivals(feed_ids[feed.url], now - ARRIVAL_WINDOW), settings.fetch, now)
+            arrived.get(feed_ids[feed.url], (0, None, None)), settings.fetch, now)
     return wanted
 
 
@@ -330,12 +337,13 @@ def refresh_feeds(settings: Settings, store: Store, session: requests.Session | 
     articles = ArticleFetcher(settings.fetch, limits)
     sessions = threading.local()
     wanted = wanted_intervals(settings, store, feed_ids, clock())
+    states = store.feed_rows_of(feed_ids.values())
 
     def refresh_one(feed: Feed) -> FeedOutcome:
         if session is None and not hasattr(sessions, "session"):
             sessions.session = new_session(settings.fetch)
         try:
-            return refresh_feed(store, session or sessions.session, feed, feed_ids[feed.url], settings, clock,
+            return refresh_feed(store, session or sessions.session, feed, states[feed_ids[feed.url]], settings, clock,
                                 limits, articles, due_only, wanted[host_of(feed.url)], parsers)
         except Exception as exc:  # a bug met on one feed's data must not cost the other feeds their cycle
             log.exception("refreshing %s failed unexpectedly", feed.url)

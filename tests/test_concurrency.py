@@ -11,7 +11,7 @@ import sys
 import threading
 from datetime import datetime, timedelta, timezone
 
-from newswatch.models import Feed, Item
+from newswatch.models import Feed, Item, Validators
 from newswatch.store import Store
 
 from synthetic_feeds import assert_each_tagged_story_mailed_once, feeds_config, write_feeds
@@ -88,4 +88,11 @@ def test_a_feed_lease_excludes_other_runs_until_released_or_expired(database_url
     assert not store.acquire_feed_lease(feed_id, "run-3", NOW + minute, minute)
     store.release_feed_lease(feed_id, "run-2")
     assert store.acquire_feed_lease(feed_id, "run-3", NOW + minute, minute)
+    # a run's last write on the feed releases its lease, and only its own
+    store.record_success(feed_id, Validators(None, None), 0, NOW + minute, lease_owner="run-2")
+    assert not store.acquire_feed_lease(feed_id, "run-4", NOW + minute, minute)
+    store.record_failure(feed_id, "HTTP 500", NOW + minute, lease_owner="run-3")
+    leased = store.acquire_feed_lease(feed_id, "run-4", NOW + minute, minute)
+    assert leased is not None and leased.last_error == "HTTP 500" and leased.consecutive_failures == 1, \
+        "the lease hands over the feed's row as it is under the lease"
     store.close()

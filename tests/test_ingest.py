@@ -207,6 +207,36 @@ def test_feed_rows_stay_correct_when_feeds_are_refreshed_concurrently(feed_serve
     assert sum(r.items_stored for r in rows) == 241 and all(r.last_success_at for r in rows)
 
 
+class FailingInserts(Store):
+    """A store whose inserts of one feed's items fail as a bug or a lost database connection would."""
+
+    def insert_new(self, feed_id, batch, now):
+        if self.feed_row(feed_id).name == "Bug":
+            raise RuntimeError("connection lost")
+        return super().insert_new(feed_id, batch, now)
+
+
+def test_every_way_out_of_a_refresh_releases_the_feeds_lease(feed_server, tmp_path):
+    item = "<item><title>Drills begin</title><link>https://n.example/{n}</link></item>"
+    for name in ("ok", "bug"):
+        feed_server.route(f"{name}.xml", body=rss(item.format(n=name)))
+    feed_server.add_file("same.xml", rss(item.format(n="same")))
+    feed_server.route("gone.xml", status=404, body="not here")
+    feed_server.route("page.xml", body="<html><body>not a feed</body></html>")
+    settings = load_settings(write_config(tmp_path, {
+        "Ok": feed_server.url("ok.xml"), "Same": feed_server.url("same.xml"), "Bug": feed_server.url("bug.xml"),
+        "Gone": feed_server.url("gone.xml"), "Page": feed_server.url("page.xml")}), env={})
+    store = FailingInserts(Store.open(f"sqlite:///{tmp_path / 'db.sqlite'}").engine)
+    ingest(settings, store)  # "Same" answers 304 the second time
+    outcomes = {outcome.name: outcome for outcome in ingest(settings, store)}
+    assert outcomes["Same"].not_modified and outcomes["Gone"].failed and outcomes["Page"].failed
+    assert "internal error: RuntimeError: connection lost" in outcomes["Bug"].error
+    with store.engine.connect() as conn:
+        assert conn.exec_driver_sql("select count(*) from feeds where lease_owner is not null"
+                                    " or lease_until is not null").scalar() == 0
+    store.close()
+
+
 def test_feed_health_is_one_definition_for_the_cycle_the_cli_and_the_page(feed_server, tmp_path):
     from fastapi.testclient import TestClient
 
