@@ -269,7 +269,8 @@ def _refresh_leased_feed(store: Store, session: requests.Session, feed: Feed, st
                          settings: Settings, clock: Clock, limits: HostLimits | None, articles: ArticleFetcher | None,
                          due_only: bool, wanted: Mapping[str, float], workers: WorkerProcesses) -> FeedOutcome:
     """``refresh_feed`` once ``owner`` holds the feed's lease (``state``: its row as read under the lease, as another
-    run may have fetched it since the cycle began); every way out releases the lease."""
+    run may have fetched it since the cycle began); each of its returns releases the lease (``refresh_feed`` releases
+    it on an exception)."""
     feed_id, now = state.id, clock()
     skipped = _left_alone(state, feed, settings, now, due_only)
     if skipped is not None:
