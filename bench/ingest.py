@@ -253,6 +253,8 @@ def main() -> None:
                         help="share of items about the topics (the rest: other news); 1.0, every item, is the worst case"
                              " for classification (why-terms) and the digest")
     args = parser.parse_args()
+    if not 0.0 <= args.topic_share <= 1.0:
+        parser.error(f"--topic-share is a share of the items, from 0 to 1, not {args.topic_share:g}")
     models_home = tempfile.TemporaryDirectory()
     models = seed_models(Path(models_home.name)) if args.cycle else None
 
